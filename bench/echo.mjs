@@ -1,0 +1,173 @@
+// Headline bench: the echo CGI through the host (worker isolation, zod
+// validation) against the bare node:http echo, in one run, in alternating
+// rounds (ABBA order, so neither side always runs on a warmer machine), with
+// the same load. Goal (issue 2): host/bare >= 0.85 in req/s.
+// Rounds are short and many because this machine's speed drifts in spells of
+// several seconds: a host round and a bare round back to back see the same spell.
+//   node bench/echo.mjs [--rounds 8] [--duration 3] [--warmup 3] [--connections 50]
+//                       [--threads 1] [--tool auto|wrk|autocannon] [--metrics on|off]
+//                       [--config FILE] [--only both|bare|host]
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { runLoad, pickTool } from './lib/load.mjs';
+import { startBaseline, startHost, cpuTimeMs, ROOT } from './lib/servers.mjs';
+import { median, ratio, fmtNum, fmtMs, fmtRatio, printTable, verdict } from './lib/stats.mjs';
+import { writeResult } from './lib/results.mjs';
+import { postJson, sleep } from './lib/client.mjs';
+
+const GOAL = 0.85;
+const CGIS_DIR = join(ROOT, 'bench', 'fixtures', 'echo-cgis');
+const TEXT = 'hello, cgihost';
+
+const OPTIONS = {
+  rounds: { type: 'string', default: '8' },
+  duration: { type: 'string', default: '3' },
+  warmup: { type: 'string', default: '3' },
+  connections: { type: 'string', default: '50' },
+  threads: { type: 'string', default: '1' },
+  tool: { type: 'string', default: process.env.BENCH_TOOL || 'auto' },
+  metrics: { type: 'string', default: 'on' },
+  config: { type: 'string' },
+  only: { type: 'string', default: 'both' },
+};
+
+export async function main(argv = process.argv.slice(2)) {
+  const { values: a } = parseArgs({ args: argv, options: OPTIONS, strict: false });
+  const rounds = Math.min(Math.max(1, Number(a.rounds)), 50);
+  const durationS = Math.min(Math.max(1, Number(a.duration)), 120);
+  const warmupS = Math.min(Math.max(0, Number(a.warmup)), 60);
+  const load = { connections: Number(a.connections), threads: Number(a.threads), tool: pickTool(a.tool) };
+  const sides = a.only === 'both' ? ['bare', 'host'] : [a.only];
+  if (!sides.every((s) => s === 'bare' || s === 'host')) throw new Error('--only is both, bare or host');
+  if (a.metrics !== 'on' && a.metrics !== 'off') throw new Error('--metrics is on or off');
+
+  // --metrics off is passed through to the host as a config file.
+  let tmp;
+  let configFile = a.config;
+  if (a.metrics === 'off' && sides.includes('host')) {
+    if (configFile) throw new Error('--metrics off and --config are exclusive: put metrics.enabled=false in your config');
+    tmp = mkdtempSync(join(tmpdir(), 'cgihost-bench-echo-'));
+    configFile = join(tmp, 'host.config.json');
+    writeFileSync(configFile, JSON.stringify({ metrics: { enabled: false } }) + '\n');
+  }
+
+  console.log(`# echo: host echo CGI vs bare node:http echo`);
+  console.log(`${load.tool}, ${load.connections} connections, ${load.threads} thread(s), ` +
+    `${rounds} rounds x ${durationS} s per side, warm-up ${warmupS} s, metrics ${a.metrics}`);
+
+  const servers = {};
+  try {
+    for (const side of sides) {
+      servers[side] = side === 'bare' ? await startBaseline() : await startHost({ cgisDir: CGIS_DIR, configFile });
+      console.log(`${side}: ${servers[side].url} (pid ${servers[side].pid}, ready in ${fmtNum(servers[side].readyMs)} ms)`);
+    }
+    const sanity = {};
+    for (const side of sides) sanity[side] = await checkEcho(side, servers[side].url);
+
+    // CPU time the server spent per answered request is far steadier than req/s
+    // on a shared machine, and tells what isolation costs even when the load
+    // generator, not the server, is the bottleneck.
+    const run = async (side, s) => {
+      const cpu0 = cpuTimeMs(servers[side].pid);
+      const res = await runLoad({ url: `${servers[side].url}/cgi-bin/echo`, body: { text: TEXT }, durationS: s, ...load });
+      const cpuMs = cpuTimeMs(servers[side].pid) - cpu0;
+      return { ...res, cpuUsPerReq: (cpuMs * 1000) / res.requests, cpuCores: cpuMs / 1000 / res.durationS };
+    };
+    if (warmupS > 0) for (const side of sides) await run(side, warmupS);
+
+    const rows = [];
+    for (let r = 1; r <= rounds; r++) {
+      const order = r % 2 === 1 ? sides : [...sides].reverse();
+      for (const side of order) {
+        await sleep(300);
+        const res = await run(side, durationS);
+        rows.push({ round: r, side, ...res });
+        console.log(`round ${r} ${side.padEnd(4)} ${fmtNum(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  ` +
+          `cpu ${fmtNum(res.cpuUsPerReq, 1)} us/req (${fmtNum(res.cpuCores, 2)} cores)` +
+          (res.non2xx || res.errors ? `  non2xx ${res.non2xx} errors ${res.errors}` : ''));
+      }
+    }
+    return report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, rows });
+  } finally {
+    for (const side of sides) {
+      if (!servers[side]) continue;
+      const { code, signal, killed } = await servers[side].stop();
+      if (code !== 0 || killed) console.log(`warning: ${side} stopped with code ${code} signal ${signal}${killed ? ' (SIGKILLed after timeout)' : ''}`);
+    }
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function checkEcho(side, url) {
+  const res = await postJson(`${url}/cgi-bin/echo`, { text: TEXT });
+  if (res.status !== 200 || res.json?.echo !== TEXT) {
+    throw new Error(`${side} does not echo: ${res.status} ${res.text.slice(0, 300)}`);
+  }
+  const sanity = { status: res.status, requestId: res.headers.get('x-request-id'), cgiVersion: res.headers.get('x-cgi-version') };
+  if (side === 'host' && (!sanity.requestId || !sanity.cgiVersion)) {
+    console.log('warning: host answer lacks x-request-id or x-cgi-version (SPEC §3)');
+  }
+  return sanity;
+}
+
+function report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, rows }) {
+  console.log('');
+  printTable(['round', 'side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
+    rows.map((r) => [r.round, r.side, fmtNum(r.rps), fmtMs(r.p50), fmtMs(r.p99), fmtNum(r.cpuUsPerReq, 1), fmtNum(r.cpuCores, 2), r.non2xx, r.errors]));
+
+  const summary = {};
+  for (const side of sides) {
+    const mine = rows.filter((r) => r.side === side);
+    summary[side] = {
+      rps: median(mine.map((r) => r.rps)),
+      p50: median(mine.map((r) => r.p50)),
+      p99: median(mine.map((r) => r.p99)),
+      cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)),
+      cpuCores: median(mine.map((r) => r.cpuCores)),
+      non2xx: mine.reduce((s, r) => s + r.non2xx, 0),
+      errors: mine.reduce((s, r) => s + r.errors, 0),
+    };
+  }
+  console.log('\nmedians');
+  printTable(['side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
+    sides.map((s) => [s, fmtNum(summary[s].rps), fmtMs(summary[s].p50), fmtMs(summary[s].p99),
+      fmtNum(summary[s].cpuUsPerReq, 1), fmtNum(summary[s].cpuCores, 2), summary[s].non2xx, summary[s].errors]));
+
+  const out = {
+    config: { rounds, durationS, warmupS, ...load, metrics: a.metrics, configFile: a.config ?? null, only: a.only },
+    sanity, rounds: rows, summary,
+  };
+  if (servers.host) out.hostLogBytes = servers.host.outputBytes();
+  if (summary.bare && summary.host) {
+    // Paired ratios compare rounds run back to back, so slow drifts of a noisy
+    // machine cancel out; the ratio of medians is the headline figure.
+    const paired = [];
+    for (let r = 1; r <= rounds; r++) {
+      const b = rows.find((x) => x.round === r && x.side === 'bare');
+      const h = rows.find((x) => x.round === r && x.side === 'host');
+      paired.push(ratio(h.rps, b.rps));
+    }
+    const clean = summary.host.non2xx + summary.host.errors + summary.bare.non2xx + summary.bare.errors === 0;
+    out.ratio = ratio(summary.host.rps, summary.bare.rps);
+    out.pairedRatios = paired;
+    out.medianPairedRatio = median(paired);
+    out.cpuRatio = ratio(summary.host.cpuUsPerReq, summary.bare.cpuUsPerReq);
+    out.goal = { ratio: GOAL, met: clean && out.medianPairedRatio >= GOAL, clean };
+    console.log(`\nhost/bare req/s: ${fmtRatio(out.medianPairedRatio)} (median of per-round ratios: ${paired.map(fmtRatio).join(' ')}), ` +
+      `${fmtRatio(out.ratio)} (ratio of medians)`);
+    console.log(`p99 host/bare: ${fmtRatio(ratio(summary.host.p99, summary.bare.p99))}; ` +
+      `server CPU per request host/bare: ${fmtRatio(out.cpuRatio)}`);
+    console.log(`goal host/bare >= ${GOAL}: ${verdict(out.goal.met)}${clean ? '' : ' (some requests failed: figures not valid)'}`);
+    if (out.hostLogBytes > 1e6) console.log(`note: the host logged ${fmtNum(out.hostLogBytes / 1e6, 1)} MB during the run`);
+  }
+  const name = ['echo', a.metrics === 'off' ? 'metrics-off' : '', a.only !== 'both' ? `${a.only}-only` : ''].filter(Boolean).join('-');
+  writeResult(name, out);
+  return out;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => { console.error(err); process.exitCode = 1; });
+}

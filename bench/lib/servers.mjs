@@ -1,0 +1,184 @@
+// Starts the servers under test as child processes and stops them cleanly.
+//   startBaseline()            bench/baseline/echo-server.mjs (bare node:http)
+//   startHost({ cgisDir, ... }) node dist/cli.js start on a random port, temp data dir
+// Each resolves, once the child printed `listening on http://HOST:PORT`, to
+//   { name, url, pid, child, spawnedAt, readyMs, logTail(), outputBytes(), stop() }
+// where readyMs is the time from spawn to that line.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// CGIHOST_BENCH_CLI points the benches at another build of the host CLI.
+export const HOST_CLI = process.env.CGIHOST_BENCH_CLI || join(ROOT, 'dist', 'cli.js');
+const BASELINE = join(ROOT, 'bench', 'baseline', 'echo-server.mjs');
+const READY = /listening on (http:\/\/\S+?)\/?(\s|$)/;
+const TAIL_LINES = 60;
+
+// Children still alive when the bench dies are killed, never left behind.
+const live = new Set();
+process.on('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+
+export function startBaseline({ env } = {}) {
+  return startProcess({ name: 'bare', args: [BASELINE, '--port', '0', '--host', '127.0.0.1'], env });
+}
+
+/**
+ * @param {object} o
+ * @param {string} o.cgisDir
+ * @param {string} [o.configFile]
+ * @param {string} [o.dataDir] default: a fresh temp dir, removed on stop()
+ * @param {string[]} [o.extraArgs]
+ * @param {number} [o.readyTimeoutMs]
+ */
+export function startHost({ cgisDir, configFile, dataDir, extraArgs = [], env, readyTimeoutMs } = {}) {
+  if (!existsSync(HOST_CLI)) {
+    return Promise.reject(new Error(`${HOST_CLI} is missing: run \`npm run build\` first`));
+  }
+  const ownDataDir = dataDir === undefined;
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'cgihost-bench-data-'));
+  const args = [HOST_CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--cgis-dir', cgisDir];
+  if (configFile) args.push('--config', configFile);
+  args.push(...extraArgs);
+  return startProcess({
+    name: 'host', args, env, readyTimeoutMs,
+    cleanup: () => { if (ownDataDir) rmSync(dir, { recursive: true, force: true }); },
+  });
+}
+
+function startProcess({ name, args, env, readyTimeoutMs = 30_000, cleanup = () => {} }) {
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  const tail = [];
+  let bytes = 0;
+  let bytesAtReady = 0;
+  let exited = null;
+  const exit = new Promise((resolve) => child.on('exit', (code, signal) => {
+    live.delete(child);
+    exited = { code, signal };
+    resolve(exited);
+  }));
+
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    const timer = setTimeout(() => fail(new Error(`${name}: not ready after ${readyTimeoutMs} ms`)), readyTimeoutMs);
+    const fail = (err) => {
+      if (ready) return;
+      ready = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      cleanup();
+      err.message += `\n--- ${name} output (last lines) ---\n${tail.join('\n')}`;
+      reject(err);
+    };
+    const onLine = (line) => {
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+      const m = !ready && READY.exec(line);
+      if (!m) return;
+      ready = true;
+      clearTimeout(timer);
+      bytesAtReady = bytes;
+      resolve({
+        name,
+        url: m[1],
+        pid: child.pid,
+        child,
+        spawnedAt, // performance.now() just before spawn
+        readyMs: performance.now() - spawnedAt,
+        logTail: () => tail.join('\n'),
+        // How much the child logged since it was ready: a host that logs every
+        // request pays for it under load, and this shows it.
+        outputBytes: () => bytes - bytesAtReady,
+        stop: () => stop(child, exit, cleanup),
+      });
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      let buf = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (d) => {
+        bytes += Buffer.byteLength(d);
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i)); buf = buf.slice(i + 1); }
+        if (buf.length > 64 * 1024) { onLine(buf); buf = ''; }
+      });
+    }
+    child.on('error', fail);
+    exit.then(({ code, signal }) => fail(new Error(`${name} exited before ready (code ${code}, signal ${signal})`)));
+  });
+}
+
+/** SIGTERM, wait up to timeoutMs for a clean exit, then SIGKILL. Resolves to { code, signal, killed }. */
+async function stop(child, exit, cleanup, timeoutMs = 10_000) {
+  let killed = false;
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const t = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, timeoutMs);
+    await exit;
+    clearTimeout(t);
+  }
+  const { code, signal } = await exit;
+  cleanup();
+  return { code, signal, killed };
+}
+
+/** VmRSS and VmHWM (bytes) of one process from /proc; null when it is gone. */
+export function procMemory(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key) => Number((new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status) ?? [])[1]) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+/** The pids of a process and all its descendants (e.g. an esbuild service child). */
+export function processTree(pid) {
+  const parent = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of stat is the ppid; the command name (field 2) may hold spaces.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(entry), ppid);
+    } catch { /* the process ended meanwhile */ }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [p, pp] of parent) if (pp === tree[i]) tree.push(p);
+  }
+  return tree;
+}
+
+/** RSS (bytes) of a process and of its whole tree. */
+export function treeRss(pid) {
+  const own = procMemory(pid);
+  const total = processTree(pid).reduce((sum, p) => sum + (procMemory(p)?.rss || 0), 0);
+  return { rss: own?.rss ?? NaN, hwm: own?.hwm ?? NaN, treeRss: total };
+}
+
+const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
+
+/** User+system CPU time (ms) used so far by a process and its live descendants, all threads included. */
+export function cpuTimeMs(pid) {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) * TICK_MS; // utime, stime: fields 14 and 15
+    } catch { /* ended meanwhile */ }
+  }
+  return total;
+}

@@ -1,0 +1,26 @@
+// Bundles the host into dist/: the CLI and host (main thread), the CGI worker
+// entry (with the SDK and zod inside, so a CGI anywhere on disk resolves
+// `cgihost` and `zod` with nothing installed beside it), and the store thread.
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  // ESM bundles that still contain CommonJS code need a require().
+  banner: { js: "import { createRequire as __cgihostCreateRequire } from 'node:module'; const require = __cgihostCreateRequire(import.meta.url);" },
+};
+
+await Promise.all([
+  // The host keeps its npm dependencies external (native addon, esbuild binary).
+  build({ ...common, entryPoints: { cli: 'src/cli.ts', 'store-thread': 'src/store/thread.ts', testing: 'src/testing.ts' }, outdir: 'dist', packages: 'external' }),
+  // The worker and the SDK are self-contained: zod is bundled in.
+  build({ ...common, entryPoints: { worker: 'src/worker/entry.ts', index: 'src/index.ts' }, outdir: 'dist' }),
+]);

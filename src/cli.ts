@@ -1,0 +1,99 @@
+/** `cgihost start | dev | check | new | canary | promote | rollback` */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './config/load.js';
+import { DIST_DIR } from './host/host.js';
+import { startHost } from './host/start.js';
+import { checkCgis } from './host/check.js';
+import { scaffoldCgi } from './host/scaffold.js';
+import { canaryCommand } from './host/canary-cli.js';
+
+const USAGE = `usage: cgihost <command> [options]
+
+commands:
+  start                 serve the cgis folder (the default)
+  dev                   start, with readable logs and hot reload
+  check                 compile and load-check every CGI; non-zero exit on any error
+  new <group>/<name>    scaffold a CGI and its test
+  canary <name> <pct>   set a CGI's canary share on a running host
+  promote <name>        make the canary the stable version
+  rollback <name>       send every user back to the stable version
+
+options:
+  --config FILE   host.config.json by default
+  --port N  --host H  --data-dir DIR  --cgis-dir DIR
+  --url URL       (canary, promote, rollback) the running host, default from the config
+  --version       print the version`;
+
+function version(): string {
+  try {
+    return JSON.parse(readFileSync(join(DIST_DIR, '..', 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'cgis-dir': { type: 'string' },
+      url: { type: 'string' },
+      version: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.version) {
+    console.log(`cgihost ${version()}`);
+    return 0;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const [command = 'start', ...rest] = positionals;
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be a port number, not "${values.port}"`);
+  }
+  const overrides = { port, host: values.host, dataDir: values['data-dir'], cgisDir: values['cgis-dir'] };
+  const config = () => loadConfig(values.config, overrides);
+  switch (command) {
+    case 'start':
+      return startHost(config(), { dev: false });
+    case 'dev':
+      return startHost(config(), { dev: true });
+    case 'check':
+      return checkCgis(config());
+    case 'new':
+      return scaffoldCgi(config().cgisDir, rest[0]);
+    case 'canary':
+    case 'promote':
+    case 'rollback':
+      return canaryCommand(config(), command, rest, values.url);
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== -1) process.exitCode = code;
+  },
+  (e: Error) => {
+    if (e instanceof ConfigError || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      console.error(`cgihost: ${e.message}`);
+      process.exit(2);
+    }
+    console.error(e.stack ?? e);
+    process.exit(1);
+  },
+);

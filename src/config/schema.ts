@@ -1,0 +1,101 @@
+/** host.config.json: one schema, with every default. Unknown keys are errors (a typo must not pass silently). */
+import { z } from 'zod';
+
+const CgiLimitsSchema = z.strictObject({
+  /** Worker threads per CGI version. */
+  workers: z.number().int().min(1).max(16).optional(),
+  timeoutMs: z.number().int().min(1).max(600_000).optional(),
+  /** JS heap bound per worker (resourceLimits). */
+  maxHeapMb: z.number().int().min(16).max(16_384).optional(),
+  /** Buffers and other memory outside the JS heap, per worker (watchdog). */
+  maxExternalMb: z.number().int().min(16).max(65_536).optional(),
+});
+
+export const WebhookSchema = z.strictObject({
+  url: z.url(),
+  /** Event names to deliver ('message.sent', 'group.created', 'alert', ...); ['*'] for all. */
+  events: z.array(z.string().min(1)).min(1),
+  secret: z.string().min(1).optional(),
+});
+
+export const AlertRuleSchema = z.strictObject({
+  name: z.string().min(1),
+  /** What is measured: a CGI's 5xx rate (0..1), its p99 latency in ms, its quarantine, or a queue's lag in seconds. */
+  metric: z.enum(['error_rate', 'p99_ms', 'quarantined', 'queue_lag_seconds']),
+  /** A CGI name, a queue topic, or '*' for every one. */
+  target: z.string().min(1).default('*'),
+  threshold: z.number().default(0),
+  /** How long the condition must hold before the alert fires. */
+  forSeconds: z.number().min(0).default(0),
+});
+
+export const ConfigSchema = z.strictObject({
+  port: z.number().int().min(0).max(65_535).default(8080),
+  host: z.string().min(1).default('127.0.0.1'),
+  dataDir: z.string().min(1).default('./data'),
+  cgisDir: z.string().min(1).default('./cgis'),
+  /** Required as `Authorization: Bearer` on /metrics and /_host/ when set; else those are loopback-only. */
+  adminToken: z.string().min(8).optional(),
+  /** Watch the cgis folder and swap changed CGIs live. */
+  watch: z.boolean().default(true),
+  /** Coalesce editor save bursts: a file must be quiet this long before it is compiled. */
+  watchDebounceMs: z.number().int().min(0).max(5_000).default(40),
+  limits: z
+    .strictObject({
+      jsonBodyBytes: z.number().int().min(64).max(16 * 1024 * 1024).default(64 * 1024),
+      shutdownTimeoutMs: z.number().int().min(0).max(600_000).default(15_000),
+    })
+    .prefault({}),
+  cgiDefaults: z
+    .strictObject({
+      workers: z.number().int().min(1).max(16).default(1),
+      timeoutMs: z.number().int().min(1).max(600_000).default(10_000),
+      maxHeapMb: z.number().int().min(16).max(16_384).default(128),
+      maxExternalMb: z.number().int().min(16).max(65_536).default(256),
+    })
+    .prefault({}),
+  /** Per-CGI overrides of cgiDefaults. */
+  cgis: z.record(z.string(), CgiLimitsSchema).default({}),
+  faults: z
+    .strictObject({
+      /** A CGI whose workers crash this often within the window is quarantined. */
+      crashLimit: z.number().int().min(1).default(5),
+      crashWindowMs: z.number().int().min(100).default(10_000),
+      probeInitialMs: z.number().int().min(10).default(1_000),
+      probeMaxMs: z.number().int().min(10).default(60_000),
+      /** The whole process's RSS above which a worker that stopped answering is terminated at once. */
+      processRssMb: z.number().int().min(64).default(4_096),
+      heartbeatMs: z.number().int().min(10).max(5_000).default(100),
+    })
+    .prefault({}),
+  canary: z.record(z.string(), z.strictObject({ percent: z.number().min(0).max(100) })).default({}),
+  canaryPolicy: z
+    .strictObject({
+      /** Requests the canary must have served before it can be judged. */
+      minRequests: z.number().int().min(1).default(20),
+      /** Roll back when canary 5xx rate − stable 5xx rate exceeds this. */
+      maxErrorRateDelta: z.number().min(0).max(1).default(0.2),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+    })
+    .prefault({}),
+  groups: z.strictObject({ maxMembers: z.number().int().min(2).max(100_000).default(500) }).prefault({}),
+  webhooks: z.array(WebhookSchema).default([]),
+  alerts: z.array(AlertRuleSchema).default([]),
+  metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+      /** 'json' (one object a line) or 'pretty' (cgihost dev). */
+      format: z.enum(['json', 'pretty']).default('json'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type AlertRule = z.infer<typeof AlertRuleSchema>;
+export type Webhook = z.infer<typeof WebhookSchema>;

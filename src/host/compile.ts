@@ -1,0 +1,58 @@
+/**
+ * Compiles one CGI file (and the local modules it imports) to a single
+ * CommonJS script in the host, so workers load plain JavaScript. `cgihost`,
+ * `zod` and any other package stay external: the worker supplies the first two
+ * and resolves the rest from the CGI's own folder.
+ */
+import { build, type Message } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { relative, resolve } from 'node:path';
+
+export interface CompiledCgi {
+  code: string;
+  /** Content hash of the compiled code: the `x-cgi-version` of everything it serves. */
+  version: string;
+  /** Absolute paths of every local file bundled in (the CGI and its helpers). */
+  inputs: string[];
+}
+
+export class CompileError extends Error {
+  constructor(readonly file: string, readonly line: number | undefined, message: string) {
+    super(message);
+    this.name = 'CompileError';
+  }
+}
+
+export async function compileCgi(file: string): Promise<CompiledCgi> {
+  let result;
+  try {
+    result = await build({
+      entryPoints: [file],
+      bundle: true,
+      write: false,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      sourcemap: 'inline',
+      metafile: true,
+      logLevel: 'silent',
+    });
+  } catch (e) {
+    const first: Message | undefined = (e as { errors?: Message[] }).errors?.[0];
+    if (!first) throw new CompileError(file, undefined, String(e));
+    const loc = first.location;
+    const where = loc ? `${resolve(loc.file)}:${loc.line}:${loc.column}` : file;
+    throw new CompileError(loc ? resolve(loc.file) : file, loc?.line, `${where}: ${first.text}`);
+  }
+  const code = result.outputFiles[0]!.text;
+  const version = createHash('sha256').update(code).digest('hex').slice(0, 12);
+  const cwd = process.cwd();
+  const inputs = Object.keys(result.metafile.inputs).map((p) => resolve(cwd, p));
+  return { code, version, inputs };
+}
+
+export function shortPath(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r.startsWith('..') ? p : r;
+}

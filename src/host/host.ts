@@ -1,0 +1,111 @@
+/**
+ * The host's life: open the store, load every CGI, watch the folder, serve
+ * HTTP; on stop, stop accepting, finish what is in flight, persist, and end
+ * every thread.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config/schema.js';
+import { Front } from '../http/server.js';
+import { adminHandler, cgisRoute, type AdminRoute } from '../monitor/admin.js';
+import { createLogger, type Logger } from '../monitor/log.js';
+import { noObserver, type RequestObserver } from '../monitor/observer.js';
+import { StoreHost } from '../store/host.js';
+import type { SlotEnv } from './cgi-slot.js';
+import { Registry } from './registry.js';
+import { watchCgis } from './watch.js';
+import { Watchdog } from './watchdog.js';
+
+/** dist/ (where the bundled worker and store thread live), found from this bundle's own place. */
+export const DIST_DIR = dirname(fileURLToPath(import.meta.url));
+
+export interface HostHooks {
+  /** Extra admin routes (metrics, dashboard, canary control). */
+  adminRoutes?: AdminRoute[];
+  observer?: RequestObserver;
+  onWorkerExit?: SlotEnv['onWorkerExit'];
+  onAlert?: SlotEnv['onAlert'];
+}
+
+export class Host {
+  private stopWatching?: () => Promise<void>;
+  private stopping?: Promise<void>;
+
+  private constructor(
+    readonly config: Config,
+    readonly log: Logger,
+    readonly store: StoreHost,
+    readonly registry: Registry,
+    readonly front: Front,
+    private readonly watchdog: Watchdog,
+    readonly address: { host: string; port: number },
+  ) {}
+
+  static async start(config: Config, opts: { log?: Logger; hooks?: (host: HostParts) => HostHooks } = {}): Promise<Host> {
+    const log = opts.log ?? createLogger(config.log);
+    mkdirSync(config.dataDir, { recursive: true });
+    const tmpDir = join(config.dataDir, 'tmp');
+    rmSync(tmpDir, { recursive: true, force: true });
+    mkdirSync(tmpDir, { recursive: true });
+
+    const store = await StoreHost.start({
+      threadFile: join(DIST_DIR, 'store-thread.js'),
+      dataDir: config.dataDir,
+      synchronous: config.store.synchronous,
+      groupsMaxMembers: config.groups.maxMembers,
+      webhooks: config.webhooks,
+      log,
+    });
+    let hooks: HostHooks = {};
+    const env: SlotEnv = {
+      config,
+      log,
+      workerFile: join(DIST_DIR, 'worker.js'),
+      connectStore: () => store.connect(),
+      onWorkerExit: (cgi, version, reason) => hooks.onWorkerExit?.(cgi, version, reason),
+      onAlert: (name, fields) => hooks.onAlert?.(name, fields),
+      onWorkerLog: (cgi, version, m) => log.log(m.level, m.msg, { cgi, version, requestId: m.requestId, ...m.fields }),
+    };
+    const registry = new Registry(config.cgisDir, env);
+    hooks = opts.hooks?.({ config, log, store, registry }) ?? {};
+    await registry.loadAll();
+
+    const front = new Front({
+      config,
+      registry,
+      tokens: store.tokens,
+      log,
+      observer: hooks.observer ?? noObserver,
+      tmpDir,
+      admin: adminHandler(config.adminToken, [cgisRoute(registry), ...(hooks.adminRoutes ?? [])]),
+    });
+    const address = await front.listen(config.port, config.host);
+    const watchdog = new Watchdog(registry, config, log);
+    const host = new Host(config, log, store, registry, front, watchdog, address);
+    if (config.watch) host.stopWatching = await watchCgis(config.cgisDir, config.watchDebounceMs, registry, log);
+    return host;
+  }
+
+  /** Graceful stop: no new connections, in-flight requests finish (held long-polls are answered), then everything closes. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.stopWatching?.();
+      const drained = this.front.drain(this.config.limits.shutdownTimeoutMs);
+      // Held long-polls would otherwise keep the drain waiting for their whole timeout.
+      await this.store.releaseWaiters();
+      await drained;
+      this.watchdog.stop();
+      this.registry.stopAll();
+      await this.store.close();
+    })();
+    return this.stopping;
+  }
+}
+
+export interface HostParts {
+  config: Config;
+  log: Logger;
+  store: StoreHost;
+  registry: Registry;
+}

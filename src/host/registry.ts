@@ -1,0 +1,158 @@
+/**
+ * Every CGI by name. Loads the folder at start, and applies each added,
+ * changed or deleted file: a change is compiled and loaded beside the running
+ * version and only swapped in once it works; a broken one is refused and the
+ * previous version keeps serving. Work on one CGI name is serialised.
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { HostError } from './errors.js';
+import { classify, listCgiFiles, type CgiFile } from './cgi-files.js';
+import { CgiSlot, type LoadError, type SlotEnv } from './cgi-slot.js';
+import { compileCgi, CompileError, shortPath } from './compile.js';
+
+export class Registry {
+  readonly slots = new Map<string, CgiSlot>();
+  /** Files refused outright (name clash, canary with no stable version), by path. */
+  readonly fileErrors = new Map<string, LoadError>();
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(private readonly cgisDir: string, private readonly env: SlotEnv) {}
+
+  async loadAll(): Promise<void> {
+    const files = listCgiFiles(this.cgisDir);
+    await Promise.all(files.filter((f) => !f.canary).map((f) => this.serial(f.name, () => this.load(f))));
+    await Promise.all(files.filter((f) => f.canary).map((f) => this.serial(f.name, () => this.load(f))));
+  }
+
+  get(name: string): CgiSlot | undefined {
+    return this.slots.get(name);
+  }
+
+  /** A file was added or changed: load it, or, for a helper, reload every CGI that bundles it. */
+  async changed(file: string): Promise<void> {
+    const f = classify(this.cgisDir, file);
+    if (f) return this.serial(f.name, () => this.load(f));
+    await Promise.all(this.importersOf(file).map((g) => this.serial(g.name, () => this.load(g))));
+  }
+
+  async removed(file: string): Promise<void> {
+    const f = classify(this.cgisDir, file);
+    if (!f) return this.changed(file);
+    return this.serial(f.name, async () => {
+      this.fileErrors.delete(file);
+      const slot = this.slots.get(f.name);
+      if (!slot) return;
+      if (f.canary) {
+        if (slot.canary?.file === file) slot.dropCanary();
+      } else if (slot.file === file) {
+        slot.remove();
+        this.slots.delete(f.name);
+        this.env.log.info('CGI removed', { cgi: f.name, file: shortPath(file) });
+      }
+    });
+  }
+
+  /**
+   * The canary becomes the stable version: its file replaces the stable file
+   * and is removed. The new stable version is live before the canary stops.
+   */
+  async promote(name: string): Promise<void> {
+    const slot = this.slots.get(name);
+    const canary = slot?.canary;
+    if (!slot || !canary) throw new HostError('CGI_UNAVAILABLE', `${name} has no loaded canary to promote`);
+    const stableFile = slot.file;
+    writeFileSync(stableFile, readFileSync(canary.file));
+    rmSync(canary.file, { force: true });
+    await this.changed(stableFile);
+    await this.removed(canary.file);
+    slot.setCanaryPercent(0);
+    this.env.log.info('canary promoted', { cgi: name, version: slot.stable?.version });
+  }
+
+  /** Waits for every pending load (tests and `check` use this). */
+  async settled(): Promise<void> {
+    await Promise.all(this.chains.values());
+  }
+
+  stopAll(): void {
+    for (const s of this.slots.values()) s.remove();
+  }
+
+  private importersOf(file: string): CgiFile[] {
+    const out: CgiFile[] = [];
+    for (const slot of this.slots.values()) {
+      for (const d of [slot.stable, slot.canary]) {
+        if (d?.compiled.inputs.includes(file)) out.push({ file: d.file, group: slot.group, name: slot.name, canary: d.kind === 'canary' });
+      }
+    }
+    return out;
+  }
+
+  private serial(name: string, task: () => Promise<void>): Promise<void> {
+    const next = (this.chains.get(name) ?? Promise.resolve()).then(task).catch((e: Error) => {
+      this.env.log.error('CGI load failed unexpectedly', { cgi: name, error: e.stack ?? e.message });
+    });
+    this.chains.set(name, next);
+    return next;
+  }
+
+  private refuseFile(f: CgiFile, message: string): void {
+    this.fileErrors.set(f.file, { message, file: f.file, at: Date.now() });
+    this.env.log.error('CGI refused', { cgi: f.name, file: shortPath(f.file), error: message });
+  }
+
+  private async load(f: CgiFile): Promise<void> {
+    let slot = this.slots.get(f.name);
+    if (f.canary) {
+      if (!slot || !slot.stable) return this.refuseFile(f, `canary ${shortPath(f.file)} has no loaded stable ${f.name}.ts beside it`);
+      if (slot.group !== f.group) return this.refuseFile(f, `canary ${shortPath(f.file)} is not beside ${shortPath(slot.file)}`);
+    } else if (slot && slot.file !== f.file) {
+      return this.refuseFile(f, `CGI name "${f.name}" is already served by ${shortPath(slot.file)}; names must be unique across groups`);
+    }
+    if (!slot) {
+      slot = new CgiSlot(f.name, f.group, f.file, this.env);
+      this.slots.set(f.name, slot);
+    }
+    this.fileErrors.delete(f.file);
+    let compiled;
+    try {
+      compiled = await compileCgi(f.file);
+    } catch (e) {
+      return this.failed(slot, f, e as Error);
+    }
+    const current = f.canary ? slot.canary : slot.stable;
+    if (current?.version === compiled.version) return;
+    try {
+      await slot.deploy(f.canary ? 'canary' : 'stable', compiled, f.file);
+      this.env.log.info(current ? 'CGI swapped' : 'CGI loaded', {
+        cgi: f.name,
+        version: compiled.version,
+        ...(current ? { previous: current.version } : {}),
+        canary: f.canary || undefined,
+        file: shortPath(f.file),
+      });
+    } catch (e) {
+      this.failed(slot, f, e as Error);
+    }
+  }
+
+  private failed(slot: CgiSlot, f: CgiFile, e: Error): void {
+    const line = e instanceof CompileError ? e.line : lineIn(e.message, f.file);
+    const file = e instanceof CompileError ? e.file : f.file;
+    slot.lastError = { message: e.message, file, line, at: Date.now() };
+    if (!slot.stable) slot.state = 'failed';
+    this.env.log.error(slot.stable ? 'CGI change refused; the previous version keeps serving' : 'CGI failed to load', {
+      cgi: f.name,
+      file: shortPath(file),
+      line,
+      error: e.message,
+    });
+  }
+}
+
+function lineIn(message: string, file: string): number | undefined {
+  const i = message.indexOf(file + ':');
+  if (i < 0) return undefined;
+  const n = parseInt(message.slice(i + file.length + 1), 10);
+  return Number.isFinite(n) ? n : undefined;
+}

@@ -1,0 +1,37 @@
+/** Watches the cgis folder and feeds changes to the registry. Nothing a watcher callback does may crash the host. */
+import { watch } from 'chokidar';
+import type { Logger } from '../monitor/log.js';
+import type { Registry } from './registry.js';
+
+const IGNORED = /(^|[/\\])(\.git|node_modules|\.cgihost-cache)([/\\]|$)/;
+
+export async function watchCgis(dir: string, debounceMs: number, registry: Registry, log: Logger): Promise<() => Promise<void>> {
+  const watcher = watch(dir, {
+    ignoreInitial: true,
+    ignored: (p, stats) => IGNORED.test(p) || (stats?.isFile() === true && !/\.(ts|mts|js|mjs|json)$/.test(p)),
+  });
+  // Editors save in bursts (truncate, write, rename): act once the file has been quiet for debounceMs.
+  const timers = new Map<string, NodeJS.Timeout>();
+  const schedule = (file: string, gone: boolean) => {
+    clearTimeout(timers.get(file));
+    timers.set(
+      file,
+      setTimeout(() => {
+        timers.delete(file);
+        (gone ? registry.removed(file) : registry.changed(file)).catch((e: Error) =>
+          log.error('applying a CGI file change failed', { file, error: e.message }),
+        );
+      }, debounceMs),
+    );
+  };
+  watcher
+    .on('add', (f) => schedule(f, false))
+    .on('change', (f) => schedule(f, false))
+    .on('unlink', (f) => schedule(f, true))
+    .on('error', (e) => log.error('watcher error', { error: String(e) }));
+  await new Promise<void>((resolve) => watcher.once('ready', resolve));
+  return async () => {
+    for (const t of timers.values()) clearTimeout(t);
+    await watcher.close();
+  };
+}

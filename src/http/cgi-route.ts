@@ -1,0 +1,142 @@
+/** `/cgi-bin/<name>`: from an HTTP request to a CGI's worker and back. */
+import { createHash } from 'node:crypto';
+import { createReadStream, rmSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config/schema.js';
+import type { Deployment } from '../host/cgi-slot.js';
+import { HostError } from '../host/errors.js';
+import type { Registry } from '../host/registry.js';
+import type { RawBody } from '../index.js';
+import type { Logger } from '../monitor/log.js';
+import type { RequestObserver } from '../monitor/observer.js';
+import type { WorkerReply } from '../worker/cgi-worker.js';
+import type { WorkerRequest } from '../worker/protocol.js';
+import { readText, receiveRaw } from './body.js';
+import { sendError, sendJson } from './respond.js';
+
+export interface TokenResolver {
+  resolve(tokenHash: string): { uid: string; sessionId: string } | null;
+}
+
+export interface CgiRouteDeps {
+  config: Config;
+  registry: Registry;
+  tokens: TokenResolver;
+  log: Logger;
+  observer: RequestObserver;
+  tmpDir: string;
+}
+
+/** The request headers a CGI sees in ctx.headers. */
+const PASSED_HEADERS = ['content-type', 'range', 'if-none-match', 'if-range', 'user-agent'] as const;
+
+export async function serveCgi(deps: CgiRouteDeps, name: string, query: string, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  const started = performance.now();
+  const slot = deps.registry.get(name);
+  if (!slot) return sendError(res, 'NO_SUCH_CGI', `no CGI is named "${name}"`, requestId);
+  deps.observer.started(name);
+  let d: Deployment | undefined;
+  let status = 500;
+  let code = 'INTERNAL';
+  let body: RawBody | undefined;
+  try {
+    const auth = authenticate(deps.tokens, req.headers.authorization);
+    d = slot.route(auth?.uid);
+    res.setHeader('x-cgi-version', d.version);
+    const meta = d.meta;
+    if (req.method !== meta.method && !(meta.method === 'GET' && req.method === 'HEAD')) {
+      throw new HostError('METHOD_NOT_ALLOWED', `${name} takes ${meta.method}`);
+    }
+    if (meta.auth === 'user' && !auth) throw new HostError('UNAUTHENTICATED', 'a valid Bearer token is required');
+    const wreq: Omit<WorkerRequest, 't' | 'id'> = {
+      requestId,
+      uid: auth?.uid,
+      sessionId: auth?.sessionId,
+      ip: req.socket.remoteAddress ?? '',
+      headers: pickHeaders(req),
+    };
+    if (meta.rawTypes) {
+      wreq.query = parseQuery(query);
+      body = wreq.body = await receiveRaw(req, meta.rawTypes, deps.tmpDir);
+    } else if (meta.method === 'GET') {
+      wreq.query = parseQuery(query);
+    } else {
+      wreq.json = await readText(req, meta.maxBodyBytes ?? deps.config.limits.jsonBodyBytes);
+    }
+    const worker = await d.pick();
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
+    const reply = await worker.dispatch(wreq, slot.limits().timeoutMs, gone.signal);
+    status = reply.status;
+    code = reply.t === 'res' && reply.code ? reply.code : status < 400 ? 'OK' : 'INTERNAL';
+    await send(res, reply);
+  } catch (e) {
+    if (e instanceof HostError) {
+      status = e.status;
+      code = e.code;
+      const headers: Record<string, string> = {};
+      if (e.code === 'METHOD_NOT_ALLOWED' && d) headers.allow = d.meta.method;
+      // The rest of an oversized body is not read: close the connection after answering.
+      if (e.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';
+      sendError(res, e.code, e.message, requestId, { details: e.details, headers });
+    } else if (res.destroyed) {
+      status = 499;
+      code = 'CLIENT_CLOSED';
+    } else {
+      deps.log.error('request failed in the host', { cgi: name, requestId, error: (e as Error).stack });
+      sendError(res, 'INTERNAL', 'internal error', requestId);
+    }
+  } finally {
+    if (body) rmSync(body.path, { force: true });
+    const ms = performance.now() - started;
+    if (d) slot.record(d, status, code, ms);
+    deps.observer.finished(name, d?.version ?? '', code, status, ms / 1000);
+  }
+}
+
+function authenticate(tokens: TokenResolver, header: string | undefined): { uid: string; sessionId: string } | null {
+  if (!header || !header.startsWith('Bearer ')) return null;
+  const token = header.slice(7).trim();
+  if (token.length < 16 || token.length > 256) return null;
+  return tokens.resolve(createHash('sha256').update(token).digest('hex'));
+}
+
+function pickHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of PASSED_HEADERS) {
+    const v = req.headers[h];
+    if (typeof v === 'string') out[h] = v;
+  }
+  return out;
+}
+
+function parseQuery(query: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (query) for (const [k, v] of new URLSearchParams(query)) out[k] = v;
+  return out;
+}
+
+async function send(res: ServerResponse, reply: WorkerReply): Promise<void> {
+  if (reply.t === 'res') return sendJson(res, reply.status, reply.json);
+  res.statusCode = reply.status;
+  for (const k in reply.headers) res.setHeader(k, reply.headers[k]!);
+  if (reply.file) {
+    const { path, start, end } = reply.file;
+    await new Promise<void>((resolve) => {
+      const s = createReadStream(path, { start, end });
+      s.on('error', () => {
+        res.destroy();
+        resolve();
+      });
+      res.on('close', () => {
+        s.destroy();
+        resolve();
+      });
+      s.pipe(res);
+    });
+  } else {
+    res.end(reply.body ?? '');
+  }
+}

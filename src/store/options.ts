@@ -1,0 +1,81 @@
+/**
+ * Options of the store thread. They travel to the thread as `workerData`, so
+ * everything here is structured-clonable; the host's config schema validates
+ * them before they get here.
+ */
+
+export interface WebhookConfig {
+  url: string;
+  /** Event names ('message.sent', 'group.created', 'alert', ...) or '*' for all. */
+  events: string[];
+  /** When set, every delivery carries `x-cgihost-signature: sha256=<hex HMAC-SHA256 of the body>`. */
+  secret?: string;
+}
+
+export interface QueueOptions {
+  /** Tries of a job before it is dead-lettered. */
+  maxAttempts?: number;
+  /** Delay before the first retry; doubles with each try (with jitter) up to backoffMaxMs. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** A fan-out transaction stops taking new jobs past this many inbox entries... */
+  fanoutBatchEntries?: number;
+  /** ...or past this much time, so that request writes are not held up behind it. */
+  fanoutBatchMs?: number;
+  /** Per-delivery timeout of a webhook request (connect, headers and body). */
+  webhookTimeoutMs?: number;
+  /** Webhook deliveries in flight at once, in all and per endpoint. */
+  webhookConcurrency?: number;
+  webhookConcurrencyPerEndpoint?: number;
+  /** Done jobs are kept this long (for inspection), then deleted. */
+  doneRetentionMs?: number;
+}
+
+export interface LoginThrottleOptions {
+  /** Failures of one key within windowMs after which logins with that key are refused. */
+  maxFailures?: number;
+  windowMs?: number;
+}
+
+export type StoreLogger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+export interface StoreOptions {
+  dataDir: string;
+  /** 'FULL' (default): a commit survives power loss. 'NORMAL': it survives a process crash only. */
+  synchronous?: 'FULL' | 'NORMAL';
+  groupsMaxMembers?: number;
+  webhooks?: WebhookConfig[];
+  queue?: QueueOptions;
+  login?: LoginThrottleOptions;
+  log?: StoreLogger;
+}
+
+export type ResolvedQueueOptions = Required<QueueOptions>;
+
+export const QUEUE_DEFAULTS: ResolvedQueueOptions = {
+  maxAttempts: 8,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 5 * 60_000,
+  fanoutBatchEntries: 20_000,
+  fanoutBatchMs: 25,
+  webhookTimeoutMs: 5_000,
+  webhookConcurrency: 16,
+  webhookConcurrencyPerEndpoint: 4,
+  doneRetentionMs: 60 * 60_000,
+};
+
+export const DEFAULT_GROUPS_MAX_MEMBERS = 500;
+
+export function resolveQueueOptions(q: QueueOptions | undefined): ResolvedQueueOptions {
+  const out = { ...QUEUE_DEFAULTS };
+  for (const [k, v] of Object.entries(q ?? {})) {
+    if (v !== undefined) (out as Record<string, number>)[k] = v;
+  }
+  return out;
+}
+
+export const defaultLogger: StoreLogger = (level, msg, fields) => {
+  const line = JSON.stringify({ level, time: Date.now(), src: 'store', msg, ...fields });
+  if (level === 'info') console.log(line);
+  else console.error(line);
+};

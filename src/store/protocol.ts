@@ -1,0 +1,47 @@
+/**
+ * Messages on the store thread's ports. Each CGI worker gets its own
+ * MessagePort straight to the store thread (no hop through the main thread);
+ * the main thread keeps one control port (the thread's parentPort).
+ */
+import type { ErrorCode } from '../errors.js';
+import type { StoreOp } from './api.js';
+
+/** CGI worker -> store thread, on a worker's own port. */
+export type StoreRequest =
+  | { t: 'call'; id: number; op: StoreOp; args: unknown; requestId: string }
+  /** The request went away (client closed, timeout): end any held long-poll of it at once. */
+  | { t: 'cancel'; requestId: string };
+
+/** store thread -> CGI worker. */
+export type StoreResponse =
+  | { t: 'result'; id: number; ok: true; value: unknown }
+  | { t: 'result'; id: number; ok: false; error: { code: ErrorCode; message: string; details?: unknown } };
+
+export interface StoreStats {
+  /** Jobs not yet done, per topic (fanout, webhook, ...). */
+  queueDepth: Record<string, number>;
+  /** Age in seconds of the oldest job not yet done, per topic (0 when empty). */
+  queueLagSeconds: Record<string, number>;
+  queueRetries: Record<string, number>;
+  queueDeadLetters: Record<string, number>;
+  syncWaiters: number;
+  messagesSent: Record<string, number>;
+  inboxEntriesWritten: number;
+  commits: number;
+}
+
+/** main thread -> store thread, on its parentPort. */
+export type StoreControl =
+  | { t: 'attach'; port: import('node:worker_threads').MessagePort }
+  | { t: 'stats'; id: number }
+  | { t: 'close'; id: number }
+  /** An event to deliver to configured webhooks through the queue (alerts, for one). */
+  | { t: 'emit'; id: number; event: string; payload: unknown };
+
+/** store thread -> main thread. */
+export type StoreControlReply =
+  | { t: 'ready' }
+  | { t: 'stats'; id: number; stats: StoreStats }
+  | { t: 'closed'; id: number }
+  | { t: 'emitted'; id: number }
+  | { t: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> };

@@ -1,0 +1,184 @@
+/**
+ * One worker thread running one version of one CGI, seen from the host.
+ * Whatever way the thread ends, every request it held is settled at once
+ * (502 CGI_CRASHED): no request may hang because a thread died.
+ */
+import { Worker, type MessagePort } from 'node:worker_threads';
+import { HostError } from '../host/errors.js';
+import { BEAT, BEAT_SLOTS, type CgiMeta, type WorkerData, type WorkerRequest, type WorkerToHost } from './protocol.js';
+
+export type WorkerReply = Extract<WorkerToHost, { t: 'res' } | { t: 'raw' }>;
+export type ExitReason = 'crash' | 'exit' | 'oom' | 'timeout' | 'memory' | 'stuck' | 'retired' | 'load-error';
+type LogMessage = Extract<WorkerToHost, { t: 'log' }>;
+
+interface InFlight {
+  resolve(r: WorkerReply): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface CgiWorkerOptions {
+  workerFile: string;
+  cgi: string;
+  file: string;
+  version: string;
+  code: string;
+  storePort: MessagePort;
+  maxHeapMb: number;
+  heartbeatMs: number;
+  onLog(m: LogMessage): void;
+  onExit(w: CgiWorker, reason: ExitReason, error?: Error): void;
+}
+
+export class CgiWorker {
+  readonly ready: Promise<CgiMeta>;
+  readonly startedAt = Date.now();
+  private readonly thread: Worker;
+  private readonly beat: Float64Array;
+  private readonly inflight = new Map<number, InFlight>();
+  private nextId = 1;
+  private endReason: ExitReason | undefined;
+  private lastError: Error | undefined;
+  private drainWaiters: Array<() => void> = [];
+  exited = false;
+
+  constructor(private readonly opts: CgiWorkerOptions) {
+    const heartbeat = new SharedArrayBuffer(BEAT_SLOTS * 8);
+    this.beat = new Float64Array(heartbeat);
+    this.beat[BEAT.time] = Date.now();
+    const workerData: WorkerData = {
+      cgi: opts.cgi,
+      file: opts.file,
+      version: opts.version,
+      code: opts.code,
+      storePort: opts.storePort,
+      heartbeat,
+      heartbeatMs: opts.heartbeatMs,
+    };
+    this.thread = new Worker(opts.workerFile, {
+      workerData,
+      transferList: [opts.storePort],
+      resourceLimits: { maxOldGenerationSizeMb: opts.maxHeapMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, opts.maxHeapMb / 8)) },
+      stdout: false,
+      stderr: false,
+      name: `cgi:${opts.cgi}@${opts.version}`,
+    });
+    this.ready = new Promise<CgiMeta>((resolve, reject) => {
+      this.thread.on('message', (m: WorkerToHost) => {
+        switch (m.t) {
+          case 'res':
+          case 'raw':
+            return this.settle(m);
+          case 'log':
+            return opts.onLog(m);
+          case 'ready':
+            return resolve(m.meta);
+          case 'load-error':
+            this.lastError = new Error(m.message);
+            reject(new Error(m.message));
+            void this.terminate('load-error');
+        }
+      });
+      this.thread.on('error', (e) => {
+        this.lastError = e;
+      });
+      this.thread.on('exit', (code) => {
+        this.exited = true;
+        const reason = this.endReason ?? (isOom(this.lastError) ? 'oom' : this.lastError ? 'crash' : 'exit');
+        const why = this.lastError?.message ?? `the worker exited (code ${code})`;
+        reject(new Error(`the CGI's worker ended before it was ready: ${why}`));
+        // Only fail what is still unfinished: these requests lost their worker.
+        for (const [id, p] of this.inflight) {
+          clearTimeout(p.timer);
+          this.inflight.delete(id);
+          p.reject(new HostError('CGI_CRASHED', 'the worker serving this request died'));
+        }
+        this.notifyDrained();
+        opts.onExit(this, reason, this.lastError);
+      });
+    });
+    // A failed load is reported through `ready`; nobody else must see it as unhandled.
+    this.ready.catch(() => {});
+  }
+
+  get version(): string {
+    return this.opts.version;
+  }
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+  get alive(): boolean {
+    return !this.exited && this.endReason === undefined;
+  }
+  /** Milliseconds since the worker's event loop last ran its heartbeat. */
+  staleMs(now = Date.now()): number {
+    return now - this.beat[BEAT.time]!;
+  }
+  get heapUsed(): number {
+    return this.beat[BEAT.heapUsed]!;
+  }
+  get externalBytes(): number {
+    return this.beat[BEAT.external]!;
+  }
+  get threadId(): number {
+    return this.thread.threadId;
+  }
+
+  /**
+   * Sends one request. `gone` fires when the client went away: the request is
+   * settled as aborted and the CGI's ctx.signal fires (ending a held long-poll).
+   */
+  dispatch(req: Omit<WorkerRequest, 't' | 'id'>, timeoutMs: number, gone?: AbortSignal): Promise<WorkerReply> {
+    if (!this.alive) return Promise.reject(new HostError('CGI_CRASHED', 'the worker serving this request died'));
+    const id = this.nextId++;
+    return new Promise<WorkerReply>((resolve, reject) => {
+      const timer = setTimeout(() => this.timeOut(id, new HostError('CGI_TIMEOUT', 'the CGI did not answer in time')), timeoutMs);
+      this.inflight.set(id, { resolve, reject, timer });
+      this.thread.postMessage({ ...req, t: 'req', id } satisfies WorkerRequest);
+      gone?.addEventListener('abort', () => this.timeOut(id, new Error('client went away')), { once: true });
+    });
+  }
+
+  /** Resolves once nothing is in flight (used to retire an old version after a swap). */
+  drained(): Promise<void> {
+    if (this.inflight.size === 0) return Promise.resolve();
+    return new Promise((r) => this.drainWaiters.push(r));
+  }
+
+  async terminate(reason: ExitReason): Promise<void> {
+    if (this.exited) return;
+    this.endReason ??= reason;
+    await this.thread.terminate();
+  }
+
+  private settle(m: WorkerReply): void {
+    const p = this.inflight.get(m.id);
+    if (!p) return; // timed out already
+    this.inflight.delete(m.id);
+    clearTimeout(p.timer);
+    p.resolve(m);
+    if (this.inflight.size === 0) this.notifyDrained();
+  }
+
+  private timeOut(id: number, why: Error): void {
+    const p = this.inflight.get(id);
+    if (!p) return;
+    this.inflight.delete(id);
+    clearTimeout(p.timer);
+    p.reject(why);
+    this.thread.postMessage({ t: 'abort', id });
+    // A worker whose event loop has not turned for a while is stuck in synchronous code: replace it.
+    if (this.staleMs() > Math.max(3 * this.opts.heartbeatMs, 250)) void this.terminate('timeout');
+    if (this.inflight.size === 0) this.notifyDrained();
+  }
+
+  private notifyDrained(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function isOom(e: Error | undefined): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+}

@@ -1,0 +1,168 @@
+/**
+ * Runs inside a CGI's worker thread: loads the compiled CGI (plain CommonJS
+ * from the host's compiler, never TypeScript), reports its metadata, then
+ * answers requests. Anything the CGI throws inside a request is answered here;
+ * anything it throws outside one ends this thread, and the host replaces it.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import vm from 'node:vm';
+import * as zod from 'zod';
+import * as sdk from '../index.js';
+import { CgiError, isDefinedCgi, isRawResponse, SUPPORTED_API_VERSIONS, type CgiDefinition, type CgiContext } from '../index.js';
+import { ERROR_STATUS, errorBody, isErrorCode, type ErrorCode } from '../errors.js';
+import { BEAT, type CgiMeta, type HostToWorker, type WorkerData, type WorkerRequest, type WorkerToHost } from './protocol.js';
+import { StoreRpc } from './store-client.js';
+
+const data = workerData as WorkerData;
+const port = parentPort!;
+const post = (m: WorkerToHost) => port.postMessage(m);
+
+process.setSourceMapsEnabled(true);
+startHeartbeat();
+const store = new StoreRpc(data.storePort);
+const inflight = new Map<number, AbortController>();
+const loaded = load();
+// A refused CGI leaves its thread idle; the host terminates it after reading the reason.
+const def = loaded as CgiDefinition;
+if (loaded) {
+  port.on('message', (m: HostToWorker) => {
+    if (m.t === 'req') void handle(m);
+    else inflight.get(m.id)?.abort();
+  });
+}
+
+function startHeartbeat(): void {
+  const beat = new Float64Array(data.heartbeat);
+  const tick = () => {
+    const mem = process.memoryUsage();
+    beat[BEAT.time] = Date.now();
+    beat[BEAT.heapUsed] = mem.heapUsed;
+    beat[BEAT.external] = mem.external;
+  };
+  tick();
+  setInterval(tick, data.heartbeatMs).unref();
+}
+
+/** Evaluates the compiled CGI with `cgihost` and `zod` supplied by the host. */
+function load(): CgiDefinition | undefined {
+  const localRequire = createRequire(data.file);
+  const requireForCgi = (id: string) => {
+    if (id === 'cgihost') return sdk;
+    if (id === 'zod' || id.startsWith('zod/')) return zod;
+    return localRequire(id);
+  };
+  const module = { exports: {} as Record<string, unknown> };
+  try {
+    const wrapper = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${data.code}\n})`, {
+      filename: data.file,
+    });
+    wrapper(module.exports, requireForCgi, module, data.file, dirname(data.file));
+  } catch (e) {
+    return refuse(`threw at load: ${describe(e)}`);
+  }
+  const def = module.exports.default;
+  if (!isDefinedCgi(def)) return refuse('exports no valid defineCgi() as its default export');
+  if (!SUPPORTED_API_VERSIONS.includes(def.apiVersion)) {
+    return refuse(
+      `declares apiVersion ${JSON.stringify(def.apiVersion)}, but this host supports apiVersion ${SUPPORTED_API_VERSIONS.join(', ')}`,
+    );
+  }
+  if (!(def.input instanceof zod.ZodType) || !(def.output instanceof zod.ZodType)) {
+    return refuse('input and output must be zod schemas (z from "cgihost")');
+  }
+  if (typeof def.handler !== 'function') return refuse('has no handler function');
+  const meta: CgiMeta = {
+    apiVersion: def.apiVersion,
+    method: def.method === 'GET' ? 'GET' : 'POST',
+    auth: def.auth === 'none' ? 'none' : 'user',
+    timeoutMs: def.timeoutMs,
+    maxBodyBytes: def.maxBodyBytes,
+    rawTypes: def.body?.kind === 'raw' ? def.body.types : undefined,
+  };
+  post({ t: 'ready', meta });
+  return def;
+}
+
+function refuse(message: string): undefined {
+  post({ t: 'load-error', message });
+  return undefined;
+}
+
+function describe(e: unknown): string {
+  if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
+  return String(e);
+}
+
+async function handle(m: WorkerRequest): Promise<void> {
+  const abort = new AbortController();
+  inflight.set(m.id, abort);
+  // A held store call (a long-poll sync) ends at once when its request goes away.
+  abort.signal.addEventListener('abort', () => store.cancel(m.requestId), { once: true });
+  try {
+    const input = parseInput(m);
+    const ctx: CgiContext = {
+      uid: m.uid,
+      sessionId: m.sessionId,
+      requestId: m.requestId,
+      ip: m.ip,
+      cgi: data.cgi,
+      version: data.version,
+      headers: m.headers,
+      log: logger(m.requestId),
+      signal: abort.signal,
+      store: store.clientFor(m.requestId),
+      body: m.body,
+    };
+    const out = await def.handler(input as never, ctx as never);
+    if (isRawResponse(out)) {
+      post({ t: 'raw', id: m.id, status: out.status ?? 200, headers: out.headers ?? {}, file: out.file, body: out.body });
+      return;
+    }
+    const checked = def.output.safeParse(out);
+    if (!checked.success) {
+      post({ t: 'log', level: 'error', msg: 'output failed its schema (the CGI is at fault)', fields: { issues: checked.error.issues }, requestId: m.requestId });
+      return answerError(m, 'INTERNAL', 'internal error');
+    }
+    post({ t: 'res', id: m.id, status: 200, json: JSON.stringify(checked.data) });
+  } catch (e) {
+    if (e instanceof CgiError && isErrorCode(e.code)) {
+      answerError(m, e.code, e.message, e.details, e.status);
+    } else {
+      post({ t: 'log', level: 'error', msg: 'CGI threw', fields: { error: describe(e) }, requestId: m.requestId });
+      answerError(m, 'INTERNAL', 'internal error');
+    }
+  } finally {
+    inflight.delete(m.id);
+  }
+}
+
+function parseInput(m: WorkerRequest): unknown {
+  let raw: unknown;
+  if (m.json !== undefined) {
+    try {
+      raw = m.json.trim() === '' ? {} : JSON.parse(m.json);
+    } catch {
+      throw new CgiError(400, 'INVALID_JSON', 'the request body is not valid JSON');
+    }
+  } else {
+    raw = m.query ?? {};
+  }
+  const parsed = def.input.safeParse(raw);
+  if (!parsed.success) {
+    throw new CgiError(400, 'INVALID_INPUT', 'the input does not match the schema', parsed.error.issues);
+  }
+  return parsed.data;
+}
+
+function answerError(m: WorkerRequest, code: ErrorCode, message: string, details?: unknown, status?: number): void {
+  const s = status && status >= 400 && status <= 599 ? status : ERROR_STATUS[code];
+  post({ t: 'res', id: m.id, status: s, code, json: JSON.stringify(errorBody(code, message, m.requestId, details)) });
+}
+
+function logger(requestId: string): CgiContext['log'] {
+  const at = (level: 'info' | 'warn' | 'error') => (msg: string, fields?: Record<string, unknown>) =>
+    post({ t: 'log', level, msg, fields, requestId });
+  return { info: at('info'), warn: at('warn'), error: at('error') };
+}

@@ -1,0 +1,66 @@
+/**
+ * Every message the host and a CGI worker exchange. The worker gets its code
+ * and ports in workerData, loads the CGI, then answers requests until it is
+ * terminated.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { ErrorCode } from '../errors.js';
+import type { RawBody } from '../index.js';
+
+/** Slots of the shared heartbeat array a worker writes and the host's watchdog reads. */
+export const BEAT = { time: 0, heapUsed: 1, external: 2 } as const;
+export const BEAT_SLOTS = 3;
+
+export interface WorkerData {
+  cgi: string;
+  file: string;
+  version: string;
+  code: string;
+  storePort: MessagePort;
+  /** Float64Array over a SharedArrayBuffer, BEAT slots: readable while the worker is stuck. */
+  heartbeat: SharedArrayBuffer;
+  heartbeatMs: number;
+}
+
+/** What the host learns of a CGI once it has loaded. */
+export interface CgiMeta {
+  apiVersion: number;
+  method: 'POST' | 'GET';
+  auth: 'user' | 'none';
+  timeoutMs?: number;
+  maxBodyBytes?: number;
+  /** Raw-body CGIs: accepted Content-Types and their byte limits. */
+  rawTypes?: Record<string, number>;
+}
+
+export interface WorkerRequest {
+  t: 'req';
+  id: number;
+  requestId: string;
+  /** POST: the JSON body text ('' for none). GET and raw-body CGIs: undefined. */
+  json?: string;
+  /** GET and raw-body CGIs: the query string's parameters. */
+  query?: Record<string, string>;
+  uid?: string;
+  sessionId?: string;
+  ip: string;
+  headers: Record<string, string>;
+  body?: RawBody;
+}
+
+export type HostToWorker = WorkerRequest | { t: 'abort'; id: number };
+
+export type WorkerToHost =
+  | { t: 'ready'; meta: CgiMeta }
+  | { t: 'load-error'; message: string }
+  /** A JSON answer, already serialised by the worker. `code` is set on errors. */
+  | { t: 'res'; id: number; status: number; json: string; code?: ErrorCode }
+  | {
+      t: 'raw';
+      id: number;
+      status: number;
+      headers: Record<string, string>;
+      file?: { path: string; start?: number; end?: number };
+      body?: string | Uint8Array;
+    }
+  | { t: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown>; requestId?: string };

@@ -1,0 +1,46 @@
+/** The `ctx.store` of a CGI: every store method as an RPC on the worker's own port to the store thread. */
+import type { MessagePort } from 'node:worker_threads';
+import { CgiError } from '../index.js';
+import { ERROR_STATUS } from '../errors.js';
+import type { StoreClient, StoreOp } from '../store/api.js';
+import type { StoreRequest, StoreResponse } from '../store/protocol.js';
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+export class StoreRpc {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly port: MessagePort) {
+    port.on('message', (m: StoreResponse) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new CgiError(ERROR_STATUS[m.error.code] ?? 500, m.error.code, m.error.message, m.error.details));
+    });
+  }
+
+  /** A client whose calls carry this request's id, so the store can end them when the request goes away. */
+  clientFor(requestId: string): StoreClient {
+    return new Proxy({} as StoreClient, {
+      get: (_t, op: string | symbol) =>
+        typeof op === 'string' && op !== 'then' ? (args: unknown) => this.call(op as StoreOp, args, requestId) : undefined,
+    });
+  }
+
+  cancel(requestId: string): void {
+    this.port.postMessage({ t: 'cancel', requestId } satisfies StoreRequest);
+  }
+
+  private call(op: StoreOp, args: unknown, requestId: string): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.port.postMessage({ t: 'call', id, op, args, requestId } satisfies StoreRequest);
+    });
+  }
+}
