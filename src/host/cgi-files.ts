@@ -18,7 +18,8 @@ export function classify(cgisDir: string, file: string): CgiFile | null {
   if (base.startsWith('_') || base.endsWith('.test.ts') || base.endsWith('.d.ts') || !base.endsWith('.ts')) return null;
   const canary = base.endsWith('.canary.ts');
   const name = base.slice(0, -(canary ? '.canary.ts' : '.ts').length);
-  if (!CGI_NAME.test(name) || group.startsWith('.') || group === 'node_modules') return null;
+  // Folders starting with '_' or '.' hold shared helpers, never CGIs.
+  if (!CGI_NAME.test(name) || group.startsWith('.') || group.startsWith('_') || group === 'node_modules') return null;
   return { file, group, name, canary };
 }
 

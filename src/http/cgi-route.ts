@@ -119,7 +119,7 @@ function parseQuery(query: string): Record<string, string> {
 }
 
 async function send(res: ServerResponse, reply: WorkerReply): Promise<void> {
-  if (reply.t === 'res') return sendJson(res, reply.status, reply.json);
+  if (reply.t === 'res') return sendJson(res, reply.status, reply.json, reply.headers);
   res.statusCode = reply.status;
   for (const k in reply.headers) res.setHeader(k, reply.headers[k]!);
   if (reply.file) {

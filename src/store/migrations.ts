@@ -114,5 +114,6 @@ export const migrations: readonly string[] = [
   CREATE INDEX jobs_pending_in_order ON jobs(topic, id) WHERE state = 'pending';
   CREATE INDEX jobs_pending_due ON jobs(topic, key, next_run_at) WHERE state = 'pending';
   CREATE INDEX jobs_done ON jobs(updated_at) WHERE state = 'done';
+  CREATE INDEX jobs_dead ON jobs(topic) WHERE state = 'dead';
   `,
 ];

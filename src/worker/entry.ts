@@ -158,7 +158,14 @@ function parseInput(m: WorkerRequest): unknown {
 
 function answerError(m: WorkerRequest, code: ErrorCode, message: string, details?: unknown, status?: number): void {
   const s = status && status >= 400 && status <= 599 ? status : ERROR_STATUS[code];
-  post({ t: 'res', id: m.id, status: s, code, json: JSON.stringify(errorBody(code, message, m.requestId, details)) });
+  // SPEC §3: every 429 says when to come back.
+  const headers = code === 'RATE_LIMITED' ? { 'retry-after': String(retryAfter(details)) } : undefined;
+  post({ t: 'res', id: m.id, status: s, code, headers, json: JSON.stringify(errorBody(code, message, m.requestId, details)) });
+}
+
+function retryAfter(details: unknown): number {
+  const sec = (details as { retryAfterSec?: unknown } | undefined)?.retryAfterSec;
+  return typeof sec === 'number' && sec > 0 ? Math.ceil(sec) : 1;
 }
 
 function logger(requestId: string): CgiContext['log'] {

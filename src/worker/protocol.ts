@@ -54,7 +54,7 @@ export type WorkerToHost =
   | { t: 'ready'; meta: CgiMeta }
   | { t: 'load-error'; message: string }
   /** A JSON answer, already serialised by the worker. `code` is set on errors. */
-  | { t: 'res'; id: number; status: number; json: string; code?: ErrorCode }
+  | { t: 'res'; id: number; status: number; json: string; code?: ErrorCode; headers?: Record<string, string> }
   | {
       t: 'raw';
       id: number;

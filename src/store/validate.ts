@@ -1,0 +1,32 @@
+/**
+ * The store's own checks. CGIs validate their input with zod first; these guard
+ * the database's integrity against a CGI that did not (any CGI may call the store).
+ */
+import { StoreError } from './api.js';
+
+export function invalid(message: string, details?: unknown): never {
+  throw new StoreError('INVALID_INPUT', message, details);
+}
+
+export function requireString(v: unknown, name: string, maxLength: number): asserts v is string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > maxLength) {
+    invalid(`${name} must be a string of 1 to ${maxLength} characters`);
+  }
+}
+
+export function requireUidList(v: unknown, name: string): asserts v is string[] {
+  if (!Array.isArray(v) || v.some((u) => typeof u !== 'string')) invalid(`${name} must be a list of uids`);
+}
+
+/** Length in Unicode code points, counted only when UTF-16 length could exceed `max`. */
+export function codePointsAtMost(s: string, max: number): boolean {
+  if (s.length <= max) return true;
+  if (s.length > max * 2) return false;
+  let n = 0;
+  for (const _ of s) if (++n > max) return false;
+  return true;
+}
+
+export function isIntIn(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
