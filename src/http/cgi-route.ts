@@ -64,11 +64,11 @@ export async function serveCgi(deps: CgiRouteDeps, name: string, query: string, 
       wreq.json = await readText(req, meta.maxBodyBytes ?? deps.config.limits.jsonBodyBytes);
     }
     const worker = await d.pick();
-    const gone = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) gone.abort();
-    });
-    const reply = await worker.dispatch(wreq, slot.limits().timeoutMs, gone.signal);
+    const reply = await worker.dispatch(wreq, slot.limits().timeoutMs, (id) =>
+      res.once('close', () => {
+        if (!res.writableFinished) worker.cancel(id);
+      }),
+    );
     status = reply.status;
     code = reply.t === 'res' && reply.code ? reply.code : status < 400 ? 'OK' : 'INTERNAL';
     await send(res, reply);
@@ -85,14 +85,14 @@ export async function serveCgi(deps: CgiRouteDeps, name: string, query: string, 
       status = 499;
       code = 'CLIENT_CLOSED';
     } else {
-      deps.log.error('request failed in the host', { cgi: name, requestId, error: (e as Error).stack });
+      deps.log.error('request failed in the host', { cgi: name, version: d?.version, requestId, error: (e as Error).stack });
       sendError(res, 'INTERNAL', 'internal error', requestId);
     }
   } finally {
     if (body) rmSync(body.path, { force: true });
     const ms = performance.now() - started;
     if (d) slot.record(d, status, code, ms);
-    deps.observer.finished(name, d?.version ?? '', code, status, ms / 1000);
+    deps.observer.finished(name, d?.version ?? '', code, status, ms / 1000, requestId);
   }
 }
 

@@ -3,9 +3,11 @@
  * Whatever way the thread ends, every request it held is settled at once
  * (502 CGI_CRASHED): no request may hang because a thread died.
  */
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import { HostError } from '../host/errors.js';
-import { BEAT, BEAT_SLOTS, type CgiMeta, type WorkerData, type WorkerRequest, type WorkerToHost } from './protocol.js';
+import { Outbox } from './outbox.js';
+import { BEAT, BEAT_SLOTS, type CgiMeta, type HostToWorker, type WorkerData, type WorkerRequest, type WorkerToHost } from './protocol.js';
 
 export type WorkerReply = Extract<WorkerToHost, { t: 'res' } | { t: 'raw' }>;
 export type ExitReason = 'crash' | 'exit' | 'oom' | 'timeout' | 'memory' | 'stuck' | 'retired' | 'load-error';
@@ -34,6 +36,7 @@ export class CgiWorker {
   readonly ready: Promise<CgiMeta>;
   readonly startedAt = Date.now();
   private readonly thread: Worker;
+  private readonly outbox: Outbox<HostToWorker>;
   private readonly beat: Float64Array;
   private readonly inflight = new Map<number, InFlight>();
   private nextId = 1;
@@ -63,8 +66,9 @@ export class CgiWorker {
       stderr: false,
       name: `cgi:${opts.cgi}@${opts.version}`,
     });
+    this.outbox = new Outbox(this.thread);
     this.ready = new Promise<CgiMeta>((resolve, reject) => {
-      this.thread.on('message', (m: WorkerToHost) => {
+      const receive = (m: WorkerToHost) => {
         switch (m.t) {
           case 'res':
           case 'raw':
@@ -78,6 +82,9 @@ export class CgiWorker {
             reject(new Error(m.message));
             void this.terminate('load-error');
         }
+      };
+      this.thread.on('message', (batch: WorkerToHost[]) => {
+        for (const m of batch) receive(m);
       });
       this.thread.on('error', (e) => {
         this.lastError = e;
@@ -123,20 +130,31 @@ export class CgiWorker {
   get threadId(): number {
     return this.thread.threadId;
   }
+  /** The thread's cumulative event-loop utilisation (the monitor diffs two of them). */
+  loopUtilization(): EventLoopUtilization {
+    return this.thread.performance.eventLoopUtilization();
+  }
 
   /**
-   * Sends one request. `gone` fires when the client went away: the request is
-   * settled as aborted and the CGI's ctx.signal fires (ending a held long-poll).
+   * Sends one request; `onSent` receives its id, for `cancel` when the client
+   * goes away (the CGI's ctx.signal fires, ending a held long-poll).
    */
-  dispatch(req: Omit<WorkerRequest, 't' | 'id'>, timeoutMs: number, gone?: AbortSignal): Promise<WorkerReply> {
+  dispatch(req: Omit<WorkerRequest, 't' | 'id'>, timeoutMs: number, onSent?: (id: number) => void): Promise<WorkerReply> {
     if (!this.alive) return Promise.reject(new HostError('CGI_CRASHED', 'the worker serving this request died'));
     const id = this.nextId++;
     return new Promise<WorkerReply>((resolve, reject) => {
       const timer = setTimeout(() => this.timeOut(id, new HostError('CGI_TIMEOUT', 'the CGI did not answer in time')), timeoutMs);
       this.inflight.set(id, { resolve, reject, timer });
-      this.thread.postMessage({ ...req, t: 'req', id } satisfies WorkerRequest);
-      gone?.addEventListener('abort', () => this.timeOut(id, new Error('client went away')), { once: true });
+      (req as WorkerRequest).t = 'req';
+      (req as WorkerRequest).id = id;
+      this.outbox.push(req as WorkerRequest);
+      onSent?.(id);
     });
+  }
+
+  /** The client went away: settle the request now and tell the CGI. */
+  cancel(id: number): void {
+    this.timeOut(id, new Error('client went away'));
   }
 
   /** Resolves once nothing is in flight (used to retire an old version after a swap). */
@@ -166,7 +184,7 @@ export class CgiWorker {
     this.inflight.delete(id);
     clearTimeout(p.timer);
     p.reject(why);
-    this.thread.postMessage({ t: 'abort', id });
+    this.outbox.push({ t: 'abort', id });
     // A worker whose event loop has not turned for a while is stuck in synchronous code: replace it.
     if (this.staleMs() > Math.max(3 * this.opts.heartbeatMs, 250)) void this.terminate('timeout');
     if (this.inflight.size === 0) this.notifyDrained();

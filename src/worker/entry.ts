@@ -14,23 +14,73 @@ import { CgiError, isDefinedCgi, isRawResponse, SUPPORTED_API_VERSIONS, type Cgi
 import { ERROR_STATUS, errorBody, isErrorCode, type ErrorCode } from '../errors.js';
 import { BEAT, type CgiMeta, type HostToWorker, type WorkerData, type WorkerRequest, type WorkerToHost } from './protocol.js';
 import { StoreRpc } from './store-client.js';
+import { Outbox } from './outbox.js';
+import type { StoreClient } from '../store/api.js';
 
 const data = workerData as WorkerData;
 const port = parentPort!;
-const post = (m: WorkerToHost) => port.postMessage(m);
+const outbox = new Outbox<WorkerToHost>(port);
+const post = (m: WorkerToHost) => outbox.push(m);
 
-process.setSourceMapsEnabled(true);
 startHeartbeat();
 const store = new StoreRpc(data.storePort);
-const inflight = new Map<number, AbortController>();
+const inflight = new Map<number, RequestContext>();
 const loaded = load();
 // A refused CGI leaves its thread idle; the host terminates it after reading the reason.
 const def = loaded as CgiDefinition;
 if (loaded) {
-  port.on('message', (m: HostToWorker) => {
-    if (m.t === 'req') void handle(m);
-    else inflight.get(m.id)?.abort();
+  port.on('message', (batch: HostToWorker[]) => {
+    for (const m of batch) {
+      if (m.t === 'req') void handle(m);
+      else inflight.get(m.id)?.abort();
+    }
   });
+}
+
+/** ctx of one request. The signal, store client and logger are made only if the CGI touches them. */
+class RequestContext implements CgiContext {
+  readonly uid: string | undefined;
+  readonly sessionId: string | undefined;
+  readonly requestId: string;
+  readonly ip: string;
+  readonly cgi = data.cgi;
+  readonly version = data.version;
+  readonly headers: Record<string, string>;
+  readonly body: CgiContext['body'];
+  private controller?: AbortController;
+  private aborted = false;
+  private storeClient?: StoreClient;
+  private logger?: CgiContext['log'];
+
+  constructor(m: WorkerRequest) {
+    this.uid = m.uid;
+    this.sessionId = m.sessionId;
+    this.requestId = m.requestId;
+    this.ip = m.ip;
+    this.headers = m.headers;
+    this.body = m.body;
+  }
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.aborted) this.controller.abort();
+    return this.controller.signal;
+  }
+
+  get store(): StoreClient {
+    return (this.storeClient ??= store.clientFor(this.requestId));
+  }
+
+  get log(): CgiContext['log'] {
+    return (this.logger ??= logger(this.requestId));
+  }
+
+  /** The request went away: fire ctx.signal, and end a held store call (a long-poll sync) at once. */
+  abort(): void {
+    this.aborted = true;
+    this.controller?.abort();
+    if (this.storeClient) store.cancel(this.requestId);
+  }
 }
 
 function startHeartbeat(): void {
@@ -96,25 +146,10 @@ function describe(e: unknown): string {
 }
 
 async function handle(m: WorkerRequest): Promise<void> {
-  const abort = new AbortController();
-  inflight.set(m.id, abort);
-  // A held store call (a long-poll sync) ends at once when its request goes away.
-  abort.signal.addEventListener('abort', () => store.cancel(m.requestId), { once: true });
+  const ctx = new RequestContext(m);
+  inflight.set(m.id, ctx);
   try {
     const input = parseInput(m);
-    const ctx: CgiContext = {
-      uid: m.uid,
-      sessionId: m.sessionId,
-      requestId: m.requestId,
-      ip: m.ip,
-      cgi: data.cgi,
-      version: data.version,
-      headers: m.headers,
-      log: logger(m.requestId),
-      signal: abort.signal,
-      store: store.clientFor(m.requestId),
-      body: m.body,
-    };
     const out = await def.handler(input as never, ctx as never);
     if (isRawResponse(out)) {
       post({ t: 'raw', id: m.id, status: out.status ?? 200, headers: out.headers ?? {}, file: out.file, body: out.body });

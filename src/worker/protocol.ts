@@ -1,7 +1,8 @@
 /**
  * Every message the host and a CGI worker exchange. The worker gets its code
  * and ports in workerData, loads the CGI, then answers requests until it is
- * terminated.
+ * terminated. On the wire each postMessage carries an array of these (see
+ * Outbox): one hop per event-loop turn, not per message.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorCode } from '../errors.js';
