@@ -21,6 +21,7 @@ const common = {
 await Promise.all([
   // The host keeps its npm dependencies external (native addon, esbuild binary).
   build({ ...common, entryPoints: { cli: 'src/cli.ts', 'store-thread': 'src/store/thread.ts', testing: 'src/testing.ts' }, outdir: 'dist', packages: 'external' }),
-  // The worker and the SDK are self-contained: zod is bundled in.
-  build({ ...common, entryPoints: { worker: 'src/worker/entry.ts', index: 'src/index.ts' }, outdir: 'dist' }),
+  // The worker and the SDK are self-contained: zod is bundled in. Every CGI
+  // worker parses this bundle, so it is minified (names kept for stack traces).
+  build({ ...common, entryPoints: { worker: 'src/worker/entry.ts', index: 'src/index.ts' }, outdir: 'dist', minifyWhitespace: true, minifySyntax: true }),
 ]);

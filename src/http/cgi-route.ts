@@ -33,6 +33,7 @@ const PASSED_HEADERS = ['content-type', 'range', 'if-none-match', 'if-range', 'u
 export async function serveCgi(deps: CgiRouteDeps, name: string, query: string, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
   const started = performance.now();
   const slot = deps.registry.get(name);
+  const headers: Record<string, string> = { 'x-request-id': requestId };
   if (!slot) return sendError(res, 'NO_SUCH_CGI', `no CGI is named "${name}"`, requestId);
   deps.observer.started(name);
   let d: Deployment | undefined;
@@ -42,7 +43,7 @@ export async function serveCgi(deps: CgiRouteDeps, name: string, query: string, 
   try {
     const auth = authenticate(deps.tokens, req.headers.authorization);
     d = slot.route(auth?.uid);
-    res.setHeader('x-cgi-version', d.version);
+    headers['x-cgi-version'] = d.version;
     const meta = d.meta;
     if (req.method !== meta.method && !(meta.method === 'GET' && req.method === 'HEAD')) {
       throw new HostError('METHOD_NOT_ALLOWED', `${name} takes ${meta.method}`);
@@ -71,12 +72,11 @@ export async function serveCgi(deps: CgiRouteDeps, name: string, query: string, 
     );
     status = reply.status;
     code = reply.t === 'res' && reply.code ? reply.code : status < 400 ? 'OK' : 'INTERNAL';
-    await send(res, reply);
+    await send(res, reply, headers);
   } catch (e) {
     if (e instanceof HostError) {
       status = e.status;
       code = e.code;
-      const headers: Record<string, string> = {};
       if (e.code === 'METHOD_NOT_ALLOWED' && d) headers.allow = d.meta.method;
       // The rest of an oversized body is not read: close the connection after answering.
       if (e.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';
@@ -86,7 +86,7 @@ export async function serveCgi(deps: CgiRouteDeps, name: string, query: string, 
       code = 'CLIENT_CLOSED';
     } else {
       deps.log.error('request failed in the host', { cgi: name, version: d?.version, requestId, error: (e as Error).stack });
-      sendError(res, 'INTERNAL', 'internal error', requestId);
+      sendError(res, 'INTERNAL', 'internal error', requestId, { headers });
     }
   } finally {
     if (body) rmSync(body.path, { force: true });
@@ -118,10 +118,11 @@ function parseQuery(query: string): Record<string, string> {
   return out;
 }
 
-async function send(res: ServerResponse, reply: WorkerReply): Promise<void> {
-  if (reply.t === 'res') return sendJson(res, reply.status, reply.json, reply.headers);
+async function send(res: ServerResponse, reply: WorkerReply, headers: Record<string, string>): Promise<void> {
+  if (reply.t === 'res') return sendJson(res, reply.status, reply.json, reply.headers ? { ...reply.headers, ...headers } : headers);
   res.statusCode = reply.status;
   for (const k in reply.headers) res.setHeader(k, reply.headers[k]!);
+  for (const k in headers) res.setHeader(k, headers[k]!);
   if (reply.file) {
     const { path, start, end } = reply.file;
     await new Promise<void>((resolve) => {

@@ -1,12 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import { ERROR_STATUS, errorBody, type ErrorCode } from '../errors.js';
 
+/**
+ * Writes a JSON answer with one writeHead: with no header set before, node
+ * takes its fast path for a flat header array.
+ */
 export function sendJson(res: ServerResponse, status: number, json: string, headers?: Record<string, string>): void {
   if (res.headersSent) return void res.end();
-  res.statusCode = status;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(json));
-  if (headers) for (const k in headers) res.setHeader(k, headers[k]!);
+  const flat = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(json))];
+  if (headers) for (const k in headers) flat.push(k, headers[k]!);
+  res.writeHead(status, flat);
   res.end(json);
 }
 
@@ -17,5 +20,6 @@ export function sendError(
   requestId: string,
   opts: { details?: unknown; headers?: Record<string, string>; status?: number } = {},
 ): void {
-  sendJson(res, opts.status ?? ERROR_STATUS[code], JSON.stringify(errorBody(code, message, requestId, opts.details)), opts.headers);
+  const headers = { ...opts.headers, 'x-request-id': requestId };
+  sendJson(res, opts.status ?? ERROR_STATUS[code], JSON.stringify(errorBody(code, message, requestId, opts.details)), headers);
 }

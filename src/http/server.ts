@@ -61,7 +61,6 @@ export class Front {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : `${this.idPrefix}-${(++this.seq).toString(36)}`;
-    res.setHeader('x-request-id', requestId);
     this.inflight++;
     res.once('close', () => {
       if (--this.inflight === 0 && this.idleWaiters.length) {
@@ -82,10 +81,9 @@ export class Front {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, path: string, query: string, requestId: string): Promise<void> {
-    if (path.startsWith('/cgi-bin/')) {
-      const name = path.slice(9);
-      return serveCgi(this.deps, name, query, req, res, requestId);
-    }
+    // CGI answers carry their own x-request-id (see serveCgi); everything else gets it here.
+    if (path.startsWith('/cgi-bin/')) return serveCgi(this.deps, path.slice(9), query, req, res, requestId);
+    res.setHeader('x-request-id', requestId);
     if (path === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
     if (await this.deps.admin(req, res, path, query, requestId)) return;
     sendError(res, 'NO_SUCH_CGI', `nothing is served at ${path.slice(0, 200)}`, requestId);
