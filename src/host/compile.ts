@@ -35,6 +35,8 @@ export async function compileCgi(file: string): Promise<CompiledCgi> {
       target: 'node20',
       packages: 'external',
       sourcemap: 'inline',
+      // Nothing is written; this only makes the map's source paths relative to the CGI's own folder.
+      outfile: file.replace(/\.[mc]?ts$/, '') + '.cgi.js',
       metafile: true,
       logLevel: 'silent',
     });

@@ -5,10 +5,13 @@
  */
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../monitor/log.js';
+import type { CgiWorker } from '../worker/cgi-worker.js';
 import type { Registry } from './registry.js';
 
 export class Watchdog {
   private readonly timer: NodeJS.Timeout;
+  /** Process RSS when each worker last reported: growth while it is silent is its doing. */
+  private readonly rssAtLastBeat = new WeakMap<CgiWorker, number>();
 
   constructor(private readonly registry: Registry, private readonly config: Config, private readonly log: Logger) {
     this.timer = setInterval(() => this.check(), Math.max(50, config.faults.heartbeatMs * 2));
@@ -21,19 +24,27 @@ export class Watchdog {
 
   private check(): void {
     const now = Date.now();
-    const rssOver = process.memoryUsage.rss() > this.config.faults.processRssMb * 1024 * 1024;
+    const rss = process.memoryUsage.rss();
+    const rssOver = rss > this.config.faults.processRssMb * 1024 * 1024;
     const staleAfter = Math.max(4 * this.config.faults.heartbeatMs, 400);
     for (const slot of this.registry.slots.values()) {
       const limits = slot.limits();
+      const bound = limits.maxExternalMb * 1024 * 1024;
       for (const w of slot.workers()) {
         if (!w.alive) continue;
         const stale = w.staleMs(now);
-        if (w.externalBytes > limits.maxExternalMb * 1024 * 1024) {
+        if (stale <= 2 * this.config.faults.heartbeatMs) this.rssAtLastBeat.set(w, rss);
+        // A worker stuck in synchronous code cannot report its memory; the process's growth since it last could is its doing.
+        const grewSilently = stale > staleAfter ? rss - (this.rssAtLastBeat.get(w) ?? rss) : 0;
+        if (w.externalBytes > bound) {
           this.log.warn('worker over its memory bound', { cgi: slot.name, version: w.version, externalMb: Math.round(w.externalBytes / 2 ** 20) });
           void w.terminate('memory');
-        } else if (rssOver && stale > staleAfter) {
-          // The process is over budget and this worker cannot even report: a synchronous allocation loop.
-          this.log.warn('process over its memory bound; terminating a stuck worker', { cgi: slot.name, version: w.version });
+        } else if (grewSilently > bound + limits.maxHeapMb * 1024 * 1024 || (rssOver && stale > staleAfter)) {
+          this.log.warn('process memory grew while a worker was stuck; terminating it', {
+            cgi: slot.name,
+            version: w.version,
+            grewMb: Math.round(grewSilently / 2 ** 20),
+          });
           void w.terminate('memory');
         } else if (stale > limits.timeoutMs + 1_000) {
           this.log.warn('worker event loop stuck', { cgi: slot.name, version: w.version, staleMs: stale });

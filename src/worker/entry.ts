@@ -5,9 +5,7 @@
  * anything it throws outside one ends this thread, and the host replaces it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import vm from 'node:vm';
+import { createRequire, Module } from 'node:module';
 import * as zod from 'zod';
 import * as sdk from '../index.js';
 import { CgiError, isDefinedCgi, isRawResponse, SUPPORTED_API_VERSIONS, type CgiDefinition, type CgiContext } from '../index.js';
@@ -18,9 +16,15 @@ import { Outbox } from './outbox.js';
 import type { StoreClient } from '../store/api.js';
 
 const data = workerData as WorkerData;
+// Only the CGI's small inline map is parsed: this bundle was loaded before the switch.
+process.setSourceMapsEnabled(true);
 const port = parentPort!;
 const outbox = new Outbox<WorkerToHost>(port);
 const post = (m: WorkerToHost) => outbox.push(m);
+// A background throw or unhandled rejection ends this thread before the next
+// flush: answers already made must still reach the host.
+process.on('uncaughtExceptionMonitor', outbox.flush);
+process.on('exit', outbox.flush);
 
 startHeartbeat();
 const store = new StoreRpc(data.storePort);
@@ -103,16 +107,16 @@ function load(): CgiDefinition | undefined {
     if (id === 'zod' || id.startsWith('zod/')) return zod;
     return localRequire(id);
   };
-  const module = { exports: {} as Record<string, unknown> };
+  // A real CommonJS module, so node applies the CGI's inline source map to its stack traces.
+  const module = new Module(data.file) as Module & { _compile(code: string, file: string): void };
+  module.filename = data.file;
+  module.require = requireForCgi as NodeJS.Require;
   try {
-    const wrapper = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${data.code}\n})`, {
-      filename: data.file,
-    });
-    wrapper(module.exports, requireForCgi, module, data.file, dirname(data.file));
+    module._compile(data.code, data.file);
   } catch (e) {
     return refuse(`threw at load: ${describe(e)}`);
   }
-  const def = module.exports.default;
+  const def = (module.exports as Record<string, unknown>).default;
   if (!isDefinedCgi(def)) return refuse('exports no valid defineCgi() as its default export');
   if (!SUPPORTED_API_VERSIONS.includes(def.apiVersion)) {
     return refuse(

@@ -17,8 +17,10 @@ export class Outbox<T> {
     }
   }
 
-  private readonly flush = (): void => {
+  /** Sends what is waiting now (also called when the thread is about to die, so finished answers still go out). */
+  readonly flush = (): void => {
     this.scheduled = false;
+    if (this.items.length === 0) return;
     const items = this.items;
     this.items = [];
     this.target.postMessage(items);

@@ -1,0 +1,52 @@
+/**
+ * SPEC §5 "each worker's memory is bounded, JS heap and Buffers both", for
+ * the case resourceLimits and the worker's own heartbeat cannot see: Buffers
+ * allocated in one synchronous loop, with only the CGI's own bound configured
+ * (`maxExternalMb: 64`) and every other setting at its default.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startHost, type RunningHost } from '../helpers/host.js';
+import { memoryOf, timed } from './support.js';
+
+let host: RunningHost;
+let peakRssMb = 0;
+let sampler: NodeJS.Timeout | undefined;
+
+beforeAll(async () => {
+  host = await startHost({
+    files: { 'basic/echo.ts': '@basic/echo.ts', 'memory/buffers.ts': '@memory/buffers.ts' },
+    config: { watch: false, cgis: { buffers: { maxExternalMb: 64 } } },
+  });
+  sampler = setInterval(() => {
+    try {
+      peakRssMb = Math.max(peakRssMb, memoryOf(host.proc.pid!).rssMb);
+    } catch {
+      /* the process is gone */
+    }
+  }, 20);
+});
+
+afterAll(async () => {
+  clearInterval(sampler);
+  await host?.kill();
+});
+
+it('a worker stuck allocating Buffers is terminated within a few seconds (502) and the host stays bounded', async () => {
+  const { value: res, ms } = await timed(() => host.post('buffers', { mode: 'sync' }));
+  const peak = Math.max(peakRssMb, memoryOf(host.proc.pid!).peakMb);
+  // One assertion, so a failure shows all of it at once.
+  expect({
+    status: res.status,
+    code: res.body?.error?.code,
+    // How soon depends on how fast the loop allocates (slower on a busy machine); the default timeoutMs is 10 s.
+    took: ms < 8_000 ? 'under 8 s' : `${(ms / 1000).toFixed(1)} s`,
+    peakRss: peak < 1_536 ? 'under 1.5 GB' : `${Math.round(peak)} MB`,
+  }).toEqual({ status: 502, code: 'CGI_CRASHED', took: 'under 8 s', peakRss: 'under 1.5 GB' });
+}, 30_000);
+
+it('leaves echo answering, and the CGI answers again', async () => {
+  expect((await host.post('echo', { text: 'x' })).status).toBe(200);
+  const res = await host.post('buffers', { mode: 'none' });
+  expect(res.status).toBe(200);
+  expect(res.body).toEqual({ kept: 0 });
+});
