@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { runLoad, pickTool } from './lib/load.mjs';
 import { startBaseline, startHost, cpuTimeMs, ROOT } from './lib/servers.mjs';
-import { median, ratio, fmtNum, fmtMs, fmtRatio, printTable, verdict } from './lib/stats.mjs';
+import { median, ratio, fmtNum, fmtMs, fmtRatio, printTable, verdict, boundedNumber } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { postJson, sleep } from './lib/client.mjs';
 
@@ -36,10 +36,14 @@ const OPTIONS = {
 
 export async function main(argv = process.argv.slice(2)) {
   const { values: a } = parseArgs({ args: argv, options: OPTIONS, strict: false });
-  const rounds = Math.min(Math.max(1, Number(a.rounds)), 50);
-  const durationS = Math.min(Math.max(1, Number(a.duration)), 120);
-  const warmupS = Math.min(Math.max(0, Number(a.warmup)), 60);
-  const load = { connections: Number(a.connections), threads: Number(a.threads), tool: pickTool(a.tool) };
+  const rounds = boundedNumber(a.rounds, 'rounds', 1, 50);
+  const durationS = boundedNumber(a.duration, 'duration', 1, 120);
+  const warmupS = boundedNumber(a.warmup, 'warmup', 0, 60);
+  const load = {
+    connections: boundedNumber(a.connections, 'connections', 1, 10_000),
+    threads: boundedNumber(a.threads, 'threads', 1, 16),
+    tool: pickTool(a.tool),
+  };
   const sides = a.only === 'both' ? ['bare', 'host'] : [a.only];
   if (!sides.every((s) => s === 'bare' || s === 'host')) throw new Error('--only is both, bare or host');
   if (a.metrics !== 'on' && a.metrics !== 'off') throw new Error('--metrics is on or off');

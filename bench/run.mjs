@@ -6,6 +6,8 @@
 const BENCHES = {
   echo: () => import('./echo.mjs'),
   startup: () => import('./startup.mjs'),
+  swap: () => import('./swap.mjs'),
+  'reload-latency': () => import('./reload-latency.mjs'),
 };
 const DEFAULT = ['echo', 'startup'];
 

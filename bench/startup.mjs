@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { startHost, treeRss } from './lib/servers.mjs';
-import { median, fmtNum, fmtMB, printTable, verdict } from './lib/stats.mjs';
+import { median, fmtNum, fmtMB, printTable, verdict, boundedNumber } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { postJson, sleep } from './lib/client.mjs';
 
@@ -97,10 +97,10 @@ async function oneRun(cgisDir, names, settleS, configFile) {
 
 export async function main(argv = process.argv.slice(2)) {
   const { values: a } = parseArgs({ args: argv, options: OPTIONS, strict: false });
-  const runs = Math.min(Math.max(1, Number(a.runs)), 20);
-  const groups = Math.min(Math.max(1, Number(a.groups)), GROUPS.length);
-  const perGroup = Math.min(Math.max(1, Number(a['per-group'])), 50);
-  const settleS = Math.min(Math.max(0, Number(a.settle)), 60);
+  const runs = boundedNumber(a.runs, 'runs', 1, 20);
+  const groups = boundedNumber(a.groups, 'groups', 1, GROUPS.length);
+  const perGroup = boundedNumber(a['per-group'], 'per-group', 1, 50);
+  const settleS = boundedNumber(a.settle, 'settle', 0, 60);
   const cgisDir = mkdtempSync(join(tmpdir(), 'cgihost-bench-startup-'));
   try {
     const names = generateCgis(cgisDir, groups, perGroup);

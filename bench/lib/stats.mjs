@@ -63,3 +63,10 @@ export function printTable(header, rows, out = console.log) {
   out(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of all.slice(1)) out(line(r));
 }
+
+/** A numeric command-line flag, checked to lie in [min, max] (benches stay bounded). */
+export function boundedNumber(value, name, min, max) {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}, not ${value}`);
+  return n;
+}

@@ -26,6 +26,8 @@ export interface HostHooks {
   observer?: RequestObserver;
   onWorkerExit?: SlotEnv['onWorkerExit'];
   onAlert?: SlotEnv['onAlert'];
+  /** The host is stopping: end timers. */
+  onStop?(): void;
 }
 
 export class Host {
@@ -40,6 +42,7 @@ export class Host {
     readonly front: Front,
     private readonly watchdog: Watchdog,
     readonly address: { host: string; port: number },
+    private readonly hooks: HostHooks,
   ) {}
 
   static async start(config: Config, opts: { log?: Logger; hooks?: (host: HostParts) => HostHooks } = {}): Promise<Host> {
@@ -82,7 +85,7 @@ export class Host {
     });
     const address = await front.listen(config.port, config.host);
     const watchdog = new Watchdog(registry, config, log);
-    const host = new Host(config, log, store, registry, front, watchdog, address);
+    const host = new Host(config, log, store, registry, front, watchdog, address, hooks);
     if (config.watch) host.stopWatching = await watchCgis(config.cgisDir, config.watchDebounceMs, registry, log);
     return host;
   }
@@ -96,6 +99,7 @@ export class Host {
       await this.store.releaseWaiters();
       await drained;
       this.watchdog.stop();
+      this.hooks.onStop?.();
       this.registry.stopAll();
       await this.store.close();
     })();

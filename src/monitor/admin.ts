@@ -10,8 +10,10 @@ import { adminDenied } from './admin-auth.js';
 
 export interface AdminRoute {
   method: 'GET' | 'POST';
-  /** Exact path, or a prefix ending in '/' that receives the rest as `tail`. */
+  /** Exact path, or a prefix ending in '/' that receives the rest as `tail` (unless `exact`). */
   path: string;
+  /** A path ending in '/' that is one page, not a prefix. */
+  exact?: boolean;
   handle(ctx: { req: IncomingMessage; res: ServerResponse; query: URLSearchParams; tail: string; requestId: string; body: () => Promise<unknown> }): Promise<void> | void;
 }
 
@@ -55,21 +57,21 @@ export function adminHandler(adminToken: string | undefined, routes: AdminRoute[
       sendError(res, denied.code, denied.message, requestId, denied.code === 'UNAUTHENTICATED' ? { headers: { 'www-authenticate': 'Bearer' } } : {});
       return true;
     }
-    for (const r of routes) {
-      const exact = r.path === path;
-      const prefix = r.path.endsWith('/') && path.startsWith(r.path) && path.length > r.path.length;
-      if (!exact && !prefix) continue;
-      if (req.method !== r.method) {
-        sendError(res, 'METHOD_NOT_ALLOWED', `${path} takes ${r.method}`, requestId, { headers: { allow: r.method } });
-        return true;
-      }
+    const matching = routes.filter((r) => r.path === path || (!r.exact && r.path.endsWith('/') && path.startsWith(r.path) && path.length > r.path.length));
+    const r = matching.find((m) => m.method === req.method && m.path === path) ?? matching.find((m) => m.method === req.method);
+    if (!r && matching.length) {
+      const allow = [...new Set(matching.map((m) => m.method))].join(', ');
+      sendError(res, 'METHOD_NOT_ALLOWED', `${path} takes ${allow}`, requestId, { headers: { allow } });
+      return true;
+    }
+    if (r) {
       try {
         await r.handle({
-        req,
-        res,
-        query: new URLSearchParams(query),
-        tail: exact ? '' : path.slice(r.path.length),
-        requestId,
+          req,
+          res,
+          query: new URLSearchParams(query),
+          tail: r.path === path ? '' : path.slice(r.path.length),
+          requestId,
           body: () => readAdminBody(req),
         });
       } catch (e) {

@@ -3,25 +3,37 @@ export type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const COLOR: Record<Level, string> = { debug: '\x1b[90m', info: '\x1b[36m', warn: '\x1b[33m', error: '\x1b[31m' };
 
+export type LogListener = (level: Level, msg: string, fields: Record<string, unknown> | undefined) => void;
+
 export interface Logger {
   log(level: Level, msg: string, fields?: Record<string, unknown>): void;
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** Sees every record at `min` or above, whatever the log level (the dashboard keeps recent errors). */
+  listen?(min: Level, fn: LogListener): () => void;
 }
 
 export function createLogger(opts: { level: Level; format: 'json' | 'pretty'; write?: (line: string) => void }): Logger {
   const write = opts.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const min = RANK[opts.level];
+  const listeners: Array<{ min: number; fn: LogListener }> = [];
   const log = (level: Level, msg: string, fields?: Record<string, unknown>) => {
+    for (const l of listeners) {
+      if (RANK[level] < l.min) continue;
+      try {
+        l.fn(level, msg, fields);
+      } catch {
+        // A listener must never break logging.
+      }
+    }
     if (RANK[level] < min) return;
     if (opts.format === 'json') {
       write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
       return;
     }
-    const extra = fields && Object.keys(fields).length ? ' ' + Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '';
-    write(`${new Date().toISOString().slice(11, 23)} ${COLOR[level]}${level.padEnd(5)}\x1b[0m ${msg}${extra}`);
+    write(prettyLine(level, msg, fields));
   };
   return {
     log,
@@ -29,5 +41,42 @@ export function createLogger(opts: { level: Level; format: 'json' | 'pretty'; wr
     info: (m, f) => log('info', m, f),
     warn: (m, f) => log('warn', m, f),
     error: (m, f) => log('error', m, f),
+    listen(level, fn) {
+      const entry = { min: RANK[level], fn };
+      listeners.push(entry);
+      return () => {
+        const i = listeners.indexOf(entry);
+        if (i >= 0) listeners.splice(i, 1);
+      };
+    },
   };
+}
+
+/**
+ * `cgihost dev`: time, level, message, then the request's identity
+ * (cgi@version and requestId) before the other fields; a stack goes on its
+ * own indented lines so it reads like one.
+ */
+function prettyLine(level: Level, msg: string, fields: Record<string, unknown> | undefined): string {
+  const f = { ...fields };
+  const who: string[] = [];
+  if (typeof f.cgi === 'string') who.push(typeof f.version === 'string' && f.version ? `${f.cgi}@${f.version}` : f.cgi);
+  if (typeof f.requestId === 'string') who.push(`req=${f.requestId}`);
+  delete f.cgi;
+  if (who.length && typeof f.version === 'string') delete f.version;
+  delete f.requestId;
+  let stack = '';
+  for (const [k, v] of Object.entries(f)) {
+    if (typeof v === 'string' && v.includes('\n')) {
+      stack += '\n    ' + v.split('\n').join('\n    ');
+      delete f[k];
+    }
+  }
+  const extra = Object.entries(f)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `\x1b[90m${k}=\x1b[0m${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  const head = `${new Date().toISOString().slice(11, 23)} ${COLOR[level]}${level.padEnd(5)}\x1b[0m`;
+  const whoText = who.length ? ` \x1b[35m[${who.join(' ')}]\x1b[0m` : '';
+  return `${head}${whoText} ${msg}${extra ? ' ' + extra : ''}${stack}`;
 }

@@ -1,7 +1,8 @@
 /** What the HTTP front reports about each CGI request; metrics and the admin API listen. */
 export interface RequestObserver {
   started(cgi: string): void;
-  finished(cgi: string, version: string, code: string, status: number, seconds: number): void;
+  /** `version` is '' when no version was chosen (quarantined, not loaded); `code` is 'OK' or an error code. */
+  finished(cgi: string, version: string, code: string, status: number, seconds: number, requestId?: string): void;
 }
 
 export const noObserver: RequestObserver = { started() {}, finished() {} };

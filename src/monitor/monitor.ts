@@ -1,0 +1,149 @@
+/**
+ * The monitor of one host: the request tally on the hot path, and once a
+ * second, off it, the live windows, the dashboard's series and the alert
+ * rules. Everything the admin API and /metrics show is read from here.
+ */
+import type { AlertRule } from '../config/schema.js';
+import type { HostParts } from '../host/host.js';
+import type { ExitReason } from '../worker/cgi-worker.js';
+import { Alerts } from './alerts.js';
+import { BUCKET_SLOTS } from './latency.js';
+import { LoopSampler } from './loop-sampler.js';
+import { HostMetrics } from './metrics.js';
+import type { RequestObserver } from './observer.js';
+import { RecentErrors } from './recent-errors.js';
+import { errorsOnlyObserver, RequestTally, type CgiCounts } from './request-tally.js';
+import { StoreStatsCache } from './store-stats.js';
+import { RequestWindows, SeriesSet } from './timeline.js';
+
+/** Seconds of requests an error_rate or p99_ms rule judges. */
+export const ALERT_WINDOW_SECONDS = 30;
+/** The live rates of the admin API and dashboard. */
+export const LIVE_WINDOW_SECONDS = 10;
+/** One dashboard point every STEP seconds, for the last POINTS of them (10 minutes). */
+export const SERIES_STEP_SECONDS = 5;
+export const SERIES_POINTS = 120;
+
+const NO_COUNTS: CgiCounts = { requests: 0, errors5xx: 0, buckets: new Float64Array(BUCKET_SLOTS) };
+
+export class Monitor {
+  readonly startedAt = Date.now();
+  readonly errors = new RecentErrors();
+  readonly windows = new RequestWindows();
+  readonly series = new SeriesSet(SERIES_POINTS);
+  readonly loops = new LoopSampler();
+  readonly storeStats: StoreStatsCache;
+  readonly alerts: Alerts;
+  readonly metrics: HostMetrics;
+  readonly observer: RequestObserver;
+  private readonly tally?: RequestTally;
+  private readonly timer: NodeJS.Timeout;
+  private readonly unlisten?: () => void;
+  private readonly storeEvery: number;
+  private ticks = 0;
+
+  constructor(readonly parts: HostParts) {
+    const { config, log, store, registry } = parts;
+    this.storeStats = new StoreStatsCache(store);
+    this.alerts = new Alerts(config.alerts, { log, emit: (event, payload) => store.emit(event, payload) });
+    const tally = config.metrics.enabled ? new RequestTally(this.errors) : undefined;
+    this.tally = tally;
+    this.observer = tally ?? errorsOnlyObserver(this.errors);
+    this.metrics = new HostMetrics({
+      registry,
+      tally,
+      storeStats: this.storeStats,
+      loops: this.loops,
+      alerts: this.alerts,
+      inflight: tally && ((cgi) => tally.inflight(cgi)),
+    });
+    this.unlisten = log.listen?.('error', (level, msg, fields) => this.errors.logged(level, msg, fields));
+    // Queue lag is judged from the store's counters: read them more often when a rule needs it.
+    this.storeEvery = config.alerts.some((r) => r.metric === 'queue_lag_seconds') ? 2 : SERIES_STEP_SECONDS;
+    this.timer = setInterval(() => this.tick(), 1_000);
+    this.timer.unref();
+  }
+
+  workerExited(cgi: string, reason: ExitReason): void {
+    this.metrics.restarts.labels(cgi, reason).inc();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.unlisten?.();
+  }
+
+  private tick(): void {
+    try {
+      this.ticks++;
+      const counts = new Map<string, { counts: CgiCounts; p99Ms: number | null }>();
+      for (const slot of this.parts.registry.slots.values()) {
+        // With metrics off, the slot's own counts (it keeps them for the admin API) stand in.
+        const c = this.tally ? (this.tally.counts(slot.name) ?? NO_COUNTS) : slot.stats;
+        counts.set(slot.name, { counts: c, p99Ms: this.tally ? null : slot.stats.percentile(99) });
+      }
+      this.windows.sample(counts);
+      if (this.ticks % this.storeEvery === 0) void this.storeStats.get();
+      if (this.ticks % SERIES_STEP_SECONDS === 0) this.samplePoint();
+      this.alerts.evaluate((rule) => this.measure(rule));
+    } catch (e) {
+      this.parts.log.warn('monitor tick failed', { error: (e as Error).stack });
+    }
+  }
+
+  private samplePoint(): void {
+    this.loops.sample(this.parts.registry);
+    const values = new Map<string, number | null>();
+    let total = 0;
+    for (const name of this.windows.names()) {
+      const w = this.windows.window(name, SERIES_STEP_SECONDS);
+      total += w.rps;
+      values.set(`cgi/${name}/rps`, w.rps);
+      values.set(`cgi/${name}/errorRate`, w.errorRate);
+      values.set(`cgi/${name}/p99Ms`, w.p99Ms);
+    }
+    const store = this.storeStats.latest;
+    if (store.at > 0) {
+      const s = store.stats;
+      for (const topic of new Set([...Object.keys(s.queueDepth), ...Object.keys(s.queueLagSeconds)])) {
+        values.set(`queue/${topic}/depth`, s.queueDepth[topic] ?? 0);
+        values.set(`queue/${topic}/lagSeconds`, s.queueLagSeconds[topic] ?? 0);
+      }
+      values.set('host/-/syncWaiters', s.syncWaiters);
+    }
+    const mem = process.memoryUsage();
+    values.set('host/-/rps', total);
+    values.set('host/-/rssMb', mem.rss / 2 ** 20);
+    values.set('host/-/heapMb', mem.heapUsed / 2 ** 20);
+    values.set('host/-/elu', this.loops.main());
+    this.series.push(Date.now(), values);
+  }
+
+  /** Each target's current value for a rule (null: nothing to judge). */
+  private measure(rule: AlertRule): Map<string, number | null> {
+    const out = new Map<string, number | null>();
+    const registry = this.parts.registry;
+    switch (rule.metric) {
+      case 'error_rate':
+      case 'p99_ms':
+        for (const name of rule.target === '*' ? this.windows.names() : [rule.target]) {
+          const w = this.windows.window(name, ALERT_WINDOW_SECONDS);
+          out.set(name, w.requests === 0 ? null : rule.metric === 'error_rate' ? w.errorRate : w.p99Ms);
+        }
+        break;
+      case 'quarantined':
+        for (const slot of rule.target === '*' ? [...registry.slots.values()] : [registry.get(rule.target)]) {
+          if (slot) out.set(slot.name, slot.state === 'quarantined' ? 1 : 0);
+        }
+        break;
+      case 'queue_lag_seconds': {
+        const snap = this.storeStats.latest;
+        if (snap.at === 0) break;
+        const lag = snap.stats.queueLagSeconds;
+        for (const topic of rule.target === '*' ? Object.keys(lag) : [rule.target]) out.set(topic, lag[topic] ?? 0);
+        break;
+      }
+    }
+    return out;
+  }
+}

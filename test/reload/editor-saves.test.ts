@@ -1,0 +1,137 @@
+/**
+ * Editors do not write a file in one go: some truncate then write, some write
+ * a temp file and rename it over the original, vim moves the original aside
+ * first. Whatever the steps, the final content is what serves, no error from
+ * a half-written state remains, and no request fails meanwhile.
+ */
+import { renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
+import { adminCgi, cgiPath, probe, SETTLE_MS, until, versionCgi, writeFile } from './support.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Calls `name` back to back until stopped; collects every answer that is not a 200. */
+function background(host: RunningHost, name: string) {
+  let running = true;
+  const failures: string[] = [];
+  let count = 0;
+  const loops = Array.from({ length: 4 }, async () => {
+    while (running) {
+      const p = await probe(host, name).catch((e: Error) => ({ status: -1, code: e.message }) as const);
+      count++;
+      if (p.status !== 200) failures.push(`${p.status} ${p.code}`);
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return { failures, count };
+    },
+  };
+}
+
+describe('editor-style saves', () => {
+  let host: RunningHost;
+  beforeAll(async () => {
+    host = await startHost();
+  });
+  afterAll(async () => {
+    await host?.stop();
+  });
+
+  const noErrorLeft = async (name: string) => {
+    // Give a late event from a half-written state the time to land, then look.
+    await sleep(300);
+    const s = await adminCgi(host, name);
+    expect(s.lastError, JSON.stringify(s.lastError)).toBeNull();
+    expect(s.state).toBe('ready');
+  };
+
+  it('truncate, then write, in quick succession: the final content serves, no error remains', async () => {
+    const file = cgiPath(host, 'ed/trunc.ts');
+    writeFile(file, versionCgi({ v: 'a' }));
+    await until(host, 'trunc', 'a');
+    const load = background(host, 'trunc');
+    truncateSync(file, 0);
+    await sleep(5);
+    writeFileSync(file, versionCgi({ v: 'b' }));
+    await until(host, 'trunc', 'b', SETTLE_MS);
+    await noErrorLeft('trunc');
+    const { failures, count } = await load.stop();
+    expect(failures.slice(0, 5), `${failures.length} of ${count} failed`).toEqual([]);
+  });
+
+  it('truncate, a pause longer than the debounce, then write: the final content serves, no error remains', async () => {
+    const file = cgiPath(host, 'ed/slowtrunc.ts');
+    writeFile(file, versionCgi({ v: 'a' }));
+    await until(host, 'slowtrunc', 'a');
+    truncateSync(file, 0);
+    await sleep(250);
+    writeFileSync(file, versionCgi({ v: 'b' }));
+    await until(host, 'slowtrunc', 'b', SETTLE_MS);
+    await noErrorLeft('slowtrunc');
+  });
+
+  it('a save of unchanged content by truncate, pause, write leaves no error behind', async () => {
+    // `:w` on an unmodified buffer: same bytes, same version, nothing to swap; but the empty moment must not stick.
+    const file = cgiPath(host, 'ed/nochange.ts');
+    const text = versionCgi({ v: 'same' });
+    writeFile(file, text);
+    const before = await until(host, 'nochange', 'same');
+    truncateSync(file, 0);
+    // The host has seen the empty file (and refused it) before the bytes come back.
+    await waitFor(async () => (await adminCgi(host, 'nochange'))?.lastError, SETTLE_MS);
+    writeFileSync(file, text);
+    await sleep(200);
+    expect(await probe(host, 'nochange')).toMatchObject({ status: 200, v: 'same', version: before.version });
+    await noErrorLeft('nochange');
+  });
+
+  it('write a temp file, then rename it over the CGI: the final content serves, no request fails', async () => {
+    const file = cgiPath(host, 'ed/atomic.ts');
+    writeFile(file, versionCgi({ v: 'a' }));
+    await until(host, 'atomic', 'a');
+    const load = background(host, 'atomic');
+    await sleep(100);
+    for (const v of ['b', 'c']) {
+      const tmp = cgiPath(host, `ed/.atomic.ts.${process.pid}.tmp`);
+      writeFileSync(tmp, versionCgi({ v }));
+      renameSync(tmp, file);
+      await until(host, 'atomic', v, SETTLE_MS);
+    }
+    await noErrorLeft('atomic');
+    const { failures, count } = await load.stop();
+    expect(failures.slice(0, 5), `${failures.length} of ${count} failed`).toEqual([]);
+  });
+
+  it('vim-style: move the original aside, write the new file, delete the backup; no request fails', async () => {
+    const file = cgiPath(host, 'ed/vimmed.ts');
+    writeFile(file, versionCgi({ v: 'a' }));
+    await until(host, 'vimmed', 'a');
+    const load = background(host, 'vimmed');
+    await sleep(100);
+    const backup = `${file}~`;
+    renameSync(file, backup);
+    writeFileSync(file, versionCgi({ v: 'b' }));
+    rmSync(backup);
+    await until(host, 'vimmed', 'b', SETTLE_MS);
+    await noErrorLeft('vimmed');
+    const { failures, count } = await load.stop();
+    expect(failures.slice(0, 5), `${failures.length} of ${count} failed`).toEqual([]);
+  });
+
+  it('files that are not CGIs (temp, backup, dot, test files) never become CGIs', async () => {
+    writeFile(cgiPath(host, 'ed/notes.ts~'), versionCgi({ v: 'x' }));
+    writeFile(cgiPath(host, 'ed/.hidden.ts'), versionCgi({ v: 'x' }));
+    writeFile(cgiPath(host, 'ed/thing.test.ts'), "import { it } from 'vitest'; it('x', () => {});\n");
+    writeFile(cgiPath(host, 'ed/marker.ts'), versionCgi({ v: 'marker' }));
+    await until(host, 'marker', 'marker');
+    await sleep(200);
+    for (const name of ['notes', 'hidden', '_hidden', 'thing', 'thing_test']) {
+      expect((await probe(host, name)).code, name).toBe('NO_SUCH_CGI');
+    }
+    await waitFor(async () => (await adminCgi(host, 'marker'))?.state === 'ready');
+  });
+});
