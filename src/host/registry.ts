@@ -4,7 +4,8 @@
  * version and only swapped in once it works; a broken one is refused and the
  * previous version keeps serving. Work on one CGI name is serialised.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { HostError } from './errors.js';
 import { classify, listCgiFiles, type CgiFile } from './cgi-files.js';
 import { CgiSlot, type LoadError, type SlotEnv } from './cgi-slot.js';
@@ -15,6 +16,8 @@ export class Registry {
   /** Files refused outright (name clash, canary with no stable version), by path. */
   readonly fileErrors = new Map<string, LoadError>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** CGI files whose last load failed or was refused: retried when any helper file changes (it may be the fix). */
+  private readonly failing = new Map<string, CgiFile>();
 
   constructor(private readonly cgisDir: string, private readonly env: SlotEnv) {}
 
@@ -32,7 +35,9 @@ export class Registry {
   async changed(file: string): Promise<void> {
     const f = classify(this.cgisDir, file);
     if (f) return this.serial(f.name, () => this.load(f));
-    await Promise.all(this.importersOf(file).map((g) => this.serial(g.name, () => this.load(g))));
+    const retry = new Map<string, CgiFile>(this.importersOf(file).map((g) => [g.file, g]));
+    for (const g of this.failing.values()) retry.set(g.file, g);
+    await Promise.all([...retry.values()].map((g) => this.serial(g.name, () => this.load(g))));
   }
 
   async removed(file: string): Promise<void> {
@@ -40,6 +45,7 @@ export class Registry {
     if (!f) return this.changed(file);
     return this.serial(f.name, async () => {
       this.fileErrors.delete(file);
+      this.failing.delete(file);
       const slot = this.slots.get(f.name);
       if (!slot) return;
       if (f.canary) {
@@ -97,6 +103,7 @@ export class Registry {
   }
 
   private refuseFile(f: CgiFile, message: string): void {
+    this.failing.set(f.file, f);
     this.fileErrors.set(f.file, { message, file: f.file, at: Date.now() });
     this.env.log.error('CGI refused', { cgi: f.name, file: shortPath(f.file), error: message });
   }
@@ -121,9 +128,15 @@ export class Registry {
       return this.failed(slot, f, e as Error);
     }
     const current = f.canary ? slot.canary : slot.stable;
-    if (current?.version === compiled.version) return;
+    if (current?.version === compiled.version) {
+      // Saved back to exactly what serves (a reverted broken edit): nothing to load, and nothing wrong any more.
+      this.failing.delete(f.file);
+      slot.lastError = undefined;
+      return;
+    }
     try {
       await slot.deploy(f.canary ? 'canary' : 'stable', compiled, f.file);
+      this.failing.delete(f.file);
       this.env.log.info(current ? 'CGI swapped' : 'CGI loaded', {
         cgi: f.name,
         version: compiled.version,
@@ -131,12 +144,18 @@ export class Registry {
         canary: f.canary || undefined,
         file: shortPath(f.file),
       });
+      // A canary saved before its stable file, or left on disk while the stable file was away, loads now.
+      if (!f.canary && !current) {
+        const canaryFile = join(dirname(f.file), `${f.name}.canary.ts`);
+        if (existsSync(canaryFile)) await this.load({ ...f, file: canaryFile, canary: true });
+      }
     } catch (e) {
       this.failed(slot, f, e as Error);
     }
   }
 
   private failed(slot: CgiSlot, f: CgiFile, e: Error): void {
+    this.failing.set(f.file, f);
     const line = e instanceof CompileError ? e.line : lineIn(e.message, f.file);
     const file = e instanceof CompileError ? e.file : f.file;
     slot.lastError = { message: e.message, file, line, at: Date.now() };

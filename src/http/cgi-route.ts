@@ -64,6 +64,11 @@ export async function serveCgi(deps: CgiRouteDeps, name: string, query: string, 
     } else {
       wreq.json = await readText(req, meta.maxBodyBytes ?? deps.config.limits.jsonBodyBytes);
     }
+    // The version may have been swapped out while the body was arriving: its workers stop once idle.
+    if (d.retired) {
+      d = slot.route(auth?.uid);
+      headers['x-cgi-version'] = d.version;
+    }
     const worker = await d.pick();
     const reply = await worker.dispatch(wreq, slot.limits().timeoutMs, (id) =>
       res.once('close', () => {

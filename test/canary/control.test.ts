@@ -120,6 +120,8 @@ describe('canary control at run time', () => {
     await waitFor(async () => (await host.get('/_host/api/cgis')).body.refused.some((x: { file: string }) => /first\.canary\.ts$/.test(x.file)), SETTLE_MS);
     writeFile(cgiPath(host, 'exp/first.ts'), versionCgi({ v: 'stable', auth: 'user' }));
     await allGet('first', 'stable');
+    // The canary loads right after its stable version does.
+    await waitFor(async () => (await adminCgi(host, 'first'))?.canaryVersion, SETTLE_MS);
     await admin('first', 'canary', { percent: 100 }).then((r) => expect(r.status, JSON.stringify(r.body)).toBe(200));
     await allGet('first', 'canary');
   });
