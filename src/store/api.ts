@@ -13,6 +13,8 @@ export interface SystemEvent {
   groupId: string;
   by: string;
   members: string[];
+  /** On members_removed, when the owner left: the new owner (the longest-standing remaining member). */
+  owner?: string;
 }
 
 /** One inbox entry as `sync` returns it (SPEC §4): absent fields are left out, not null. */

@@ -30,7 +30,8 @@ export function openDatabase(dataDir: string, opts: OpenOptions = {}): Db {
     db.pragma('foreign_keys = OFF');
     db.pragma('temp_store = MEMORY');
     db.pragma('cache_size = -65536');
-    // Bigger than the default 1000 pages: fewer checkpoint stalls inside commits.
+    // 16 MiB of WAL between checkpoints: measured better than SQLite's 1000 pages (fewer
+    // checkpoint stalls) and than 64 MiB (the WAL file is reused instead of grown).
     db.pragma('wal_autocheckpoint = 4000');
     db.pragma('journal_size_limit = 67108864');
     migrate(db);

@@ -16,20 +16,21 @@ import { msgIdOf } from './ids.js';
 /** Past this many cached users the cache is dropped between transactions (it reloads lazily). */
 const MAX_CACHED_SEQS = 200_000;
 
-interface EntryRow {
-  seq: number;
-  id: number;
-  from_uid: string;
-  to_uid: string | null;
-  group_id: string | null;
-  type: MessageType;
-  content: string | null;
-  media_id: string | null;
-  duration_ms: number | null;
-  event: string | null;
-  client_msg_id: string | null;
-  created_at: number;
-}
+/** A row of the range query, as an array (raw mode: about twice as fast as objects for 12 columns). */
+type EntryRow = [
+  seq: number,
+  id: number,
+  from: string,
+  to: string | null,
+  groupId: string | null,
+  type: MessageType,
+  content: string | null,
+  mediaId: string | null,
+  durationMs: number | null,
+  event: string | null,
+  clientMsgId: string | null,
+  createdAt: number,
+];
 
 export class Inbox implements Journal {
   private readonly lastSeq = new Map<string, number>();
@@ -47,26 +48,41 @@ export class Inbox implements Journal {
     this.maxSeq = db.prepare<[string], number>('SELECT COALESCE(MAX(seq), 0) FROM inbox WHERE uid = ?').pluck();
     this.insert = db.prepare('INSERT INTO inbox (uid, seq, msg_id) VALUES (?, ?, ?)');
     // One range scan of the user's inbox plus a primary-key lookup per entry.
-    this.range = db.prepare<[string, number, number], EntryRow>(
-      `SELECT i.seq, m.id, m.from_uid, m.to_uid, m.group_id, m.type, m.content, m.media_id,
-              m.duration_ms, m.event, m.client_msg_id, m.created_at
-         FROM inbox i JOIN messages m ON m.id = i.msg_id
-        WHERE i.uid = ? AND i.seq > ?
-        ORDER BY i.seq LIMIT ?`,
-    );
+    this.range = db
+      .prepare<[string, number, number], EntryRow>(
+        `SELECT i.seq, m.id, m.from_uid, m.to_uid, m.group_id, m.type, m.content, m.media_id,
+                m.duration_ms, m.event, m.client_msg_id, m.created_at
+           FROM inbox i JOIN messages m ON m.id = i.msg_id
+          WHERE i.uid = ? AND i.seq > ?
+          ORDER BY i.seq LIMIT ?`,
+      )
+      .raw();
   }
 
   /** Writes the next entry of `uid`'s inbox; returns its seq. */
   append(tx: Tx, uid: string, msgRowId: number): number {
+    const seq = this.reserve(uid);
+    this.put(tx, uid, seq, msgRowId);
+    return seq;
+  }
+
+  /**
+   * Takes the next seq of `uid` without writing the entry yet (a message row
+   * records its sender's seq before the entry can point at the row). The caller
+   * must `put` it in the same savepoint.
+   */
+  reserve(uid: string): number {
     const prev = this.lastSeq.get(uid);
-    const last = prev ?? this.maxSeq.get(uid)!;
-    const seq = last + 1;
+    const seq = (prev ?? this.maxSeq.get(uid)!) + 1;
     this.undo.push([uid, prev]);
     this.lastSeq.set(uid, seq);
+    return seq;
+  }
+
+  put(tx: Tx, uid: string, seq: number, msgRowId: number): void {
     this.insert.run(uid, seq, msgRowId);
     tx.entries++;
     if (this.watched(uid)) tx.wake(uid);
-    return seq;
   }
 
   /** Entries of `uid` after `syncKey`, at most `limit`. */
@@ -75,7 +91,7 @@ export class Inbox implements Journal {
     const continueFlag = rows.length > limit;
     if (continueFlag) rows.pop();
     const messages = rows.map((r) => toSyncMessage(r, uid));
-    return { messages, syncKey: rows.length > 0 ? rows[rows.length - 1]!.seq : syncKey, continueFlag };
+    return { messages, syncKey: rows.length > 0 ? rows[rows.length - 1]![0] : syncKey, continueFlag };
   }
 
   mark(): number {
@@ -102,17 +118,18 @@ export class Inbox implements Journal {
 }
 
 function toSyncMessage(r: EntryRow, uid: string): SyncMessage {
+  const [seq, id, from, to, groupId, type, content, mediaId, durationMs, event, clientMsgId, createdAt] = r;
   // Keys in the order of SPEC §4; absent fields are left out, never null.
-  const m = { seq: r.seq, msgId: msgIdOf(r.id), from: r.from_uid } as SyncMessage;
-  if (r.to_uid !== null) m.to = r.to_uid;
-  if (r.group_id !== null) m.groupId = r.group_id;
-  m.type = r.type;
-  if (r.content !== null) m.content = r.content;
-  if (r.media_id !== null) m.mediaId = r.media_id;
-  if (r.duration_ms !== null) m.durationMs = r.duration_ms;
-  if (r.event !== null) m.event = JSON.parse(r.event) as SystemEvent;
+  const m = { seq, msgId: msgIdOf(id), from } as SyncMessage;
+  if (to !== null) m.to = to;
+  if (groupId !== null) m.groupId = groupId;
+  m.type = type;
+  if (content !== null) m.content = content;
+  if (mediaId !== null) m.mediaId = mediaId;
+  if (durationMs !== null) m.durationMs = durationMs;
+  if (event !== null) m.event = JSON.parse(event) as SystemEvent;
   // The client's own id is shown only to the sender (on any of the sender's devices).
-  if (r.client_msg_id !== null && r.from_uid === uid) m.clientMsgId = r.client_msg_id;
-  m.createdAt = r.created_at;
+  if (clientMsgId !== null && from === uid) m.clientMsgId = clientMsgId;
+  m.createdAt = createdAt;
   return m;
 }

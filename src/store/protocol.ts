@@ -22,11 +22,16 @@ export interface StoreStats {
   queueDepth: Record<string, number>;
   /** Age in seconds of the oldest job not yet done, per topic (0 when empty). */
   queueLagSeconds: Record<string, number>;
+  /** Retries scheduled since the store opened, per topic. */
   queueRetries: Record<string, number>;
+  /** Dead-lettered jobs kept in the table, per topic. */
   queueDeadLetters: Record<string, number>;
   syncWaiters: number;
+  /** Messages stored since the store opened, per type (text, voice, image, video, system). */
   messagesSent: Record<string, number>;
+  /** Inbox entries written since the store opened (senders', recipients' and fan-out). */
   inboxEntriesWritten: number;
+  /** Transactions committed since the store opened (each one fsync at synchronous=FULL). */
   commits: number;
 }
 
@@ -35,6 +40,8 @@ export type StoreControl =
   | { t: 'attach'; port: import('node:worker_threads').MessagePort }
   | { t: 'stats'; id: number }
   | { t: 'close'; id: number }
+  /** Answer every held long-poll now, with an empty list (graceful stop, before draining HTTP). */
+  | { t: 'releaseWaiters'; id: number }
   /** An event to deliver to configured webhooks through the queue (alerts, for one). */
   | { t: 'emit'; id: number; event: string; payload: unknown };
 
@@ -43,5 +50,8 @@ export type StoreControlReply =
   | { t: 'ready' }
   | { t: 'stats'; id: number; stats: StoreStats }
   | { t: 'closed'; id: number }
+  | { t: 'waitersReleased'; id: number; released: number }
+  /** A control call failed (the store is closing, an emit could not be stored). */
+  | { t: 'failed'; id: number; message: string }
   | { t: 'emitted'; id: number }
   | { t: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> };

@@ -1,0 +1,157 @@
+/**
+ * The fan-out consumer: writes a group message's entries into the inboxes of the
+ * members at the moment of sending. It runs in the store thread, off the
+ * request path: after a commit that added fan-out jobs it is scheduled with
+ * setImmediate, and each turn takes due jobs in id order (the order messages
+ * were sent) into ONE transaction, up to a budget of entries and time. A job's
+ * entries and its `done` mark commit together, so a crash neither loses nor
+ * duplicates an entry; pending jobs resume when the store opens again.
+ */
+import { Tx, type Batch, type GroupCommit } from '../store/group-commit.js';
+import type { ResolvedQueueOptions, StoreLogger } from '../store/options.js';
+import { DueTimer } from './due-timer.js';
+import type { JobQueue, JobRow } from './jobs.js';
+
+export const FANOUT = 'fanout';
+
+/** A fan-out job: message row `m` of group `g` to the members of version `v`, except `x` (written inline). */
+export interface FanoutJob {
+  m: number;
+  g: string;
+  v: number;
+  x: string;
+  /** The media the message references: its readers get a grant. */
+  media?: string;
+}
+
+export interface FanoutTarget {
+  /** The members of a group at a membership version, in join order. */
+  members(groupId: string, version: number): readonly string[];
+  /** Writes one member's inbox entry (and media grant). */
+  deliver(tx: Tx, uid: string, msgRowId: number, mediaId: string | undefined): void;
+  /** The job no longer needs its membership version. */
+  release(tx: Tx, groupId: string, version: number): void;
+  /** A job was dead-lettered (raise an alert). */
+  dead(tx: Tx, job: JobRow, error: string): void;
+}
+
+/** Jobs read per query; a turn re-reads while budget remains. */
+const PAGE = 256;
+/** After a lost transaction (disk full, I/O error), wait this long before trying again. */
+const LOST_RETRY_MS = 1_000;
+
+export class FanoutConsumer {
+  private scheduled = false;
+  private stopped = false;
+  private readonly timer = new DueTimer(() => this.wake());
+
+  constructor(
+    private readonly jobs: JobQueue,
+    private readonly commit: GroupCommit,
+    private readonly target: FanoutTarget,
+    private readonly opts: ResolvedQueueOptions,
+    private readonly log: StoreLogger,
+  ) {}
+
+  /** New jobs were committed (or the store just opened): process them soon. */
+  wake(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(this.turn);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer.cancel();
+  }
+
+  /** Whether jobs are known to wait (for idle checks in tests and close). */
+  get busy(): boolean {
+    return this.scheduled;
+  }
+
+  private readonly turn = (): void => {
+    this.scheduled = false;
+    if (this.stopped) return;
+    const now = Date.now();
+    const first = this.jobs.due(FANOUT, now, PAGE);
+    if (first.length === 0) {
+      // Nothing due, so no transaction at all; a timer may fire a little early, so re-arm it.
+      const next = this.jobs.nextDue(FANOUT, '', now);
+      if (next !== null) this.timer.schedule(next);
+      return;
+    }
+    const deadline = performance.now() + this.opts.fanoutBatchMs;
+    let more = false;
+    const ok = this.commit.background((items) => {
+      more = false;
+      let entries = 0;
+      let jobs = 0;
+      let page = first;
+      for (;;) {
+        for (const job of page) {
+          // Always at least one job, then up to the budget of entries and time.
+          if (jobs > 0 && (entries >= this.opts.fanoutBatchEntries || performance.now() > deadline)) {
+            more = true;
+            return;
+          }
+          jobs++;
+          items.run(
+            (tx) => (entries += this.run(tx, job, now)),
+            (err) => this.failed(items.batch, job, err),
+          );
+        }
+        if (page.length < PAGE) return;
+        // Done and failed jobs left the due set: the next page starts after them.
+        page = this.jobs.due(FANOUT, now, PAGE);
+        if (page.length === 0) return;
+      }
+    });
+    if (!ok) {
+      this.timer.schedule(Date.now() + LOST_RETRY_MS);
+      return;
+    }
+    if (more) this.wake();
+  };
+
+  private run(tx: Tx, job: JobRow, now: number): number {
+    const p = JSON.parse(job.payload) as FanoutJob;
+    const members = this.target.members(p.g, p.v);
+    let n = 0;
+    for (const uid of members) {
+      if (uid === p.x) continue;
+      this.target.deliver(tx, uid, p.m, p.media);
+      n++;
+    }
+    this.jobs.done(job.id, now);
+    this.target.release(tx, p.g, p.v);
+    return n;
+  }
+
+  private failed(batch: Batch, job: JobRow, err: unknown): void {
+    const tx = new Tx(batch);
+    const error = err instanceof Error ? err.message : String(err);
+    const r = this.jobs.fail(tx, job, error);
+    batch.absorb(tx);
+    if (r.dead) {
+      this.log('error', 'fan-out job dead-lettered', { jobId: job.id, attempts: job.attempts + 1, error });
+      this.target.dead(tx, job, error);
+      try {
+        const p = JSON.parse(job.payload) as FanoutJob;
+        this.target.release(tx, p.g, p.v);
+      } catch {
+        // An unreadable payload holds no version.
+      }
+    } else {
+      this.log('warn', 'fan-out job failed, will retry', { jobId: job.id, attempts: job.attempts + 1, error });
+      this.timer.schedule(r.nextRunAt);
+    }
+  }
+
+  /** On open: pending jobs resume; jobs in backoff get a timer. */
+  start(): void {
+    this.wake();
+    const next = this.jobs.nextDue(FANOUT, '', Date.now());
+    if (next !== null) this.timer.schedule(next);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The durable job queue, in the store's database. A job is inserted in the same
+ * transaction as the data that causes it (transactional outbox), and a consumer
+ * marks it done in the same transaction as the work it did, so a crash at any
+ * point neither loses nor repeats the work of a transactional consumer.
+ * Delivery is at least once; a failed job is retried with exponential backoff
+ * and dead-lettered after `maxAttempts` tries.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../store/db.js';
+import type { Tx } from '../store/group-commit.js';
+import type { ResolvedQueueOptions } from '../store/options.js';
+
+export interface JobRow {
+  id: number;
+  topic: string;
+  key: string;
+  payload: string;
+  attempts: number;
+  next_run_at: number;
+  created_at: number;
+}
+
+export interface QueueStats {
+  depth: Record<string, number>;
+  lagSeconds: Record<string, number>;
+  retries: Record<string, number>;
+  deadLetters: Record<string, number>;
+}
+
+export const TOPICS = ['fanout', 'webhook'] as const;
+const JOB_COLUMNS = 'id, topic, key, payload, attempts, next_run_at, created_at';
+const PRUNE_EVERY_MS = 10_000;
+
+export class JobQueue {
+  /** Retries scheduled since the store opened, per topic. */
+  private readonly retries = new Map<string, number>();
+  private lastPrune = 0;
+  private readonly insert: Statement<[string, string, string, number, number, number]>;
+  private readonly inOrder: Statement<[string, number, number], JobRow>;
+  private readonly dueByKey: Statement<[string, string, number, number], JobRow>;
+  private readonly nextDueOf: Statement<[string, string, number], number | null>;
+  private readonly markDone: Statement<[number, number]>;
+  private readonly markRetry: Statement<[number, number, string, number, number]>;
+  private readonly markDead: Statement<[number, string, number, number]>;
+  private readonly prune: Statement<[number]>;
+  private readonly depth: Statement<[], { topic: string; n: number }>;
+  private readonly oldest: Statement<[string], number>;
+  private readonly dead: Statement<[], { topic: string; n: number }>;
+
+  constructor(
+    db: Db,
+    private readonly opts: ResolvedQueueOptions,
+  ) {
+    this.insert = db.prepare(
+      'INSERT INTO jobs (topic, key, payload, next_run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.inOrder = db.prepare(
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE topic = ? AND state = 'pending' AND next_run_at <= ? ORDER BY id LIMIT ?`,
+    );
+    this.dueByKey = db.prepare(
+      `SELECT ${JOB_COLUMNS} FROM jobs
+        WHERE topic = ? AND key = ? AND state = 'pending' AND next_run_at <= ? ORDER BY next_run_at, id LIMIT ?`,
+    );
+    this.nextDueOf = db
+      .prepare<[string, string, number], number | null>(
+        `SELECT MIN(next_run_at) FROM jobs WHERE topic = ? AND key = ? AND state = 'pending' AND next_run_at > ?`,
+      )
+      .pluck();
+    this.markDone = db.prepare(`UPDATE jobs SET state = 'done', attempts = attempts + 1, updated_at = ? WHERE id = ?`);
+    this.markRetry = db.prepare(
+      `UPDATE jobs SET attempts = ?, next_run_at = ?, last_error = ?, updated_at = ? WHERE id = ?`,
+    );
+    this.markDead = db.prepare(
+      `UPDATE jobs SET state = 'dead', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?`,
+    );
+    this.prune = db.prepare(
+      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'done' AND updated_at < ? LIMIT 10000)`,
+    );
+    this.depth = db.prepare(`SELECT topic, COUNT(*) AS n FROM jobs WHERE state = 'pending' GROUP BY topic`);
+    this.oldest = db
+      .prepare<[string], number>(`SELECT created_at FROM jobs WHERE topic = ? AND state = 'pending' ORDER BY id LIMIT 1`)
+      .pluck();
+    this.dead = db.prepare(`SELECT topic, COUNT(*) AS n FROM jobs WHERE state = 'dead' GROUP BY topic`);
+  }
+
+  /** Adds a job inside the caller's transaction; consumers hear of it after the commit. */
+  enqueue(tx: Tx, topic: string, payload: string, key = ''): number {
+    const id = Number(this.insert.run(topic, key, payload, tx.now, tx.now, tx.now).lastInsertRowid);
+    tx.jobAdded(topic);
+    return id;
+  }
+
+  /** Due jobs of a topic in the order they were made. */
+  due(topic: string, now: number, limit: number): JobRow[] {
+    return this.inOrder.all(topic, now, limit);
+  }
+
+  dueForKey(topic: string, key: string, now: number, limit: number): JobRow[] {
+    return this.dueByKey.all(topic, key, now, limit);
+  }
+
+  /** The earliest retry time after `now` of a partition, or null. */
+  nextDue(topic: string, key: string, now: number): number | null {
+    return this.nextDueOf.get(topic, key, now) ?? null;
+  }
+
+  done(id: number, now: number): void {
+    this.markDone.run(now, id);
+    if (now - this.lastPrune > PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      this.prune.run(now - this.opts.doneRetentionMs);
+    }
+  }
+
+  /** Retries committed (counted after the commit, so a rolled-back try counts nothing). */
+  countRetries(retries: ReadonlyMap<string, number>): void {
+    for (const [topic, n] of retries) this.retries.set(topic, (this.retries.get(topic) ?? 0) + n);
+  }
+
+  /** Records a failed try: schedules a retry with backoff, or dead-letters the job. */
+  fail(tx: Tx, job: JobRow, error: string): { dead: boolean; nextRunAt: number } {
+    const now = tx.now;
+    const attempts = job.attempts + 1;
+    const message = error.slice(0, 1000);
+    if (attempts >= this.opts.maxAttempts) {
+      this.markDead.run(attempts, message, now, job.id);
+      return { dead: true, nextRunAt: 0 };
+    }
+    const nextRunAt = now + this.backoff(attempts);
+    this.markRetry.run(attempts, nextRunAt, message, now, job.id);
+    tx.countRetry(job.topic);
+    return { dead: false, nextRunAt };
+  }
+
+  /** base * 2^(n-1), capped, with ±25% jitter so that retries of many jobs spread out. */
+  backoff(attempts: number): number {
+    const exp = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** Math.min(attempts - 1, 30));
+    return Math.round(Math.min(this.opts.backoffMaxMs, exp * (0.75 + Math.random() * 0.5)));
+  }
+
+  stats(now = Date.now()): QueueStats {
+    const s: QueueStats = { depth: {}, lagSeconds: {}, retries: {}, deadLetters: {} };
+    for (const t of TOPICS) {
+      s.depth[t] = 0;
+      s.lagSeconds[t] = 0;
+      s.deadLetters[t] = 0;
+    }
+    for (const { topic, n } of this.depth.all()) {
+      s.depth[topic] = n;
+      const oldest = this.oldest.get(topic);
+      s.lagSeconds[topic] = oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000);
+    }
+    for (const { topic, n } of this.dead.all()) s.deadLetters[topic] = n;
+    for (const t of Object.keys(s.depth)) s.retries[t] = this.retries.get(t) ?? 0;
+    return s;
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The main thread's handle on the store thread: starts it, hands out ports to
+ * CGI workers, asks for stats, and stops it. If the thread dies, every control
+ * call in flight is rejected (none is left hanging), later ones fail at once,
+ * and each port it held closes, so the workers' calls can fail too.
+ */
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { StoreControl, StoreControlReply, StoreStats } from './protocol.js';
+import type { StoreOptions } from './options.js';
+import type { StoreThreadOptions } from './thread.js';
+import { TokenReader } from './token-reader.js';
+
+type Level = 'info' | 'warn' | 'error';
+
+/** Any logger with a `log(level, msg, fields)` method (the host's Logger is one). */
+export interface StoreHostLogger {
+  log(level: Level, msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface StoreHostOptions extends Omit<StoreOptions, 'log'> {
+  /** The bundled thread entry (dist/store-thread.js). */
+  threadFile: string;
+  log?: StoreHostLogger;
+  /** Called when the thread stops without being asked to. */
+  onExit?: (code: number) => void;
+}
+
+interface Pending {
+  resolve(m: StoreControlReply): void;
+  reject(e: Error): void;
+}
+
+type ControlCall = StoreControl extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
+
+/** A close that takes longer (the thread is stuck) ends with terminate(): SQLite recovers from that. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
+export class StoreHost {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private reader: TokenReader | null = null;
+  private dead: Error | null = null;
+  private closing: Promise<void> | null = null;
+  private readonly ready: Promise<void>;
+  private readonly exited: Promise<void>;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly log: StoreHostLogger,
+    private readonly onExit: ((code: number) => void) | undefined,
+  ) {
+    let ready!: { resolve(): void; reject(e: Error): void };
+    this.ready = new Promise<void>((resolve, reject) => (ready = { resolve, reject }));
+    worker.on('message', (m: StoreControlReply) => {
+      if (m.t === 'ready') ready.resolve();
+      else this.onReply(m);
+    });
+    worker.on('error', (err) => {
+      this.log.log('error', 'store thread error', { error: err.stack ?? String(err) });
+      ready.reject(new Error(`the store thread failed to start: ${err.message}`, { cause: err }));
+    });
+    this.exited = new Promise((resolve) =>
+      worker.once('exit', (code) => {
+        ready.reject(new Error(`the store thread exited with code ${code} before it was ready`));
+        this.onThreadExit(code);
+        resolve();
+      }),
+    );
+  }
+
+  /** Starts the store thread and resolves once its database is open. */
+  static async start(opts: StoreHostOptions): Promise<StoreHost> {
+    const { threadFile, log = consoleLogger, onExit, ...rest } = opts;
+    const workerData: StoreThreadOptions = {
+      dataDir: rest.dataDir,
+      synchronous: rest.synchronous,
+      groupsMaxMembers: rest.groupsMaxMembers,
+      webhooks: rest.webhooks,
+      queue: rest.queue,
+      login: rest.login,
+    };
+    const host = new StoreHost(new Worker(threadFile, { workerData, name: 'cgihost-store' }), log, onExit);
+    try {
+      await host.ready;
+      host.reader = new TokenReader(rest.dataDir);
+    } catch (err) {
+      await host.close();
+      throw err;
+    }
+    return host;
+  }
+
+  /** Resolves bearer tokens on the main thread's own read-only connection. */
+  get tokens(): TokenReader {
+    if (!this.reader) throw new Error('the store is not open');
+    return this.reader;
+  }
+
+  /** A port straight to the store thread, for one CGI worker (transfer it there). */
+  connect(): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    if (this.dead || this.closing) {
+      // The other end closes at once, so the worker's calls fail instead of waiting.
+      port1.close();
+      return port2;
+    }
+    this.worker.postMessage({ t: 'attach', port: port1 } satisfies StoreControl, [port1]);
+    return port2;
+  }
+
+  async stats(): Promise<StoreStats> {
+    const r = await this.call({ t: 'stats' });
+    if (r.t !== 'stats') throw new Error('unexpected store reply');
+    return r.stats;
+  }
+
+  /** Delivers an event (an alert, for one) to the webhooks configured for it, through the durable queue. */
+  async emit(event: string, payload: unknown): Promise<void> {
+    await this.call({ t: 'emit', event, payload });
+  }
+
+  /** Answers every held long-poll now (empty) and holds no new ones: call it when starting to stop. */
+  async releaseWaiters(): Promise<number> {
+    const r = await this.call({ t: 'releaseWaiters' });
+    return r.t === 'waitersReleased' ? r.released : 0;
+  }
+
+  /** Commits what is queued, closes the database and ends the thread. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (!this.dead) {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            this.call({ t: 'close' }, true),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`no answer within ${CLOSE_TIMEOUT_MS} ms`)), CLOSE_TIMEOUT_MS);
+            }),
+          ]);
+        } catch (err) {
+          this.log.log('error', 'the store did not close cleanly', { error: String(err) });
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+      this.reader?.close();
+      await this.worker.terminate();
+      await this.exited;
+    })();
+    return this.closing;
+  }
+
+  private call(m: ControlCall, whileClosing = false): Promise<StoreControlReply> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (this.closing && !whileClosing) return Promise.reject(new Error('the store is closing'));
+    const id = this.nextId++;
+    return new Promise<StoreControlReply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...m, id } as StoreControl);
+    });
+  }
+
+  private onReply(m: Exclude<StoreControlReply, { t: 'ready' }>): void {
+    if (m.t === 'log') {
+      this.log.log(m.level, m.msg, { src: 'store', ...m.fields });
+      return;
+    }
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.t === 'failed') p.reject(new Error(m.message));
+    else p.resolve(m);
+  }
+
+  private onThreadExit(code: number): void {
+    const expected = this.closing !== null;
+    this.dead = new Error(`the store thread exited (code ${code})`);
+    for (const p of this.pending.values()) p.reject(this.dead);
+    this.pending.clear();
+    if (!expected) {
+      this.log.log('error', 'the store thread exited unexpectedly', { code });
+      this.onExit?.(code);
+    }
+  }
+}
+
+const consoleLogger: StoreHostLogger = {
+  log(level, msg, fields) {
+    const line = JSON.stringify({ level, time: Date.now(), msg, ...fields });
+    if (level === 'info') console.log(line);
+    else console.error(line);
+  },
+};

@@ -1,0 +1,144 @@
+/**
+ * Sending: 1:1 and group messages of every type, idempotent on (sender, clientMsgId).
+ *
+ * A 1:1 message writes the message and two entries, the recipient's and the
+ * sender's. A message to oneself writes ONE entry (the sender's, which is also
+ * the recipient's): an inbox never holds the same message twice.
+ */
+import { StoreError, type SendMessageArgs, type SendMessageResult } from './api.js';
+import type { Tx } from './group-commit.js';
+import type { Accounts } from './accounts.js';
+import type { Groups } from './groups.js';
+import type { Inbox } from './inbox.js';
+import type { Media } from './media.js';
+import type { MessageRows, SentRow } from './message-rows.js';
+import type { WebhookDispatcher } from '../queue/webhooks.js';
+import { msgIdOf } from './ids.js';
+import { codePointsAtMost, invalid, isIntIn } from './validate.js';
+
+const CLIENT_MSG_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_TEXT_CODE_POINTS = 4096;
+const MEDIA_KIND_OF_TYPE = { voice: 'voice', image: 'image', video: 'video' } as const;
+
+/** The payload as stored, to compare an idempotent retry with. */
+interface Payload {
+  to: string | null;
+  groupId: string | null;
+  type: SendMessageArgs['type'];
+  content: string | null;
+  mediaId: string | null;
+  durationMs: number | null;
+}
+
+export class Messaging {
+  constructor(
+    private readonly accounts: Accounts,
+    private readonly inbox: Inbox,
+    private readonly rows: MessageRows,
+    private readonly groups: Groups,
+    private readonly media: Media,
+    private readonly webhooks: WebhookDispatcher,
+  ) {}
+
+  send(tx: Tx, a: SendMessageArgs): SendMessageResult {
+    const p = checkPayload(a);
+    const first = this.rows.findByClientId(a.from, a.clientMsgId);
+    if (first) return sameAnswer(first, p);
+    if (!this.accounts.exists(a.from)) throw new StoreError('NO_SUCH_USER', 'no such sender');
+    if (p.mediaId !== null) this.checkMedia(a.from, p.mediaId, a.type as keyof typeof MEDIA_KIND_OF_TYPE);
+
+    let version = 0;
+    if (p.groupId !== null) version = this.groups.versionForPost(p.groupId, a.from);
+    else if (!this.accounts.exists(p.to)) throw new StoreError('NO_SUCH_USER', 'no such recipient');
+
+    const seq = this.inbox.reserve(a.from);
+    const id = this.rows.insert({ from: a.from, ...p, event: null, clientMsgId: a.clientMsgId, senderSeq: seq, createdAt: tx.now });
+    if (p.groupId !== null) {
+      this.groups.post(tx, p.groupId, version, a.from, seq, id, p.mediaId);
+    } else {
+      this.inbox.put(tx, a.from, seq, id);
+      if (p.to !== a.from) {
+        this.inbox.append(tx, p.to!, id);
+        if (p.mediaId !== null) this.media.grant(p.mediaId, p.to!);
+      }
+    }
+    tx.countSent(p.type);
+    if (this.webhooks.wants('message.sent')) {
+      this.webhooks.emit(tx, 'message.sent', { msgId: msgIdOf(id), from: a.from, ...defined(p), createdAt: tx.now });
+    }
+    return { msgId: msgIdOf(id), seq, createdAt: tx.now };
+  }
+
+  private checkMedia(uid: string, mediaId: string, type: keyof typeof MEDIA_KIND_OF_TYPE): void {
+    const rec = this.media.readableBy(uid, mediaId);
+    if (!rec) throw new StoreError('NO_SUCH_MEDIA', 'no such media');
+    if (rec.kind !== MEDIA_KIND_OF_TYPE[type]) {
+      throw new StoreError('MEDIA_KIND_MISMATCH', `a ${type} message needs ${MEDIA_KIND_OF_TYPE[type]} media, not ${rec.kind}`);
+    }
+  }
+}
+
+/** Validates the fields by type and normalizes absent ones to null. */
+function checkPayload(a: SendMessageArgs): Payload {
+  if (typeof a.clientMsgId !== 'string' || !CLIENT_MSG_ID.test(a.clientMsgId)) {
+    invalid('clientMsgId must be 1 to 64 characters of [A-Za-z0-9_-]');
+  }
+  const hasTo = a.to !== undefined && a.to !== null;
+  const hasGroup = a.groupId !== undefined && a.groupId !== null;
+  if (hasTo === hasGroup) invalid('exactly one of to and groupId is required');
+  if ((hasTo && typeof a.to !== 'string') || (hasGroup && typeof a.groupId !== 'string')) invalid('to and groupId are ids');
+  const p: Payload = {
+    to: hasTo ? a.to! : null,
+    groupId: hasGroup ? a.groupId! : null,
+    type: a.type,
+    content: null,
+    mediaId: null,
+    durationMs: null,
+  };
+  switch (a.type) {
+    case 'text':
+      if (typeof a.content !== 'string' || a.content.length === 0 || !codePointsAtMost(a.content, MAX_TEXT_CODE_POINTS)) {
+        invalid(`text content must be 1 to ${MAX_TEXT_CODE_POINTS} code points`);
+      }
+      if (a.mediaId !== undefined || a.durationMs !== undefined) invalid('a text message has no mediaId or durationMs');
+      p.content = a.content;
+      break;
+    case 'voice':
+      if (!isIntIn(a.durationMs, 1, 60_000)) invalid('durationMs must be an integer from 1 to 60000');
+      p.durationMs = a.durationMs;
+    // falls through: voice also needs media
+    case 'image':
+    case 'video':
+      if (typeof a.mediaId !== 'string') invalid(`a ${a.type} message needs a mediaId`);
+      if (a.content !== undefined) invalid(`a ${a.type} message has no content`);
+      if (a.type !== 'voice' && a.durationMs !== undefined) invalid(`a ${a.type} message has no durationMs`);
+      p.mediaId = a.mediaId;
+      break;
+    default:
+      invalid('type must be text, voice, image or video');
+  }
+  return p;
+}
+
+/** An idempotent retry: the first answer again if the payload is the same, else a conflict. */
+function sameAnswer(first: SentRow, p: Payload): SendMessageResult {
+  const same =
+    first.to_uid === p.to &&
+    first.group_id === p.groupId &&
+    first.type === p.type &&
+    first.content === p.content &&
+    first.media_id === p.mediaId &&
+    first.duration_ms === p.durationMs;
+  if (!same) {
+    throw new StoreError('IDEMPOTENCY_CONFLICT', 'this clientMsgId was already used for a different message', {
+      msgId: msgIdOf(first.id),
+    });
+  }
+  return { msgId: msgIdOf(first.id), seq: first.sender_seq, createdAt: first.created_at };
+}
+
+function defined(p: Payload): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(p)) if (v !== null) out[k] = v;
+  return out;
+}

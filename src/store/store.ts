@@ -1,0 +1,257 @@
+/**
+ * The store: every StoreApi operation, run by the one writer thread. Writes go
+ * through group commit (one transaction and one fsync per batch) and resolve
+ * only once committed; reads run at once on the same connection, between
+ * transactions, so they see exactly what is committed.
+ */
+import type { StoreClient, SyncArgs, SyncResult } from './api.js';
+import type { StoreStats } from './protocol.js';
+import { openDatabase, type Db } from './db.js';
+import { Batch, GroupCommit, type Tx } from './group-commit.js';
+import { Inbox } from './inbox.js';
+import { SyncWaiters } from './sync-waiters.js';
+import { Accounts } from './accounts.js';
+import { LoginThrottle } from './login-throttle.js';
+import { MessageRows } from './message-rows.js';
+import { Groups } from './groups.js';
+import { Media, type PutMediaArgs } from './media.js';
+import { Messaging } from './messages.js';
+import { invalid } from './validate.js';
+import {
+  DEFAULT_GROUPS_MAX_MEMBERS,
+  defaultLogger,
+  resolveQueueOptions,
+  type StoreLogger,
+  type StoreOptions,
+} from './options.js';
+import { JobQueue, type JobRow } from '../queue/jobs.js';
+import { FANOUT, FanoutConsumer } from '../queue/fanout.js';
+import { WEBHOOK, WebhookDispatcher } from '../queue/webhooks.js';
+
+/** What the thread knows of the call beyond its arguments. */
+export interface CallContext {
+  /** The HTTP request's id: `cancel(requestId)` ends a sync held for it. */
+  requestId?: string;
+}
+
+const MAX_SYNC_LIMIT = 500;
+const MAX_SYNC_TIMEOUT_MS = 30_000;
+
+export class Store implements StoreClient {
+  private readonly db: Db;
+  private readonly log: StoreLogger;
+  private readonly commit: GroupCommit;
+  private readonly inbox: Inbox;
+  private readonly waiters: SyncWaiters;
+  private readonly accounts: Accounts;
+  private readonly throttle: LoginThrottle;
+  private readonly groups: Groups;
+  private readonly media: Media;
+  private readonly messaging: Messaging;
+  private readonly jobs: JobQueue;
+  private readonly fanout: FanoutConsumer;
+  private readonly webhooks: WebhookDispatcher;
+  private readonly sent = new Map<string, number>();
+  private entriesWritten = 0;
+  private internalRequests = 0;
+  /** False once the host began to stop: syncs answer at once instead of holding. */
+  private holding = true;
+  private closed = false;
+
+  static open(opts: StoreOptions): Store {
+    return new Store(opts);
+  }
+
+  private constructor(opts: StoreOptions) {
+    this.log = opts.log ?? defaultLogger;
+    const queue = resolveQueueOptions(opts.queue);
+    const db = (this.db = openDatabase(opts.dataDir, { synchronous: opts.synchronous }));
+    this.waiters = new SyncWaiters((uid, key, limit) => this.inbox.read(uid, key, limit));
+    this.inbox = new Inbox(db, (uid) => this.waiters.has(uid));
+    this.commit = new GroupCommit(db, this.inbox, { committed: (b) => this.committed(b), lost: () => this.lost() }, this.log);
+    this.accounts = new Accounts(db);
+    this.throttle = new LoginThrottle(opts.login?.maxFailures, opts.login?.windowMs);
+    this.jobs = new JobQueue(db, queue);
+    this.webhooks = new WebhookDispatcher(opts.webhooks ?? [], this.jobs, this.commit, queue, this.log);
+    this.media = new Media(db, opts.dataDir);
+    const rows = new MessageRows(db);
+    const maxMembers = opts.groupsMaxMembers ?? DEFAULT_GROUPS_MAX_MEMBERS;
+    this.groups = new Groups(db, this.accounts, this.inbox, rows, this.jobs, this.webhooks, maxMembers);
+    this.messaging = new Messaging(this.accounts, this.inbox, rows, this.groups, this.media, this.webhooks);
+    this.fanout = new FanoutConsumer(
+      this.jobs,
+      this.commit,
+      {
+        members: (g, v) => this.groups.members(g, v),
+        deliver: (tx, uid, msg, mediaId) => {
+          this.inbox.append(tx, uid, msg);
+          if (mediaId !== undefined) this.media.grant(mediaId, uid);
+        },
+        release: (_tx, g, v) => this.groups.release(g, v),
+        dead: (tx, job, error) => this.alert(tx, job, error),
+      },
+      queue,
+      this.log,
+    );
+    this.webhooks.start(db);
+    this.fanout.start();
+  }
+
+  // accounts
+
+  createUser(a: { username: string; passwordHash: string }) {
+    return this.commit.write((tx) => this.accounts.createUser(tx, a));
+  }
+  async findUserByName(a: { username: string }) {
+    return this.accounts.findUserByName(a);
+  }
+  createSession(a: { uid: string; tokenHash: string; deviceId?: string }) {
+    return this.commit.write((tx) => this.accounts.createSession(tx, a));
+  }
+  revokeSession(a: { sessionId: string }) {
+    return this.commit.write(() => this.accounts.revokeSession(a));
+  }
+  async checkLoginAllowed(a: { keys: string[] }) {
+    return this.throttle.check(keys(a.keys));
+  }
+  async recordLoginFailure(a: { keys: string[] }) {
+    this.throttle.recordFailure(keys(a.keys));
+  }
+  async clearLoginFailures(a: { keys: string[] }) {
+    this.throttle.clear(keys(a.keys));
+  }
+
+  // messaging
+
+  sendMessage(a: Parameters<StoreClient['sendMessage']>[0]) {
+    return this.commit.write((tx) => this.messaging.send(tx, a));
+  }
+
+  /** Entries after syncKey; with timeoutMs > 0 and none waiting, held until one is committed. */
+  async sync(a: SyncArgs, ctx: CallContext = {}): Promise<SyncResult> {
+    if (typeof a.uid !== 'string') invalid('uid is required');
+    if (!Number.isSafeInteger(a.syncKey) || a.syncKey < 0) invalid('syncKey must be a non-negative integer');
+    const limit = clampInt(a.limit, 1, MAX_SYNC_LIMIT, 100);
+    const timeoutMs = clampInt(a.timeoutMs, 0, MAX_SYNC_TIMEOUT_MS, 0);
+    const r = this.inbox.read(a.uid, a.syncKey, limit);
+    if (r.messages.length > 0 || timeoutMs === 0 || !this.holding) return r;
+    const requestId = ctx.requestId ?? `store-internal-${++this.internalRequests}`;
+    return this.waiters.hold(a.uid, requestId, a.syncKey, limit, timeoutMs);
+  }
+
+  /** Answers every held sync now (empty), and holds no new ones: the host is stopping. */
+  releaseWaiters(): number {
+    this.holding = false;
+    const n = this.waiters.size;
+    this.waiters.releaseAll();
+    return n;
+  }
+
+  /** Ends a held sync of this request at once (the client went away). */
+  cancel(requestId: string): boolean {
+    return this.waiters.cancel(requestId);
+  }
+
+  // groups
+
+  createGroup(a: { owner: string; name: string; members: string[] }) {
+    return this.commit.write((tx) => this.groups.createGroup(tx, a));
+  }
+  addGroupMembers(a: { by: string; groupId: string; members: string[] }) {
+    return this.commit.write((tx) => this.groups.addGroupMembers(tx, a));
+  }
+  removeGroupMembers(a: { by: string; groupId: string; members: string[] }) {
+    return this.commit.write((tx) => this.groups.removeGroupMembers(tx, a));
+  }
+  async getGroup(a: { uid: string; groupId: string }) {
+    return this.groups.getGroup(a);
+  }
+
+  // media
+
+  async putMedia(a: PutMediaArgs) {
+    this.accounts.requireUsers([a.uploader]);
+    await this.media.place(a);
+    return this.commit.write((tx) => {
+      this.accounts.requireUsers([a.uploader]);
+      return this.media.record(tx, a);
+    });
+  }
+  async openMedia(a: { uid: string; mediaId: string }) {
+    return this.media.open(a);
+  }
+
+  // host
+
+  /** Delivers an event (an alert, for one) to the webhooks that listen to it, through the queue. */
+  async emit(event: string, payload: unknown): Promise<void> {
+    if (typeof event !== 'string' || event.length === 0) invalid('event must be a name');
+    if (!this.webhooks.wants(event)) return;
+    await this.commit.write((tx) => void this.webhooks.emit(tx, event, payload));
+  }
+
+  stats(): StoreStats {
+    const q = this.jobs.stats();
+    return {
+      queueDepth: q.depth,
+      queueLagSeconds: q.lagSeconds,
+      queueRetries: q.retries,
+      queueDeadLetters: q.deadLetters,
+      syncWaiters: this.waiters.size,
+      messagesSent: Object.fromEntries(this.sent),
+      inboxEntriesWritten: this.entriesWritten,
+      commits: this.commit.commits,
+    };
+  }
+
+  /** Resolves once no write is queued and the fan-out has caught up (jobs in backoff aside). */
+  async whenIdle(): Promise<void> {
+    for (let quiet = 0; quiet < 2; ) {
+      await new Promise((r) => setTimeout(r, 1));
+      quiet = this.commit.queued === 0 && !this.fanout.busy && this.webhooks.inFlight === 0 ? quiet + 1 : 0;
+    }
+  }
+
+  /** Stops the consumers, commits the queued writes, answers held syncs (empty), closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.holding = false;
+    this.fanout.stop();
+    await this.webhooks.stop();
+    this.commit.close();
+    this.waiters.releaseAll();
+    this.db.close();
+  }
+
+  private committed(b: Batch): void {
+    this.entriesWritten += b.entries;
+    for (const [type, n] of b.sent) this.sent.set(type, (this.sent.get(type) ?? 0) + n);
+    if (b.retries.size > 0) this.jobs.countRetries(b.retries);
+    if (b.wake.size > 0) this.waiters.wake(b.wake);
+    if (b.topics.has(FANOUT)) this.fanout.wake();
+    if (b.topics.has(WEBHOOK)) this.webhooks.wake();
+  }
+
+  private lost(): void {
+    this.accounts.forget();
+    this.groups.forget();
+  }
+
+  private alert(tx: Tx, job: JobRow, error: string): void {
+    if (this.webhooks.wants('alert')) {
+      this.webhooks.emit(tx, 'alert', { kind: 'job_dead', topic: job.topic, jobId: job.id, error });
+    }
+  }
+}
+
+function keys(v: unknown): string[] {
+  if (!Array.isArray(v) || v.some((k) => typeof k !== 'string')) invalid('keys must be a list of strings');
+  return v as string[];
+}
+
+function clampInt(v: unknown, min: number, max: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v)) invalid('expected a number');
+  return Math.min(max, Math.max(min, Math.trunc(v)));
+}

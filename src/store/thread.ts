@@ -1,0 +1,139 @@
+/**
+ * The store thread's entry (bundled as dist/store-thread.js). It owns the one
+ * writer connection. The main thread controls it through parentPort; each CGI
+ * worker calls it on a MessagePort of its own, attached here.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { isErrorCode } from '../errors.js';
+import { StoreError, type StoreOp } from './api.js';
+import type { StoreControl, StoreControlReply, StoreRequest, StoreResponse } from './protocol.js';
+import type { StoreLogger, StoreOptions } from './options.js';
+import { Store } from './store.js';
+
+/** The options the main thread sends as workerData (StoreOptions without the logger). */
+export type StoreThreadOptions = Omit<StoreOptions, 'log'>;
+
+/** The operations a port may call: exactly StoreApi, nothing else of Store (close, stats...). */
+const OPS: Record<StoreOp, true> = {
+  createUser: true,
+  findUserByName: true,
+  createSession: true,
+  revokeSession: true,
+  checkLoginAllowed: true,
+  recordLoginFailure: true,
+  clearLoginFailures: true,
+  sendMessage: true,
+  sync: true,
+  createGroup: true,
+  addGroupMembers: true,
+  removeGroupMembers: true,
+  getGroup: true,
+  putMedia: true,
+  openMedia: true,
+};
+
+const control = parentPort!;
+const reply = (m: StoreControlReply) => control.postMessage(m);
+const log: StoreLogger = (level, msg, fields) => reply({ t: 'log', level, msg, fields });
+const store = Store.open({ ...(workerData as StoreThreadOptions), log });
+const ports = new Set<MessagePort>();
+
+control.on('message', (m: StoreControl) => {
+  switch (m.t) {
+    case 'attach':
+      attach(m.port);
+      return;
+    case 'stats':
+      try {
+        reply({ t: 'stats', id: m.id, stats: store.stats() });
+      } catch (err) {
+        log('error', 'store stats failed', { error: String(err) });
+        reply({ t: 'failed', id: m.id, message: 'store stats failed' });
+      }
+      return;
+    case 'emit':
+      store.emit(m.event, m.payload).then(
+        () => reply({ t: 'emitted', id: m.id }),
+        (err: unknown) => reply({ t: 'failed', id: m.id, message: err instanceof Error ? err.message : String(err) }),
+      );
+      return;
+    case 'releaseWaiters':
+      reply({ t: 'waitersReleased', id: m.id, released: store.releaseWaiters() });
+      return;
+    case 'close':
+      void store.close().then(
+        () => {
+          for (const p of ports) p.close();
+          reply({ t: 'closed', id: m.id });
+        },
+        (err: unknown) => {
+          log('error', 'store close failed', { error: String(err) });
+          reply({ t: 'failed', id: m.id, message: 'store close failed' });
+        },
+      );
+      return;
+  }
+});
+
+function attach(port: MessagePort): void {
+  ports.add(port);
+  /** Request ids with a sync in progress on this port: ended when the worker goes away. */
+  const held = new Map<string, number>();
+  port.on('message', (m: StoreRequest) => {
+    if (m.t === 'cancel') store.cancel(m.requestId);
+    else if (m.t === 'call') call(port, m, held);
+  });
+  port.on('close', () => {
+    ports.delete(port);
+    for (const requestId of held.keys()) store.cancel(requestId);
+  });
+}
+
+function call(port: MessagePort, m: Extract<StoreRequest, { t: 'call' }>, held: Map<string, number>): void {
+  const send = (r: StoreResponse) => {
+    try {
+      port.postMessage(r);
+    } catch (err) {
+      log('error', 'store answer could not be sent', { op: m.op, error: String(err) });
+      port.postMessage({ t: 'result', id: m.id, ok: false, error: { code: 'INTERNAL', message: 'internal store error' } });
+    }
+  };
+  const fail = (err: unknown) => send({ t: 'result', id: m.id, ok: false, error: wireError(err, m.op) });
+  if (!Object.hasOwn(OPS, m.op)) {
+    fail(new Error(`unknown store operation ${String(m.op)}`));
+    return;
+  }
+  const isSync = m.op === 'sync';
+  if (isSync) held.set(m.requestId, (held.get(m.requestId) ?? 0) + 1);
+  let result: Promise<unknown>;
+  try {
+    const fn = store[m.op] as (args: unknown, ctx: { requestId: string }) => Promise<unknown>;
+    result = fn.call(store, m.args ?? {}, { requestId: m.requestId });
+  } catch (err) {
+    result = Promise.reject(err);
+  }
+  result
+    .then(
+      (value) => send({ t: 'result', id: m.id, ok: true, value: value ?? null }),
+      fail,
+    )
+    .finally(() => {
+      if (!isSync) return;
+      const n = held.get(m.requestId)! - 1;
+      if (n === 0) held.delete(m.requestId);
+      else held.set(m.requestId, n);
+    });
+}
+
+/** StoreErrors reach the client unchanged; anything else is logged and becomes a bare INTERNAL. */
+function wireError(err: unknown, op: string): { code: 'INTERNAL'; message: string } | { code: StoreError['code']; message: string; details?: unknown } {
+  if (err instanceof StoreError && isErrorCode(err.code)) {
+    return err.details === undefined
+      ? { code: err.code, message: err.message }
+      : { code: err.code, message: err.message, details: err.details };
+  }
+  log('error', 'store operation failed', { op, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  return { code: 'INTERNAL', message: 'internal store error' };
+}
+
+reply({ t: 'ready' });

@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TokenReader } from '../../src/store/token-reader.js';
+import { LoginThrottle } from '../../src/store/login-throttle.js';
+import { openStore, type Opened } from './support.js';
+
+let o: Opened;
+afterEach(async () => {
+  await o?.cleanup();
+});
+
+describe('accounts', () => {
+  it('creates users with opaque ids and refuses a taken username', async () => {
+    o = openStore();
+    const a = await o.store.createUser({ username: 'alice', passwordHash: 'scrypt$a' });
+    expect(a.uid).toMatch(/^u[0-9a-f]{16}$/);
+    await expect(o.store.createUser({ username: 'alice', passwordHash: 'scrypt$b' })).rejects.toMatchObject({
+      code: 'USERNAME_TAKEN',
+    });
+    expect(await o.store.findUserByName({ username: 'alice' })).toEqual({ uid: a.uid, passwordHash: 'scrypt$a' });
+    expect(await o.store.findUserByName({ username: 'bob' })).toBeNull();
+  });
+
+  it('isolates a failing registration inside a batch: only it fails, the others commit', async () => {
+    o = openStore();
+    const results = await Promise.allSettled([
+      o.store.createUser({ username: 'carol', passwordHash: 'h' }),
+      o.store.createUser({ username: 'carol', passwordHash: 'h2' }),
+      o.store.createUser({ username: 'dave', passwordHash: 'h' }),
+      o.store.createUser({ username: 'BAD NAME', passwordHash: 'h' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    expect((results[1] as PromiseRejectedResult).reason.code).toBe('USERNAME_TAKEN');
+    expect((results[3] as PromiseRejectedResult).reason.code).toBe('INVALID_INPUT');
+    expect((await o.store.findUserByName({ username: 'carol' }))?.passwordHash).toBe('h');
+    expect(await o.store.findUserByName({ username: 'dave' })).not.toBeNull();
+    // All four ran in one transaction.
+    expect(o.store.stats().commits).toBe(1);
+  });
+
+  it('resolves a token through its own read-only connection, and not once revoked', async () => {
+    o = openStore();
+    const { uid } = await o.store.createUser({ username: 'erin', passwordHash: 'h' });
+    const tokens = new TokenReader(o.dir);
+    try {
+      const { sessionId } = await o.store.createSession({ uid, tokenHash: 'th1', deviceId: 'phone' });
+      expect(sessionId).toMatch(/^s[0-9a-f]{16}$/);
+      // Committed when the promise resolved: another connection sees it at once.
+      expect(tokens.resolve('th1')).toEqual({ uid, sessionId });
+      expect(tokens.resolve('nope')).toBeNull();
+      expect(await o.store.revokeSession({ sessionId })).toEqual({ revoked: true });
+      expect(tokens.resolve('th1')).toBeNull();
+      expect(await o.store.revokeSession({ sessionId })).toEqual({ revoked: false });
+      await expect(o.store.createSession({ uid: 'u0000000000000000', tokenHash: 'th2' })).rejects.toMatchObject({
+        code: 'NO_SUCH_USER',
+      });
+    } finally {
+      tokens.close();
+    }
+  });
+
+  it('throttles logins per key: 5 failures in the window block, clearing unblocks', async () => {
+    o = openStore();
+    const keys = ['user:frank', 'ip:10.0.0.1'];
+    for (let i = 0; i < 4; i++) await o.store.recordLoginFailure({ keys });
+    expect(await o.store.checkLoginAllowed({ keys })).toEqual({ allowed: true, retryAfterSec: 0 });
+    await o.store.recordLoginFailure({ keys });
+    const blocked = await o.store.checkLoginAllowed({ keys: ['ip:10.0.0.1'] });
+    expect(blocked.allowed).toBe(false);
+    expect(blocked.retryAfterSec).toBeGreaterThanOrEqual(59);
+    expect(blocked.retryAfterSec).toBeLessThanOrEqual(60);
+    expect((await o.store.checkLoginAllowed({ keys: ['user:grace'] })).allowed).toBe(true);
+    await o.store.clearLoginFailures({ keys: ['ip:10.0.0.1'] });
+    expect((await o.store.checkLoginAllowed({ keys: ['ip:10.0.0.1'] })).allowed).toBe(true);
+    expect((await o.store.checkLoginAllowed({ keys: ['user:frank'] })).allowed).toBe(false);
+  });
+
+  it('lets failures age out of the throttle window', () => {
+    const t = new LoginThrottle(3, 10_000);
+    t.recordFailure(['k'], 1_000);
+    t.recordFailure(['k'], 2_000);
+    t.recordFailure(['k'], 3_000);
+    expect(t.check(['k'], 3_500)).toEqual({ allowed: false, retryAfterSec: 8 });
+    // The oldest failure leaves the window at 11 000.
+    expect(t.check(['k'], 11_001)).toEqual({ allowed: true, retryAfterSec: 0 });
+    t.recordFailure(['other'], 30_000);
+    expect(t.size).toBe(1);
+  });
+});

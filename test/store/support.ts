@@ -1,0 +1,94 @@
+/**
+ * Shared by the store and queue tests: a Store on a real SQLite file in a temp
+ * dir, users, and bundles of TypeScript entries (the store thread, child
+ * processes) that run with plain node.
+ */
+import { build } from 'esbuild';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Store } from '../../src/store/store.js';
+import type { StoreOptions } from '../../src/store/options.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+export function tempDir(prefix = 'cgihost-store-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface Opened {
+  store: Store;
+  dir: string;
+  logs: Array<{ level: string; msg: string; fields?: Record<string, unknown> }>;
+  /** Closes the store (if still open) and removes the data dir. */
+  cleanup(): Promise<void>;
+}
+
+export function openStore(opts: Partial<StoreOptions> = {}): Opened {
+  const dir = opts.dataDir ?? tempDir();
+  const logs: Opened['logs'] = [];
+  const store = Store.open({ synchronous: 'NORMAL', ...opts, dataDir: dir, log: (level, msg, fields) => logs.push({ level, msg, fields }) });
+  return {
+    store,
+    dir,
+    logs,
+    async cleanup() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function makeUsers(store: Store, n: number, prefix = 'user'): Promise<string[]> {
+  const made = await Promise.all(
+    Array.from({ length: n }, (_, i) => store.createUser({ username: `${prefix}_${i}`, passwordHash: 'hash' })),
+  );
+  return made.map((u) => u.uid);
+}
+
+/** Every entry of a user's inbox, paging through sync. */
+export async function readAll(store: Store, uid: string) {
+  const all = [];
+  let key = 0;
+  for (;;) {
+    const r = await store.sync({ uid, syncKey: key, limit: 500, timeoutMs: 0 });
+    all.push(...r.messages);
+    key = r.syncKey;
+    if (!r.continueFlag) return all;
+  }
+}
+
+/**
+ * Bundles a TypeScript entry into an .mjs that plain node (a Worker, a child
+ * process) can run. It lands under node_modules/.cache so that the external
+ * packages (better-sqlite3, undici) resolve from it.
+ */
+export async function bundle(entry: string): Promise<string> {
+  const outdir = join(ROOT, 'node_modules/.cache/cgihost-test');
+  mkdirSync(outdir, { recursive: true });
+  const out = join(mkdtempSync(join(outdir, 'b-')), 'entry.mjs');
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    packages: 'external',
+    outfile: out,
+    logLevel: 'warning',
+  });
+  return out;
+}
+
+export function removeBundle(file: string): void {
+  rmSync(resolve(file, '..'), { recursive: true, force: true });
+}
+
+export async function until(cond: () => boolean | Promise<boolean>, ms = 5_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
