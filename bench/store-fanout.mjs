@@ -47,7 +47,7 @@ function raw(sync) {
 
 const { Store } = await loadStore();
 const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-fanout-'));
-const store = Store.open({ dataDir: dir, synchronous: o.sync, log: () => {}, queue: process.env.X_FB ? { fanoutBatchEntries: Number(process.env.X_FB), fanoutBatchMs: Number(process.env.X_FMS) } : undefined });
+const store = Store.open({ dataDir: dir, synchronous: o.sync, log: () => {} });
 const uids = [];
 for (let i = 0; i < M; i++) uids.push((await store.createUser({ username: `member_${i}`, passwordHash: 'x' })).uid);
 const { groupId } = await store.createGroup({ owner: uids[0], name: 'bench', members: uids });

@@ -38,6 +38,8 @@ export const SyncMessageSchema = z.object({
       groupId: z.string(),
       by: z.string(),
       members: z.array(z.string()),
+      /** On members_removed when the owner left: the new owner. */
+      owner: z.string().optional(),
     })
     .optional(),
   clientMsgId: z.string().optional(),

@@ -24,7 +24,8 @@ export default defineCgi({
       await ctx.store.recordLoginFailure({ keys });
       throw new CgiError(401, 'BAD_CREDENTIALS', 'wrong username or password');
     }
-    await ctx.store.clearLoginFailures({ keys });
+    // Only the account's count is forgiven: other guesses from this address still count.
+    await ctx.store.clearLoginFailures({ keys: [`user:${input.username}`] });
     // 256 random bits; only its SHA-256 is stored.
     const token = randomBytes(32).toString('base64url');
     const tokenHash = createHash('sha256').update(token).digest('hex');

@@ -76,9 +76,8 @@ export class FanoutConsumer {
     const now = Date.now();
     const first = this.jobs.due(FANOUT, now, PAGE);
     if (first.length === 0) {
-      // Nothing due, so no transaction at all; a timer may fire a little early, so re-arm it.
-      const next = this.jobs.nextDue(FANOUT, '', now);
-      if (next !== null) this.timer.schedule(next);
+      // Nothing due: no transaction at all.
+      this.armRetryTimer(now);
       return;
     }
     const deadline = performance.now() + this.opts.fanoutBatchMs;
@@ -112,7 +111,18 @@ export class FanoutConsumer {
       return;
     }
     if (more) this.wake();
+    else this.armRetryTimer(now);
   };
+
+  /**
+   * Sets the timer for the earliest job in backoff. Asked after every turn, not
+   * only when a retry is scheduled: a timer may fire a little before its job is
+   * due, and that turn must leave a timer behind.
+   */
+  private armRetryTimer(now: number): void {
+    const next = this.jobs.nextDue(FANOUT, '', now);
+    if (next !== null) this.timer.schedule(next);
+  }
 
   private run(tx: Tx, job: JobRow, now: number): number {
     const p = JSON.parse(job.payload) as FanoutJob;
@@ -151,7 +161,6 @@ export class FanoutConsumer {
   /** On open: pending jobs resume; jobs in backoff get a timer. */
   start(): void {
     this.wake();
-    const next = this.jobs.nextDue(FANOUT, '', Date.now());
-    if (next !== null) this.timer.schedule(next);
+    this.armRetryTimer(Date.now());
   }
 }

@@ -22,6 +22,11 @@ export class StoreRpc {
       if (m.ok) p.resolve(m.value);
       else p.reject(new CgiError(ERROR_STATUS[m.error.code] ?? 500, m.error.code, m.error.message, m.error.details));
     });
+    // The store thread closes every port when it stops or dies: nothing may wait for it forever.
+    port.on('close', () => {
+      for (const p of this.pending.values()) p.reject(new Error('the store is not running'));
+      this.pending.clear();
+    });
   }
 
   /** A client whose calls carry this request's id, so the store can end them when the request goes away. */

@@ -109,6 +109,24 @@ describe('fan-out consumer', () => {
     check.close();
   });
 
+  it('leaves a retry timer behind after every turn, even one that fired before its job was due', async () => {
+    const dir = tempDir();
+    const db = openDatabase(dir);
+    // A job in backoff for 300 ms more.
+    db.prepare(`INSERT INTO jobs (topic, payload, attempts, next_run_at, created_at, updated_at) VALUES ('fanout', ?, 1, ?, 0, 0)`).run(
+      JSON.stringify({ m: 1, g: 'g_missing', v: 1, x: 'u' }),
+      Date.now() + 300,
+    );
+    db.close();
+    o = openStore({ dataDir: dir, queue: { maxAttempts: 2, backoffBaseMs: 30, backoffMaxMs: 60 } });
+    // As if its timer had fired early and been used up (after the turn at open): only a later turn can set it again.
+    await new Promise((r) => setTimeout(r, 20));
+    (o.store as unknown as { fanout: { timer: { cancel(): void } } }).fanout.timer.cancel();
+    const [a, b] = await makeUsers(o.store, 2);
+    await o.store.createGroup({ owner: a!, name: 'g', members: [b!] });
+    await until(() => o!.store.stats().queueDeadLetters.fanout === 1, 3_000, 'the retried job to die');
+  });
+
   it('runs no transaction while idle', async () => {
     o = openStore();
     await makeUsers(o.store, 1);
