@@ -48,3 +48,15 @@ export function listCgiFiles(cgisDir: string): CgiFile[] {
   }
   return found.sort((a, b) => a.mtime - b.mtime || a.file.localeCompare(b.file)).map(({ mtime: _, ...f }) => f);
 }
+
+/**
+ * The CGI files to serve: the cgis folder's, plus the built-in ones (the
+ * single binary's) whose name no stable file of the folder takes. A local
+ * file overrides a built-in CGI of the same name, whatever its group.
+ */
+export function listServedCgiFiles(cgisDir: string, builtinDir?: string): CgiFile[] {
+  const local = listCgiFiles(cgisDir);
+  if (!builtinDir) return local;
+  const taken = new Set(local.filter((f) => !f.canary).map((f) => f.name));
+  return [...listCgiFiles(builtinDir).filter((f) => !taken.has(f.name)), ...local];
+}

@@ -1,14 +1,14 @@
 /** `cgihost check`: compile and load every CGI in a worker, as the host would; non-zero exit on any error. */
 import { MessageChannel } from 'node:worker_threads';
-import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { CgiWorker } from '../worker/cgi-worker.js';
-import { listCgiFiles } from './cgi-files.js';
+import { listServedCgiFiles } from './cgi-files.js';
 import { compileCgi, shortPath } from './compile.js';
-import { DIST_DIR } from './host.js';
+import { runtimePaths } from './runtime-paths.js';
 
 export async function checkCgis(config: Config): Promise<number> {
-  const files = listCgiFiles(config.cgisDir);
+  const { workerFile, builtinCgisDir } = runtimePaths();
+  const files = listServedCgiFiles(config.cgisDir, builtinCgisDir);
   if (files.length === 0) {
     console.error(`no CGIs found in ${config.cgisDir}`);
     return 1;
@@ -21,7 +21,7 @@ export async function checkCgis(config: Config): Promise<number> {
         const compiled = await compileCgi(f.file);
         const { port1, port2 } = new MessageChannel();
         const w = new CgiWorker({
-          workerFile: join(DIST_DIR, 'worker.js'),
+          workerFile,
           cgi: f.name,
           file: f.file,
           version: compiled.version,

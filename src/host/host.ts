@@ -4,8 +4,7 @@
  * every thread.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { Front } from '../http/server.js';
 import { adminHandler, cgisRoute, type AdminRoute } from '../monitor/admin.js';
@@ -14,11 +13,11 @@ import { noObserver, type RequestObserver } from '../monitor/observer.js';
 import { StoreHost } from '../store/host.js';
 import type { SlotEnv } from './cgi-slot.js';
 import { Registry } from './registry.js';
+import { runtimePaths } from './runtime-paths.js';
 import { watchCgis } from './watch.js';
 import { Watchdog } from './watchdog.js';
 
-/** dist/ (where the bundled worker and store thread live), found from this bundle's own place. */
-export const DIST_DIR = dirname(fileURLToPath(import.meta.url));
+export { DIST_DIR } from './runtime-paths.js';
 
 export interface HostHooks {
   /** Extra admin routes (metrics, dashboard, canary control). */
@@ -52,8 +51,9 @@ export class Host {
     rmSync(tmpDir, { recursive: true, force: true });
     mkdirSync(tmpDir, { recursive: true });
 
+    const paths = runtimePaths();
     const store = await StoreHost.start({
-      threadFile: join(DIST_DIR, 'store-thread.js'),
+      threadFile: paths.storeThreadFile,
       dataDir: config.dataDir,
       synchronous: config.store.synchronous,
       groupsMaxMembers: config.groups.maxMembers,
@@ -64,13 +64,13 @@ export class Host {
     const env: SlotEnv = {
       config,
       log,
-      workerFile: join(DIST_DIR, 'worker.js'),
+      workerFile: paths.workerFile,
       connectStore: () => store.connect(),
       onWorkerExit: (cgi, version, reason) => hooks.onWorkerExit?.(cgi, version, reason),
       onAlert: (name, fields) => hooks.onAlert?.(name, fields),
       onWorkerLog: (cgi, version, m) => log.log(m.level, m.msg, { cgi, version, requestId: m.requestId, ...m.fields }),
     };
-    const registry = new Registry(config.cgisDir, env);
+    const registry = new Registry(config.cgisDir, env, paths.builtinCgisDir);
     hooks = opts.hooks?.({ config, log, store, registry }) ?? {};
     await registry.loadAll();
 

@@ -5,9 +5,9 @@
  * previous version keeps serving. Work on one CGI name is serialised.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { HostError } from './errors.js';
-import { classify, listCgiFiles, type CgiFile } from './cgi-files.js';
+import { classify, listCgiFiles, listServedCgiFiles, type CgiFile } from './cgi-files.js';
 import { CgiSlot, type LoadError, type SlotEnv } from './cgi-slot.js';
 import { compileCgi, CompileError, shortPath } from './compile.js';
 
@@ -19,10 +19,11 @@ export class Registry {
   /** CGI files whose last load failed or was refused: retried when any helper file changes (it may be the fix). */
   private readonly failing = new Map<string, CgiFile>();
 
-  constructor(private readonly cgisDir: string, private readonly env: SlotEnv) {}
+  /** builtinDir: CGIs served unless a file of the cgis folder takes their name (the single binary's). */
+  constructor(private readonly cgisDir: string, private readonly env: SlotEnv, private readonly builtinDir?: string) {}
 
   async loadAll(): Promise<void> {
-    const files = listCgiFiles(this.cgisDir);
+    const files = listServedCgiFiles(this.cgisDir, this.builtinDir);
     await Promise.all(files.filter((f) => !f.canary).map((f) => this.serial(f.name, () => this.load(f))));
     await Promise.all(files.filter((f) => f.canary).map((f) => this.serial(f.name, () => this.load(f))));
   }
@@ -51,6 +52,9 @@ export class Registry {
       if (f.canary) {
         if (slot.canary?.file === file) slot.dropCanary();
       } else if (slot.file === file) {
+        // A local file that overrode a built-in CGI is gone: the built-in one serves again.
+        const builtin = this.builtinDir ? listCgiFiles(this.builtinDir).find((b) => b.name === f.name && !b.canary) : undefined;
+        if (builtin) return this.load(builtin);
         slot.remove();
         this.slots.delete(f.name);
         this.env.log.info('CGI removed', { cgi: f.name, file: shortPath(file) });
@@ -66,7 +70,8 @@ export class Registry {
     const slot = this.slots.get(name);
     const canary = slot?.canary;
     if (!slot || !canary) throw new HostError('CGI_UNAVAILABLE', `${name} has no loaded canary to promote`);
-    const stableFile = slot.file;
+    // A built-in stable file is never written: the promoted version becomes a local override.
+    const stableFile = this.isBuiltin(slot.file) ? join(dirname(canary.file), basename(slot.file)) : slot.file;
     writeFileSync(stableFile, readFileSync(canary.file));
     rmSync(canary.file, { force: true });
     await this.changed(stableFile);
@@ -113,7 +118,7 @@ export class Registry {
     if (f.canary) {
       if (!slot || !slot.stable) return this.refuseFile(f, `canary ${shortPath(f.file)} has no loaded stable ${f.name}.ts beside it`);
       if (slot.group !== f.group) return this.refuseFile(f, `canary ${shortPath(f.file)} is not beside ${shortPath(slot.file)}`);
-    } else if (slot && slot.file !== f.file) {
+    } else if (slot && slot.file !== f.file && !this.overrides(slot.file, f.file)) {
       return this.refuseFile(f, `CGI name "${f.name}" is already served by ${shortPath(slot.file)}; names must be unique across groups`);
     }
     if (!slot) {
@@ -136,6 +141,7 @@ export class Registry {
     }
     try {
       await slot.deploy(f.canary ? 'canary' : 'stable', compiled, f.file);
+      if (!f.canary) slot.group = f.group;
       this.failing.delete(f.file);
       this.env.log.info(current ? 'CGI swapped' : 'CGI loaded', {
         cgi: f.name,
@@ -152,6 +158,16 @@ export class Registry {
     } catch (e) {
       this.failed(slot, f, e as Error);
     }
+  }
+
+  private isBuiltin(file: string): boolean {
+    return this.builtinDir !== undefined && file.startsWith(this.builtinDir + sep);
+  }
+
+  /** A local file takes a built-in CGI's name; the built-in one takes it back once the local file is gone. */
+  private overrides(current: string, next: string): boolean {
+    if (this.isBuiltin(current)) return !this.isBuiltin(next);
+    return this.isBuiltin(next) && !existsSync(current);
   }
 
   private failed(slot: CgiSlot, f: CgiFile, e: Error): void {

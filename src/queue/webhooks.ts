@@ -11,7 +11,7 @@
  * request.
  */
 import { createHmac } from 'node:crypto';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import type { Db } from '../store/db.js';
 import type { GroupCommit, Tx } from '../store/group-commit.js';
 import type { ResolvedQueueOptions, StoreLogger, WebhookConfig } from '../store/options.js';
@@ -31,7 +31,8 @@ export class WebhookDispatcher {
   private readonly inflight = new Map<number, AbortController>();
   private readonly perEndpoint = new Map<string, number>();
   private readonly timer = new DueTimer(() => this.pump());
-  private readonly agent: Agent;
+  /** undici costs ~10 MB in this thread: loaded with the first delivery, not at start. */
+  private client?: Promise<{ agent: Agent; request: typeof import('undici').request }>;
   private scheduled = false;
   private stopped = false;
 
@@ -52,7 +53,14 @@ export class WebhookDispatcher {
         this.byEvent.set(e, list);
       }
     }
-    this.agent = new Agent({ connect: { timeout: opts.webhookTimeoutMs }, keepAliveTimeout: 4_000 });
+  }
+
+  private http() {
+    this.client ??= import('undici').then(({ Agent, request }) => ({
+      agent: new Agent({ connect: { timeout: this.opts.webhookTimeoutMs }, keepAliveTimeout: 4_000 }),
+      request,
+    }));
+    return this.client;
   }
 
   /** Whether any endpoint listens to `event` (lets callers skip building a payload). */
@@ -100,7 +108,7 @@ export class WebhookDispatcher {
     this.stopped = true;
     this.timer.cancel();
     for (const ac of this.inflight.values()) ac.abort();
-    await this.agent.close().catch(() => undefined);
+    if (this.client) await (await this.client).agent.close().catch(() => undefined);
   }
 
   get inFlight(): number {
@@ -130,6 +138,8 @@ export class WebhookDispatcher {
     const ac = new AbortController();
     this.inflight.set(job.id, ac);
     this.perEndpoint.set(hook.url, (this.perEndpoint.get(hook.url) ?? 0) + 1);
+    // Loaded before the delivery's clock starts: the first import takes a while.
+    const { agent, request } = await this.http();
     const timeout = setTimeout(() => ac.abort(new Error(`timed out after ${this.opts.webhookTimeoutMs} ms`)), this.opts.webhookTimeoutMs);
     let error: string | null = null;
     try {
@@ -145,7 +155,7 @@ export class WebhookDispatcher {
         headers,
         body: job.payload,
         signal: ac.signal,
-        dispatcher: this.agent,
+        dispatcher: agent,
         headersTimeout: this.opts.webhookTimeoutMs,
         bodyTimeout: this.opts.webhookTimeoutMs,
       });
