@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../monitor/log.js';
 import { CgiWorker, type ExitReason } from '../worker/cgi-worker.js';
 import type { CgiMeta } from '../worker/protocol.js';
+import type { BootedThread } from '../worker/spare.js';
 import type { CompiledCgi } from './compile.js';
 import { HostError } from './errors.js';
 import { SlotStats } from './slot-stats.js';
@@ -28,6 +29,7 @@ export interface SlotEnv {
   log: Logger;
   workerFile: string;
   connectStore(): MessagePort;
+  takeSpare?(maxHeapMb: number): BootedThread | undefined;
   onWorkerExit(cgi: string, version: string, reason: ExitReason): void;
   onAlert(name: string, fields: Record<string, unknown>): void;
   onWorkerLog(cgi: string, version: string, m: { level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown>; requestId?: string }): void;
@@ -217,6 +219,7 @@ export class CgiSlot {
       storePort: this.env.connectStore(),
       maxHeapMb: limits.maxHeapMb,
       heartbeatMs: this.env.config.faults.heartbeatMs,
+      takeSpare: this.env.takeSpare,
       onLog: (m) => this.env.onWorkerLog(this.name, d.version, m),
       onExit: (worker, reason) => this.onWorkerExit(d, worker, reason),
     });

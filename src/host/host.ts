@@ -16,6 +16,7 @@ import { Registry } from './registry.js';
 import { runtimePaths } from './runtime-paths.js';
 import { watchCgis } from './watch.js';
 import { Watchdog } from './watchdog.js';
+import { SpareThreads } from '../worker/spare.js';
 
 export { DIST_DIR } from './runtime-paths.js';
 
@@ -40,6 +41,7 @@ export class Host {
     readonly registry: Registry,
     readonly front: Front,
     private readonly watchdog: Watchdog,
+    private readonly spares: SpareThreads,
     readonly address: { host: string; port: number },
     private readonly hooks: HostHooks,
   ) {}
@@ -61,11 +63,13 @@ export class Host {
       log,
     });
     let hooks: HostHooks = {};
+    const spares = new SpareThreads(paths.workerFile, config.cgiDefaults.maxHeapMb, config.faults.heartbeatMs);
     const env: SlotEnv = {
       config,
       log,
       workerFile: paths.workerFile,
       connectStore: () => store.connect(),
+      takeSpare: (maxHeapMb) => spares.take(maxHeapMb),
       onWorkerExit: (cgi, version, reason) => hooks.onWorkerExit?.(cgi, version, reason),
       onAlert: (name, fields) => hooks.onAlert?.(name, fields),
       onWorkerLog: (cgi, version, m) => log.log(m.level, m.msg, { cgi, version, requestId: m.requestId, ...m.fields }),
@@ -85,7 +89,7 @@ export class Host {
     });
     const address = await front.listen(config.port, config.host);
     const watchdog = new Watchdog(registry, config, log);
-    const host = new Host(config, log, store, registry, front, watchdog, address, hooks);
+    const host = new Host(config, log, store, registry, front, watchdog, spares, address, hooks);
     if (config.watch) host.stopWatching = await watchCgis(config.cgisDir, config.watchDebounceMs, registry, log);
     return host;
   }
@@ -99,6 +103,7 @@ export class Host {
       await this.store.releaseWaiters();
       await drained;
       this.watchdog.stop();
+      this.spares.stop();
       this.hooks.onStop?.();
       this.registry.stopAll();
       await this.store.close();

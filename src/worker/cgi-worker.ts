@@ -4,10 +4,11 @@
  * (502 CGI_CRASHED): no request may hang because a thread died.
  */
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { Worker, type MessagePort } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { HostError } from '../host/errors.js';
 import { Outbox } from './outbox.js';
-import { BEAT, BEAT_SLOTS, type CgiMeta, type HostToWorker, type WorkerData, type WorkerRequest, type WorkerToHost } from './protocol.js';
+import { BEAT, type CgiMeta, type HostToWorker, type LoadSpec, type WorkerRequest, type WorkerToHost } from './protocol.js';
+import { bootThread, type BootedThread } from './spare.js';
 
 export type WorkerReply = Extract<WorkerToHost, { t: 'res' } | { t: 'raw' }>;
 export type ExitReason = 'crash' | 'exit' | 'oom' | 'timeout' | 'memory' | 'stuck' | 'retired' | 'load-error';
@@ -28,6 +29,8 @@ export interface CgiWorkerOptions {
   storePort: MessagePort;
   maxHeapMb: number;
   heartbeatMs: number;
+  /** A thread booted ahead of need, when one with this heap bound is at hand. */
+  takeSpare?(maxHeapMb: number): BootedThread | undefined;
   onLog(m: LogMessage): void;
   onExit(w: CgiWorker, reason: ExitReason, error?: Error): void;
 }
@@ -46,26 +49,12 @@ export class CgiWorker {
   exited = false;
 
   constructor(private readonly opts: CgiWorkerOptions) {
-    const heartbeat = new SharedArrayBuffer(BEAT_SLOTS * 8);
-    this.beat = new Float64Array(heartbeat);
-    this.beat[BEAT.time] = Date.now();
-    const workerData: WorkerData = {
-      cgi: opts.cgi,
-      file: opts.file,
-      version: opts.version,
-      code: opts.code,
-      storePort: opts.storePort,
-      heartbeat,
-      heartbeatMs: opts.heartbeatMs,
-    };
-    this.thread = new Worker(opts.workerFile, {
-      workerData,
-      transferList: [opts.storePort],
-      resourceLimits: { maxOldGenerationSizeMb: opts.maxHeapMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, opts.maxHeapMb / 8)) },
-      stdout: false,
-      stderr: false,
-      name: `cgi:${opts.cgi}@${opts.version}`,
-    });
+    const load: LoadSpec = { cgi: opts.cgi, file: opts.file, version: opts.version, code: opts.code, storePort: opts.storePort };
+    const spare = opts.takeSpare?.(opts.maxHeapMb);
+    const booted = spare ?? bootThread(opts.workerFile, opts.maxHeapMb, opts.heartbeatMs, load);
+    this.thread = booted.thread;
+    this.beat = new Float64Array(booted.heartbeat);
+    if (spare) this.thread.postMessage([{ t: 'load', spec: load } satisfies HostToWorker], [opts.storePort]);
     this.outbox = new Outbox(this.thread);
     this.ready = new Promise<CgiMeta>((resolve, reject) => {
       const receive = (m: WorkerToHost) => {

@@ -10,7 +10,7 @@ import * as zod from 'zod';
 import * as sdk from '../index.js';
 import { CgiError, isDefinedCgi, isRawResponse, SUPPORTED_API_VERSIONS, type CgiDefinition, type CgiContext } from '../index.js';
 import { ERROR_STATUS, errorBody, isErrorCode, type ErrorCode } from '../errors.js';
-import { BEAT, type CgiMeta, type HostToWorker, type WorkerData, type WorkerRequest, type WorkerToHost } from './protocol.js';
+import { BEAT, type CgiMeta, type HostToWorker, type LoadSpec, type WorkerData, type WorkerRequest, type WorkerToHost } from './protocol.js';
 import { StoreRpc } from './store-client.js';
 import { Outbox } from './outbox.js';
 import type { StoreClient } from '../store/api.js';
@@ -27,7 +27,10 @@ process.on('uncaughtExceptionMonitor', outbox.flush);
 process.on('exit', outbox.flush);
 
 startHeartbeat();
-const store = new StoreRpc(data.storePort);
+// A spare thread, started before it was needed, learns its CGI from the first message.
+const spec: LoadSpec =
+  data.load ?? (await new Promise<LoadSpec>((resolve) => port.once('message', (batch: HostToWorker[]) => resolve((batch[0] as { spec: LoadSpec }).spec))));
+const store = new StoreRpc(spec.storePort);
 const inflight = new Map<number, RequestContext>();
 const loaded = load();
 // A refused CGI leaves its thread idle; the host terminates it after reading the reason.
@@ -36,7 +39,7 @@ if (loaded) {
   port.on('message', (batch: HostToWorker[]) => {
     for (const m of batch) {
       if (m.t === 'req') void handle(m);
-      else inflight.get(m.id)?.abort();
+      else if (m.t === 'abort') inflight.get(m.id)?.abort();
     }
   });
 }
@@ -47,8 +50,8 @@ class RequestContext implements CgiContext {
   readonly sessionId: string | undefined;
   readonly requestId: string;
   readonly ip: string;
-  readonly cgi = data.cgi;
-  readonly version = data.version;
+  readonly cgi = spec.cgi;
+  readonly version = spec.version;
   readonly headers: Record<string, string>;
   readonly body: CgiContext['body'];
   private controller?: AbortController;
@@ -101,18 +104,18 @@ function startHeartbeat(): void {
 
 /** Evaluates the compiled CGI with `cgihost` and `zod` supplied by the host. */
 function load(): CgiDefinition | undefined {
-  const localRequire = createRequire(data.file);
+  const localRequire = createRequire(spec.file);
   const requireForCgi = (id: string) => {
     if (id === 'cgihost') return sdk;
     if (id === 'zod' || id.startsWith('zod/')) return zod;
     return localRequire(id);
   };
   // A real CommonJS module, so node applies the CGI's inline source map to its stack traces.
-  const module = new Module(data.file) as Module & { _compile(code: string, file: string): void };
-  module.filename = data.file;
+  const module = new Module(spec.file) as Module & { _compile(code: string, file: string): void };
+  module.filename = spec.file;
   module.require = requireForCgi as NodeJS.Require;
   try {
-    module._compile(data.code, data.file);
+    module._compile(spec.code, spec.file);
   } catch (e) {
     return refuse(`threw at load: ${describe(e)}`);
   }

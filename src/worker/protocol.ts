@@ -12,12 +12,18 @@ import type { RawBody } from '../index.js';
 export const BEAT = { time: 0, heapUsed: 1, external: 2 } as const;
 export const BEAT_SLOTS = 3;
 
-export interface WorkerData {
+/** Which CGI a worker runs. */
+export interface LoadSpec {
   cgi: string;
   file: string;
   version: string;
   code: string;
   storePort: MessagePort;
+}
+
+export interface WorkerData {
+  /** Absent for a spare thread started ahead of need: it waits for a `load` message. */
+  load?: LoadSpec;
   /** Float64Array over a SharedArrayBuffer, BEAT slots: readable while the worker is stuck. */
   heartbeat: SharedArrayBuffer;
   heartbeatMs: number;
@@ -49,7 +55,7 @@ export interface WorkerRequest {
   body?: RawBody;
 }
 
-export type HostToWorker = WorkerRequest | { t: 'abort'; id: number };
+export type HostToWorker = WorkerRequest | { t: 'abort'; id: number } | { t: 'load'; spec: LoadSpec };
 
 export type WorkerToHost =
   | { t: 'ready'; meta: CgiMeta }
