@@ -8,6 +8,11 @@ const BENCHES = {
   startup: () => import('./startup.mjs'),
   swap: () => import('./swap.mjs'),
   'reload-latency': () => import('./reload-latency.mjs'),
+  media: () => import('./media.mjs'),
+  sendmsg: () => import('./sendmsg.mjs'),
+  longpoll: () => import('./longpoll.mjs'),
+  sync: () => import('./sync.mjs'),
+  fanout: () => import('./fanout.mjs'),
 };
 const DEFAULT = ['echo', 'startup'];
 
