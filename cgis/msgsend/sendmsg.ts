@@ -18,6 +18,9 @@ export default defineCgi({
       if (v.type === 'text') {
         if (v.content === undefined || codePoints(v.content) < 1 || codePoints(v.content) > 4096) {
           ctx.addIssue({ code: 'custom', path: ['content'], message: 'text content is 1–4096 characters' });
+        } else if (!v.content.isWellFormed()) {
+          // A lone surrogate cannot be stored as UTF-8 unchanged.
+          ctx.addIssue({ code: 'custom', path: ['content'], message: 'text content is not well-formed Unicode' });
         }
         if (v.mediaId !== undefined || v.durationMs !== undefined) {
           ctx.addIssue({ code: 'custom', path: ['mediaId'], message: 'a text message takes no mediaId or durationMs' });

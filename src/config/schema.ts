@@ -84,6 +84,21 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   groups: z.strictObject({ maxMembers: z.number().int().min(2).max(100_000).default(500) }).prefault({}),
   webhooks: z.array(WebhookSchema).default([]),
+  /** The durable queue (fan-out, webhooks): retries, backoff, webhook timeouts. Store defaults apply to what is left out. */
+  queue: z
+    .strictObject({
+      /** Tries of a job before it is dead-lettered (default 8). */
+      maxAttempts: z.number().int().min(1).max(100).optional(),
+      /** First retry delay, doubled each try up to backoffMaxMs (defaults 1000, 300000). */
+      backoffBaseMs: z.number().int().min(1).optional(),
+      backoffMaxMs: z.number().int().min(1).optional(),
+      /** One webhook request's timeout (default 5000). */
+      webhookTimeoutMs: z.number().int().min(10).max(600_000).optional(),
+      /** Webhook deliveries in flight, in all and per endpoint (defaults 16, 4). */
+      webhookConcurrency: z.number().int().min(1).max(1_000).optional(),
+      webhookConcurrencyPerEndpoint: z.number().int().min(1).max(1_000).optional(),
+    })
+    .default({}),
   alerts: z.array(AlertRuleSchema).default([]),
   metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   log: z

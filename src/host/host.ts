@@ -60,6 +60,7 @@ export class Host {
       synchronous: config.store.synchronous,
       groupsMaxMembers: config.groups.maxMembers,
       webhooks: config.webhooks,
+      queue: config.queue,
       log,
     });
     let hooks: HostHooks = {};

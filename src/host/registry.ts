@@ -9,6 +9,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { HostError } from './errors.js';
 import { classify, listCgiFiles, listServedCgiFiles, type CgiFile } from './cgi-files.js';
 import { CgiSlot, type LoadError, type SlotEnv } from './cgi-slot.js';
+import { CgiRefused } from '../worker/cgi-worker.js';
 import { compileCgi, CompileError, shortPath } from './compile.js';
 
 export class Registry {
@@ -18,6 +19,7 @@ export class Registry {
   private readonly chains = new Map<string, Promise<void>>();
   /** CGI files whose last load failed or was refused: retried when any helper file changes (it may be the fix). */
   private readonly failing = new Map<string, CgiFile>();
+  private readonly retries = new Map<string, number>();
 
   /** builtinDir: CGIs served unless a file of the cgis folder takes their name (the single binary's). */
   constructor(private readonly cgisDir: string, private readonly env: SlotEnv, private readonly builtinDir?: string) {}
@@ -143,6 +145,7 @@ export class Registry {
       await slot.deploy(f.canary ? 'canary' : 'stable', compiled, f.file);
       if (!f.canary) slot.group = f.group;
       this.failing.delete(f.file);
+      this.retries.delete(f.file);
       this.env.log.info(current ? 'CGI swapped' : 'CGI loaded', {
         cgi: f.name,
         version: compiled.version,
@@ -160,6 +163,15 @@ export class Registry {
     }
   }
 
+  private retryLater(f: CgiFile): void {
+    const n = (this.retries.get(f.file) ?? 0) + 1;
+    this.retries.set(f.file, n);
+    const delay = Math.min(30_000, 500 * 2 ** n);
+    setTimeout(() => {
+      if (this.failing.has(f.file)) void this.serial(f.name, () => this.load(f));
+    }, delay).unref();
+  }
+
   private isBuiltin(file: string): boolean {
     return this.builtinDir !== undefined && file.startsWith(this.builtinDir + sep);
   }
@@ -172,6 +184,8 @@ export class Registry {
 
   private failed(slot: CgiSlot, f: CgiFile, e: Error): void {
     this.failing.set(f.file, f);
+    // A worker that crashed or timed out while loading (an overloaded machine) is tried again; a refusal is final until the file changes.
+    if (!(e instanceof CompileError) && !(e instanceof CgiRefused)) this.retryLater(f);
     const line = e instanceof CompileError ? e.line : lineIn(e.message, f.file);
     const file = e instanceof CompileError ? e.file : f.file;
     slot.lastError = { message: e.message, file, line, at: Date.now() };

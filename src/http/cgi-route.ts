@@ -83,9 +83,10 @@ export async function serveCgi(deps: CgiRouteDeps, name: string, query: string, 
       status = e.status;
       code = e.code;
       if (e.code === 'METHOD_NOT_ALLOWED' && d) headers.allow = d.meta.method;
-      // The rest of an oversized body is not read: close the connection after answering.
-      if (e.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';
+      const unread = !req.complete;
       sendError(res, e.code, e.message, requestId, { details: e.details, headers });
+      // Answered before the body was read (413, 401, 415…).
+      if (unread) discardRest(req, res);
     } else if (res.destroyed) {
       status = 499;
       code = 'CLIENT_CLOSED';
@@ -99,6 +100,23 @@ export async function serveCgi(deps: CgiRouteDeps, name: string, query: string, 
     if (d) slot.record(d, status, code, ms);
     deps.observer.finished(name, d?.version ?? '', code, status, ms / 1000, requestId);
   }
+}
+
+/**
+ * Closing a socket while the client is still sending makes the kernel answer
+ * with a reset, which can destroy the error answer before the client reads it
+ * (RFC 9112 §9.6). So the rest of the body is read and thrown away; a client
+ * still sending after 2 s is cut off.
+ */
+function discardRest(req: IncomingMessage, res: ServerResponse): void {
+  const timer = setTimeout(() => req.socket.destroy(), 2_000);
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  res.once('finish', () => {
+    req.removeAllListeners('data');
+    req.on('data', () => {});
+    req.resume();
+  });
 }
 
 function authenticate(tokens: TokenResolver, header: string | undefined): { uid: string; sessionId: string } | null {

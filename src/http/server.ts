@@ -21,7 +21,8 @@ export class Front {
   private seq = 0;
 
   constructor(private readonly deps: FrontDeps) {
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    // A request (a large upload included) must arrive whole within 10 minutes.
+    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 600_000 }, (req, res) => this.handle(req, res));
     this.server.on('clientError', (err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy();

@@ -100,6 +100,7 @@ function checkPayload(a: SendMessageArgs): Payload {
       if (typeof a.content !== 'string' || a.content.length === 0 || !codePointsAtMost(a.content, MAX_TEXT_CODE_POINTS)) {
         invalid(`text content must be 1 to ${MAX_TEXT_CODE_POINTS} code points`);
       }
+      if (!a.content.isWellFormed()) invalid('text content is not well-formed Unicode');
       if (a.mediaId !== undefined || a.durationMs !== undefined) invalid('a text message has no mediaId or durationMs');
       p.content = a.content;
       break;

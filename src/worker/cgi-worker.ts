@@ -67,8 +67,8 @@ export class CgiWorker {
           case 'ready':
             return resolve(m.meta);
           case 'load-error':
-            this.lastError = new Error(m.message);
-            reject(new Error(m.message));
+            this.lastError = new CgiRefused(m.message);
+            reject(this.lastError);
             void this.terminate('load-error');
         }
       };
@@ -183,6 +183,14 @@ export class CgiWorker {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w();
+  }
+}
+
+/** The CGI itself refused to load (threw, no valid export, wrong apiVersion): loading it again will not help. */
+export class CgiRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CgiRefused';
   }
 }
 

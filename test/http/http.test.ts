@@ -53,7 +53,8 @@ function rawPost(path: string, opts: { contentLength?: number; chunk: Buffer; ma
     let answered = false;
     const headers: Record<string, string | number> = { 'content-type': 'application/json' };
     if (opts.contentLength !== undefined) headers['content-length'] = opts.contentLength;
-    const req = request(`${host.url}${path}`, { method: 'POST', headers });
+    // A fresh connection: one whose request body was abandoned half-way cannot carry another request.
+    const req = request(`${host.url}${path}`, { method: 'POST', headers, agent: false });
     // A host that waits for the whole body never answers this request.
     const timer = setTimeout(() => {
       req.destroy();

@@ -1,0 +1,134 @@
+/**
+ * Long-poll sync (SPEC §4 Sync, timeoutMs): a held request is answered as soon
+ * as an entry is committed for its user, or empty when the time runs out, and
+ * ends cleanly when the client goes away.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ROOT, startHost, waitFor, type ApiResponse, type RunningHost } from '../helpers/host.js';
+import { expectError, metric, newUsers, sendText, sleep, sync, type User } from './client.js';
+
+let h: RunningHost;
+beforeAll(async () => {
+  h = await startHost({ cgisDir: join(ROOT, 'cgis') });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+/** A sync started now: its answer and the time it arrived. */
+function heldSync(u: User, body: { syncKey: number; timeoutMs: number; limit?: number }) {
+  const started = performance.now();
+  return sync(h, u, body).then((r) => ({ r, at: performance.now(), elapsed: performance.now() - started }));
+}
+
+/** Waits until the host holds `n` long-polls (metrics are cached for up to 1 s). */
+async function waiters(n: number): Promise<void> {
+  await waitFor(async () => (await metric(h, 'cgihost_sync_waiters')) === n, 5_000, 100);
+}
+
+it("is answered within 100 ms of another user's send committing, with that message", async () => {
+  const [a, b] = await newUsers(h, 2, 'lp');
+  const latencies: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const poll = heldSync(b!, { syncKey: i, timeoutMs: 5_000 });
+    // Let the poll reach the store and be held.
+    await sleep(250);
+    const sentAt = performance.now();
+    const ack = await sendText(h, a!, b!, `wake ${i}`);
+    const ackAt = performance.now();
+    const { r, at } = await poll;
+    expect(r.status, r.text).toBe(200);
+    // It was held until the send: never answered before the send began.
+    expect(at).toBeGreaterThan(sentAt);
+    expect(r.body).toEqual({
+      messages: [{ seq: i + 1, msgId: ack.msgId, from: a!.uid, to: b!.uid, type: 'text', content: `wake ${i}`, createdAt: ack.createdAt }],
+      syncKey: i + 1,
+      continueFlag: false,
+    });
+    // The commit happened before the sender's 200 left the host: measure from there.
+    latencies.push(at - ackAt);
+  }
+  const shown = latencies.map((l) => l.toFixed(1)).join(', ');
+  // The median, so that one scheduling hiccup of a busy test machine does not decide; a host that
+  // polled instead of waking would miss on every sample.
+  const median = [...latencies].sort((x, y) => x - y)[2]!;
+  expect(median, `wake-up after the sender's 200: ${shown} ms`).toBeLessThan(100);
+  expect(Math.max(...latencies), `wake-up after the sender's 200: ${shown} ms`).toBeLessThan(1_000);
+});
+
+it('answers at once when entries are already waiting', async () => {
+  const [a, b] = await newUsers(h, 2, 'lp');
+  await sendText(h, a!, b!, 'already here');
+  const { r, elapsed } = await heldSync(b!, { syncKey: 0, timeoutMs: 5_000 });
+  expect(r.body.messages).toHaveLength(1);
+  expect(elapsed).toBeLessThan(1_000);
+});
+
+it('answers empty once timeoutMs runs out when nothing arrives', async () => {
+  const [b] = await newUsers(h, 1, 'lp');
+  const { r, elapsed } = await heldSync(b!, { syncKey: 0, timeoutMs: 500 });
+  expect(r.status, r.text).toBe(200);
+  expect(r.body).toEqual({ messages: [], syncKey: 0, continueFlag: false });
+  expect(elapsed).toBeGreaterThanOrEqual(480);
+  expect(elapsed).toBeLessThan(1_500);
+  // And a held poll of an inbox ahead of syncKey 0 keeps its syncKey.
+  const again = await heldSync(b!, { syncKey: 3, timeoutMs: 300 });
+  expect(again.r.body).toEqual({ messages: [], syncKey: 3, continueFlag: false });
+});
+
+it('takes timeoutMs 0..30000 only', async () => {
+  const [b] = await newUsers(h, 1, 'lp');
+  expectError(await sync(h, b!, { syncKey: 0, timeoutMs: 30_001 }), 400, 'INVALID_INPUT');
+  expectError(await sync(h, b!, { syncKey: 0, timeoutMs: -1 }), 400, 'INVALID_INPUT');
+  // timeoutMs 0 (the default) answers at once.
+  const { r, elapsed } = await heldSync(b!, { syncKey: 0, timeoutMs: 0 });
+  expect(r.body).toEqual({ messages: [], syncKey: 0, continueFlag: false });
+  expect(elapsed).toBeLessThan(1_000);
+});
+
+it("is not woken by another user's entry, and wakes every device of its own user", async () => {
+  const [a, b, c] = await newUsers(h, 3, 'lp');
+  const phone = heldSync(b!, { syncKey: 0, timeoutMs: 5_000 });
+  const laptop = heldSync(b!, { syncKey: 0, timeoutMs: 5_000 });
+  const bystander = heldSync(c!, { syncKey: 0, timeoutMs: 1_500 });
+  await sleep(300);
+  const ack = await sendText(h, a!, b!, 'for b only');
+  const [p, l] = await Promise.all([phone, laptop]);
+  for (const x of [p, l]) expect(x.r.body.messages.map((m: { msgId: string }) => m.msgId)).toEqual([ack.msgId]);
+  const c1 = await bystander;
+  expect(c1.r.body.messages).toEqual([]);
+  expect(c1.elapsed).toBeGreaterThanOrEqual(1_400);
+});
+
+it('ends cleanly when the client goes away: the host keeps serving and holds no waiter', async () => {
+  const [a, b] = await newUsers(h, 2, 'lp');
+  await waiters(0);
+  const controllers = [new AbortController(), new AbortController(), new AbortController()];
+  const polls = controllers.map((ac) =>
+    fetch(`${h.url}/cgi-bin/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${b!.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ syncKey: 0, timeoutMs: 20_000 }),
+      signal: ac.signal,
+    }).then(
+      () => 'answered',
+      (e: Error) => e.name,
+    ),
+  );
+  await waiters(3);
+  for (const ac of controllers) ac.abort();
+  expect(await Promise.all(polls)).toEqual(['AbortError', 'AbortError', 'AbortError']);
+  // The store lets go of them long before their 20 s run out.
+  await waiters(0);
+  // The host keeps serving: the user's next poll is held and woken as usual.
+  const next = heldSync(b!, { syncKey: 0, timeoutMs: 5_000 });
+  await sleep(300);
+  const ack = await sendText(h, a!, b!, 'after the abort');
+  const { r } = await next;
+  expect(r.status).toBe(200);
+  expect(r.body.messages.map((m: { msgId: string }) => m.msgId)).toEqual([ack.msgId]);
+  const health: ApiResponse = await h.get('/healthz');
+  expect(health.body).toEqual({ status: 'ok' });
+  await waiters(0);
+});
