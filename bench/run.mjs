@@ -13,6 +13,7 @@ const BENCHES = {
   longpoll: () => import('./longpoll.mjs'),
   sync: () => import('./sync.mjs'),
   fanout: () => import('./fanout.mjs'),
+  metrics: () => import('./metrics.mjs'),
 };
 const DEFAULT = ['echo', 'startup'];
 
