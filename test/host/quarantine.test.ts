@@ -36,7 +36,8 @@ describe('quarantine (crashLimit 3 in 10 s, first probe after 500 ms)', () => {
   it('the next request gets 503 CGI_UNAVAILABLE at once', async () => {
     const { value: res, ms } = await timed(() => host.post('exits', { exit: false }));
     expectError(res, 503, 'CGI_UNAVAILABLE');
-    expect(ms).toBeLessThan(200);
+    // Not waiting for a worker (5 s) nor for the CGI's timeout; the bound leaves room for a busy machine.
+    expect(ms).toBeLessThan(1_000);
   });
 
   it('the admin API shows it quarantined, and the log says so', async () => {
