@@ -1,5 +1,7 @@
 /** Watches the cgis folder and feeds changes to the registry. Nothing a watcher callback does may crash the host. */
 import { watch } from 'chokidar';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from '../monitor/log.js';
 import type { Registry } from './registry.js';
 
@@ -28,6 +30,15 @@ export async function watchCgis(dir: string, debounceMs: number, registry: Regis
     .on('add', (f) => schedule(f, false))
     .on('change', (f) => schedule(f, false))
     .on('unlink', (f) => schedule(f, true))
+    // A file written into a folder a moment after the folder was made can come before the folder is watched:
+    // whatever a new folder already holds is applied too (an unchanged file loads as a no-op).
+    .on('addDir', (dir) => {
+      readdir(dir, { withFileTypes: true })
+        .then((entries) => {
+          for (const e of entries) if (e.isFile() && e.name.endsWith('.ts')) schedule(join(dir, e.name), false);
+        })
+        .catch(() => {});
+    })
     .on('error', (e) => log.error('watcher error', { error: String(e) }));
   await new Promise<void>((resolve) => watcher.once('ready', resolve));
   return async () => {
