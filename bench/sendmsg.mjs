@@ -1,0 +1,277 @@
+// 1:1 sendmsg end to end over HTTP (issue 4 Speed): the built-in cgis/ on the
+// host, durable (synchronous=FULL, the default), against the bare node:http
+// echo in the same run, rounds alternating (ABC CBA ...). A second host with
+// store.synchronous=NORMAL runs in the same rounds, for reference.
+// Load: `--pairs` disjoint sender -> recipient pairs, one pair per request in
+// turn (a wrk Lua script rotating Bearer tokens and targets), each request a
+// fresh clientMsgId. The bare side gets the same script shape (same headers,
+// a per-request body) so the load generator costs the same on both sides.
+// Afterwards every recipient's inbox is read (one sync pass) and checked:
+// entries >= the 200s the client saw and the host counted, and at most those
+// plus the sends cut off when wrk stopped (the host answers them to a closed
+// socket, 499 CLIENT_CLOSED, but they may have committed); seqs dense; each
+// sender's clientMsgIds unique; as many entries on each side of a pair.
+// Also printed: store commits (sends per commit), and raw better-sqlite3 with
+// one transaction per message on the same disk, for context.
+// Goal: host(FULL)/bare req/s >= 0.3 with no failed request. Results go to
+// sendmsg.json (sendmsg-c<N>.json with --connections other than 50).
+//   node bench/sendmsg.mjs [--rounds 6] [--duration 3] [--warmup 3] [--connections 50]
+//                          [--pairs 8] [--threads 1] [--tool auto|wrk|autocannon] [--no-normal]
+import Database from 'better-sqlite3';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { pickTool } from './lib/load.mjs';
+import { startBaseline, startHost, cpuTimeMs, ROOT } from './lib/servers.mjs';
+import { median, ratio, fmtNum, fmtMs, fmtRatio, printTable, verdict, boundedNumber } from './lib/stats.mjs';
+import { writeResult } from './lib/results.mjs';
+import { postJson, sleep } from './lib/client.mjs';
+import { makeUsers, sendText, syncAll, denseProblem, scrapeMetrics, metricSum, runRotatingLoad } from './lib/users.mjs';
+
+const GOAL = 0.3;
+const CGIS_DIR = join(ROOT, 'cgis');
+const CONTENT = 'hello from the sendmsg bench';
+
+const OPTIONS = {
+  rounds: { type: 'string', default: '6' },
+  duration: { type: 'string', default: '3' },
+  warmup: { type: 'string', default: '3' },
+  connections: { type: 'string', default: '50' },
+  pairs: { type: 'string', default: '8' },
+  threads: { type: 'string', default: '1' },
+  tool: { type: 'string', default: process.env.BENCH_TOOL || 'auto' },
+  'no-normal': { type: 'boolean', default: false },
+};
+
+export async function main(argv = process.argv.slice(2)) {
+  const { values: a } = parseArgs({ args: argv, options: OPTIONS, strict: false });
+  const rounds = boundedNumber(a.rounds, 'rounds', 1, 50);
+  const durationS = boundedNumber(a.duration, 'duration', 1, 120);
+  const warmupS = boundedNumber(a.warmup, 'warmup', 0, 60);
+  const pairs = boundedNumber(a.pairs, 'pairs', 1, 200);
+  const load = {
+    connections: boundedNumber(a.connections, 'connections', 1, 10_000),
+    threads: boundedNumber(a.threads, 'threads', 1, 16),
+    tool: pickTool(a.tool),
+  };
+  const sides = a['no-normal'] ? ['bare', 'full'] : ['bare', 'full', 'normal'];
+
+  console.log('# sendmsg: 1:1 sendmsg over HTTP (built-in cgis/) vs bare node:http echo');
+  console.log(`${load.tool}, ${load.connections} connections, ${load.threads} thread(s), ${pairs} sender->recipient pairs, ` +
+    `${rounds} rounds x ${durationS} s per side, warm-up ${warmupS} s; sides: ${sides.join(', ')}`);
+
+  const tmp = mkdtempSync(join(tmpdir(), 'cgihost-bench-sendmsg-'));
+  const normalConfig = join(tmp, 'normal.config.json');
+  writeFileSync(normalConfig, JSON.stringify({ store: { synchronous: 'NORMAL' } }) + '\n');
+  const servers = {};
+  try {
+    for (const side of sides) {
+      servers[side] = side === 'bare' ? await startBaseline()
+        : await startHost({ cgisDir: CGIS_DIR, configFile: side === 'normal' ? normalConfig : undefined });
+      console.log(`${side}: ${servers[side].url} (pid ${servers[side].pid}, ready in ${fmtNum(servers[side].readyMs)} ms)`);
+    }
+
+    // Users: `pairs` senders and `pairs` recipients per host; recipients only receive.
+    const variants = {};
+    const people = {};
+    let someToken;
+    for (const side of sides.filter((s) => s !== 'bare')) {
+      const url = servers[side].url;
+      const senders = await makeUsers(url, { prefix: 'snd', count: pairs, concurrency: 8 });
+      const recipients = await makeUsers(url, { prefix: 'rcp', count: pairs, concurrency: 8 });
+      console.log(`${side}: ${2 * pairs} users registered and logged in over HTTP in ${fmtNum(senders.ms + recipients.ms)} ms`);
+      people[side] = { senders, recipients };
+      someToken = senders[0].token;
+      variants[side] = senders.map((s, i) => ({
+        headers: { authorization: `Bearer ${s.token}` },
+        bodyTemplate: JSON.stringify({ to: recipients[i].uid, type: 'text', content: CONTENT, clientMsgId: '{{id}}' }),
+      }));
+      // Sanity: one send, answered as SPEC §4 says.
+      const r = await sendText(url, senders[0].token, { to: recipients[0].uid, content: CONTENT, clientMsgId: 'sanity-1' });
+      if (r.status !== 200 || typeof r.json?.msgId !== 'string' || r.json.seq !== 1) throw new Error(`${side}: sanity sendmsg: ${r.status} ${r.text.slice(0, 300)}`);
+    }
+    if (servers.bare) {
+      // Same header size as the host side (a token-like bearer the bare server ignores), a per-request body.
+      const fake = `Bearer ${'x'.repeat(someToken.length)}`;
+      variants.bare = Array.from({ length: pairs }, () => ({ headers: { authorization: fake }, bodyTemplate: '{"text":"hello {{id}}"}' }));
+      const r = await postJson(`${servers.bare.url}/cgi-bin/echo`, { text: 'hello' });
+      if (r.status !== 200 || r.json?.echo !== 'hello') throw new Error(`bare does not echo: ${r.status} ${r.text}`);
+    }
+
+    const path = (side) => `${servers[side].url}/cgi-bin/${side === 'bare' ? 'echo' : 'sendmsg'}`;
+    const seen200 = Object.fromEntries(sides.map((s) => [s, s === 'bare' ? 0 : 1])); // the sanity send
+    const loads = Object.fromEntries(sides.map((s) => [s, 0]));
+    const run = async (side, s) => {
+      const cpu0 = cpuTimeMs(servers[side].pid);
+      const res = await runRotatingLoad({ url: path(side), variants: variants[side], durationS: s, ...load });
+      const cpuMs = cpuTimeMs(servers[side].pid) - cpu0;
+      seen200[side] += res.requests - res.non2xx; // wrk: statuses >= 400 only; sendmsg answers 200 or an error
+      loads[side]++;
+      return { ...res, cpuUsPerReq: (cpuMs * 1000) / res.requests, cpuCores: cpuMs / 1000 / res.durationS };
+    };
+    if (warmupS > 0) for (const side of sides) await run(side, warmupS);
+
+    const rows = [];
+    for (let r = 1; r <= rounds; r++) {
+      const order = r % 2 === 1 ? sides : [...sides].reverse();
+      for (const side of order) {
+        await sleep(300);
+        const res = await run(side, durationS);
+        rows.push({ round: r, side, ...res });
+        console.log(`round ${r} ${side.padEnd(6)} ${fmtNum(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  ` +
+          `cpu ${fmtNum(res.cpuUsPerReq, 1)} us/req (${fmtNum(res.cpuCores, 2)} cores)` +
+          (res.non2xx || res.errors ? `  non2xx ${res.non2xx} errors ${res.errors}` : ''));
+      }
+    }
+
+    // Correctness, one sync pass per user.
+    const checks = {};
+    for (const side of sides.filter((s) => s !== 'bare')) {
+      checks[side] = await verify(side, servers[side].url, people[side], seen200[side], loads[side] * load.connections);
+    }
+    const raw = { full: rawOneTxnPerMessage('FULL', 2), normal: rawOneTxnPerMessage('NORMAL', 2) };
+    return report({ rounds, durationS, warmupS, pairs, load, sides, rows, checks, raw });
+  } finally {
+    for (const side of sides) {
+      if (!servers[side]) continue;
+      const { code, signal, killed } = await servers[side].stop();
+      if (code !== 0 || killed) console.log(`warning: ${side} stopped with code ${code} signal ${signal}${killed ? ' (SIGKILLed after timeout)' : ''}`);
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Context for the durable figures: raw better-sqlite3 doing one transaction
+ * per message (a message row, two inbox rows) for `seconds`, on the same disk,
+ * in the same run (issue 4: about 5.7k/s at FULL, 24k/s at NORMAL when quiet).
+ */
+function rawOneTxnPerMessage(sync, seconds) {
+  const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-raw-'));
+  try {
+    const db = new Database(join(dir, 'raw.db'));
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${sync}`);
+    db.exec(`CREATE TABLE messages (id INTEGER PRIMARY KEY, from_uid TEXT, to_uid TEXT, content TEXT, created_at INTEGER);
+             CREATE TABLE inbox (uid TEXT, seq INTEGER, msg_id INTEGER, PRIMARY KEY (uid, seq)) WITHOUT ROWID;`);
+    const im = db.prepare('INSERT INTO messages (from_uid, to_uid, content, created_at) VALUES (?, ?, ?, ?)');
+    const ii = db.prepare('INSERT INTO inbox VALUES (?, ?, ?)');
+    const seq = new Map();
+    const send = db.transaction((a, b) => {
+      const id = im.run(a, b, CONTENT, Date.now()).lastInsertRowid;
+      for (const u of [a, b]) {
+        const q = (seq.get(u) ?? 0) + 1;
+        seq.set(u, q);
+        ii.run(u, q, id);
+      }
+    });
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000) send(`s${n % 8}`, `r${n % 8}`), n++;
+    const rate = n / ((performance.now() - t0) / 1000);
+    db.close();
+    return rate;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Every recipient's inbox read in one pass. Exact check: entries equal the
+ * sendmsg 200s the host counted. wrk stops with up to `connections` requests in
+ * flight per load run, which the host still commits and answers to a closed
+ * socket, so the client saw between entries - inFlightSlack and entries 200s.
+ */
+async function verify(side, url, { senders, recipients }, seen200, inFlightSlack) {
+  const t0 = performance.now();
+  const metrics = await scrapeMetrics(url);
+  const hostOk = metricSum(metrics, 'cgihost_requests_total', { cgi: 'sendmsg', code: 'OK' });
+  const hostAll = metricSum(metrics, 'cgihost_requests_total', { cgi: 'sendmsg' });
+  // A send whose client went away (wrk stopping) is answered to nobody (499
+  // CLIENT_CLOSED) but may well have committed: a client retries it with the
+  // same clientMsgId. So: OK <= entries <= OK + CLIENT_CLOSED, no other code.
+  const hostClosed = metricSum(metrics, 'cgihost_requests_total', { cgi: 'sendmsg', code: 'CLIENT_CLOSED' });
+  const problems = [];
+  let entries = 0;
+  for (let i = 0; i < recipients.length; i++) {
+    const inbox = await syncAll(url, recipients[i].token);
+    entries += inbox.messages.length;
+    const gap = denseProblem(inbox.messages);
+    if (gap) problems.push(`${side} recipient ${i}: ${gap}`);
+    if (inbox.messages.some((m) => m.from !== senders[i].uid || m.to !== recipients[i].uid)) problems.push(`${side} recipient ${i}: an entry from someone else`);
+    const own = await syncAll(url, senders[i].token);
+    if (own.messages.length !== inbox.messages.length) problems.push(`${side} pair ${i}: sender has ${own.messages.length} entries, recipient ${inbox.messages.length}`);
+    const ids = new Set(own.messages.map((m) => m.clientMsgId));
+    if (ids.size !== own.messages.length) problems.push(`${side} sender ${i}: ${own.messages.length - ids.size} duplicate clientMsgIds`);
+    const gap2 = denseProblem(own.messages);
+    if (gap2) problems.push(`${side} sender ${i}: ${gap2}`);
+  }
+  if (entries < hostOk || entries > hostOk + hostClosed) problems.push(`${side}: ${entries} recipient entries but the host answered ${hostOk} sendmsg 200s (+ ${hostClosed} to clients gone)`);
+  if (hostAll !== hostOk + hostClosed) problems.push(`${side}: ${hostAll - hostOk - hostClosed} sendmsg answers other than 200 or client gone`);
+  if (entries < seen200) problems.push(`${side}: ${entries} recipient entries but the client saw ${seen200} 200s`);
+  if (entries > seen200 + inFlightSlack) problems.push(`${side}: ${entries} recipient entries, more than the ${seen200} 200s seen + ${inFlightSlack} in flight at wrk's stops`);
+  await sleep(1_100); // the store's counters in /metrics are cached for up to 1 s
+  const commits = metricSum(await scrapeMetrics(url), 'cgihost_store_commits_total');
+  const out = { entries, hostOk, hostClientClosed: hostClosed, commits, perCommit: hostOk / commits, hostOther: hostAll - hostOk - hostClosed, clientSaw200: seen200, cutOffAtStop: entries - seen200, ok: problems.length === 0, problems, verifyMs: performance.now() - t0 };
+  console.log(`${side} check: ${fmtNum(entries)} recipient inbox entries; the host counted ${fmtNum(hostOk)} sendmsg 200s + ${hostClosed} cut off by wrk's stops (client gone, committed or not)` +
+    ` (client saw ${fmtNum(seen200)}; ${entries - seen200} answered after wrk stopped, <= ${inFlightSlack}); ` +
+    `seqs dense, clientMsgIds unique: ${out.ok ? 'OK' : 'FAILED'}; ${fmtNum(commits)} store commits in all (${fmtNum(out.perCommit, 1)} sends per commit)`);
+  for (const p of problems) console.log(`  ${p}`);
+  return out;
+}
+
+function report({ rounds, durationS, warmupS, pairs, load, sides, rows, checks, raw }) {
+  console.log('');
+  printTable(['round', 'side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
+    rows.map((r) => [r.round, r.side, fmtNum(r.rps), fmtMs(r.p50), fmtMs(r.p99), fmtNum(r.cpuUsPerReq, 1), fmtNum(r.cpuCores, 2), r.non2xx, r.errors]));
+  const summary = {};
+  for (const side of sides) {
+    const mine = rows.filter((r) => r.side === side);
+    summary[side] = {
+      rps: median(mine.map((r) => r.rps)),
+      p50: median(mine.map((r) => r.p50)),
+      p99: median(mine.map((r) => r.p99)),
+      cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)),
+      cpuCores: median(mine.map((r) => r.cpuCores)),
+      non2xx: mine.reduce((s, r) => s + r.non2xx, 0),
+      errors: mine.reduce((s, r) => s + r.errors, 0),
+    };
+  }
+  console.log('\nmedians');
+  printTable(['side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
+    sides.map((s) => [s, fmtNum(summary[s].rps), fmtMs(summary[s].p50), fmtMs(summary[s].p99),
+      fmtNum(summary[s].cpuUsPerReq, 1), fmtNum(summary[s].cpuCores, 2), summary[s].non2xx, summary[s].errors]));
+
+  const out = { config: { rounds, durationS, warmupS, pairs, ...load, sides }, rounds: rows, summary, checks, raw, ratios: {} };
+  console.log('');
+  for (const side of sides.filter((s) => s !== 'bare')) {
+    const paired = [];
+    for (let r = 1; r <= rounds; r++) {
+      const b = rows.find((x) => x.round === r && x.side === 'bare');
+      const h = rows.find((x) => x.round === r && x.side === side);
+      paired.push(ratio(h.rps, b.rps));
+    }
+    out.ratios[side] = {
+      medianPaired: median(paired), paired, ofMedians: ratio(summary[side].rps, summary.bare.rps),
+      cpu: ratio(summary[side].cpuUsPerReq, summary.bare.cpuUsPerReq), p99: ratio(summary[side].p99, summary.bare.p99),
+    };
+    const label = side === 'full' ? 'sendmsg FULL/bare' : 'sendmsg NORMAL/bare';
+    console.log(`${label} req/s: ${fmtRatio(median(paired))} (median of per-round ratios: ${paired.map(fmtRatio).join(' ')}), ` +
+      `${fmtRatio(out.ratios[side].ofMedians)} (ratio of medians); server CPU per request ${fmtRatio(out.ratios[side].cpu)}, p99 ${fmtRatio(out.ratios[side].p99)}`);
+  }
+  console.log(`for context, raw better-sqlite3 with one transaction per message (same disk, same run): FULL ${fmtNum(raw.full)}/s, NORMAL ${fmtNum(raw.normal)}/s; ` +
+    `host sendmsg/raw: FULL ${fmtRatio(ratio(summary.full.rps, raw.full))}` + (summary.normal ? `, NORMAL ${fmtRatio(ratio(summary.normal.rps, raw.normal))}` : ''));
+  const clean = ['bare', 'full'].every((s) => summary[s].non2xx + summary[s].errors === 0) && checks.full.ok;
+  out.goal = { ratio: GOAL, met: clean && out.ratios.full.medianPaired >= GOAL, clean };
+  console.log(`goal sendmsg (durable, FULL)/bare >= ${GOAL}: ${verdict(out.goal.met)} (${fmtNum(summary.full.rps)} vs ${fmtNum(summary.bare.rps)} req/s medians)` +
+    (clean ? '' : ' (failed requests or a failed check: figures not valid)'));
+  // Non-default loads get their own file, so the default run stays the headline.
+  writeResult(load.connections === 50 ? 'sendmsg' : `sendmsg-c${load.connections}`, out);
+  return out;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => { console.error(err); process.exitCode = 1; });
+}

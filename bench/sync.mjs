@@ -1,0 +1,144 @@
+// sync of 100 entries (issue 4 Speed): requests/s of `sync {syncKey: 0, limit: 100}`
+// by a user with `--messages` (>= 100) entries in their inbox, through the
+// built-in cgis/ on the host, against the bare node:http echo in the same run,
+// rounds alternating in ABBA order with the same load (static body, one token).
+// Each sync answer carries 100 full entries (~20 KB of JSON); the echo answer
+// is a few bytes, so the ratio shows what reading and encoding them costs.
+//   node bench/sync.mjs [--rounds 6] [--duration 3] [--warmup 3] [--connections 50]
+//                       [--messages 150] [--limit 100] [--threads 1] [--tool auto|wrk|autocannon]
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { runLoad, pickTool } from './lib/load.mjs';
+import { startBaseline, startHost, cpuTimeMs, ROOT } from './lib/servers.mjs';
+import { median, ratio, fmtNum, fmtMs, fmtRatio, printTable, boundedNumber } from './lib/stats.mjs';
+import { writeResult } from './lib/results.mjs';
+import { postJson, sleep } from './lib/client.mjs';
+import { makeUsers, sendText, sync, auth } from './lib/users.mjs';
+
+const CGIS_DIR = join(ROOT, 'cgis');
+
+const OPTIONS = {
+  rounds: { type: 'string', default: '6' },
+  duration: { type: 'string', default: '3' },
+  warmup: { type: 'string', default: '3' },
+  connections: { type: 'string', default: '50' },
+  messages: { type: 'string', default: '150' },
+  limit: { type: 'string', default: '100' },
+  threads: { type: 'string', default: '1' },
+  tool: { type: 'string', default: process.env.BENCH_TOOL || 'auto' },
+};
+
+export async function main(argv = process.argv.slice(2)) {
+  const { values: a } = parseArgs({ args: argv, options: OPTIONS, strict: false });
+  const rounds = boundedNumber(a.rounds, 'rounds', 1, 50);
+  const durationS = boundedNumber(a.duration, 'duration', 1, 120);
+  const warmupS = boundedNumber(a.warmup, 'warmup', 0, 60);
+  const limit = boundedNumber(a.limit, 'limit', 1, 500);
+  const messages = boundedNumber(a.messages, 'messages', limit, 100_000);
+  const load = {
+    connections: boundedNumber(a.connections, 'connections', 1, 10_000),
+    threads: boundedNumber(a.threads, 'threads', 1, 16),
+    tool: pickTool(a.tool),
+  };
+  const sides = ['bare', 'host'];
+  console.log(`# sync: sync of ${limit} entries (syncKey 0) over HTTP vs bare node:http echo`);
+  console.log(`${load.tool}, ${load.connections} connections, ${load.threads} thread(s), ${rounds} rounds x ${durationS} s per side, ` +
+    `warm-up ${warmupS} s; the reader has ${messages} entries`);
+
+  const servers = {};
+  try {
+    servers.bare = await startBaseline();
+    servers.host = await startHost({ cgisDir: CGIS_DIR });
+    for (const side of sides) console.log(`${side}: ${servers[side].url} (pid ${servers[side].pid}, ready in ${fmtNum(servers[side].readyMs)} ms)`);
+    const url = servers.host.url;
+    const [sender, reader] = await makeUsers(url, { prefix: 'sy', count: 2, concurrency: 2 });
+    // The reader's inbox: `messages` entries of realistic text, sent 8 at a time.
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < messages) {
+        const i = next++;
+        const r = await sendText(url, sender.token, { to: reader.uid, content: `message number ${i} of the sync bench, a line of ordinary chat text`, clientMsgId: `fill-${i}` });
+        if (r.status !== 200) throw new Error(`sendmsg: ${r.status} ${r.text}`);
+      }
+    }));
+    console.log(`${messages} messages sent to the reader in ${fmtNum(performance.now() - t0)} ms`);
+    const body = { syncKey: 0, limit };
+    const s = await sync(url, reader.token, body);
+    if (s.status !== 200 || s.json.messages.length !== limit || s.json.syncKey !== limit || s.json.continueFlag !== messages > limit) {
+      throw new Error(`sanity sync: ${s.status} ${s.text.slice(0, 300)}`);
+    }
+    const answerBytes = Buffer.byteLength(s.text);
+    console.log(`sync answer: ${limit} entries, ${fmtNum(answerBytes)} bytes`);
+    const e = await postJson(`${servers.bare.url}/cgi-bin/echo`, { text: 'hello, cgihost' });
+    if (e.status !== 200) throw new Error(`bare does not echo: ${e.status}`);
+
+    const target = {
+      bare: { url: `${servers.bare.url}/cgi-bin/echo`, body: { text: 'hello, cgihost' } },
+      host: { url: `${url}/cgi-bin/sync`, body, headers: auth(reader.token) },
+    };
+    const run = async (side, secs) => {
+      const cpu0 = cpuTimeMs(servers[side].pid);
+      const res = await runLoad({ ...target[side], durationS: secs, ...load });
+      const cpuMs = cpuTimeMs(servers[side].pid) - cpu0;
+      return { ...res, cpuUsPerReq: (cpuMs * 1000) / res.requests, cpuCores: cpuMs / 1000 / res.durationS };
+    };
+    if (warmupS > 0) for (const side of sides) await run(side, warmupS);
+    const rows = [];
+    for (let r = 1; r <= rounds; r++) {
+      for (const side of r % 2 === 1 ? sides : [...sides].reverse()) {
+        await sleep(300);
+        const res = await run(side, durationS);
+        rows.push({ round: r, side, ...res });
+        console.log(`round ${r} ${side.padEnd(4)} ${fmtNum(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  ` +
+          `cpu ${fmtNum(res.cpuUsPerReq, 1)} us/req (${fmtNum(res.cpuCores, 2)} cores)` +
+          (res.non2xx || res.errors ? `  non2xx ${res.non2xx} errors ${res.errors}` : ''));
+      }
+    }
+
+    console.log('');
+    printTable(['round', 'side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
+      rows.map((r) => [r.round, r.side, fmtNum(r.rps), fmtMs(r.p50), fmtMs(r.p99), fmtNum(r.cpuUsPerReq, 1), fmtNum(r.cpuCores, 2), r.non2xx, r.errors]));
+    const summary = {};
+    for (const side of sides) {
+      const mine = rows.filter((r) => r.side === side);
+      summary[side] = {
+        rps: median(mine.map((r) => r.rps)), p50: median(mine.map((r) => r.p50)), p99: median(mine.map((r) => r.p99)),
+        cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)), cpuCores: median(mine.map((r) => r.cpuCores)),
+        non2xx: mine.reduce((x, r) => x + r.non2xx, 0), errors: mine.reduce((x, r) => x + r.errors, 0),
+      };
+    }
+    console.log('\nmedians');
+    printTable(['side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
+      sides.map((x) => [x, fmtNum(summary[x].rps), fmtMs(summary[x].p50), fmtMs(summary[x].p99),
+        fmtNum(summary[x].cpuUsPerReq, 1), fmtNum(summary[x].cpuCores, 2), summary[x].non2xx, summary[x].errors]));
+    const paired = [];
+    for (let r = 1; r <= rounds; r++) {
+      paired.push(ratio(rows.find((x) => x.round === r && x.side === 'host').rps, rows.find((x) => x.round === r && x.side === 'bare').rps));
+    }
+    const clean = sides.every((x) => summary[x].non2xx + summary[x].errors === 0);
+    const out = {
+      config: { rounds, durationS, warmupS, limit, messages, ...load }, answerBytes, rounds: rows, summary,
+      pairedRatios: paired, medianPairedRatio: median(paired), ratio: ratio(summary.host.rps, summary.bare.rps),
+      cpuRatio: ratio(summary.host.cpuUsPerReq, summary.bare.cpuUsPerReq), clean,
+      entriesPerSecond: summary.host.rps * limit,
+    };
+    console.log(`\nsync(${limit} entries)/bare echo req/s: ${fmtRatio(out.medianPairedRatio)} (median of per-round ratios: ${paired.map(fmtRatio).join(' ')}), ` +
+      `${fmtRatio(out.ratio)} (ratio of medians); server CPU per request ${fmtRatio(out.cpuRatio)}`);
+    console.log(`sync: ${fmtNum(summary.host.rps)} req/s median = ${fmtNum(out.entriesPerSecond)} entries/s read and sent` +
+      (clean ? '' : ' (some requests failed: figures not valid)'));
+    writeResult('sync', out);
+    return out;
+  } finally {
+    for (const side of sides) {
+      if (!servers[side]) continue;
+      const { code, signal, killed } = await servers[side].stop();
+      if (code !== 0 || killed) console.log(`warning: ${side} stopped with code ${code} signal ${signal}${killed ? ' (SIGKILLed after timeout)' : ''}`);
+    }
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => { console.error(err); process.exitCode = 1; });
+}
