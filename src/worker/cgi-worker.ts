@@ -175,7 +175,10 @@ export class CgiWorker {
     p.reject(why);
     this.outbox.push({ t: 'abort', id });
     // A worker whose event loop has not turned for a while is stuck in synchronous code: replace it.
-    if (this.staleMs() > Math.max(3 * this.opts.heartbeatMs, 250)) void this.terminate('timeout');
+    // Only a request that ran out of time says anything about the worker: a client going away does not.
+    if (why instanceof HostError && why.code === 'CGI_TIMEOUT' && this.staleMs() > Math.max(3 * this.opts.heartbeatMs, 250)) {
+      void this.terminate('timeout');
+    }
     if (this.inflight.size === 0) this.notifyDrained();
   }
 
