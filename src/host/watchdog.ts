@@ -33,7 +33,8 @@ export class Watchdog {
       for (const w of slot.workers()) {
         if (!w.alive) continue;
         const stale = w.staleMs(now);
-        if (stale <= 2 * this.config.faults.heartbeatMs) this.rssAtLastBeat.set(w, rss);
+        // First sight counts too: a worker stuck before the watchdog ever saw it beat would otherwise never get a baseline.
+        if (stale <= 2 * this.config.faults.heartbeatMs || !this.rssAtLastBeat.has(w)) this.rssAtLastBeat.set(w, rss);
         // A worker stuck in synchronous code cannot report its memory; the process's growth since it last could is its doing.
         const grewSilently = stale > staleAfter ? rss - (this.rssAtLastBeat.get(w) ?? rss) : 0;
         if (w.externalBytes > bound) {
