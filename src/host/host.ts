@@ -104,9 +104,8 @@ export class Host {
       await this.store.releaseWaiters();
       await drained;
       this.watchdog.stop();
-      this.spares.stop();
       this.hooks.onStop?.();
-      this.registry.stopAll();
+      await Promise.all([this.registry.stopAll(), this.spares.stop()]);
       await this.store.close();
     })();
     return this.stopping;

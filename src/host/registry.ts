@@ -87,8 +87,11 @@ export class Registry {
     await Promise.all(this.chains.values());
   }
 
-  stopAll(): void {
+  /** Ends every worker, and resolves once all have exited. */
+  async stopAll(): Promise<void> {
+    const workers = [...this.slots.values()].flatMap((s) => s.workers());
     for (const s of this.slots.values()) s.remove();
+    await Promise.all(workers.map((w) => w.terminate('retired')));
   }
 
   private importersOf(file: string): CgiFile[] {

@@ -50,10 +50,12 @@ export class SpareThreads {
     return s;
   }
 
-  stop(): void {
+  /** Resolves once the spare has ended: exiting the process while a thread still boots can abort it. */
+  async stop(): Promise<void> {
     this.stopped = true;
-    void this.spare?.thread.terminate();
+    const s = this.spare;
     this.spare = undefined;
+    if (s) await s.thread.terminate();
   }
 
   private refill(): void {
