@@ -19,9 +19,7 @@ export async function startHost(config: Config, opts: { dev: boolean }): Promise
     }
     throw e;
   }
-  const { host: h, port } = host.address;
-  const shown = h.includes(':') ? `[${h}]` : h;
-  console.log(`cgihost ${opts.dev ? 'dev ' : ''}listening on http://${shown}:${port} (cgis: ${config.cgisDir}, data: ${config.dataDir})`);
+  // Handlers first: whoever reads the line below may signal at once, and an unhandled SIGTERM kills outright.
   let signals = 0;
   const stop = (signal: string) => {
     if (++signals > 1) {
@@ -42,5 +40,8 @@ export async function startHost(config: Config, opts: { dev: boolean }): Promise
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  const { host: h, port } = host.address;
+  const shown = h.includes(':') ? `[${h}]` : h;
+  console.log(`cgihost ${opts.dev ? 'dev ' : ''}listening on http://${shown}:${port} (cgis: ${config.cgisDir}, data: ${config.dataDir})`);
   return -1;
 }
