@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { pickTool } from './lib/load.mjs';
 import { startBaseline, startHost, cpuTimeMs, ROOT } from './lib/servers.mjs';
-import { median, ratio, fmtNum, fmtMs, fmtRatio, printTable, verdict, boundedNumber } from './lib/stats.mjs';
+import { median, ratio, fmtNum, fmtMs, fmtRatio, printTable, verdict, boundedNumber, summariseRounds } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { postJson, sleep } from './lib/client.mjs';
 import { makeUsers, sendText, syncAll, denseProblem, scrapeMetrics, metricSum, runRotatingLoad } from './lib/users.mjs';
@@ -223,26 +223,7 @@ async function verify(side, url, { senders, recipients }, seen200, inFlightSlack
 }
 
 function report({ rounds, durationS, warmupS, pairs, load, sides, rows, checks, raw }) {
-  console.log('');
-  printTable(['round', 'side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
-    rows.map((r) => [r.round, r.side, fmtNum(r.rps), fmtMs(r.p50), fmtMs(r.p99), fmtNum(r.cpuUsPerReq, 1), fmtNum(r.cpuCores, 2), r.non2xx, r.errors]));
-  const summary = {};
-  for (const side of sides) {
-    const mine = rows.filter((r) => r.side === side);
-    summary[side] = {
-      rps: median(mine.map((r) => r.rps)),
-      p50: median(mine.map((r) => r.p50)),
-      p99: median(mine.map((r) => r.p99)),
-      cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)),
-      cpuCores: median(mine.map((r) => r.cpuCores)),
-      non2xx: mine.reduce((s, r) => s + r.non2xx, 0),
-      errors: mine.reduce((s, r) => s + r.errors, 0),
-    };
-  }
-  console.log('\nmedians');
-  printTable(['side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
-    sides.map((s) => [s, fmtNum(summary[s].rps), fmtMs(summary[s].p50), fmtMs(summary[s].p99),
-      fmtNum(summary[s].cpuUsPerReq, 1), fmtNum(summary[s].cpuCores, 2), summary[s].non2xx, summary[s].errors]));
+  const summary = summariseRounds(rows, sides);
 
   const out = { config: { rounds, durationS, warmupS, pairs, ...load, sides }, rounds: rows, summary, checks, raw, ratios: {} };
   console.log('');

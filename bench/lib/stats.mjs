@@ -70,3 +70,31 @@ export function boundedNumber(value, name, min, max) {
   if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}, not ${value}`);
   return n;
 }
+
+/**
+ * Prints the per-round table of a load bench and each side's medians, and
+ * returns those medians ({side: {rps, p50, p99, cpuUsPerReq, cpuCores, non2xx, errors}}).
+ */
+export function summariseRounds(rows, sides) {
+  console.log('');
+  printTable(['round', 'side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
+    rows.map((r) => [r.round, r.side, fmtNum(r.rps), fmtMs(r.p50), fmtMs(r.p99), fmtNum(r.cpuUsPerReq, 1), fmtNum(r.cpuCores, 2), r.non2xx, r.errors]));
+  const summary = {};
+  for (const side of sides) {
+    const mine = rows.filter((r) => r.side === side);
+    summary[side] = {
+      rps: median(mine.map((r) => r.rps)),
+      p50: median(mine.map((r) => r.p50)),
+      p99: median(mine.map((r) => r.p99)),
+      cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)),
+      cpuCores: median(mine.map((r) => r.cpuCores)),
+      non2xx: mine.reduce((s, r) => s + r.non2xx, 0),
+      errors: mine.reduce((s, r) => s + r.errors, 0),
+    };
+  }
+  console.log('\nmedians');
+  printTable(['side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
+    sides.map((s) => [s, fmtNum(summary[s].rps), fmtMs(summary[s].p50), fmtMs(summary[s].p99),
+      fmtNum(summary[s].cpuUsPerReq, 1), fmtNum(summary[s].cpuCores, 2), summary[s].non2xx, summary[s].errors]));
+  return summary;
+}
