@@ -3,6 +3,11 @@
 // line and to all 20 CGIs answering 200 (each polled until it does), and the
 // host's RSS right then and a few seconds later. Goal (issue 2): ready in
 // under 1 s, under 300 MB.
+//
+// Beside each host run, in the same run: the floor of the design on this
+// machine, a bare node process starting as many *empty* worker threads (no
+// code at all) and waiting until each one has run. One isolated thread per
+// CGI cannot start faster or smaller than that.
 //   node bench/startup.mjs [--runs 3] [--groups 4] [--per-group 5] [--settle 3] [--config FILE]
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +15,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { startHost, treeRss } from './lib/servers.mjs';
+import { spawn } from 'node:child_process';
+import { startHost, treeRss, cpuTimeMs } from './lib/servers.mjs';
 import { median, fmtNum, fmtMB, printTable, verdict, boundedNumber } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { postJson, sleep } from './lib/client.mjs';
@@ -73,17 +79,40 @@ async function firstAnswer(url, name, spawnedAt) {
   throw new Error(`${name} did not answer within ${ANSWER_DEADLINE_MS} ms (last: ${last})`);
 }
 
+// N empty worker threads in a bare node process: spawn -> every thread has run, RSS and CPU then.
+async function bareThreads(n) {
+  const code = `const { Worker } = require('node:worker_threads');
+let up = 0;
+for (let i = 0; i < ${n}; i++) {
+  const w = new Worker('require("node:worker_threads").parentPort.postMessage(1); setInterval(() => {}, 1e6)', { eval: true });
+  w.once('message', () => { if (++up === ${n}) console.log('up'); });
+}`;
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise((resolve, reject) => {
+      child.once('exit', (c) => reject(new Error(`bare threads exited early (${c})`)));
+      child.stdout.on('data', (d) => { if (String(d).includes('up')) resolve(); });
+    });
+    return { readyMs: performance.now() - spawnedAt, rss: treeRss(child.pid).rss, cpuMs: cpuTimeMs(child.pid) };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 async function oneRun(cgisDir, names, settleS, configFile) {
   const host = await startHost({ cgisDir, configFile });
   try {
     const answers = await Promise.all(names.map((n) => firstAnswer(host.url, n, host.spawnedAt)));
     const allMs = Math.max(...answers.map((a) => a.ms));
     const atReady = treeRss(host.pid);
+    const cpuMs = cpuTimeMs(host.pid);
     await sleep(settleS * 1000);
     const settled = treeRss(host.pid);
     return {
       listeningMs: host.readyMs,
       allAnsweringMs: allMs,
+      cpuMs,
       retried: answers.filter((a) => a.tries > 1).length,
       rssReady: atReady.rss, treeRssReady: atReady.treeRss,
       rssSettled: settled.rss, treeRssSettled: settled.treeRss, hwm: settled.hwm,
@@ -107,20 +136,29 @@ export async function main(argv = process.argv.slice(2)) {
     console.log(`# startup: ${names.length} CGIs (${groups} groups x ${perGroup}), ${runs} runs, RSS again after ${settleS} s`);
     const rows = [];
     for (let i = 0; i < runs; i++) {
-      const r = await oneRun(cgisDir, names, settleS, a.config);
+      const floor = await bareThreads(names.length);
+      const r = { ...(await oneRun(cgisDir, names, settleS, a.config)), floor };
       rows.push(r);
       if (r.exit.code !== 0) console.log(`warning: host exited with code ${r.exit.code} signal ${r.exit.signal} on SIGTERM`);
     }
     console.log('');
-    printTable(['run', 'listening', 'all answering', 'retried', 'RSS ready', 'RSS +settle', 'tree RSS', 'peak RSS'],
-      rows.map((r, i) => [i + 1, `${fmtNum(r.listeningMs)} ms`, `${fmtNum(r.allAnsweringMs)} ms`, r.retried,
-        fmtMB(r.rssReady), fmtMB(r.rssSettled), fmtMB(r.treeRssSettled), fmtMB(r.hwm)]));
+    printTable(['run', 'listening', 'all answering', 'CPU', 'retried', 'RSS ready', 'RSS +settle', 'tree RSS', 'peak RSS', `${names.length} bare threads`, 'their RSS', 'their CPU'],
+      rows.map((r, i) => [i + 1, `${fmtNum(r.listeningMs)} ms`, `${fmtNum(r.allAnsweringMs)} ms`, `${fmtNum(r.cpuMs)} ms`, r.retried,
+        fmtMB(r.rssReady), fmtMB(r.rssSettled), fmtMB(r.treeRssSettled), fmtMB(r.hwm), `${fmtNum(r.floor.readyMs)} ms`, fmtMB(r.floor.rss), `${fmtNum(r.floor.cpuMs)} ms`]));
     const summary = {
       listeningMs: median(rows.map((r) => r.listeningMs)),
       allAnsweringMs: median(rows.map((r) => r.allAnsweringMs)),
       rss: median(rows.map((r) => Math.max(r.rssReady, r.rssSettled))),
       treeRss: median(rows.map((r) => Math.max(r.treeRssReady, r.treeRssSettled))),
       peakRss: median(rows.map((r) => r.hwm)),
+      cpuMs: median(rows.map((r) => r.cpuMs)),
+      floor: {
+        readyMs: median(rows.map((r) => r.floor.readyMs)),
+        rss: median(rows.map((r) => r.floor.rss)),
+        cpuMs: median(rows.map((r) => r.floor.cpuMs)),
+      },
+      readyRatio: median(rows.map((r) => r.allAnsweringMs / r.floor.readyMs)),
+      rssRatio: median(rows.map((r) => Math.max(r.rssReady, r.rssSettled) / r.floor.rss)),
     };
     const goal = {
       readyMs: GOAL_READY_MS, rssBytes: GOAL_RSS,
@@ -129,6 +167,8 @@ export async function main(argv = process.argv.slice(2)) {
     };
     console.log(`\nmedian: listening ${fmtNum(summary.listeningMs)} ms, all ${names.length} answering ${fmtNum(summary.allAnsweringMs)} ms, ` +
       `RSS ${fmtMB(summary.rss)} (tree ${fmtMB(summary.treeRss)}, peak ${fmtMB(summary.peakRss)})`);
+    console.log(`floor (${names.length} empty worker threads in a bare node process): ${fmtNum(summary.floor.readyMs)} ms, ` +
+      `${fmtMB(summary.floor.rss)}, CPU ${fmtNum(summary.floor.cpuMs)} ms; host/floor: time ${summary.readyRatio.toFixed(2)}x, RSS ${summary.rssRatio.toFixed(2)}x`);
     console.log(`goal all answering < ${GOAL_READY_MS} ms: ${verdict(goal.readyMet)}; RSS < ${fmtMB(GOAL_RSS)}: ${verdict(goal.rssMet)}`);
     const out = { config: { runs, groups, perGroup, cgis: names.length, settleS, configFile: a.config ?? null }, runs: rows, summary, goal };
     writeResult('startup', out);

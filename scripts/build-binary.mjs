@@ -7,7 +7,8 @@
 // CommonJS script (the SEA main), and gzipped assets the binary writes out to
 // its cache dir on first start (src/sea/cache-dir.ts): better-sqlite3's addon,
 // esbuild's executable (CGIs are compiled with no Node or npm on the machine),
-// the CGI worker and the store thread as ES modules, and the built-in CGIs.
+// the CGI worker (a CommonJS bundle with its code cache), the store thread as
+// an ES module, and the built-in CGIs.
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -37,7 +38,7 @@ mkdirSync(assetsDir, { recursive: true });
 // 1. dist/ as `npm run build` makes it: the binary serves the very same worker bundle.
 // Rebuilt only when older than src/: under `npm test` it is fresh, and other
 // test files are running dist/cli.js while this builds.
-if (newestMtime(join(root, 'src')) > mtimeOf(join(root, 'dist', 'worker.js'))) {
+if (newestMtime(join(root, 'src')) > mtimeOf(join(root, 'dist', 'worker-bundle.cjs'))) {
   execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
   step('dist/ built');
 }
@@ -82,8 +83,6 @@ await Promise.all([
     banner: { js: "import { createRequire as __cgihostCreateRequire } from 'node:module'; const require = __cgihostCreateRequire(import.meta.url);" },
   }),
 ]);
-// The map stays behind: the worker would look for it beside itself in the cache dir.
-writeFileSync(join(stage, 'worker.mjs'), readFileSync(join(root, 'dist', 'worker.js'), 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
 step('bundles built');
 
 // 3. The files the binary writes out, as gzipped assets, and their manifest.
@@ -92,7 +91,8 @@ const esbuildBin = join(dirname(require.resolve('esbuild/package.json')), '..', 
 const files = [
   { path: 'better_sqlite3.node', from: addonPath, mode: 0o755 },
   { path: 'esbuild', from: esbuildBin, mode: 0o755 },
-  { path: 'worker.mjs', from: join(stage, 'worker.mjs'), mode: 0o644 },
+  // The CGI worker: its boot script, the bundle and the bundle's V8 code cache (same node binary).
+  ...['worker.cjs', 'worker-bundle.cjs', 'worker-bundle.cache'].map((f) => ({ path: f, from: join(root, 'dist', f), mode: 0o644 })),
   { path: 'store-thread.mjs', from: join(stage, 'store-thread.mjs'), mode: 0o644 },
   ...listBuiltinCgis(join(root, 'cgis')).map((f) => ({ path: `cgis/${f}`, from: join(root, 'cgis', f), mode: 0o644 })),
 ];

@@ -5,6 +5,8 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { MessageChannel, Worker } from 'node:worker_threads';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const common = {
@@ -44,10 +46,56 @@ const zodLocalesOnDemand = {
   },
 };
 
+const selfContained = { minifyWhitespace: true, minifySyntax: true, plugins: [zodLocalesOnDemand] };
+// Shared code and lazily imported modules (metrics, with prom-client) land in
+// chunks beside the entries: in dist/ itself, where runtime-paths.ts looks.
+// Old outputs go first (chunk names carry a hash); the binary and its stage stay.
+mkdirSync(join(root, 'dist'), { recursive: true });
+for (const f of readdirSync(join(root, 'dist'))) if (/\.(js|cjs|cache|map)$/.test(f)) rmSync(join(root, 'dist', f));
 await Promise.all([
   // The host keeps its npm dependencies external (native addon, esbuild binary).
-  build({ ...common, entryPoints: { cli: 'src/cli.ts', 'store-thread': 'src/store/thread.ts', testing: 'src/testing.ts' }, outdir: 'dist', packages: 'external' }),
-  // The worker and the SDK are self-contained: zod is bundled in. Every CGI
-  // worker parses this bundle, so it is minified (names kept for stack traces).
-  build({ ...common, entryPoints: { worker: 'src/worker/entry.ts', index: 'src/index.ts' }, outdir: 'dist', minifyWhitespace: true, minifySyntax: true, plugins: [zodLocalesOnDemand] }),
+  build({ ...common, entryPoints: { cli: 'src/cli.ts', 'store-thread': 'src/store/thread.ts', testing: 'src/testing.ts' }, outdir: 'dist', packages: 'external', splitting: true, chunkNames: '[name]-[hash]' }),
+  // The SDK is self-contained: zod is bundled in.
+  build({ ...common, ...selfContained, entryPoints: { index: 'src/index.ts' }, outdir: 'dist' }),
+  // The CGI worker: a small boot script (worker.cjs) that evaluates the bundle
+  // (entry, SDK and zod) from a V8 code cache. Every CGI worker loads that
+  // bundle, so it is minified (names kept for stack traces). CommonJS: only a
+  // vm.Script can take a code cache on Node 20.
+  build({ ...common, ...selfContained, minifyIdentifiers: true, format: 'cjs', banner: undefined, sourcemap: false, entryPoints: { 'worker-bundle': 'src/worker/entry.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } }),
+  build({ ...common, format: 'cjs', banner: undefined, sourcemap: false, entryPoints: { worker: 'src/worker/boot.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } }),
 ]);
+writeFileSync(join(root, 'dist', 'worker-bundle.cache'), await makeCodeCache(join(root, 'dist', 'worker.cjs')));
+
+/**
+ * V8's code cache for the worker bundle, made in a real worker thread after it
+ * has loaded a sample CGI, so the functions that every start runs are in it.
+ */
+async function makeCodeCache(workerFile) {
+  const sample = `const { defineCgi, z } = require('cgihost');
+module.exports.default = defineCgi({ apiVersion: 1, auth: 'none', input: z.object({ text: z.string().max(10) }), output: z.object({ text: z.string() }), handler: (i) => i });`;
+  const store = new MessageChannel();
+  const thread = new Worker(workerFile, {
+    workerData: { makeCodeCache: true, heartbeat: new SharedArrayBuffer(64), heartbeatMs: 60_000 },
+    stdout: true,
+  });
+  try {
+    const spec = { cgi: 'sample', file: join(root, 'cgis', 'sample.ts'), version: 'build', code: sample, storePort: store.port2 };
+    thread.postMessage([{ t: 'load', spec }], [store.port2]);
+    return await new Promise((resolve, reject) => {
+      thread.on('error', reject);
+      thread.on('exit', (code) => reject(new Error(`the code-cache worker exited (${code})`)));
+      thread.on('message', (m) => {
+        if (Array.isArray(m)) {
+          const failed = m.find((x) => x.t === 'load-error');
+          if (failed) reject(new Error(`the code-cache worker refused its sample CGI: ${failed.message}`));
+          if (m.some((x) => x.t === 'ready')) thread.postMessage('cache');
+        } else if (m.codeCache) {
+          resolve(Buffer.from(m.codeCache));
+        }
+      });
+    });
+  } finally {
+    store.port1.close();
+    await thread.terminate();
+  }
+}

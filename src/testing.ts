@@ -55,7 +55,7 @@ export async function loadCgi(file: string | URL, opts: { dataDir?: string } = {
     log,
   });
   const worker = new CgiWorker({
-    workerFile: join(DIST_DIR, 'worker.js'),
+    workerFile: join(DIST_DIR, 'worker.cjs'),
     cgi: 'test',
     file: path,
     version: compiled.version,

@@ -14,6 +14,7 @@ import { StoreHost } from '../store/host.js';
 import type { SlotEnv } from './cgi-slot.js';
 import { Registry } from './registry.js';
 import { runtimePaths } from './runtime-paths.js';
+import { listServedCgiFiles } from './cgi-files.js';
 import { watchCgis } from './watch.js';
 import { Watchdog } from './watchdog.js';
 import { SpareThreads } from '../worker/spare.js';
@@ -54,6 +55,9 @@ export class Host {
     mkdirSync(tmpDir, { recursive: true });
 
     const paths = runtimePaths();
+    // Threads for the CGIs about to load boot while the store opens and the CGIs compile.
+    const spares = new SpareThreads(paths.workerFile, config.cgiDefaults.maxHeapMb, config.faults.heartbeatMs);
+    spares.prime(listServedCgiFiles(config.cgisDir, paths.builtinCgisDir).length * config.cgiDefaults.workers);
     const store = await StoreHost.start({
       threadFile: paths.storeThreadFile,
       dataDir: config.dataDir,
@@ -62,9 +66,11 @@ export class Host {
       webhooks: config.webhooks,
       queue: config.queue,
       log,
+    }).catch(async (e: unknown) => {
+      await spares.stop();
+      throw e;
     });
     let hooks: HostHooks = {};
-    const spares = new SpareThreads(paths.workerFile, config.cgiDefaults.maxHeapMb, config.faults.heartbeatMs);
     const env: SlotEnv = {
       config,
       log,
@@ -89,6 +95,7 @@ export class Host {
       admin: adminHandler(config.adminToken, [cgisRoute(registry), ...(hooks.adminRoutes ?? [])]),
     });
     const address = await front.listen(config.port, config.host);
+    spares.trim();
     const watchdog = new Watchdog(registry, config, log);
     const host = new Host(config, log, store, registry, front, watchdog, spares, address, hooks);
     if (config.watch) host.stopWatching = await watchCgis(config.cgisDir, config.watchDebounceMs, registry, log);

@@ -25,5 +25,5 @@ export function setRuntimePaths(paths: RuntimePaths): void {
 }
 
 export function runtimePaths(): RuntimePaths {
-  return chosen ?? { workerFile: join(DIST_DIR, 'worker.js'), storeThreadFile: join(DIST_DIR, 'store-thread.js') };
+  return chosen ?? { workerFile: join(DIST_DIR, 'worker.cjs'), storeThreadFile: join(DIST_DIR, 'store-thread.js') };
 }

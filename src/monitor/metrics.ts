@@ -23,13 +23,14 @@ export interface MetricsDeps {
   alerts: Alerts;
   /** Requests in flight per CGI, as the front counts them (undefined: count what the workers hold). */
   inflight?: (cgi: string) => number;
+  /** Workers ended other than by retirement, by CGI and reason (counted by the Monitor since start). */
+  restarts: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 const STATES: SlotState[] = ['loading', 'ready', 'failed', 'quarantined'];
 
 export class HostMetrics {
   readonly prom = new client.Registry();
-  readonly restarts: Counter<'cgi' | 'reason'>;
 
   constructor(private readonly deps: MetricsDeps) {
     const registers = [this.prom];
@@ -51,11 +52,15 @@ export class HostMetrics {
       });
       new TallyHistogram(tally, registers);
     }
-    this.restarts = new client.Counter({
+    const restarts: Counter<'cgi' | 'reason'> = new client.Counter({
       name: 'cgihost_worker_restarts_total',
       help: 'CGI workers that ended other than by retirement (and were replaced or quarantined), by reason.',
       labelNames: ['cgi', 'reason'] as const,
       registers,
+      collect: () => {
+        restarts.reset();
+        for (const [cgi, byReason] of deps.restarts) for (const [reason, n] of byReason) restarts.inc({ cgi, reason }, n);
+      },
     });
     this.cgiGauges();
     this.storeSeries();

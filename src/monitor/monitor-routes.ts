@@ -19,8 +19,9 @@ export function monitorRoutes(m: Monitor): AdminRoute[] {
       method: 'GET',
       path: '/metrics',
       async handle({ res }) {
-        const text = await m.metrics.metrics();
-        res.writeHead(200, { 'content-type': m.metrics.contentType, 'cache-control': 'no-store' });
+        const metrics = await m.metrics();
+        const text = await metrics.metrics();
+        res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
         res.end(text);
       },
     },

@@ -9,7 +9,7 @@ import type { ExitReason } from '../worker/cgi-worker.js';
 import { Alerts } from './alerts.js';
 import { BUCKET_SLOTS } from './latency.js';
 import { LoopSampler } from './loop-sampler.js';
-import { HostMetrics } from './metrics.js';
+import type { HostMetrics } from './metrics.js';
 import type { RequestObserver } from './observer.js';
 import { RecentErrors } from './recent-errors.js';
 import { errorsOnlyObserver, RequestTally, type CgiCounts } from './request-tally.js';
@@ -34,7 +34,9 @@ export class Monitor {
   readonly loops = new LoopSampler();
   readonly storeStats: StoreStatsCache;
   readonly alerts: Alerts;
-  readonly metrics: HostMetrics;
+  /** Workers ended other than by retirement: cgi -> reason -> count. */
+  readonly restarts = new Map<string, Map<string, number>>();
+  private prom?: Promise<HostMetrics>;
   readonly observer: RequestObserver;
   private readonly tally?: RequestTally;
   private readonly timer: NodeJS.Timeout;
@@ -49,14 +51,6 @@ export class Monitor {
     const tally = config.metrics.enabled ? new RequestTally(this.errors) : undefined;
     this.tally = tally;
     this.observer = tally ?? errorsOnlyObserver(this.errors);
-    this.metrics = new HostMetrics({
-      registry,
-      tally,
-      storeStats: this.storeStats,
-      loops: this.loops,
-      alerts: this.alerts,
-      inflight: tally && ((cgi) => tally.inflight(cgi)),
-    });
     this.unlisten = log.listen?.('error', (level, msg, fields) => this.errors.logged(level, msg, fields));
     // Queue lag is judged from the store's counters: read them more often when a rule needs it.
     this.storeEvery = config.alerts.some((r) => r.metric === 'queue_lag_seconds') ? 2 : SERIES_STEP_SECONDS;
@@ -65,7 +59,30 @@ export class Monitor {
   }
 
   workerExited(cgi: string, reason: ExitReason): void {
-    this.metrics.restarts.labels(cgi, reason).inc();
+    let byReason = this.restarts.get(cgi);
+    if (!byReason) this.restarts.set(cgi, (byReason = new Map()));
+    byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+  }
+
+  /**
+   * The Prometheus registry, made at the first scrape: prom-client is loaded
+   * then, not at start-up (it costs the host about 70 ms and some MB), and
+   * every series is read from the counters above when scraped.
+   */
+  metrics(): Promise<HostMetrics> {
+    this.prom ??= import('./metrics.js').then(({ HostMetrics }) => {
+      const tally = this.tally;
+      return new HostMetrics({
+        registry: this.parts.registry,
+        tally,
+        storeStats: this.storeStats,
+        loops: this.loops,
+        alerts: this.alerts,
+        inflight: tally && ((cgi) => tally.inflight(cgi)),
+        restarts: this.restarts,
+      });
+    });
+    return this.prom;
   }
 
   stop(): void {

@@ -24,7 +24,7 @@ try {
   // Read by esbuild's JavaScript API when it is first evaluated, just after this module.
   process.env.ESBUILD_BINARY_PATH = join(dir, 'esbuild');
   setRuntimePaths({
-    workerFile: join(dir, 'worker.mjs'),
+    workerFile: join(dir, 'worker.cjs'),
     storeThreadFile: join(dir, 'store-thread.mjs'),
     builtinCgisDir: join(dir, 'cgis'),
   });

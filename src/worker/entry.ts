@@ -26,16 +26,24 @@ const post = (m: WorkerToHost) => outbox.push(m);
 process.on('uncaughtExceptionMonitor', outbox.flush);
 process.on('exit', outbox.flush);
 
+const inflight = new Map<number, RequestContext>();
+// Set once by begin(): this runs as a CommonJS script (see boot.ts), so no top-level await.
+let spec: LoadSpec;
+let store: StoreRpc;
+let def: CgiDefinition;
+
 startHeartbeat();
 // A spare thread, started before it was needed, learns its CGI from the first message.
-const spec: LoadSpec =
-  data.load ?? (await new Promise<LoadSpec>((resolve) => port.once('message', (batch: HostToWorker[]) => resolve((batch[0] as { spec: LoadSpec }).spec))));
-const store = new StoreRpc(spec.storePort);
-const inflight = new Map<number, RequestContext>();
-const loaded = load();
-// A refused CGI leaves its thread idle; the host terminates it after reading the reason.
-const def = loaded as CgiDefinition;
-if (loaded) {
+if (data.load) begin(data.load);
+else port.once('message', (batch: HostToWorker[]) => begin((batch[0] as { spec: LoadSpec }).spec));
+
+function begin(s: LoadSpec): void {
+  spec = s;
+  store = new StoreRpc(spec.storePort);
+  const loaded = load();
+  // A refused CGI leaves its thread idle; the host terminates it after reading the reason.
+  if (!loaded) return;
+  def = loaded;
   port.on('message', (batch: HostToWorker[]) => {
     for (const m of batch) {
       if (m.t === 'req') void handle(m);

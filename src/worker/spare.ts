@@ -28,10 +28,16 @@ export function bootThread(workerFile: string, maxHeapMb: number, heartbeatMs: n
   return { thread, heartbeat, maxHeapMb };
 }
 
-/** Keeps one spare thread for the default heap bound; taking it starts the next one. */
+/**
+ * Keeps one spare thread for the default heap bound; taking it starts the
+ * next one. At start-up the host primes one per CGI it is about to load, so
+ * the threads boot while the store opens and the CGIs compile.
+ */
 export class SpareThreads {
-  private spare?: BootedThread;
+  private readonly spares: BootedThread[] = [];
   private stopped = false;
+  /** Between prime() and trim(): the threads taken are not replaced yet (start-up would pay for it). */
+  private priming = false;
 
   constructor(
     private readonly workerFile: string,
@@ -41,31 +47,50 @@ export class SpareThreads {
     this.refill();
   }
 
+  /** Boots spares until n are waiting. */
+  prime(n: number): void {
+    this.priming = true;
+    while (!this.stopped && this.spares.length < n) this.boot();
+  }
+
+  /** Start-up is over: ends spares beyond one (primed for CGIs that did not load), or boots the one. */
+  trim(): void {
+    this.priming = false;
+    for (const s of this.spares.splice(1)) {
+      s.thread.removeAllListeners('exit');
+      void s.thread.terminate();
+    }
+    this.refill();
+  }
+
   take(maxHeapMb: number): BootedThread | undefined {
-    const s = this.spare;
-    if (!s || s.maxHeapMb !== maxHeapMb) return undefined;
-    this.spare = undefined;
+    if (maxHeapMb !== this.maxHeapMb) return undefined;
+    const s = this.spares.shift();
+    if (!s) return undefined;
     s.thread.removeAllListeners('exit');
-    setImmediate(() => this.refill());
+    if (!this.priming) setImmediate(() => this.refill());
     return s;
   }
 
-  /** Resolves once the spare has ended: exiting the process while a thread still boots can abort it. */
+  /** Resolves once every spare has ended: exiting the process while a thread still boots can abort it. */
   async stop(): Promise<void> {
     this.stopped = true;
-    const s = this.spare;
-    this.spare = undefined;
-    if (s) await s.thread.terminate();
+    await Promise.all(this.spares.splice(0).map((s) => s.thread.terminate()));
   }
 
   private refill(): void {
-    if (this.stopped || this.spare) return;
+    if (this.spares.length === 0) this.boot();
+  }
+
+  private boot(): void {
+    if (this.stopped) return;
     const s = bootThread(this.workerFile, this.maxHeapMb, this.heartbeatMs);
     // A spare that dies idle is simply not used.
     s.thread.once('exit', () => {
-      if (this.spare === s) this.spare = undefined;
+      const i = this.spares.indexOf(s);
+      if (i >= 0) this.spares.splice(i, 1);
     });
     s.thread.on('error', () => {});
-    this.spare = s;
+    this.spares.push(s);
   }
 }

@@ -66,7 +66,7 @@ describe.skipIf(unsupported !== null)('single binary (dist/cgihost)', () => {
     const [build] = readdirSync(cacheDir);
     const names = readdirSync(join(cacheDir, build!), { recursive: true }) as string[];
     expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([]);
-    expect(names).toEqual(expect.arrayContaining(['better_sqlite3.node', 'esbuild', 'worker.mjs', 'store-thread.mjs', join('cgis', 'account', 'login.ts')]));
+    expect(names).toEqual(expect.arrayContaining(['better_sqlite3.node', 'esbuild', 'worker.cjs', 'worker-bundle.cjs', 'worker-bundle.cache', 'store-thread.mjs', join('cgis', 'account', 'login.ts')]));
   });
 
   it('starts in an empty folder, with no cgis folder', async () => {
