@@ -1,5 +1,4 @@
 /** `/cgi-bin/<name>`: from an HTTP request to a CGI's worker and back. */
-import { createHash } from 'node:crypto';
 import { createReadStream, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
@@ -15,7 +14,8 @@ import { readText, receiveRaw } from './body.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface TokenResolver {
-  resolve(tokenHash: string): { uid: string; sessionId: string } | null;
+  /** The session of a bearer token, or null. */
+  authenticate(token: string): { uid: string; sessionId: string } | null;
 }
 
 export interface CgiRouteDeps {
@@ -123,7 +123,7 @@ function authenticate(tokens: TokenResolver, header: string | undefined): { uid:
   if (!header || !header.startsWith('Bearer ')) return null;
   const token = header.slice(7).trim();
   if (token.length < 16 || token.length > 256) return null;
-  return tokens.resolve(createHash('sha256').update(token).digest('hex'));
+  return tokens.authenticate(token);
 }
 
 function pickHeaders(req: IncomingMessage): Record<string, string> {

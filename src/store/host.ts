@@ -8,7 +8,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { StoreControl, StoreControlReply, StoreStats } from './protocol.js';
 import type { StoreOptions } from './options.js';
 import type { StoreThreadOptions } from './thread.js';
-import { TokenReader } from './token-reader.js';
+import { revocationCounter, TokenReader } from './token-reader.js';
 
 type Level = 'info' | 'warn' | 'error';
 
@@ -71,7 +71,9 @@ export class StoreHost {
   /** Starts the store thread and resolves once its database is open. */
   static async start(opts: StoreHostOptions): Promise<StoreHost> {
     const { threadFile, log = consoleLogger, onExit, ...rest } = opts;
+    const revocations = revocationCounter();
     const workerData: StoreThreadOptions = {
+      revocations,
       dataDir: rest.dataDir,
       synchronous: rest.synchronous,
       groupsMaxMembers: rest.groupsMaxMembers,
@@ -82,7 +84,7 @@ export class StoreHost {
     const host = new StoreHost(new Worker(threadFile, { workerData, name: 'cgihost-store' }), log, onExit);
     try {
       await host.ready;
-      host.reader = new TokenReader(rest.dataDir);
+      host.reader = new TokenReader(rest.dataDir, revocations);
     } catch (err) {
       await host.close();
       throw err;

@@ -48,6 +48,8 @@ export interface StoreOptions {
   queue?: QueueOptions;
   login?: LoginThrottleOptions;
   log?: StoreLogger;
+  /** Over a SharedArrayBuffer: bumped after each committed session revocation (see TokenReader). */
+  revocations?: Int32Array;
 }
 
 export type ResolvedQueueOptions = Required<QueueOptions>;

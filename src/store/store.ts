@@ -52,6 +52,7 @@ export class Store implements StoreClient {
   private readonly fanout: FanoutConsumer;
   private readonly webhooks: WebhookDispatcher;
   private readonly sent = new Map<string, number>();
+  private readonly revocations?: Int32Array;
   private entriesWritten = 0;
   private internalRequests = 0;
   /** False once the host began to stop: syncs answer at once instead of holding. */
@@ -64,6 +65,7 @@ export class Store implements StoreClient {
 
   private constructor(opts: StoreOptions) {
     this.log = opts.log ?? defaultLogger;
+    this.revocations = opts.revocations;
     const queue = resolveQueueOptions(opts.queue);
     const db = (this.db = openDatabase(opts.dataDir, { synchronous: opts.synchronous }));
     this.waiters = new SyncWaiters((uid, key, limit) => this.inbox.read(uid, key, limit));
@@ -108,8 +110,11 @@ export class Store implements StoreClient {
   createSession(a: { uid: string; tokenHash: string; deviceId?: string }) {
     return this.commit.write((tx) => this.accounts.createSession(tx, a));
   }
-  revokeSession(a: { sessionId: string }) {
-    return this.commit.write(() => this.accounts.revokeSession(a));
+  /** Answers only after the revocation is committed and token caches are told (TokenReader). */
+  async revokeSession(a: { sessionId: string }) {
+    const r = await this.commit.write(() => this.accounts.revokeSession(a));
+    if (r.revoked && this.revocations) Atomics.add(this.revocations, 0, 1);
+    return r;
   }
   async checkLoginAllowed(a: { keys: string[] }) {
     return this.throttle.check(keys(a.keys));

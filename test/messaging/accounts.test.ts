@@ -145,6 +145,8 @@ describe('tokens', () => {
     const u = await newUser(h);
     const phone = await login(h, u.username, PASSWORD, 'phone');
     expect(phone.status).toBe(200);
+    // Used before: the host now holds this session in its token cache.
+    expect((await h.post('sync', { syncKey: 0 }, { token: u.token })).status).toBe(200);
     const out = await h.post('logout', {}, { token: u.token });
     expect(out.status, out.text).toBe(200);
     expect(out.body).toEqual({});

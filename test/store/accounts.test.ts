@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TokenReader } from '../../src/store/token-reader.js';
+import { createHash } from 'node:crypto';
+import { revocationCounter, TokenReader } from '../../src/store/token-reader.js';
 import { LoginThrottle } from '../../src/store/login-throttle.js';
 import { openStore, type Opened } from './support.js';
 
@@ -58,6 +59,35 @@ describe('accounts', () => {
     }
   });
 
+  it('caches sessions by token, and a committed revocation drops the cache before the revoker is answered', async () => {
+    const revocations = revocationCounter();
+    o = openStore({ revocations });
+    const { uid } = await o.store.createUser({ username: 'gina', passwordHash: 'h' });
+    const tokens = new TokenReader(o.dir, revocations);
+    const token = 'a'.repeat(43);
+    const other = 'b'.repeat(43);
+    try {
+      const { sessionId } = await o.store.createSession({ uid, tokenHash: sha256(token) });
+      const second = await o.store.createSession({ uid, tokenHash: sha256(other) });
+      expect(tokens.authenticate(token)).toEqual({ uid, sessionId });
+      expect(tokens.authenticate('c'.repeat(43))).toBeNull();
+      expect(await o.store.revokeSession({ sessionId })).toEqual({ revoked: true });
+      expect(Atomics.load(revocations, 0)).toBe(1);
+      // Answered above: from here on the revoked token is refused, the other device still accepted.
+      expect(tokens.authenticate(token)).toBeNull();
+      expect(tokens.authenticate(other)).toEqual({ uid, sessionId: second.sessionId });
+      // Revoking nothing moves no counter.
+      expect(await o.store.revokeSession({ sessionId })).toEqual({ revoked: false });
+      expect(Atomics.load(revocations, 0)).toBe(1);
+      // A cached session is served without the database: shown by closing the connection under it.
+      tokens.close();
+      expect(tokens.authenticate(other)).toEqual({ uid, sessionId: second.sessionId });
+      expect(() => tokens.authenticate('d'.repeat(43))).toThrow();
+    } finally {
+      tokens.close();
+    }
+  });
+
   it('throttles logins per key: 5 failures in the window block, clearing unblocks', async () => {
     o = openStore();
     const keys = ['user:frank', 'ip:10.0.0.1'];
@@ -86,3 +116,7 @@ describe('accounts', () => {
     expect(t.size).toBe(1);
   });
 });
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
