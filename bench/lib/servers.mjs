@@ -40,7 +40,9 @@ export function startHost({ cgisDir, configFile, dataDir, extraArgs = [], env, r
   }
   const ownDataDir = dataDir === undefined;
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'cgihost-bench-data-'));
-  const args = [HOST_CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--cgis-dir', cgisDir];
+  // BENCH_HOST_NODE_ARGS: node options for the host only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under load.
+  const nodeArgs = (process.env.BENCH_HOST_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const args = [...nodeArgs, HOST_CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--cgis-dir', cgisDir];
   if (configFile) args.push('--config', configFile);
   args.push(...extraArgs);
   return startProcess({

@@ -1,7 +1,9 @@
 /**
  * Messages on the store thread's ports. Each CGI worker gets its own
  * MessagePort straight to the store thread (no hop through the main thread);
- * the main thread keeps one control port (the thread's parentPort).
+ * the main thread keeps one control port (the thread's parentPort). On a
+ * worker's port each postMessage carries an array of these, both ways: what
+ * one event-loop turn produced (see Outbox).
  */
 import type { ErrorCode } from '../errors.js';
 import type { StoreOp } from './api.js';

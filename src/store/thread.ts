@@ -9,6 +9,7 @@ import { StoreError, type StoreOp } from './api.js';
 import type { StoreControl, StoreControlReply, StoreRequest, StoreResponse } from './protocol.js';
 import type { StoreLogger, StoreOptions } from './options.js';
 import { Store } from './store.js';
+import { Outbox } from '../worker/outbox.js';
 
 /** The options the main thread sends as workerData (StoreOptions without the logger). */
 export type StoreThreadOptions = Omit<StoreOptions, 'log'>;
@@ -79,9 +80,13 @@ function attach(port: MessagePort): void {
   ports.add(port);
   /** Request ids with a sync in progress on this port: ended when the worker goes away. */
   const held = new Map<string, number>();
-  port.on('message', (m: StoreRequest) => {
-    if (m.t === 'cancel') store.cancel(m.requestId);
-    else if (m.t === 'call') call(port, m, held);
+  // Answers made in one turn (a committed batch) go back in one postMessage.
+  const outbox = new Outbox<StoreResponse>({ postMessage: (batch: StoreResponse[]) => post(port, batch) });
+  port.on('message', (batch: StoreRequest[]) => {
+    for (const m of batch) {
+      if (m.t === 'cancel') store.cancel(m.requestId);
+      else if (m.t === 'call') call(outbox, m, held);
+    }
   });
   port.on('close', () => {
     ports.delete(port);
@@ -89,15 +94,26 @@ function attach(port: MessagePort): void {
   });
 }
 
-function call(port: MessagePort, m: Extract<StoreRequest, { t: 'call' }>, held: Map<string, number>): void {
-  const send = (r: StoreResponse) => {
+/** Posts a batch of answers; one that cannot be cloned is logged and answered INTERNAL instead, the rest still go. */
+function post(port: MessagePort, batch: StoreResponse[]): void {
+  try {
+    port.postMessage(batch);
+    return;
+  } catch {
+    // Find the culprit below.
+  }
+  for (const r of batch) {
     try {
-      port.postMessage(r);
+      port.postMessage([r]);
     } catch (err) {
-      log('error', 'store answer could not be sent', { op: m.op, error: String(err) });
-      port.postMessage({ t: 'result', id: m.id, ok: false, error: { code: 'INTERNAL', message: 'internal store error' } });
+      log('error', 'store answer could not be sent', { error: String(err) });
+      port.postMessage([{ t: 'result', id: r.id, ok: false, error: { code: 'INTERNAL', message: 'internal store error' } } satisfies StoreResponse]);
     }
-  };
+  }
+}
+
+function call(outbox: Outbox<StoreResponse>, m: Extract<StoreRequest, { t: 'call' }>, held: Map<string, number>): void {
+  const send = (r: StoreResponse) => outbox.push(r);
   const fail = (err: unknown) => send({ t: 'result', id: m.id, ok: false, error: wireError(err, m.op) });
   if (!Object.hasOwn(OPS, m.op)) {
     fail(new Error(`unknown store operation ${String(m.op)}`));

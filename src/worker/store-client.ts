@@ -4,6 +4,7 @@ import { CgiError } from '../index.js';
 import { ERROR_STATUS } from '../errors.js';
 import type { StoreClient, StoreOp } from '../store/api.js';
 import type { StoreRequest, StoreResponse } from '../store/protocol.js';
+import { Outbox } from './outbox.js';
 
 interface Pending {
   resolve(v: unknown): void;
@@ -13,14 +14,19 @@ interface Pending {
 export class StoreRpc {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Calls made in one event-loop turn cross to the store thread in one postMessage, and answers come back batched too. */
+  private readonly outbox: Outbox<StoreRequest>;
 
-  constructor(private readonly port: MessagePort) {
-    port.on('message', (m: StoreResponse) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.ok) p.resolve(m.value);
-      else p.reject(new CgiError(ERROR_STATUS[m.error.code] ?? 500, m.error.code, m.error.message, m.error.details));
+  constructor(port: MessagePort) {
+    this.outbox = new Outbox(port);
+    port.on('message', (batch: StoreResponse[]) => {
+      for (const m of batch) {
+        const p = this.pending.get(m.id);
+        if (!p) continue;
+        this.pending.delete(m.id);
+        if (m.ok) p.resolve(m.value);
+        else p.reject(new CgiError(ERROR_STATUS[m.error.code] ?? 500, m.error.code, m.error.message, m.error.details));
+      }
     });
     // The store thread closes every port when it stops or dies: nothing may wait for it forever.
     port.on('close', () => {
@@ -38,14 +44,14 @@ export class StoreRpc {
   }
 
   cancel(requestId: string): void {
-    this.port.postMessage({ t: 'cancel', requestId } satisfies StoreRequest);
+    this.outbox.push({ t: 'cancel', requestId });
   }
 
   private call(op: StoreOp, args: unknown, requestId: string): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.port.postMessage({ t: 'call', id, op, args, requestId } satisfies StoreRequest);
+      this.outbox.push({ t: 'call', id, op, args, requestId });
     });
   }
 }

@@ -20,20 +20,22 @@ afterAll(() => removeBundle(threadFile));
 function client(port: MessagePort) {
   let id = 0;
   const pending = new Map<number, (r: StoreResponse) => void>();
-  port.on('message', (r: StoreResponse) => {
-    pending.get(r.id)?.(r);
-    pending.delete(r.id);
+  port.on('message', (batch: StoreResponse[]) => {
+    for (const r of batch) {
+      pending.get(r.id)?.(r);
+      pending.delete(r.id);
+    }
   });
   return {
     call(op: string, args: unknown, requestId = 'req') {
       const m = { t: 'call', id: ++id, op, args, requestId } as StoreRequest;
       return new Promise<StoreResponse>((resolve) => {
         pending.set(m.t === 'call' ? m.id : 0, resolve);
-        port.postMessage(m);
+        port.postMessage([m]);
       });
     },
     cancel(requestId: string) {
-      port.postMessage({ t: 'cancel', requestId } satisfies StoreRequest);
+      port.postMessage([{ t: 'cancel', requestId } satisfies StoreRequest]);
     },
   };
 }
