@@ -5,8 +5,8 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { compileFunction } from 'node:vm';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const common = {
@@ -59,43 +59,16 @@ await Promise.all([
   build({ ...common, ...selfContained, entryPoints: { index: 'src/index.ts' }, outdir: 'dist' }),
   // The CGI worker: a small boot script (worker.cjs) that evaluates the bundle
   // (entry, SDK and zod) from a V8 code cache. Every CGI worker loads that
-  // bundle, so it is minified (names kept for stack traces). CommonJS: only a
-  // vm.Script can take a code cache on Node 20.
+  // bundle, so it is minified. CommonJS: an ES module cannot take a code cache
+  // on Node 20.
   build({ ...common, ...selfContained, minifyIdentifiers: true, format: 'cjs', banner: undefined, sourcemap: false, entryPoints: { 'worker-bundle': 'src/worker/entry.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } }),
   build({ ...common, format: 'cjs', banner: undefined, sourcemap: false, entryPoints: { worker: 'src/worker/boot.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } }),
 ]);
-writeFileSync(join(root, 'dist', 'worker-bundle.cache'), await makeCodeCache(join(root, 'dist', 'worker.cjs')));
+writeFileSync(join(root, 'dist', 'worker-bundle.cache'), codeCache(join(root, 'dist', 'worker-bundle.cjs')));
 
-/**
- * V8's code cache for the worker bundle, made in a real worker thread after it
- * has loaded a sample CGI, so the functions that every start runs are in it.
- */
-async function makeCodeCache(workerFile) {
-  const sample = `const { defineCgi, z } = require('cgihost');
-module.exports.default = defineCgi({ apiVersion: 1, auth: 'none', input: z.object({ text: z.string().max(10) }), output: z.object({ text: z.string() }), handler: (i) => i });`;
-  const store = new MessageChannel();
-  const thread = new Worker(workerFile, {
-    workerData: { makeCodeCache: true, heartbeat: new SharedArrayBuffer(64), heartbeatMs: 60_000 },
-    stdout: true,
-  });
-  try {
-    const spec = { cgi: 'sample', file: join(root, 'cgis', 'sample.ts'), version: 'build', code: sample, storePort: store.port2 };
-    thread.postMessage([{ t: 'load', spec }], [store.port2]);
-    return await new Promise((resolve, reject) => {
-      thread.on('error', reject);
-      thread.on('exit', (code) => reject(new Error(`the code-cache worker exited (${code})`)));
-      thread.on('message', (m) => {
-        if (Array.isArray(m)) {
-          const failed = m.find((x) => x.t === 'load-error');
-          if (failed) reject(new Error(`the code-cache worker refused its sample CGI: ${failed.message}`));
-          if (m.some((x) => x.t === 'ready')) thread.postMessage('cache');
-        } else if (m.codeCache) {
-          resolve(Buffer.from(m.codeCache));
-        }
-      });
-    });
-  } finally {
-    store.port1.close();
-    await thread.terminate();
-  }
+/** V8's code cache for the worker bundle, compiled exactly as src/worker/boot.ts compiles it. */
+function codeCache(file) {
+  const run = compileFunction(readFileSync(file, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file, produceCachedData: true });
+  if (!run.cachedDataProduced) throw new Error(`V8 made no code cache for ${file}`);
+  return run.cachedData;
 }
