@@ -46,6 +46,16 @@ const zodLocalesOnDemand = {
   },
 };
 
+/** Like packages: 'external', except for the named package (bundled). */
+function allPackagesExternalBut(name) {
+  return {
+    name: 'external-but',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (a) => (a.path === name || a.path.startsWith(`${name}/`) || a.path.startsWith('node:') ? undefined : { path: a.path, external: true }));
+    },
+  };
+}
+
 const selfContained = { minifyWhitespace: true, minifySyntax: true, plugins: [zodLocalesOnDemand] };
 // Shared code and lazily imported modules (metrics, with prom-client) land in
 // chunks beside the entries: in dist/ itself, where runtime-paths.ts looks.
@@ -54,7 +64,8 @@ mkdirSync(join(root, 'dist'), { recursive: true });
 for (const f of readdirSync(join(root, 'dist'))) if (/\.(js|cjs|cache|map)$/.test(f)) rmSync(join(root, 'dist', f));
 await Promise.all([
   // The host keeps its npm dependencies external (native addon, esbuild binary).
-  build({ ...common, entryPoints: { cli: 'src/cli.ts', 'store-thread': 'src/store/thread.ts', testing: 'src/testing.ts' }, outdir: 'dist', packages: 'external', splitting: true, chunkNames: '[name]-[hash]' }),
+  // zod is bundled in too, with its locales on demand: node_modules' zod evaluates all 40 of them.
+  build({ ...common, entryPoints: { cli: 'src/cli.ts', 'store-thread': 'src/store/thread.ts', testing: 'src/testing.ts' }, outdir: 'dist', splitting: true, chunkNames: '[name]-[hash]', plugins: [allPackagesExternalBut('zod'), zodLocalesOnDemand] }),
   // The SDK is self-contained: zod is bundled in.
   build({ ...common, ...selfContained, entryPoints: { index: 'src/index.ts' }, outdir: 'dist' }),
   // The CGI worker: a small boot script (worker.cjs) that evaluates the bundle
