@@ -89,7 +89,10 @@ export async function loadCgi(file: string | URL, opts: { dataDir?: string } = {
         },
         o.timeoutMs ?? meta.timeoutMs ?? 10_000,
       );
-      if (reply.t === 'res') return { status: reply.status, body: JSON.parse(reply.json), headers: reply.headers ?? {} };
+      if (reply.t === 'res') {
+        const text = typeof reply.json === 'string' ? reply.json : Buffer.from(reply.json).toString('utf8');
+        return { status: reply.status, body: JSON.parse(text), headers: reply.headers ?? {} };
+      }
       return { status: reply.status, body: reply.body, headers: reply.headers };
     },
     async close() {

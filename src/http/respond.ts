@@ -5,9 +5,10 @@ import { ERROR_STATUS, errorBody, type ErrorCode } from '../errors.js';
  * Writes a JSON answer with one writeHead: with no header set before, node
  * takes its fast path for a flat header array.
  */
-export function sendJson(res: ServerResponse, status: number, json: string, headers?: Record<string, string>): void {
+export function sendJson(res: ServerResponse, status: number, json: string | Uint8Array, headers?: Record<string, string>): void {
   if (res.headersSent) return void res.end();
-  const flat = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(json))];
+  const length = typeof json === 'string' ? Buffer.byteLength(json) : json.byteLength;
+  const flat = ['content-type', 'application/json; charset=utf-8', 'content-length', String(length)];
   if (headers) for (const k in headers) flat.push(k, headers[k]!);
   res.writeHead(status, flat);
   res.end(json);

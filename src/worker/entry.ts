@@ -175,7 +175,7 @@ async function handle(m: WorkerRequest): Promise<void> {
       post({ t: 'log', level: 'error', msg: 'output failed its schema (the CGI is at fault)', fields: { issues: checked.error.issues }, requestId: m.requestId });
       return answerError(m, 'INTERNAL', 'internal error');
     }
-    post({ t: 'res', id: m.id, status: 200, json: JSON.stringify(checked.data) });
+    answerJson(m.id, JSON.stringify(checked.data));
   } catch (e) {
     if (e instanceof CgiError && isErrorCode(e.code)) {
       answerError(m, e.code, e.message, e.details, e.status);
@@ -186,6 +186,17 @@ async function handle(m: WorkerRequest): Promise<void> {
   } finally {
     inflight.delete(m.id);
   }
+}
+
+/** Past this many characters an answer crosses to the main thread as bytes it owns (a sync of 100 messages is ~20 KB). */
+const TRANSFER_ABOVE = 8 * 1024;
+
+function answerJson(id: number, json: string): void {
+  if (json.length <= TRANSFER_ABOVE) return post({ t: 'res', id, status: 200, json });
+  // Large enough that Buffer.from gives it its own ArrayBuffer (never a slice of the shared pool).
+  const bytes = Buffer.from(json);
+  if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) return post({ t: 'res', id, status: 200, json });
+  outbox.push({ t: 'res', id, status: 200, json: bytes }, bytes.buffer as ArrayBuffer);
 }
 
 function parseInput(m: WorkerRequest): unknown {

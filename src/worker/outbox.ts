@@ -5,12 +5,15 @@
  */
 export class Outbox<T> {
   private items: T[] = [];
+  private transfer: ArrayBuffer[] = [];
   private scheduled = false;
 
-  constructor(private readonly target: { postMessage(value: unknown): void }) {}
+  constructor(private readonly target: { postMessage(value: unknown, transfer?: ArrayBuffer[]): void }) {}
 
-  push(m: T): void {
+  /** `transfer`: buffers of `m` to move to the other thread instead of copying (they are unusable here after). */
+  push(m: T, transfer?: ArrayBuffer): void {
     this.items.push(m);
+    if (transfer) this.transfer.push(transfer);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -23,6 +26,9 @@ export class Outbox<T> {
     if (this.items.length === 0) return;
     const items = this.items;
     this.items = [];
-    this.target.postMessage(items);
+    if (this.transfer.length === 0) return this.target.postMessage(items);
+    const transfer = this.transfer;
+    this.transfer = [];
+    this.target.postMessage(items, transfer);
   };
 }

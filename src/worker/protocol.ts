@@ -60,8 +60,12 @@ export type HostToWorker = WorkerRequest | { t: 'abort'; id: number } | { t: 'lo
 export type WorkerToHost =
   | { t: 'ready'; meta: CgiMeta }
   | { t: 'load-error'; message: string }
-  /** A JSON answer, already serialised by the worker. `code` is set on errors. */
-  | { t: 'res'; id: number; status: number; json: string; code?: ErrorCode; headers?: Record<string, string> }
+  /**
+   * A JSON answer, already serialised by the worker: the text, or for a large
+   * one its UTF-8 bytes, transferred rather than copied (the main thread then
+   * neither copies nor encodes it). `code` is set on errors.
+   */
+  | { t: 'res'; id: number; status: number; json: string | Uint8Array; code?: ErrorCode; headers?: Record<string, string> }
   | {
       t: 'raw';
       id: number;

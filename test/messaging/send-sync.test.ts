@@ -341,6 +341,19 @@ describe('sync', () => {
     expect(rest.body.continueFlag).toBe(false);
   });
 
+  it('answers a large sync (its bytes handed over by the worker, not copied) whole and exact, multi-byte text included', async () => {
+    const [c, d] = await newUsers(h, 2);
+    const texts = Array.from({ length: 60 }, (_, i) => `${i} ${'😀é'.repeat(40)}`);
+    for (let i = 0; i < texts.length; i += 15) await Promise.all(texts.slice(i, i + 15).map((t) => sendText(h, c!, d!, t)));
+    const r = await sync(h, d!, { syncKey: 0 });
+    expect(r.status, r.text).toBe(200);
+    // Well past the size that crosses as bytes (8 K characters).
+    expect(r.text.length).toBeGreaterThan(10_000);
+    expect(Number(r.headers.get('content-length'))).toBe(Buffer.byteLength(r.text));
+    expect(r.body.messages.map((m: SyncMessage) => m.content).sort()).toEqual([...texts].sort());
+    expectDense(r.body.messages);
+  });
+
   it("only ever reads the caller's own inbox", async () => {
     const eve = await newUser(h);
     expect((await sync(h, eve, { syncKey: 0 })).body.messages).toEqual([]);
