@@ -13,10 +13,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { runLoad, pickTool } from './lib/load.mjs';
-import { startBaseline, startHost, cpuTimeMs, ROOT } from './lib/servers.mjs';
-import { median, ratio, fmtNum, fmtMs, fmtRatio, printTable, verdict, boundedNumber, summariseRounds } from './lib/stats.mjs';
+import { startBaseline, startHost, ROOT } from './lib/servers.mjs';
+import { runRounds } from './lib/rounds.mjs';
+import { median, ratio, fmtNum, fmtRatio, verdict, boundedNumber, summariseRounds, pairedRatios } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
-import { postJson, sleep } from './lib/client.mjs';
+import { postJson } from './lib/client.mjs';
 
 const GOAL = 0.85;
 const CGIS_DIR = join(ROOT, 'bench', 'fixtures', 'echo-cgis');
@@ -71,29 +72,11 @@ export async function main(argv = process.argv.slice(2)) {
     const sanity = {};
     for (const side of sides) sanity[side] = await checkEcho(side, servers[side].url);
 
-    // CPU time the server spent per answered request is far steadier than req/s
-    // on a shared machine, and tells what isolation costs even when the load
-    // generator, not the server, is the bottleneck.
-    const run = async (side, s) => {
-      const cpu0 = cpuTimeMs(servers[side].pid);
-      const res = await runLoad({ url: `${servers[side].url}/cgi-bin/echo`, body: { text: TEXT }, durationS: s, ...load });
-      const cpuMs = cpuTimeMs(servers[side].pid) - cpu0;
-      return { ...res, cpuUsPerReq: (cpuMs * 1000) / res.requests, cpuCores: cpuMs / 1000 / res.durationS };
-    };
-    if (warmupS > 0) for (const side of sides) await run(side, warmupS);
-
-    const rows = [];
-    for (let r = 1; r <= rounds; r++) {
-      const order = r % 2 === 1 ? sides : [...sides].reverse();
-      for (const side of order) {
-        await sleep(300);
-        const res = await run(side, durationS);
-        rows.push({ round: r, side, ...res });
-        console.log(`round ${r} ${side.padEnd(4)} ${fmtNum(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  ` +
-          `cpu ${fmtNum(res.cpuUsPerReq, 1)} us/req (${fmtNum(res.cpuCores, 2)} cores)` +
-          (res.non2xx || res.errors ? `  non2xx ${res.non2xx} errors ${res.errors}` : ''));
-      }
-    }
+    const rows = await runRounds({
+      sides, rounds, durationS, warmupS,
+      pidOf: (side) => servers[side].pid,
+      load: (side, s) => runLoad({ url: `${servers[side].url}/cgi-bin/echo`, body: { text: TEXT }, durationS: s, ...load }),
+    });
     return report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, rows });
   } finally {
     for (const side of sides) {
@@ -128,12 +111,7 @@ function report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, r
   if (summary.bare && summary.host) {
     // Paired ratios compare rounds run back to back, so slow drifts of a noisy
     // machine cancel out; the ratio of medians is the headline figure.
-    const paired = [];
-    for (let r = 1; r <= rounds; r++) {
-      const b = rows.find((x) => x.round === r && x.side === 'bare');
-      const h = rows.find((x) => x.round === r && x.side === 'host');
-      paired.push(ratio(h.rps, b.rps));
-    }
+    const paired = pairedRatios(rows, 'host', 'bare');
     const clean = summary.host.non2xx + summary.host.errors + summary.bare.non2xx + summary.bare.errors === 0;
     out.ratio = ratio(summary.host.rps, summary.bare.rps);
     out.pairedRatios = paired;

@@ -24,8 +24,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { pickTool } from './lib/load.mjs';
-import { startBaseline, startHost, cpuTimeMs, ROOT } from './lib/servers.mjs';
-import { median, ratio, fmtNum, fmtMs, fmtRatio, printTable, verdict, boundedNumber, summariseRounds } from './lib/stats.mjs';
+import { startBaseline, startHost, ROOT } from './lib/servers.mjs';
+import { runRounds } from './lib/rounds.mjs';
+import { median, ratio, fmtNum, fmtRatio, verdict, boundedNumber, summariseRounds, pairedRatios } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { postJson, sleep } from './lib/client.mjs';
 import { makeUsers, sendText, syncAll, denseProblem, scrapeMetrics, metricSum, runRotatingLoad } from './lib/users.mjs';
@@ -103,28 +104,16 @@ export async function main(argv = process.argv.slice(2)) {
     const path = (side) => `${servers[side].url}/cgi-bin/${side === 'bare' ? 'echo' : 'sendmsg'}`;
     const seen200 = Object.fromEntries(sides.map((s) => [s, s === 'bare' ? 0 : 1])); // the sanity send
     const loads = Object.fromEntries(sides.map((s) => [s, 0]));
-    const run = async (side, s) => {
-      const cpu0 = cpuTimeMs(servers[side].pid);
-      const res = await runRotatingLoad({ url: path(side), variants: variants[side], durationS: s, ...load });
-      const cpuMs = cpuTimeMs(servers[side].pid) - cpu0;
-      seen200[side] += res.requests - res.non2xx; // wrk: statuses >= 400 only; sendmsg answers 200 or an error
-      loads[side]++;
-      return { ...res, cpuUsPerReq: (cpuMs * 1000) / res.requests, cpuCores: cpuMs / 1000 / res.durationS };
-    };
-    if (warmupS > 0) for (const side of sides) await run(side, warmupS);
-
-    const rows = [];
-    for (let r = 1; r <= rounds; r++) {
-      const order = r % 2 === 1 ? sides : [...sides].reverse();
-      for (const side of order) {
-        await sleep(300);
-        const res = await run(side, durationS);
-        rows.push({ round: r, side, ...res });
-        console.log(`round ${r} ${side.padEnd(6)} ${fmtNum(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  ` +
-          `cpu ${fmtNum(res.cpuUsPerReq, 1)} us/req (${fmtNum(res.cpuCores, 2)} cores)` +
-          (res.non2xx || res.errors ? `  non2xx ${res.non2xx} errors ${res.errors}` : ''));
-      }
-    }
+    const rows = await runRounds({
+      sides, rounds, durationS, warmupS,
+      pidOf: (side) => servers[side].pid,
+      load: async (side, s) => {
+        const res = await runRotatingLoad({ url: path(side), variants: variants[side], durationS: s, ...load });
+        seen200[side] += res.requests - res.non2xx; // wrk: statuses >= 400 only; sendmsg answers 200 or an error
+        loads[side]++;
+        return res;
+      },
+    });
 
     // Correctness, one sync pass per user.
     const checks = {};
@@ -228,12 +217,7 @@ function report({ rounds, durationS, warmupS, pairs, load, sides, rows, checks, 
   const out = { config: { rounds, durationS, warmupS, pairs, ...load, sides }, rounds: rows, summary, checks, raw, ratios: {} };
   console.log('');
   for (const side of sides.filter((s) => s !== 'bare')) {
-    const paired = [];
-    for (let r = 1; r <= rounds; r++) {
-      const b = rows.find((x) => x.round === r && x.side === 'bare');
-      const h = rows.find((x) => x.round === r && x.side === side);
-      paired.push(ratio(h.rps, b.rps));
-    }
+    const paired = pairedRatios(rows, side, 'bare');
     out.ratios[side] = {
       medianPaired: median(paired), paired, ofMedians: ratio(summary[side].rps, summary.bare.rps),
       cpu: ratio(summary[side].cpuUsPerReq, summary.bare.cpuUsPerReq), p99: ratio(summary[side].p99, summary.bare.p99),

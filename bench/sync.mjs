@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { runLoad, pickTool } from './lib/load.mjs';
-import { startBaseline, startHost, cpuTimeMs, ROOT } from './lib/servers.mjs';
-import { median, ratio, fmtNum, fmtMs, fmtRatio, printTable, boundedNumber } from './lib/stats.mjs';
+import { startBaseline, startHost, ROOT } from './lib/servers.mjs';
+import { runRounds } from './lib/rounds.mjs';
+import { median, ratio, fmtNum, fmtRatio, boundedNumber, summariseRounds, pairedRatios } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
-import { postJson, sleep } from './lib/client.mjs';
+import { postJson } from './lib/client.mjs';
 import { makeUsers, sendText, sync, auth } from './lib/users.mjs';
 
 const CGIS_DIR = join(ROOT, 'cgis');
@@ -78,45 +79,13 @@ export async function main(argv = process.argv.slice(2)) {
       bare: { url: `${servers.bare.url}/cgi-bin/echo`, body: { text: 'hello, cgihost' } },
       host: { url: `${url}/cgi-bin/sync`, body, headers: auth(reader.token) },
     };
-    const run = async (side, secs) => {
-      const cpu0 = cpuTimeMs(servers[side].pid);
-      const res = await runLoad({ ...target[side], durationS: secs, ...load });
-      const cpuMs = cpuTimeMs(servers[side].pid) - cpu0;
-      return { ...res, cpuUsPerReq: (cpuMs * 1000) / res.requests, cpuCores: cpuMs / 1000 / res.durationS };
-    };
-    if (warmupS > 0) for (const side of sides) await run(side, warmupS);
-    const rows = [];
-    for (let r = 1; r <= rounds; r++) {
-      for (const side of r % 2 === 1 ? sides : [...sides].reverse()) {
-        await sleep(300);
-        const res = await run(side, durationS);
-        rows.push({ round: r, side, ...res });
-        console.log(`round ${r} ${side.padEnd(4)} ${fmtNum(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  ` +
-          `cpu ${fmtNum(res.cpuUsPerReq, 1)} us/req (${fmtNum(res.cpuCores, 2)} cores)` +
-          (res.non2xx || res.errors ? `  non2xx ${res.non2xx} errors ${res.errors}` : ''));
-      }
-    }
-
-    console.log('');
-    printTable(['round', 'side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
-      rows.map((r) => [r.round, r.side, fmtNum(r.rps), fmtMs(r.p50), fmtMs(r.p99), fmtNum(r.cpuUsPerReq, 1), fmtNum(r.cpuCores, 2), r.non2xx, r.errors]));
-    const summary = {};
-    for (const side of sides) {
-      const mine = rows.filter((r) => r.side === side);
-      summary[side] = {
-        rps: median(mine.map((r) => r.rps)), p50: median(mine.map((r) => r.p50)), p99: median(mine.map((r) => r.p99)),
-        cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)), cpuCores: median(mine.map((r) => r.cpuCores)),
-        non2xx: mine.reduce((x, r) => x + r.non2xx, 0), errors: mine.reduce((x, r) => x + r.errors, 0),
-      };
-    }
-    console.log('\nmedians');
-    printTable(['side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
-      sides.map((x) => [x, fmtNum(summary[x].rps), fmtMs(summary[x].p50), fmtMs(summary[x].p99),
-        fmtNum(summary[x].cpuUsPerReq, 1), fmtNum(summary[x].cpuCores, 2), summary[x].non2xx, summary[x].errors]));
-    const paired = [];
-    for (let r = 1; r <= rounds; r++) {
-      paired.push(ratio(rows.find((x) => x.round === r && x.side === 'host').rps, rows.find((x) => x.round === r && x.side === 'bare').rps));
-    }
+    const rows = await runRounds({
+      sides, rounds, durationS, warmupS,
+      pidOf: (side) => servers[side].pid,
+      load: (side, secs) => runLoad({ ...target[side], durationS: secs, ...load }),
+    });
+    const summary = summariseRounds(rows, sides);
+    const paired = pairedRatios(rows, 'host', 'bare');
     const clean = sides.every((x) => summary[x].non2xx + summary[x].errors === 0);
     const out = {
       config: { rounds, durationS, warmupS, limit, messages, ...load }, answerBytes, rounds: rows, summary,

@@ -98,3 +98,12 @@ export function summariseRounds(rows, sides) {
       fmtNum(summary[s].cpuUsPerReq, 1), fmtNum(summary[s].cpuCores, 2), summary[s].non2xx, summary[s].errors]));
   return summary;
 }
+
+/**
+ * side/base req/s of each round, rounds run back to back: slow drifts of a
+ * noisy machine cancel out of these.
+ */
+export function pairedRatios(rows, side, base) {
+  const rounds = [...new Set(rows.map((r) => r.round))];
+  return rounds.map((n) => ratio(rows.find((x) => x.round === n && x.side === side).rps, rows.find((x) => x.round === n && x.side === base).rps));
+}
