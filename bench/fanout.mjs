@@ -20,7 +20,6 @@
 // DIR.bench-users.json, so a second run reuses them (the database grows).
 //   node bench/fanout.mjs [--members 500] [--lag 30] [--duration 5] [--connections 32] [--senders 8]
 //                         [--raw-messages 400] [--data-dir DIR]
-import Database from 'better-sqlite3';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,6 +28,7 @@ import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { pickTool } from './lib/load.mjs';
+import { rawFanout } from './lib/raw-sqlite.mjs';
 import { startHost, cpuTimeMs, ROOT } from './lib/servers.mjs';
 import { percentile, median, fmtNum, fmtMs, verdict, boundedNumber, ratio, fmtRatio } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
@@ -49,34 +49,6 @@ const OPTIONS = {
   'data-dir': { type: 'string' },
   tool: { type: 'string', default: process.env.BENCH_TOOL || 'auto' },
 };
-
-/** Raw better-sqlite3: `members` index rows per transaction, `messages` transactions. */
-function rawFanout(members, messages) {
-  const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-raw-'));
-  try {
-    const db = new Database(join(dir, 'raw.db'));
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.exec('CREATE TABLE inbox (uid TEXT, seq INTEGER, msg_id INTEGER, PRIMARY KEY (uid, seq)) WITHOUT ROWID');
-    const ins = db.prepare('INSERT INTO inbox VALUES (?, ?, ?)');
-    const users = Array.from({ length: members }, (_, i) => 'u' + (i * 7919).toString(16).padStart(16, '0'));
-    const seq = new Map();
-    const one = db.transaction((msg) => {
-      for (const u of users) {
-        const s = (seq.get(u) ?? 0) + 1;
-        seq.set(u, s);
-        ins.run(u, s, msg);
-      }
-    });
-    const t = performance.now();
-    for (let i = 0; i < messages; i++) one(i);
-    const ms = performance.now() - t;
-    db.close();
-    return (messages * members) / (ms / 1000);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 export async function main(argv = process.argv.slice(2)) {
   const { values: a } = parseArgs({ args: argv, options: OPTIONS, strict: false });
@@ -209,7 +181,7 @@ export async function main(argv = process.argv.slice(2)) {
     result.lag = { lastMember: lagLast, allMembers: lagAll };
 
     // --- raw better-sqlite3, host idle
-    const raw1 = rawFanout(M, rawMessages);
+    const raw1 = rawFanout({ sync: 'FULL', members: M, messages: rawMessages });
     console.log(`raw better-sqlite3, ${M} rows per transaction, synchronous=FULL: ${fmtNum(raw1)} rows/s`);
 
     // --- (a) throughput under a stream of group sends
@@ -274,7 +246,7 @@ export async function main(argv = process.argv.slice(2)) {
       `non2xx ${load.non2xx}, errors ${load.errors}); ${fmtNum(sends - gotAt(tStreamEnd))} messages still to fan out when the stream ended, done ${fmtNum(Math.max(0, totalMs - tStreamEnd))} ms later`);
     console.log(`    ${fmtNum(sends * M)} inbox entries (${M} per message) in ${fmtNum(totalMs)} ms from the first send to the last member's last entry: ` +
       `${fmtNum(rate)} entries/s; during the stream ${fmtNum(streamRate)}/s; best 0.5 s ${fmtNum(peak)}/s; host CPU ${fmtNum(cpuMs / totalMs, 2)} cores`);
-    const raw2 = rawFanout(M, rawMessages);
+    const raw2 = rawFanout({ sync: 'FULL', members: M, messages: rawMessages });
     const rawRate = median([raw1, raw2]);
     console.log(`raw better-sqlite3 again: ${fmtNum(raw2)} rows/s; median ${fmtNum(rawRate)}; host/raw ${fmtRatio(ratio(rate, rawRate))}`);
 

@@ -17,7 +17,6 @@
 // sendmsg.json (sendmsg-c<N>.json with --connections other than 50).
 //   node bench/sendmsg.mjs [--rounds 6] [--duration 3] [--warmup 3] [--connections 50]
 //                          [--pairs 8] [--threads 1] [--tool auto|wrk|autocannon] [--no-normal]
-import Database from 'better-sqlite3';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { pickTool } from './lib/load.mjs';
 import { startBaseline, startHost, ROOT } from './lib/servers.mjs';
 import { runRounds } from './lib/rounds.mjs';
+import { rawSends } from './lib/raw-sqlite.mjs';
 import { median, ratio, fmtNum, fmtRatio, verdict, boundedNumber, summariseRounds, pairedRatios } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { postJson, sleep } from './lib/client.mjs';
@@ -120,7 +120,10 @@ export async function main(argv = process.argv.slice(2)) {
     for (const side of sides.filter((s) => s !== 'bare')) {
       checks[side] = await verify(side, servers[side].url, people[side], seen200[side], loads[side] * load.connections);
     }
-    const raw = { full: rawOneTxnPerMessage('FULL', 2), normal: rawOneTxnPerMessage('NORMAL', 2) };
+    // Context for the durable figures: one transaction per message on the same disk, in the same run
+    // (issue 4: about 5.7k/s at FULL, 24k/s at NORMAL when quiet).
+    const rawRate = (sync) => rawSends({ sync, seconds: 2, content: CONTENT, pair: (n) => [`s${n % 8}`, `r${n % 8}`] });
+    const raw = { full: rawRate('FULL'), normal: rawRate('NORMAL') };
     return report({ rounds, durationS, warmupS, pairs, load, sides, rows, checks, raw });
   } finally {
     for (const side of sides) {
@@ -129,41 +132,6 @@ export async function main(argv = process.argv.slice(2)) {
       if (code !== 0 || killed) console.log(`warning: ${side} stopped with code ${code} signal ${signal}${killed ? ' (SIGKILLed after timeout)' : ''}`);
     }
     rmSync(tmp, { recursive: true, force: true });
-  }
-}
-
-/**
- * Context for the durable figures: raw better-sqlite3 doing one transaction
- * per message (a message row, two inbox rows) for `seconds`, on the same disk,
- * in the same run (issue 4: about 5.7k/s at FULL, 24k/s at NORMAL when quiet).
- */
-function rawOneTxnPerMessage(sync, seconds) {
-  const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-raw-'));
-  try {
-    const db = new Database(join(dir, 'raw.db'));
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${sync}`);
-    db.exec(`CREATE TABLE messages (id INTEGER PRIMARY KEY, from_uid TEXT, to_uid TEXT, content TEXT, created_at INTEGER);
-             CREATE TABLE inbox (uid TEXT, seq INTEGER, msg_id INTEGER, PRIMARY KEY (uid, seq)) WITHOUT ROWID;`);
-    const im = db.prepare('INSERT INTO messages (from_uid, to_uid, content, created_at) VALUES (?, ?, ?, ?)');
-    const ii = db.prepare('INSERT INTO inbox VALUES (?, ?, ?)');
-    const seq = new Map();
-    const send = db.transaction((a, b) => {
-      const id = im.run(a, b, CONTENT, Date.now()).lastInsertRowid;
-      for (const u of [a, b]) {
-        const q = (seq.get(u) ?? 0) + 1;
-        seq.set(u, q);
-        ii.run(u, q, id);
-      }
-    });
-    let n = 0;
-    const t0 = performance.now();
-    while (performance.now() - t0 < seconds * 1000) send(`s${n % 8}`, `r${n % 8}`), n++;
-    const rate = n / ((performance.now() - t0) / 1000);
-    db.close();
-    return rate;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

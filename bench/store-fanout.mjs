@@ -3,12 +3,12 @@
 // member's entry (one message at a time on an idle store), next to raw
 // better-sqlite3 inserting 500 index rows per transaction in the same run.
 //   node bench/store-fanout.mjs [--members 500] [--messages 400] [--sync FULL|NORMAL]
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadStore, rate } from './_store-build.mjs';
+import { rawFanout } from './lib/raw-sqlite.mjs';
 
 const { values: o } = parseArgs({
   options: {
@@ -20,30 +20,6 @@ const { values: o } = parseArgs({
 });
 const M = Number(o.members);
 const N = Number(o.messages);
-
-function raw(sync) {
-  const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-raw-'));
-  const db = new Database(join(dir, 'raw.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${sync}`);
-  db.exec('CREATE TABLE inbox (uid TEXT, seq INTEGER, msg_id INTEGER, PRIMARY KEY (uid, seq)) WITHOUT ROWID');
-  const ins = db.prepare('INSERT INTO inbox VALUES (?, ?, ?)');
-  const users = Array.from({ length: M }, (_, i) => 'u' + (i * 7919).toString(16).padStart(16, '0'));
-  const seq = new Map();
-  const one = db.transaction((msg) => {
-    for (const u of users) {
-      const s = (seq.get(u) ?? 0) + 1;
-      seq.set(u, s);
-      ins.run(u, s, msg);
-    }
-  });
-  const t = performance.now();
-  for (let i = 0; i < N; i++) one(i);
-  const ms = performance.now() - t;
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-  return rate(N * M, ms);
-}
 
 const { Store } = await loadStore();
 const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-fanout-'));
@@ -87,7 +63,7 @@ await store.close();
 rmSync(dir, { recursive: true, force: true });
 
 const storeRate = rate(fanoutEntries, ms);
-const rawRate = raw(o.sync);
+const rawRate = Math.round(rawFanout({ sync: o.sync, members: M, messages: N }));
 console.log(`store fan-out (${M} members, ${N} messages, synchronous=${o.sync}): ${storeRate} entries/s (all ${N} sends acked in ${acked.toFixed(0)} ms)`);
 console.log(`lag from ack to last member's entry, idle store: p50 ${pct(50)} ms, p99 ${pct(99)} ms`);
 console.log(`raw better-sqlite3, ${M} rows per transaction: ${rawRate} rows/s; store/raw ${(storeRate / rawRate).toFixed(2)}x`);

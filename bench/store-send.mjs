@@ -2,12 +2,12 @@
 // many calls queued at once so group commit can batch them, next to raw
 // better-sqlite3 doing one transaction per message in the same run.
 //   node bench/store-send.mjs [--messages 100000] [--concurrency 2000] [--sync FULL|NORMAL]
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadStore, rate } from './_store-build.mjs';
+import { rawSends, rawUids } from './lib/raw-sqlite.mjs';
 
 const { values: o } = parseArgs({
   options: {
@@ -22,32 +22,8 @@ const N = Number(o.messages);
 const C = Number(o.concurrency);
 const U = Number(o.users);
 
-function raw(sync, n) {
-  const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-raw-'));
-  const db = new Database(join(dir, 'raw.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${sync}`);
-  db.exec(`CREATE TABLE messages (id INTEGER PRIMARY KEY, from_uid TEXT, to_uid TEXT, content TEXT, created_at INTEGER);
-           CREATE TABLE inbox (uid TEXT, seq INTEGER, msg_id INTEGER, PRIMARY KEY (uid, seq)) WITHOUT ROWID;`);
-  const im = db.prepare('INSERT INTO messages (from_uid, to_uid, content, created_at) VALUES (?, ?, ?, ?)');
-  const ii = db.prepare('INSERT INTO inbox VALUES (?, ?, ?)');
-  const seq = new Map();
-  const users = Array.from({ length: U }, (_, i) => 'u' + (i * 7919).toString(16).padStart(16, '0'));
-  const send = db.transaction((a, b) => {
-    const id = im.run(a, b, 'hello there', Date.now()).lastInsertRowid;
-    for (const u of [a, b]) {
-      const s = (seq.get(u) ?? 0) + 1;
-      seq.set(u, s);
-      ii.run(u, s, id);
-    }
-  });
-  const t = performance.now();
-  for (let i = 0; i < n; i++) send(users[i % U], users[(i * 13 + 1) % U]);
-  const ms = performance.now() - t;
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-  return rate(n, ms);
-}
+const rawUsers = rawUids(U);
+const raw = (sync, n) => Math.round(rawSends({ sync, messages: n, pair: (i) => [rawUsers[i % U], rawUsers[(i * 13 + 1) % U]] }));
 
 const { Store } = await loadStore();
 const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-store-'));
