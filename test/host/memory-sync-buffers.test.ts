@@ -6,34 +6,27 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHost, type RunningHost } from '../helpers/host.js';
-import { memoryOf, timed } from './support.js';
+import { rssWatch, timed } from './support.js';
 
 let host: RunningHost;
-let peakRssMb = 0;
-let sampler: NodeJS.Timeout | undefined;
+let rss: ReturnType<typeof rssWatch> | undefined;
 
 beforeAll(async () => {
   host = await startHost({
     files: { 'basic/echo.ts': '@basic/echo.ts', 'memory/buffers.ts': '@memory/buffers.ts' },
     config: { watch: false, cgis: { buffers: { maxExternalMb: 64 } } },
   });
-  sampler = setInterval(() => {
-    try {
-      peakRssMb = Math.max(peakRssMb, memoryOf(host.proc.pid!).rssMb);
-    } catch {
-      /* the process is gone */
-    }
-  }, 20);
+  rss = rssWatch(host.proc.pid!);
 });
 
 afterAll(async () => {
-  clearInterval(sampler);
+  rss?.stop();
   await host?.kill();
 });
 
 it('a worker stuck allocating Buffers is terminated within a few seconds (502) and the host stays bounded', async () => {
   const { value: res, ms } = await timed(() => host.post('buffers', { mode: 'sync' }));
-  const peak = Math.max(peakRssMb, memoryOf(host.proc.pid!).peakMb);
+  const peak = rss!.peakMb();
   // One assertion, so a failure shows all of it at once.
   expect({
     status: res.status,

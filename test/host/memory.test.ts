@@ -4,11 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, waitFor, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import { cgiSummary, memoryOf, timed } from './support.js';
+import { cgiSummary, memoryOf, rssWatch, timed } from './support.js';
 
 let host: RunningHost;
-let peakRssMb = 0;
-let sampler: NodeJS.Timeout | undefined;
+let rss: ReturnType<typeof rssWatch> | undefined;
 
 beforeAll(async () => {
   host = await startHost({
@@ -25,18 +24,11 @@ beforeAll(async () => {
       faults: { crashLimit: 1000, heartbeatMs: 25, processRssMb: 256 },
     },
   });
-  // VmHWM is the kernel's own peak; sampling VmRSS as well shows the figure while it happens.
-  sampler = setInterval(() => {
-    try {
-      peakRssMb = Math.max(peakRssMb, memoryOf(host.proc.pid!).rssMb);
-    } catch {
-      /* the process is gone */
-    }
-  }, 20);
+  rss = rssWatch(host.proc.pid!);
 });
 
 afterAll(async () => {
-  clearInterval(sampler);
+  rss?.stop();
   await host?.kill();
 });
 
@@ -90,7 +82,7 @@ describe('Buffer exhaustion in a synchronous loop (faults.processRssMb: 256)', (
     expectError(res, 502, 'CGI_CRASHED');
     // How soon depends on how fast the loop allocates (slower on a busy machine); the RSS bound is what matters.
     expect(ms).toBeLessThan(8_000);
-    expect(Math.max(peakRssMb, memoryOf(host.proc.pid!).peakMb)).toBeLessThan(1_536);
+    expect(rss!.peakMb()).toBeLessThan(1_536);
     // The terminated worker's Buffers are given back.
     await waitFor(() => memoryOf(host.proc.pid!).rssMb < 256, 5_000);
   });

@@ -38,6 +38,23 @@ export function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 
+/**
+ * Watches a process's peak RSS: VmHWM is the kernel's own peak, and VmRSS
+ * sampled every 20 ms shows the figure while it happens. peakMb() is the
+ * larger of the two so far.
+ */
+export function rssWatch(pid: number): { peakMb(): number; stop(): void } {
+  let sampled = 0;
+  const timer = setInterval(() => {
+    try {
+      sampled = Math.max(sampled, memoryOf(pid).rssMb);
+    } catch {
+      /* the process is gone */
+    }
+  }, 20);
+  return { peakMb: () => Math.max(sampled, memoryOf(pid).peakMb), stop: () => clearInterval(timer) };
+}
+
 /** Times an async call. */
 export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const t0 = performance.now();
