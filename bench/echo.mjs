@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { runLoad, pickTool } from './lib/load.mjs';
+import { runLoad } from './lib/load.mjs';
 import { startBaseline, startHost, ROOT } from './lib/servers.mjs';
-import { runRounds } from './lib/rounds.mjs';
-import { median, ratio, fmtNum, fmtRatio, verdict, boundedNumber, summariseRounds, pairedRatios } from './lib/stats.mjs';
+import { runRounds, roundOptions, parseRoundOptions } from './lib/rounds.mjs';
+import { median, ratio, fmtNum, fmtRatio, verdict, summariseRounds, pairedRatios } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { postJson } from './lib/client.mjs';
 
@@ -24,12 +24,7 @@ const CGIS_DIR = join(ROOT, 'bench', 'fixtures', 'echo-cgis');
 const TEXT = 'hello, cgihost';
 
 const OPTIONS = {
-  rounds: { type: 'string', default: '8' },
-  duration: { type: 'string', default: '3' },
-  warmup: { type: 'string', default: '3' },
-  connections: { type: 'string', default: '50' },
-  threads: { type: 'string', default: '1' },
-  tool: { type: 'string', default: process.env.BENCH_TOOL || 'auto' },
+  ...roundOptions(8),
   metrics: { type: 'string', default: 'on' },
   config: { type: 'string' },
   only: { type: 'string', default: 'both' },
@@ -37,14 +32,7 @@ const OPTIONS = {
 
 export async function main(argv = process.argv.slice(2)) {
   const { values: a } = parseArgs({ args: argv, options: OPTIONS, strict: false });
-  const rounds = boundedNumber(a.rounds, 'rounds', 1, 50);
-  const durationS = boundedNumber(a.duration, 'duration', 1, 120);
-  const warmupS = boundedNumber(a.warmup, 'warmup', 0, 60);
-  const load = {
-    connections: boundedNumber(a.connections, 'connections', 1, 10_000),
-    threads: boundedNumber(a.threads, 'threads', 1, 16),
-    tool: pickTool(a.tool),
-  };
+  const { rounds, durationS, warmupS, load } = parseRoundOptions(a);
   const sides = a.only === 'both' ? ['bare', 'host'] : [a.only];
   if (!sides.every((s) => s === 'bare' || s === 'host')) throw new Error('--only is both, bare or host');
   if (a.metrics !== 'on' && a.metrics !== 'off') throw new Error('--metrics is on or off');

@@ -22,9 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { pickTool } from './lib/load.mjs';
 import { startBaseline, startHost, ROOT } from './lib/servers.mjs';
-import { runRounds } from './lib/rounds.mjs';
+import { runRounds, roundOptions, parseRoundOptions } from './lib/rounds.mjs';
 import { rawSends } from './lib/raw-sqlite.mjs';
 import { median, ratio, fmtNum, fmtRatio, verdict, boundedNumber, summariseRounds, pairedRatios } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
@@ -36,27 +35,15 @@ const CGIS_DIR = join(ROOT, 'cgis');
 const CONTENT = 'hello from the sendmsg bench';
 
 const OPTIONS = {
-  rounds: { type: 'string', default: '6' },
-  duration: { type: 'string', default: '3' },
-  warmup: { type: 'string', default: '3' },
-  connections: { type: 'string', default: '50' },
+  ...roundOptions(6),
   pairs: { type: 'string', default: '8' },
-  threads: { type: 'string', default: '1' },
-  tool: { type: 'string', default: process.env.BENCH_TOOL || 'auto' },
   'no-normal': { type: 'boolean', default: false },
 };
 
 export async function main(argv = process.argv.slice(2)) {
   const { values: a } = parseArgs({ args: argv, options: OPTIONS, strict: false });
-  const rounds = boundedNumber(a.rounds, 'rounds', 1, 50);
-  const durationS = boundedNumber(a.duration, 'duration', 1, 120);
-  const warmupS = boundedNumber(a.warmup, 'warmup', 0, 60);
+  const { rounds, durationS, warmupS, load } = parseRoundOptions(a);
   const pairs = boundedNumber(a.pairs, 'pairs', 1, 200);
-  const load = {
-    connections: boundedNumber(a.connections, 'connections', 1, 10_000),
-    threads: boundedNumber(a.threads, 'threads', 1, 16),
-    tool: pickTool(a.tool),
-  };
   const sides = a['no-normal'] ? ['bare', 'full'] : ['bare', 'full', 'normal'];
 
   console.log('# sendmsg: 1:1 sendmsg over HTTP (built-in cgis/) vs bare node:http echo');

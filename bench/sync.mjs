@@ -9,9 +9,9 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { runLoad, pickTool } from './lib/load.mjs';
+import { runLoad } from './lib/load.mjs';
 import { startBaseline, startHost, ROOT } from './lib/servers.mjs';
-import { runRounds } from './lib/rounds.mjs';
+import { runRounds, roundOptions, parseRoundOptions } from './lib/rounds.mjs';
 import { median, ratio, fmtNum, fmtRatio, boundedNumber, summariseRounds, pairedRatios } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { postJson } from './lib/client.mjs';
@@ -20,28 +20,16 @@ import { makeUsers, sendText, sync, auth } from './lib/users.mjs';
 const CGIS_DIR = join(ROOT, 'cgis');
 
 const OPTIONS = {
-  rounds: { type: 'string', default: '6' },
-  duration: { type: 'string', default: '3' },
-  warmup: { type: 'string', default: '3' },
-  connections: { type: 'string', default: '50' },
+  ...roundOptions(6),
   messages: { type: 'string', default: '150' },
   limit: { type: 'string', default: '100' },
-  threads: { type: 'string', default: '1' },
-  tool: { type: 'string', default: process.env.BENCH_TOOL || 'auto' },
 };
 
 export async function main(argv = process.argv.slice(2)) {
   const { values: a } = parseArgs({ args: argv, options: OPTIONS, strict: false });
-  const rounds = boundedNumber(a.rounds, 'rounds', 1, 50);
-  const durationS = boundedNumber(a.duration, 'duration', 1, 120);
-  const warmupS = boundedNumber(a.warmup, 'warmup', 0, 60);
+  const { rounds, durationS, warmupS, load } = parseRoundOptions(a);
   const limit = boundedNumber(a.limit, 'limit', 1, 500);
   const messages = boundedNumber(a.messages, 'messages', limit, 100_000);
-  const load = {
-    connections: boundedNumber(a.connections, 'connections', 1, 10_000),
-    threads: boundedNumber(a.threads, 'threads', 1, 16),
-    tool: pickTool(a.tool),
-  };
   const sides = ['bare', 'host'];
   console.log(`# sync: sync of ${limit} entries (syncKey 0) over HTTP vs bare node:http echo`);
   console.log(`${load.tool}, ${load.connections} connections, ${load.threads} thread(s), ${rounds} rounds x ${durationS} s per side, ` +

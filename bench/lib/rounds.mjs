@@ -3,7 +3,8 @@
 // measured for the server's own CPU time (far steadier than req/s on a shared
 // machine). Every bench that compares sides under load runs through this.
 import { cpuTimeMs } from './servers.mjs';
-import { fmtNum, fmtMs } from './stats.mjs';
+import { fmtNum, fmtMs, boundedNumber } from './stats.mjs';
+import { pickTool } from './load.mjs';
 import { sleep } from './client.mjs';
 
 /**
@@ -33,4 +34,30 @@ export async function runRounds({ sides, rounds, durationS, warmupS, pidOf, load
     }
   }
   return rows;
+}
+
+/** The command-line options of every runRounds bench; `rounds` is the bench's own default. */
+export function roundOptions(rounds) {
+  return {
+    rounds: { type: 'string', default: String(rounds) },
+    duration: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    threads: { type: 'string', default: '1' },
+    tool: { type: 'string', default: process.env.BENCH_TOOL || 'auto' },
+  };
+}
+
+/** Those options, checked: {rounds, durationS, warmupS, load: {connections, threads, tool}}. */
+export function parseRoundOptions(a) {
+  return {
+    rounds: boundedNumber(a.rounds, 'rounds', 1, 50),
+    durationS: boundedNumber(a.duration, 'duration', 1, 120),
+    warmupS: boundedNumber(a.warmup, 'warmup', 0, 60),
+    load: {
+      connections: boundedNumber(a.connections, 'connections', 1, 10_000),
+      threads: boundedNumber(a.threads, 'threads', 1, 16),
+      tool: pickTool(a.tool),
+    },
+  };
 }
