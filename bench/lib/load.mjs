@@ -60,7 +60,7 @@ export async function runLoad(o) {
 
 // Lua string literal with every byte outside printable ASCII (and quotes,
 // backslashes) as a decimal escape, so any body survives the trip into Lua.
-function luaString(s) {
+export function luaString(s) {
   let out = '"';
   for (const b of Buffer.from(s, 'utf8')) {
     out += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${b}`;
@@ -88,34 +88,41 @@ function wrkScript(opts) {
       'end',
     );
   }
-  lines.push(
-    'function done(summary, latency, requests)',
-    '  local e = summary.errors',
-    '  io.write(string.format("WRKJSON {\\"requests\\":%d,\\"duration_us\\":%d,\\"connect\\":%d,\\"read\\":%d,\\"write\\":%d,\\"status\\":%d,\\"timeout\\":%d,\\"p50\\":%d,\\"p90\\":%d,\\"p99\\":%d,\\"max\\":%d}\\n",',
-    '    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,',
-    '    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))',
-    'end',
-  );
+  lines.push(...WRK_DONE);
   return lines.join('\n') + '\n';
 }
 
-async function runWrk(opts) {
+/** The Lua `done` of every wrk script here: prints the summary as one WRKJSON line for runWrkScript. */
+export const WRK_DONE = [
+  'function done(summary, latency, requests)',
+  '  local e = summary.errors',
+  '  io.write(string.format("WRKJSON {\\"requests\\":%d,\\"duration_us\\":%d,\\"connect\\":%d,\\"read\\":%d,\\"write\\":%d,\\"status\\":%d,\\"timeout\\":%d,\\"p50\\":%d,\\"p90\\":%d,\\"p99\\":%d,\\"max\\":%d}\\n",',
+  '    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,',
+  '    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))',
+  'end',
+];
+
+function runWrk(opts) {
+  return runWrkScript({ ...opts, script: wrkScript(opts) });
+}
+
+/** Runs wrk with a Lua script that ends in WRK_DONE, and reads its summary. */
+export async function runWrkScript({ script, url, threads = 1, connections, durationS, timeoutS = 10 }) {
   const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-wrk-'));
-  const script = join(dir, 'load.lua');
-  writeFileSync(script, wrkScript(opts));
-  const args = ['-t', String(opts.threads), '-c', String(opts.connections), '-d', `${opts.durationS}s`,
-    '--timeout', `${opts.timeoutS}s`, '-s', script, opts.url];
+  const file = join(dir, 'load.lua');
+  writeFileSync(file, script);
+  const args = ['-t', String(threads), '-c', String(connections), '-d', `${durationS}s`, '--timeout', `${timeoutS}s`, '-s', file, url];
   try {
     const { code, stdout, stderr } = await collect(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     const line = stdout.split('\n').find((l) => l.startsWith('WRKJSON '));
     if (code !== 0 || !line) throw new Error(`wrk failed (exit ${code}): ${stderr || stdout}`);
     const r = JSON.parse(line.slice(8));
-    const durationS = r.duration_us / 1e6;
+    const secs = r.duration_us / 1e6;
     return {
       tool: 'wrk',
       requests: r.requests,
-      durationS,
-      rps: r.requests / durationS,
+      durationS: secs,
+      rps: r.requests / secs,
       p50: r.p50 / 1000, p90: r.p90 / 1000, p99: r.p99 / 1000, max: r.max / 1000,
       // wrk counts statuses >= 400 only; the echo benches never see 1xx/3xx.
       non2xx: r.status,

@@ -5,14 +5,11 @@
 //   -> [{ username, password, uid, token }]
 // With `cacheFile`, users already made on a reused data dir are read back
 // from it (and their tokens checked) instead of being registered again.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { postJson } from './client.mjs';
-import { pickTool } from './load.mjs';
+import { pickTool, luaString, runWrkScript, WRK_DONE } from './load.mjs';
 
 export const PASSWORD = 'bench-password-1';
 
@@ -135,12 +132,6 @@ export function metricSum(metrics, name, labels = {}) {
 // runLoad. Same figures as runLoad:
 //   { tool, rps, requests, durationS, p50, p90, p99, max (ms), non2xx, errors }
 
-function luaString(s) {
-  let out = '"';
-  for (const b of Buffer.from(s, 'utf8')) out += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${b}`;
-  return out + '"';
-}
-
 function rotatingScript(path, variants, runId) {
   const lines = ['local variants = {'];
   for (const v of variants) {
@@ -160,12 +151,7 @@ function rotatingScript(path, variants, runId) {
     '  local b = string.gsub(v.b, "{{id}}", id)',
     `  return wrk.format("POST", ${luaString(path)}, v.h, b)`,
     'end',
-    'function done(summary, latency, requests)',
-    '  local e = summary.errors',
-    '  io.write(string.format("WRKJSON {\\"requests\\":%d,\\"duration_us\\":%d,\\"connect\\":%d,\\"read\\":%d,\\"write\\":%d,\\"status\\":%d,\\"timeout\\":%d,\\"p50\\":%d,\\"p90\\":%d,\\"p99\\":%d,\\"max\\":%d}\\n",',
-    '    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,',
-    '    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))',
-    'end',
+    ...WRK_DONE,
   );
   return lines.join('\n') + '\n';
 }
@@ -187,29 +173,8 @@ export async function runRotatingLoad(o) {
   const runId = randomBytes(3).toString('hex');
   const tool = pickTool(o.tool);
   if (tool === 'autocannon') return rotatingAutocannon(o, connections, durationS, runId);
-  const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-wrk-'));
-  const script = join(dir, 'rotate.lua');
-  writeFileSync(script, rotatingScript(url.pathname + url.search, o.variants, runId));
-  const args = ['-t', String(o.threads ?? 1), '-c', String(connections), '-d', `${durationS}s`, '--timeout', `${o.timeoutS ?? 10}s`, '-s', script, o.url];
-  try {
-    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const code = await new Promise((resolve, reject) => { child.on('error', reject); child.on('close', resolve); });
-    const line = stdout.split('\n').find((l) => l.startsWith('WRKJSON '));
-    if (code !== 0 || !line) throw new Error(`wrk failed (exit ${code}): ${stderr || stdout}`);
-    const r = JSON.parse(line.slice(8));
-    const secs = r.duration_us / 1e6;
-    return {
-      tool: 'wrk', requests: r.requests, durationS: secs, rps: r.requests / secs,
-      p50: r.p50 / 1000, p90: r.p90 / 1000, p99: r.p99 / 1000, max: r.max / 1000,
-      non2xx: r.status, errors: r.connect + r.read + r.write + r.timeout,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const script = rotatingScript(url.pathname + url.search, o.variants, runId);
+  return runWrkScript({ script, url: o.url, threads: o.threads ?? 1, connections, durationS, timeoutS: o.timeoutS ?? 10 });
 }
 
 async function rotatingAutocannon(o, connections, durationS, runId) {
