@@ -15,8 +15,14 @@
 // one transaction per message on the same disk, for context.
 // Goal: host(FULL)/bare req/s >= 0.3 with no failed request. Results go to
 // sendmsg.json (sendmsg-c<N>.json with --connections other than 50).
+// For trying a change under this noisy load: --alt-node-args / --alt-env add
+// an "alt" side, the FULL host again with those node options or environment
+// (JSON), in the same alternating rounds, and print alt/full per round (the
+// result then goes to sendmsg-ab.json). A change behind an environment
+// variable can so be measured against itself in one run.
 //   node bench/sendmsg.mjs [--rounds 6] [--duration 3] [--warmup 3] [--connections 50]
 //                          [--pairs 8] [--threads 1] [--tool auto|wrk|autocannon] [--no-normal]
+//                          [--alt-node-args "--max-semi-space-size=64"] [--alt-env '{"NAME":"value"}']
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +44,8 @@ const OPTIONS = {
   ...roundOptions(6),
   pairs: { type: 'string', default: '8' },
   'no-normal': { type: 'boolean', default: false },
+  'alt-node-args': { type: 'string' },
+  'alt-env': { type: 'string' },
 };
 
 export async function main(argv = process.argv.slice(2)) {
@@ -45,6 +53,10 @@ export async function main(argv = process.argv.slice(2)) {
   const { rounds, durationS, warmupS, load } = parseRoundOptions(a);
   const pairs = boundedNumber(a.pairs, 'pairs', 1, 200);
   const sides = a['no-normal'] ? ['bare', 'full'] : ['bare', 'full', 'normal'];
+  const alt = a['alt-node-args'] !== undefined || a['alt-env'] !== undefined
+    ? { nodeArgs: (a['alt-node-args'] ?? '').split(' ').filter(Boolean), env: a['alt-env'] ? JSON.parse(a['alt-env']) : undefined }
+    : null;
+  if (alt) sides.push('alt');
 
   console.log('# sendmsg: 1:1 sendmsg over HTTP (built-in cgis/) vs bare node:http echo');
   console.log(`${load.tool}, ${load.connections} connections, ${load.threads} thread(s), ${pairs} sender->recipient pairs, ` +
@@ -57,7 +69,7 @@ export async function main(argv = process.argv.slice(2)) {
   try {
     for (const side of sides) {
       servers[side] = side === 'bare' ? await startBaseline()
-        : await startHost({ cgisDir: CGIS_DIR, configFile: side === 'normal' ? normalConfig : undefined });
+        : await startHost({ cgisDir: CGIS_DIR, configFile: side === 'normal' ? normalConfig : undefined, ...(side === 'alt' ? alt : {}) });
       console.log(`${side}: ${servers[side].url} (pid ${servers[side].pid}, ready in ${fmtNum(servers[side].readyMs)} ms)`);
     }
 
@@ -177,9 +189,14 @@ function report({ rounds, durationS, warmupS, pairs, load, sides, rows, checks, 
       medianPaired: median(paired), paired, ofMedians: ratio(summary[side].rps, summary.bare.rps),
       cpu: ratio(summary[side].cpuUsPerReq, summary.bare.cpuUsPerReq), p99: ratio(summary[side].p99, summary.bare.p99),
     };
-    const label = side === 'full' ? 'sendmsg FULL/bare' : 'sendmsg NORMAL/bare';
+    const label = { full: 'sendmsg FULL/bare', normal: 'sendmsg NORMAL/bare', alt: 'sendmsg FULL (alt)/bare' }[side];
     console.log(`${label} req/s: ${fmtRatio(median(paired))} (median of per-round ratios: ${paired.map(fmtRatio).join(' ')}), ` +
       `${fmtRatio(out.ratios[side].ofMedians)} (ratio of medians); server CPU per request ${fmtRatio(out.ratios[side].cpu)}, p99 ${fmtRatio(out.ratios[side].p99)}`);
+  }
+  if (summary.alt) {
+    const ab = pairedRatios(rows, 'alt', 'full');
+    out.ratios.altOverFull = { medianPaired: median(ab), paired: ab, cpu: ratio(summary.alt.cpuUsPerReq, summary.full.cpuUsPerReq) };
+    console.log(`A/B alt/full req/s: ${fmtRatio(median(ab))} (per round: ${ab.map(fmtRatio).join(' ')}); CPU per request ${fmtRatio(out.ratios.altOverFull.cpu)}`);
   }
   console.log(`for context, raw better-sqlite3 with one transaction per message (same disk, same run): FULL ${fmtNum(raw.full)}/s, NORMAL ${fmtNum(raw.normal)}/s; ` +
     `host sendmsg/raw: FULL ${fmtRatio(ratio(summary.full.rps, raw.full))}` + (summary.normal ? `, NORMAL ${fmtRatio(ratio(summary.normal.rps, raw.normal))}` : ''));
@@ -188,7 +205,7 @@ function report({ rounds, durationS, warmupS, pairs, load, sides, rows, checks, 
   console.log(`goal sendmsg (durable, FULL)/bare >= ${GOAL}: ${verdict(out.goal.met)} (${fmtNum(summary.full.rps)} vs ${fmtNum(summary.bare.rps)} req/s medians)` +
     (clean ? '' : ' (failed requests or a failed check: figures not valid)'));
   // Non-default loads get their own file, so the default run stays the headline.
-  writeResult(load.connections === 50 ? 'sendmsg' : `sendmsg-c${load.connections}`, out);
+  writeResult((load.connections === 50 ? 'sendmsg' : `sendmsg-c${load.connections}`) + (summary.alt ? '-ab' : ''), out);
   return out;
 }
 

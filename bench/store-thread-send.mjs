@@ -22,20 +22,25 @@ const P = Number(o.ports);
 const C = Number(o.concurrency);
 const U = Number(o.users);
 
+/** Like a CGI worker's store client: calls made in one turn cross as one array, answers come back as arrays. */
 function client(port) {
   let id = 0;
   const pending = new Map();
-  port.on('message', (r) => {
-    const p = pending.get(r.id);
-    pending.delete(r.id);
-    if (r.ok) p.resolve(r.value);
-    else p.reject(Object.assign(new Error(r.error.message), r.error));
+  let queued = [];
+  port.on('message', (batch) => {
+    for (const r of batch) {
+      const p = pending.get(r.id);
+      pending.delete(r.id);
+      if (r.ok) p.resolve(r.value);
+      else p.reject(Object.assign(new Error(r.error.message), r.error));
+    }
   });
   return (op, args) =>
     new Promise((resolve, reject) => {
       const m = { t: 'call', id: ++id, op, args, requestId: `r${id}` };
       pending.set(m.id, { resolve, reject });
-      port.postMessage(m);
+      if (queued.length === 0) setImmediate(() => { const b = queued; queued = []; port.postMessage(b); });
+      queued.push(m);
     });
 }
 
