@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { runLoad } from './lib/load.mjs';
-import { startBaseline, startHost, ROOT } from './lib/servers.mjs';
+import { startBaseline, startHost, stopServers, ROOT } from './lib/servers.mjs';
 import { runRounds, roundOptions, parseRoundOptions } from './lib/rounds.mjs';
 import { median, ratio, fmtNum, fmtRatio, verdict, summariseRounds, pairedRatios } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
@@ -67,11 +67,7 @@ export async function main(argv = process.argv.slice(2)) {
     });
     return report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, rows });
   } finally {
-    for (const side of sides) {
-      if (!servers[side]) continue;
-      const { code, signal, killed } = await servers[side].stop();
-      if (code !== 0 || killed) console.log(`warning: ${side} stopped with code ${code} signal ${signal}${killed ? ' (SIGKILLed after timeout)' : ''}`);
-    }
+    await stopServers(servers);
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
 }

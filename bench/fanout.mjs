@@ -29,7 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { pickTool } from './lib/load.mjs';
 import { rawFanout } from './lib/raw-sqlite.mjs';
-import { startHost, cpuTimeMs, ROOT } from './lib/servers.mjs';
+import { startHost, stopServers, cpuTimeMs, ROOT } from './lib/servers.mjs';
 import { percentile, median, fmtNum, fmtMs, verdict, boundedNumber, ratio, fmtRatio } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { sleep } from './lib/client.mjs';
@@ -289,8 +289,7 @@ export async function main(argv = process.argv.slice(2)) {
     throw err;
   } finally {
     try { await pool.destroy(); } catch { /* already destroyed */ }
-    const { code, signal, killed } = await host.stop();
-    if (code !== 0 || killed) console.log(`warning: host stopped with code ${code} signal ${signal}${killed ? ' (SIGKILLed after timeout)' : ''}`);
+    await stopServers({ host });
     rmSync(tmp, { recursive: true, force: true });
   }
 }

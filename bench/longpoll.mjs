@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { startHost, procMemory, ROOT } from './lib/servers.mjs';
+import { startHost, stopServers, procMemory, ROOT } from './lib/servers.mjs';
 import { percentile, median, fmtNum, fmtMs, fmtMB, verdict, boundedNumber } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { sleep } from './lib/client.mjs';
@@ -316,8 +316,7 @@ export async function main(argv = process.argv.slice(2)) {
   } finally {
     renew = false;
     await Promise.allSettled([...idlePools, probePool, sendPool, ctlPool].map((p) => p.destroy()));
-    const { code, signal, killed } = await host.stop();
-    if (code !== 0 || killed) console.log(`warning: host stopped with code ${code} signal ${signal}${killed ? ' (SIGKILLed after timeout)' : ''}`);
+    await stopServers({ host });
   }
 }
 

@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { startBaseline, startHost, ROOT } from './lib/servers.mjs';
+import { startBaseline, startHost, stopServers, ROOT } from './lib/servers.mjs';
 import { runRounds, roundOptions, parseRoundOptions } from './lib/rounds.mjs';
 import { rawSends } from './lib/raw-sqlite.mjs';
 import { median, ratio, fmtNum, fmtRatio, verdict, boundedNumber, summariseRounds, pairedRatios } from './lib/stats.mjs';
@@ -125,11 +125,7 @@ export async function main(argv = process.argv.slice(2)) {
     const raw = { full: rawRate('FULL'), normal: rawRate('NORMAL') };
     return report({ rounds, durationS, warmupS, pairs, load, sides, rows, checks, raw });
   } finally {
-    for (const side of sides) {
-      if (!servers[side]) continue;
-      const { code, signal, killed } = await servers[side].stop();
-      if (code !== 0 || killed) console.log(`warning: ${side} stopped with code ${code} signal ${signal}${killed ? ' (SIGKILLed after timeout)' : ''}`);
-    }
+    await stopServers(servers);
     rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { runLoad, pickTool } from './lib/load.mjs';
-import { startBaseline, startHost } from './lib/servers.mjs';
+import { startBaseline, startHost, stopServers } from './lib/servers.mjs';
 import { median, ratio, fmtNum, fmtMs, fmtRatio, printTable, verdict, boundedNumber } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { postJson, sleep } from './lib/client.mjs';
@@ -164,10 +164,7 @@ export async function main(argv = process.argv.slice(2)) {
     }
     return report({ rounds, durationS, swaps, intervalMs, load, rows, withBare });
   } finally {
-    for (const [side, s] of Object.entries(servers)) {
-      const { code, signal, killed } = await s.stop();
-      if (code !== 0 || killed) console.log(`warning: ${side} stopped with code ${code} signal ${signal}${killed ? ' (SIGKILLed after timeout)' : ''}`);
-    }
+    await stopServers(servers);
     rmSync(cgisDir, { recursive: true, force: true });
   }
 }

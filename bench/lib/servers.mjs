@@ -134,6 +134,19 @@ async function stop(child, exit, cleanup, timeoutMs = 10_000) {
   return { code, signal, killed };
 }
 
+/**
+ * Stops started servers in turn (`{ name: server }`, absent ones skipped),
+ * saying which did not exit cleanly: a bench's figures from a host that had
+ * to be killed deserve a second look.
+ */
+export async function stopServers(servers) {
+  for (const [name, server] of Object.entries(servers)) {
+    if (!server) continue;
+    const { code, signal, killed } = await server.stop();
+    if (code !== 0 || killed) console.log(`warning: ${name} stopped with code ${code} signal ${signal}${killed ? ' (SIGKILLed after timeout)' : ''}`);
+  }
+}
+
 /** VmRSS and VmHWM (bytes) of one process from /proc; null when it is gone. */
 export function procMemory(pid) {
   try {
