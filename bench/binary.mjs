@@ -40,7 +40,11 @@ async function start(side, { cacheDir } = {}) {
       ? [BINARY, ['start', '--port', '0', '--host', '127.0.0.1']]
       : [process.execPath, [CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--cgis-dir', join(ROOT, 'cgis')]];
   const t0 = performance.now();
-  const child = spawn(cmd, args, { cwd: dir, env: { ...process.env, ...(cacheDir ? { CGIHOST_CACHE_DIR: cacheDir } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, {
+    cwd: dir,
+    env: { ...process.env, ...(cacheDir ? { CGIHOST_CACHE_DIR: cacheDir } : {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stderr.on('data', (c) => (out += c));
   const exited = new Promise((r) => child.once('exit', (code) => r(code)));
@@ -96,12 +100,18 @@ export async function main(argv = process.argv.slice(2)) {
     await (await start('binary', { cacheDir: warmCache })).stop(); // writes the cache dir
     for (let r = 1; r <= runs; r++) {
       const coldCache = mkdtempSync(join(tmpdir(), 'cgihost-bench-cold-'));
-      for (const [label, side, cacheDir] of [['npm start', 'node', undefined], ['binary (warm cache)', 'binary', warmCache], ['binary (cold cache)', 'binary', coldCache]]) {
+      for (const [label, side, cacheDir] of [
+        ['npm start', 'node', undefined],
+        ['binary (warm cache)', 'binary', warmCache],
+        ['binary (cold cache)', 'binary', coldCache],
+      ]) {
         await sleep(300);
         const s = await start(side, { cacheDir });
         await s.stop();
         startRows.push({ run: r, label, listeningMs: s.listeningMs, firstAnswerMs: s.firstAnswerMs, cpuMs: s.startCpuMs });
-        console.log(`run ${r} ${label.padEnd(20)} listening ${fmtNum(s.listeningMs)} ms, first answer ${fmtNum(s.firstAnswerMs)} ms, cpu ${fmtNum(s.startCpuMs)} ms`);
+        console.log(
+          `run ${r} ${label.padEnd(20)} listening ${fmtNum(s.listeningMs)} ms, first answer ${fmtNum(s.firstAnswerMs)} ms, cpu ${fmtNum(s.startCpuMs)} ms`,
+        );
       }
       rmSync(coldCache, { recursive: true, force: true });
     }
@@ -112,11 +122,26 @@ export async function main(argv = process.argv.slice(2)) {
   const startup = Object.fromEntries(
     labels.map((l) => {
       const mine = startRows.filter((r) => r.label === l);
-      return [l, { listeningMs: median(mine.map((r) => r.listeningMs)), firstAnswerMs: median(mine.map((r) => r.firstAnswerMs)), cpuMs: median(mine.map((r) => r.cpuMs)) }];
+      return [
+        l,
+        {
+          listeningMs: median(mine.map((r) => r.listeningMs)),
+          firstAnswerMs: median(mine.map((r) => r.firstAnswerMs)),
+          cpuMs: median(mine.map((r) => r.cpuMs)),
+        },
+      ];
     }),
   );
   console.log('\nstartup medians');
-  printTable(['side', 'listening', 'first answer', 'cpu to first answer'], labels.map((l) => [l, `${fmtNum(startup[l].listeningMs)} ms`, `${fmtNum(startup[l].firstAnswerMs)} ms`, `${fmtNum(startup[l].cpuMs)} ms`]));
+  printTable(
+    ['side', 'listening', 'first answer', 'cpu to first answer'],
+    labels.map((l) => [
+      l,
+      `${fmtNum(startup[l].listeningMs)} ms`,
+      `${fmtNum(startup[l].firstAnswerMs)} ms`,
+      `${fmtNum(startup[l].cpuMs)} ms`,
+    ]),
+  );
 
   // Echo throughput.
   const servers = {};
@@ -135,8 +160,10 @@ export async function main(argv = process.argv.slice(2)) {
         await sleep(300);
         const res = await run(side, durationS);
         rows.push({ round: r, side, ...res });
-        console.log(`round ${r} ${side.padEnd(6)} ${fmtNum(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  cpu ${fmtNum(res.cpuUsPerReq, 1)} us/req` +
-          (res.non2xx || res.errors ? `  non2xx ${res.non2xx} errors ${res.errors}` : ''));
+        console.log(
+          `round ${r} ${side.padEnd(6)} ${fmtNum(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  cpu ${fmtNum(res.cpuUsPerReq, 1)} us/req` +
+            (res.non2xx || res.errors ? `  non2xx ${res.non2xx} errors ${res.errors}` : ''),
+        );
       }
     }
   } finally {
@@ -145,7 +172,15 @@ export async function main(argv = process.argv.slice(2)) {
   const summary = Object.fromEntries(
     ['node', 'binary'].map((side) => {
       const mine = rows.filter((r) => r.side === side);
-      return [side, { rps: median(mine.map((r) => r.rps)), p99: median(mine.map((r) => r.p99)), cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)), failed: mine.reduce((n, r) => n + r.non2xx + r.errors, 0) }];
+      return [
+        side,
+        {
+          rps: median(mine.map((r) => r.rps)),
+          p99: median(mine.map((r) => r.p99)),
+          cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)),
+          failed: mine.reduce((n, r) => n + r.non2xx + r.errors, 0),
+        },
+      ];
     }),
   );
   const paired = [];
@@ -155,9 +190,27 @@ export async function main(argv = process.argv.slice(2)) {
     paired.push(ratio(b.rps, n.rps));
   }
   console.log('\necho medians');
-  printTable(['side', 'req/s', 'p99', 'cpu us/req', 'failed'], ['node', 'binary'].map((s) => [s === 'node' ? 'npm start' : 'binary', fmtNum(summary[s].rps), fmtMs(summary[s].p99), fmtNum(summary[s].cpuUsPerReq, 1), summary[s].failed]));
+  printTable(
+    ['side', 'req/s', 'p99', 'cpu us/req', 'failed'],
+    ['node', 'binary'].map((s) => [
+      s === 'node' ? 'npm start' : 'binary',
+      fmtNum(summary[s].rps),
+      fmtMs(summary[s].p99),
+      fmtNum(summary[s].cpuUsPerReq, 1),
+      summary[s].failed,
+    ]),
+  );
   console.log(`\nbinary/npm start req/s: ${fmtRatio(median(paired))} (median of per-round ratios: ${paired.map(fmtRatio).join(' ')})`);
-  const result = { config: { runs, rounds, durationS, warmupS, ...load }, sizeMB, startRows, startup, rounds: rows, summary, pairedRatios: paired, medianPairedRatio: median(paired) };
+  const result = {
+    config: { runs, rounds, durationS, warmupS, ...load },
+    sizeMB,
+    startRows,
+    startup,
+    rounds: rows,
+    summary,
+    pairedRatios: paired,
+    medianPairedRatio: median(paired),
+  };
   writeResult('binary', result);
   return result;
 }

@@ -48,8 +48,10 @@ export async function main(argv = process.argv.slice(2)) {
   }
 
   console.log(`# echo: host echo CGI vs bare node:http echo`);
-  console.log(`${load.tool}, ${load.connections} connections, ${load.threads} thread(s), ` +
-    `${rounds} rounds x ${durationS} s per side, warm-up ${warmupS} s, metrics ${a.metrics}`);
+  console.log(
+    `${load.tool}, ${load.connections} connections, ${load.threads} thread(s), ` +
+      `${rounds} rounds x ${durationS} s per side, warm-up ${warmupS} s, metrics ${a.metrics}`,
+  );
 
   const servers = {};
   try {
@@ -61,7 +63,10 @@ export async function main(argv = process.argv.slice(2)) {
     for (const side of sides) sanity[side] = await checkEcho(side, servers[side].url);
 
     const rows = await runRounds({
-      sides, rounds, durationS, warmupS,
+      sides,
+      rounds,
+      durationS,
+      warmupS,
       pidOf: (side) => servers[side].pid,
       load: (side, s) => runLoad({ url: `${servers[side].url}/cgi-bin/echo`, body: { text: TEXT }, durationS: s, ...load }),
     });
@@ -89,7 +94,9 @@ function report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, r
 
   const out = {
     config: { rounds, durationS, warmupS, ...load, metrics: a.metrics, configFile: a.config ?? null, only: a.only },
-    sanity, rounds: rows, summary,
+    sanity,
+    rounds: rows,
+    summary,
   };
   if (servers.host) out.hostLogBytes = servers.host.outputBytes();
   if (summary.bare && summary.host) {
@@ -102,10 +109,14 @@ function report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, r
     out.medianPairedRatio = median(paired);
     out.cpuRatio = ratio(summary.host.cpuUsPerReq, summary.bare.cpuUsPerReq);
     out.goal = { ratio: GOAL, met: clean && out.medianPairedRatio >= GOAL, clean };
-    console.log(`\nhost/bare req/s: ${fmtRatio(out.medianPairedRatio)} (median of per-round ratios: ${paired.map(fmtRatio).join(' ')}), ` +
-      `${fmtRatio(out.ratio)} (ratio of medians)`);
-    console.log(`p99 host/bare: ${fmtRatio(ratio(summary.host.p99, summary.bare.p99))}; ` +
-      `server CPU per request host/bare: ${fmtRatio(out.cpuRatio)}`);
+    console.log(
+      `\nhost/bare req/s: ${fmtRatio(out.medianPairedRatio)} (median of per-round ratios: ${paired.map(fmtRatio).join(' ')}), ` +
+        `${fmtRatio(out.ratio)} (ratio of medians)`,
+    );
+    console.log(
+      `p99 host/bare: ${fmtRatio(ratio(summary.host.p99, summary.bare.p99))}; ` +
+        `server CPU per request host/bare: ${fmtRatio(out.cpuRatio)}`,
+    );
     console.log(`goal host/bare >= ${GOAL}: ${verdict(out.goal.met)}${clean ? '' : ' (some requests failed: figures not valid)'}`);
     if (out.hostLogBytes > 1e6) console.log(`note: the host logged ${fmtNum(out.hostLogBytes / 1e6, 1)} MB during the run`);
   }
@@ -115,5 +126,8 @@ function report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, r
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => { console.error(err); process.exitCode = 1; });
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

@@ -63,7 +63,9 @@ export async function main(argv = process.argv.slice(2)) {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
 
   console.log(`# fanout: group sends to a ${M}-member group over HTTP (built-in cgis/, synchronous=FULL)`);
-  console.log(`lag: ${lagN} messages one at a time; throughput: ${tool}, ${nSenders} senders over ${connections} connections for ${durationS} s`);
+  console.log(
+    `lag: ${lagN} messages one at a time; throughput: ${tool}, ${nSenders} senders over ${connections} connections for ${durationS} s`,
+  );
 
   // A group above the default cap (500) needs groups.maxMembers.
   const tmp = mkdtempSync(join(tmpdir(), 'cgihost-bench-fanout-'));
@@ -74,10 +76,19 @@ export async function main(argv = process.argv.slice(2)) {
   const url = host.url;
   const pool = new Pool(url, { connections: M + 20, pipelining: 1, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 60_000 });
   const post = async (path, token, body) => {
-    const res = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json', ...auth(token) }, body: JSON.stringify(body) });
+    const res = await pool.request({
+      path,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth(token) },
+      body: JSON.stringify(body),
+    });
     const text = await res.body.text();
     let json;
-    try { json = JSON.parse(text); } catch { json = undefined; }
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
     return { status: res.statusCode, text, json };
   };
   // The host caches the store's counters (queue depth, entries, waiters) for
@@ -109,14 +120,23 @@ export async function main(argv = process.argv.slice(2)) {
     }
   };
 
-  const result = { config: { members: M, lag: lagN, durationS, connections, senders: nSenders, tool, rawMessages, dataDir: dataDir ?? null } };
+  const result = {
+    config: { members: M, lag: lagN, durationS, connections, senders: nSenders, tool, rawMessages, dataDir: dataDir ?? null },
+  };
   try {
     // --- members
     const users = await makeUsers(url, {
-      prefix: 'fm', count: M, concurrency: 8, cacheFile: dataDir ? `${dataDir}.bench-users.json` : undefined,
-      onProgress: (n, of) => { if (n % 100 === 0) console.log(`  ${n}/${of} users`); },
+      prefix: 'fm',
+      count: M,
+      concurrency: 8,
+      cacheFile: dataDir ? `${dataDir}.bench-users.json` : undefined,
+      onProgress: (n, of) => {
+        if (n % 100 === 0) console.log(`  ${n}/${of} users`);
+      },
     });
-    console.log(`${M} users: ${users.reused} reused, ${M - users.reused} registered and logged in over HTTP in ${fmtNum(users.ms / 1000, 1)} s (concurrency 8)`);
+    console.log(
+      `${M} users: ${users.reused} reused, ${M - users.reused} registered and logged in over HTTP in ${fmtNum(users.ms / 1000, 1)} s (concurrency 8)`,
+    );
     result.registration = { users: M, reused: users.reused, ms: users.ms };
     const owner = users[0];
     const cg = await post('/cgi-bin/creategroup', owner.token, { name: 'fanout bench', members: users.slice(1).map((u) => u.uid) });
@@ -126,12 +146,14 @@ export async function main(argv = process.argv.slice(2)) {
     // Every member's current syncKey (the group_created entry, and more on a reused data dir).
     const keys = new Array(M).fill(0);
     let nk = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (nk < M) {
-        const i = nk++;
-        keys[i] = (await syncAll(url, users[i].token)).syncKey;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (nk < M) {
+          const i = nk++;
+          keys[i] = (await syncAll(url, users[i].token)).syncKey;
+        }
+      }),
+    );
     const last = M - 1;
 
     // --- (b) lag on an idle host
@@ -141,16 +163,30 @@ export async function main(argv = process.argv.slice(2)) {
       for (let i = 0; i < lagN; i++) {
         // Idle host: nothing else is held, so the held count must reach holders.length.
         await sleep(Math.max(0, lastScrape + 1_050 - performance.now()));
-        const answers = holders.map((ui) => post('/cgi-bin/sync', users[ui].token, { syncKey: keys[ui], limit: 100, timeoutMs: 30_000 })
-          .then((r) => ({ ui, r, t: performance.now() })));
+        const answers = holders.map((ui) =>
+          post('/cgi-bin/sync', users[ui].token, { syncKey: keys[ui], limit: 100, timeoutMs: 30_000 }).then((r) => ({
+            ui,
+            r,
+            t: performance.now(),
+          })),
+        );
         for (const p of answers) p.catch(() => {}); // when the pool is destroyed after a failure
         await sleep(20);
         const until = performance.now() + 10_000;
         for (let m = await metrics(); m.waiters < holders.length; m = await fresh()) {
           if (performance.now() > until) {
             const early = await Promise.race([Promise.all(answers), sleep(100).then(() => null)]);
-            throw new Error(`${label}: the long-polls are not held (waiters ${m.waiters}, expected ${holders.length}; ` +
-              `${early ? `answered: ${early.slice(0, 2).map((g) => `${g.r.status} ${g.r.text.slice(0, 200)}`).join(' | ')}` : 'none answered'})`);
+            throw new Error(
+              `${label}: the long-polls are not held (waiters ${m.waiters}, expected ${holders.length}; ` +
+                `${
+                  early
+                    ? `answered: ${early
+                        .slice(0, 2)
+                        .map((g) => `${g.r.status} ${g.r.text.slice(0, 200)}`)
+                        .join(' | ')}`
+                    : 'none answered'
+                })`,
+            );
           }
         }
         const clientMsgId = `lag-${label}-${i}-${Date.now()}`;
@@ -161,23 +197,39 @@ export async function main(argv = process.argv.slice(2)) {
         // Every member (the sender too) has one more entry.
         for (let k = 0; k < M; k++) keys[k]++;
         for (const { ui, r } of got) {
-          if (r.status !== 200 || r.json.messages.length !== 1 || r.json.messages[0].msgId !== s.json.msgId || r.json.syncKey !== keys[ui]) {
+          if (
+            r.status !== 200 ||
+            r.json.messages.length !== 1 ||
+            r.json.messages[0].msgId !== s.json.msgId ||
+            r.json.syncKey !== keys[ui]
+          ) {
             throw new Error(`${label}: member ${ui} got ${r.status} ${r.text.slice(0, 200)}`);
           }
         }
         lags.push(Math.max(...got.map((g) => g.t)) - tAck);
         firsts.push(Math.min(...got.map((g) => g.t)) - tAck);
       }
-      const s = { p50: percentile(lags, 50), p90: percentile(lags, 90), p99: percentile(lags, 99), max: Math.max(...lags), firstP50: percentile(firsts, 50), lags };
+      const s = {
+        p50: percentile(lags, 50),
+        p90: percentile(lags, 90),
+        p99: percentile(lags, 99),
+        max: Math.max(...lags),
+        firstP50: percentile(firsts, 50),
+        lags,
+      };
       return s;
     };
     const lagLast = await lag([last], 'last');
-    console.log(`(b1) lag, sender's 200 -> the last member's entry (its held sync answered), idle host, ${lagN} messages: ` +
-      `p50 ${fmtMs(lagLast.p50)}, p90 ${fmtMs(lagLast.p90)}, p99 ${fmtMs(lagLast.p99)}, max ${fmtMs(lagLast.max)}`);
+    console.log(
+      `(b1) lag, sender's 200 -> the last member's entry (its held sync answered), idle host, ${lagN} messages: ` +
+        `p50 ${fmtMs(lagLast.p50)}, p90 ${fmtMs(lagLast.p90)}, p99 ${fmtMs(lagLast.p99)}, max ${fmtMs(lagLast.max)}`,
+    );
     const everyone = Array.from({ length: M - 1 }, (_, i) => i + 1);
     const lagAll = await lag(everyone, 'all');
-    console.log(`(b2) lag with all ${M - 1} other members holding a sync, sender's 200 -> the last of their answers: ` +
-      `p50 ${fmtMs(lagAll.p50)}, p90 ${fmtMs(lagAll.p90)}, p99 ${fmtMs(lagAll.p99)}, max ${fmtMs(lagAll.max)} (first answer p50 ${fmtMs(lagAll.firstP50)})`);
+    console.log(
+      `(b2) lag with all ${M - 1} other members holding a sync, sender's 200 -> the last of their answers: ` +
+        `p50 ${fmtMs(lagAll.p50)}, p90 ${fmtMs(lagAll.p90)}, p99 ${fmtMs(lagAll.p99)}, max ${fmtMs(lagAll.max)} (first answer p50 ${fmtMs(lagAll.firstP50)})`,
+    );
     result.lag = { lastMember: lagLast, allMembers: lagAll };
 
     // --- raw better-sqlite3, host idle
@@ -211,7 +263,9 @@ export async function main(argv = process.argv.slice(2)) {
         lastKey = r.json.syncKey;
         arrivals.push({ t: performance.now() - t0, got: lastGot });
       }
-    })().catch((e) => { chainError = e; });
+    })().catch((e) => {
+      chainError = e;
+    });
     const cpu0 = cpuTimeMs(host.pid);
     const load = await runRotatingLoad({ url: `${url}/cgi-bin/sendmsg`, variants, connections, durationS, tool });
     const tStreamEnd = performance.now() - t0;
@@ -233,7 +287,8 @@ export async function main(argv = process.argv.slice(2)) {
     const sendOk = mEnd.sendOk - m0.sendOk;
     const sendClosed = mEnd.sendClosed - m0.sendClosed;
     const sends = lastGot;
-    if (sends < sendOk || sends > sendOk + sendClosed) throw new Error(`the last member got ${sends} messages for ${sendOk} sends answered 200 (+ ${sendClosed} cut off)`);
+    if (sends < sendOk || sends > sendOk + sendClosed)
+      throw new Error(`the last member got ${sends} messages for ${sendOk} sends answered 200 (+ ${sendClosed} cut off)`);
     const cpuMs = cpuTimeMs(host.pid) - cpu0;
     const totalMs = arrivals[arrivals.length - 1].t;
     const gotAt = (t) => arrivals.filter((x) => x.t <= t).reduce((g, x) => Math.max(g, x.got), 0);
@@ -242,10 +297,14 @@ export async function main(argv = process.argv.slice(2)) {
     let peak = 0;
     for (let t = 500; t <= totalMs; t += 250) peak = Math.max(peak, ((gotAt(t) - gotAt(t - 500)) * M) / 0.5);
     const entries = mEnd.entries - m0.entries;
-    console.log(`(a) stream: ${fmtNum(sends)} group sends committed (${fmtNum(sendOk)} answered 200, ${sends - sendOk} cut off by wrk's stop) in ${fmtNum(load.durationS, 1)} s (${fmtNum(load.rps)}/s, p50 ${fmtMs(load.p50)}, p99 ${fmtMs(load.p99)}, ` +
-      `non2xx ${load.non2xx}, errors ${load.errors}); ${fmtNum(sends - gotAt(tStreamEnd))} messages still to fan out when the stream ended, done ${fmtNum(Math.max(0, totalMs - tStreamEnd))} ms later`);
-    console.log(`    ${fmtNum(sends * M)} inbox entries (${M} per message) in ${fmtNum(totalMs)} ms from the first send to the last member's last entry: ` +
-      `${fmtNum(rate)} entries/s; during the stream ${fmtNum(streamRate)}/s; best 0.5 s ${fmtNum(peak)}/s; host CPU ${fmtNum(cpuMs / totalMs, 2)} cores`);
+    console.log(
+      `(a) stream: ${fmtNum(sends)} group sends committed (${fmtNum(sendOk)} answered 200, ${sends - sendOk} cut off by wrk's stop) in ${fmtNum(load.durationS, 1)} s (${fmtNum(load.rps)}/s, p50 ${fmtMs(load.p50)}, p99 ${fmtMs(load.p99)}, ` +
+        `non2xx ${load.non2xx}, errors ${load.errors}); ${fmtNum(sends - gotAt(tStreamEnd))} messages still to fan out when the stream ended, done ${fmtNum(Math.max(0, totalMs - tStreamEnd))} ms later`,
+    );
+    console.log(
+      `    ${fmtNum(sends * M)} inbox entries (${M} per message) in ${fmtNum(totalMs)} ms from the first send to the last member's last entry: ` +
+        `${fmtNum(rate)} entries/s; during the stream ${fmtNum(streamRate)}/s; best 0.5 s ${fmtNum(peak)}/s; host CPU ${fmtNum(cpuMs / totalMs, 2)} cores`,
+    );
     const raw2 = rawFanout({ sync: 'FULL', members: M, messages: rawMessages });
     const rawRate = median([raw1, raw2]);
     console.log(`raw better-sqlite3 again: ${fmtNum(raw2)} rows/s; median ${fmtNum(rawRate)}; host/raw ${fmtRatio(ratio(rate, rawRate))}`);
@@ -261,17 +320,30 @@ export async function main(argv = process.argv.slice(2)) {
       const gap = denseProblem(inbox.messages, keys[ui]);
       if (gap) problems.push(`member ${ui}: ${gap}`);
       const ids = inbox.messages.map((x) => x.msgId);
-      if (inbox.messages.length !== sends) problems.push(`member ${ui}: ${inbox.messages.length} new entries for ${sends} acknowledged sends`);
+      if (inbox.messages.length !== sends)
+        problems.push(`member ${ui}: ${inbox.messages.length} new entries for ${sends} acknowledged sends`);
       if (new Set(ids).size !== ids.length) problems.push(`member ${ui}: duplicate entries`);
       if (order && ids.join() !== order) problems.push(`member ${ui}: entries in another order than member ${probeMembers[0]}`);
       order ??= ids.join();
     }
-    console.log(`check (members ${probeMembers.join(', ')}): every acknowledged send once, same order, dense seqs; entries = sends x ${M}: ${problems.length ? 'FAILED' : 'OK'}`);
+    console.log(
+      `check (members ${probeMembers.join(', ')}): every acknowledged send once, same order, dense seqs; entries = sends x ${M}: ${problems.length ? 'FAILED' : 'OK'}`,
+    );
     for (const p of problems) console.log(`  ${p}`);
 
     result.throughput = {
-      sends, sendRate: load.rps, load, entries, totalMs, entriesPerSecond: rate, streamEntriesPerSecond: streamRate, peakHalfSecondRate: peak,
-      leftAtStreamEnd: sends - gotAt(tStreamEnd), drainMs: totalMs - tStreamEnd, hostCores: cpuMs / totalMs, arrivals,
+      sends,
+      sendRate: load.rps,
+      load,
+      entries,
+      totalMs,
+      entriesPerSecond: rate,
+      streamEntriesPerSecond: streamRate,
+      peakHalfSecondRate: peak,
+      leftAtStreamEnd: sends - gotAt(tStreamEnd),
+      drainMs: totalMs - tStreamEnd,
+      hostCores: cpuMs / totalMs,
+      arrivals,
     };
     result.raw = { rowsPerSecond: [raw1, raw2], median: rawRate, hostOverRaw: ratio(rate, rawRate) };
     result.checks = { ok: problems.length === 0, problems, members: probeMembers };
@@ -280,20 +352,31 @@ export async function main(argv = process.argv.slice(2)) {
       rate: { goal: GOAL_RATE, met: clean && rate >= GOAL_RATE },
       lagP99: { goalMs: GOAL_LAG_P99_MS, met: lagLast.p99 < GOAL_LAG_P99_MS },
     };
-    console.log(`\ngoal >= ${fmtNum(GOAL_RATE)} entries/s: ${verdict(result.goals.rate.met)} (${fmtNum(rate)}/s; raw SQLite ${fmtNum(rawRate)}/s in the same run)`);
-    console.log(`goal lag p99 < ${GOAL_LAG_P99_MS} ms: ${verdict(result.goals.lagP99.met)} (p99 ${fmtMs(lagLast.p99)}; all members holding: ${fmtMs(lagAll.p99)})`);
+    console.log(
+      `\ngoal >= ${fmtNum(GOAL_RATE)} entries/s: ${verdict(result.goals.rate.met)} (${fmtNum(rate)}/s; raw SQLite ${fmtNum(rawRate)}/s in the same run)`,
+    );
+    console.log(
+      `goal lag p99 < ${GOAL_LAG_P99_MS} ms: ${verdict(result.goals.lagP99.met)} (p99 ${fmtMs(lagLast.p99)}; all members holding: ${fmtMs(lagAll.p99)})`,
+    );
     writeResult('fanout', result);
     return result;
   } catch (err) {
     console.error('fanout failed:', err);
     throw err;
   } finally {
-    try { await pool.destroy(); } catch { /* already destroyed */ }
+    try {
+      await pool.destroy();
+    } catch {
+      /* already destroyed */
+    }
     await stopServers({ host });
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => { console.error(err); process.exitCode = 1; });
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

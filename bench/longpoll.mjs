@@ -65,12 +65,16 @@ export async function main(argv = process.argv.slice(2)) {
   const perUser = Math.ceil(held / nUsers);
   const limit = fdLimit();
   if (Number.isFinite(limit) && limit < held + 500) {
-    throw new Error(`ulimit -n is ${limit}: ${held} held connections need about ${held + 500} descriptors here and in the host; raise it (ulimit -n ${held + 2000}) or lower --held`);
+    throw new Error(
+      `ulimit -n is ${limit}: ${held} held connections need about ${held + 500} descriptors here and in the host; raise it (ulimit -n ${held + 2000}) or lower --held`,
+    );
   }
 
   console.log('# longpoll: wake-up latency with idle sync long-polls held (built-in cgis/, synchronous=FULL)');
-  console.log(`${fmtNum(held)} idle long-polls over ${nUsers} users (${perUser} each), timeoutMs ${holdMs}, ` +
-    `${iterations} wake-ups of a single waiter, ${fanIterations} wake-ups of a user with ${perUser} waiters; ulimit -n ${limit}`);
+  console.log(
+    `${fmtNum(held)} idle long-polls over ${nUsers} users (${perUser} each), timeoutMs ${holdMs}, ` +
+      `${iterations} wake-ups of a single waiter, ${fanIterations} wake-ups of a user with ${perUser} waiters; ulimit -n ${limit}`,
+  );
 
   const host = await startHost({ cgisDir: CGIS_DIR });
   console.log(`host: ${host.url} (pid ${host.pid}, ready in ${fmtNum(host.readyMs)} ms)`);
@@ -79,20 +83,36 @@ export async function main(argv = process.argv.slice(2)) {
   // One pool per idle user: an undici Pool looks for a free connection by
   // scanning all of its clients, so one pool of 10,000 makes the load
   // generator itself the bottleneck (quadratic CPU while ramping up).
-  const idlePools = Array.from({ length: nUsers }, () =>
-    new Pool(origin, { connections: perUser + 5, pipelining: 1, keepAliveTimeout: 120_000, headersTimeout: 0, bodyTimeout: 0, connectTimeout: 30_000 }));
+  const idlePools = Array.from(
+    { length: nUsers },
+    () =>
+      new Pool(origin, {
+        connections: perUser + 5,
+        pipelining: 1,
+        keepAliveTimeout: 120_000,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        connectTimeout: 30_000,
+      }),
+  );
   const probePool = new Pool(origin, { connections: 4, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
   const sendPool = new Pool(origin, { connections: 4, pipelining: 1 });
   const ctlPool = new Pool(origin, { connections: 4, pipelining: 1 });
   const post = async (pool, path, token, body, signal) => {
     const res = await pool.request({
-      path, method: 'POST', signal,
+      path,
+      method: 'POST',
+      signal,
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(body),
     });
     const text = await res.body.text();
     let json;
-    try { json = JSON.parse(text); } catch { json = undefined; }
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
     return { status: res.statusCode, text, json };
   };
   // A scrape can take seconds while the host is still busy with a burst of new
@@ -116,7 +136,12 @@ export async function main(argv = process.argv.slice(2)) {
 
     // --- warm the send and sync paths, then the RSS before anything is held
     for (let i = 0; i < 50; i++) {
-      await post(sendPool, '/cgi-bin/sendmsg', sender.token, { to: idleUsers[i % nUsers].uid, type: 'text', content: 'warm', clientMsgId: `warm-${i}` });
+      await post(sendPool, '/cgi-bin/sendmsg', sender.token, {
+        to: idleUsers[i % nUsers].uid,
+        type: 'text',
+        content: 'warm',
+        clientMsgId: `warm-${i}`,
+      });
       await post(probePool, '/cgi-bin/sync', idleUsers[i % nUsers].token, { syncKey: 0, limit: 100, timeoutMs: 0 });
     }
     // The idle users start at their current syncKey (the warm-up messages above).
@@ -188,11 +213,14 @@ export async function main(argv = process.argv.slice(2)) {
     const rampMs = performance.now() - tr;
     const heldNow = await waiters();
     console.log(`${fmtNum(heldNow)} long-polls held after ${fmtNum(rampMs)} ms of ramp-up`);
-    if (heldNow < held * 0.99) throw new Error(`only ${heldNow} of ${held} long-polls are held (bad answers: ${stats.bad.slice(0, 3).join('; ')})`);
+    if (heldNow < held * 0.99)
+      throw new Error(`only ${heldNow} of ${held} long-polls are held (bad answers: ${stats.bad.slice(0, 3).join('; ')})`);
     await sleep(1000);
     const memHeld = procMemory(host.pid);
     const perWaiter = (memHeld.rss - memBefore.rss) / held;
-    console.log(`host RSS with ${fmtNum(held)} held: ${fmtMB(memHeld.rss)} (+${fmtMB(memHeld.rss - memBefore.rss)}, ${fmtNum(perWaiter / 1024, 1)} KiB per held long-poll)`);
+    console.log(
+      `host RSS with ${fmtNum(held)} held: ${fmtMB(memHeld.rss)} (+${fmtMB(memHeld.rss - memBefore.rss)}, ${fmtNum(perWaiter / 1024, 1)} KiB per held long-poll)`,
+    );
     result.memory = { rssBefore: memBefore.rss, rssHeld: memHeld.rss, hwm: memHeld.hwm, perWaiterBytes: perWaiter, rampMs };
 
     // --- wake-up latency of one waiter
@@ -203,8 +231,10 @@ export async function main(argv = process.argv.slice(2)) {
     const samples = [];
     for (let i = 0; i < iterations; i++) {
       const tIssue = performance.now();
-      const pending = post(probePool, '/cgi-bin/sync', probe.token, { syncKey: probeKey, limit: 100, timeoutMs: holdMs })
-        .then((r) => ({ r, t: performance.now() }));
+      const pending = post(probePool, '/cgi-bin/sync', probe.token, { syncKey: probeKey, limit: 100, timeoutMs: holdMs }).then((r) => ({
+        r,
+        t: performance.now(),
+      }));
       // Held? A marker sync (timeoutMs 0) sent just after it takes the same
       // path (host -> the sync CGI's worker -> store thread, each in order), so
       // when the marker is answered the probe's sync is held in the store.
@@ -214,7 +244,12 @@ export async function main(argv = process.argv.slice(2)) {
       const marker = await post(probePool, '/cgi-bin/sync', sender.token, { syncKey: 1_000_000_000, limit: 1, timeoutMs: 0 });
       if (marker.status !== 200) throw new Error(`marker sync: ${marker.status} ${marker.text}`);
       const tSend = performance.now();
-      const s = await post(sendPool, '/cgi-bin/sendmsg', sender.token, { to: probe.uid, type: 'text', content: `wake ${i}`, clientMsgId: `wake-${i}` });
+      const s = await post(sendPool, '/cgi-bin/sendmsg', sender.token, {
+        to: probe.uid,
+        type: 'text',
+        content: `wake ${i}`,
+        clientMsgId: `wake-${i}`,
+      });
       const tAck = performance.now();
       if (s.status !== 200) throw new Error(`sendmsg: ${s.status} ${s.text}`);
       const { r, t } = await pending;
@@ -228,17 +263,28 @@ export async function main(argv = process.argv.slice(2)) {
     }
     const reissued = stats.timedOut - timedOutAtStart;
     const lagSummary = {
-      p50: percentile(lags, 50), p90: percentile(lags, 90), p99: percentile(lags, 99), max: Math.max(...lags),
-      min: Math.min(...lags), arrivedBeforeAck: lags.filter((x) => x < 0).length,
-      sendToWakeP50: percentile(fromSend, 50), sendToWakeP99: percentile(fromSend, 99),
-      ackP50: median(samples.map((s) => s.ackMs)), heldBeforeSendP50: median(samples.map((s) => s.heldMs)),
-      idleOutstandingMin: Math.min(...samples.map((s) => s.idleOutstanding)), reissuedDuring: reissued,
+      p50: percentile(lags, 50),
+      p90: percentile(lags, 90),
+      p99: percentile(lags, 99),
+      max: Math.max(...lags),
+      min: Math.min(...lags),
+      arrivedBeforeAck: lags.filter((x) => x < 0).length,
+      sendToWakeP50: percentile(fromSend, 50),
+      sendToWakeP99: percentile(fromSend, 99),
+      ackP50: median(samples.map((s) => s.ackMs)),
+      heldBeforeSendP50: median(samples.map((s) => s.heldMs)),
+      idleOutstandingMin: Math.min(...samples.map((s) => s.idleOutstanding)),
+      reissuedDuring: reissued,
     };
-    console.log(`wake-up, sender's 200 -> held sync's answer (${iterations} wake-ups, >= ${fmtNum(lagSummary.idleOutstandingMin)} idle held, ` +
-      `${fmtNum(reissued)} of them timed out and re-issued meanwhile): ` +
-      `p50 ${fmtMs(lagSummary.p50)}, p90 ${fmtMs(lagSummary.p90)}, p99 ${fmtMs(lagSummary.p99)}, max ${fmtMs(lagSummary.max)}` +
-      ` (${lagSummary.arrivedBeforeAck} answers arrived before the sender's 200)`);
-    console.log(`  for scale: send -> wake-up p50 ${fmtMs(lagSummary.sendToWakeP50)}, p99 ${fmtMs(lagSummary.sendToWakeP99)}; sendmsg round trip p50 ${fmtMs(lagSummary.ackP50)}`);
+    console.log(
+      `wake-up, sender's 200 -> held sync's answer (${iterations} wake-ups, >= ${fmtNum(lagSummary.idleOutstandingMin)} idle held, ` +
+        `${fmtNum(reissued)} of them timed out and re-issued meanwhile): ` +
+        `p50 ${fmtMs(lagSummary.p50)}, p90 ${fmtMs(lagSummary.p90)}, p99 ${fmtMs(lagSummary.p99)}, max ${fmtMs(lagSummary.max)}` +
+        ` (${lagSummary.arrivedBeforeAck} answers arrived before the sender's 200)`,
+    );
+    console.log(
+      `  for scale: send -> wake-up p50 ${fmtMs(lagSummary.sendToWakeP50)}, p99 ${fmtMs(lagSummary.sendToWakeP99)}; sendmsg round trip p50 ${fmtMs(lagSummary.ackP50)}`,
+    );
     result.wake = { ...lagSummary, lags };
 
     // --- wake-up of a user holding `perUser` syncs
@@ -247,9 +293,19 @@ export async function main(argv = process.argv.slice(2)) {
       const ui = i;
       const times = [];
       const n = controllers.get(ui)?.size ?? 0;
-      const all = new Promise((resolve) => fanWatch.set(ui, (t) => { times.push(t); if (times.length >= n) resolve(); }));
+      const all = new Promise((resolve) =>
+        fanWatch.set(ui, (t) => {
+          times.push(t);
+          if (times.length >= n) resolve();
+        }),
+      );
       const tSend = performance.now();
-      const s = await post(sendPool, '/cgi-bin/sendmsg', sender.token, { to: idleUsers[ui].uid, type: 'text', content: `fan ${i}`, clientMsgId: `fan-${i}` });
+      const s = await post(sendPool, '/cgi-bin/sendmsg', sender.token, {
+        to: idleUsers[ui].uid,
+        type: 'text',
+        content: `fan ${i}`,
+        clientMsgId: `fan-${i}`,
+      });
       const tAck = performance.now();
       if (s.status !== 200) throw new Error(`sendmsg: ${s.status} ${s.text}`);
       await Promise.race([all, sleep(10_000)]);
@@ -261,11 +317,27 @@ export async function main(argv = process.argv.slice(2)) {
     if (fan.length) {
       result.fan = {
         waiters: perUser,
-        firstP50: percentile(fan.map((f) => f.first), 50), firstP99: percentile(fan.map((f) => f.first), 99),
-        lastP50: percentile(fan.map((f) => f.last), 50), lastP99: percentile(fan.map((f) => f.last), 99),
+        firstP50: percentile(
+          fan.map((f) => f.first),
+          50,
+        ),
+        firstP99: percentile(
+          fan.map((f) => f.first),
+          99,
+        ),
+        lastP50: percentile(
+          fan.map((f) => f.last),
+          50,
+        ),
+        lastP99: percentile(
+          fan.map((f) => f.last),
+          99,
+        ),
       };
-      console.log(`wake-up of a user with ${perUser} held syncs (${fan.length} times), from the sender's 200: ` +
-        `first answer p50 ${fmtMs(result.fan.firstP50)} p99 ${fmtMs(result.fan.firstP99)}, last answer p50 ${fmtMs(result.fan.lastP50)} p99 ${fmtMs(result.fan.lastP99)}`);
+      console.log(
+        `wake-up of a user with ${perUser} held syncs (${fan.length} times), from the sender's 200: ` +
+          `first answer p50 ${fmtMs(result.fan.firstP50)} p99 ${fmtMs(result.fan.firstP99)}, last answer p50 ${fmtMs(result.fan.lastP50)} p99 ${fmtMs(result.fan.lastP99)}`,
+      );
     }
 
     // --- ending: half aborted by the client, half left to time out
@@ -275,12 +347,18 @@ export async function main(argv = process.argv.slice(2)) {
     const half = Math.floor(nUsers / 2);
     let abortedNow = 0;
     const aborting = performance.now();
-    for (let ui = 0; ui < half; ui++) for (const ac of controllers.get(ui) ?? []) { ac.abort(); abortedNow++; }
+    for (let ui = 0; ui < half; ui++)
+      for (const ac of controllers.get(ui) ?? []) {
+        ac.abort();
+        abortedNow++;
+      }
     let afterAbort = before;
     const target = before - abortedNow;
     while (performance.now() - aborting < 20_000 && (afterAbort = await waiters()) > target) await sleep(1_100);
     const releaseMs = performance.now() - aborting;
-    console.log(`aborted ${fmtNum(abortedNow)} held syncs client-side: host waiters ${fmtNum(before)} -> ${fmtNum(afterAbort)} within ${fmtNum(releaseMs)} ms (polled each 1.1 s)`);
+    console.log(
+      `aborted ${fmtNum(abortedNow)} held syncs client-side: host waiters ${fmtNum(before)} -> ${fmtNum(afterAbort)} within ${fmtNum(releaseMs)} ms (polled each 1.1 s)`,
+    );
     const tLeft = performance.now();
     const leftToTimeOut = stats.outstanding;
     const timedOutBefore = stats.timedOut;
@@ -289,28 +367,56 @@ export async function main(argv = process.argv.slice(2)) {
     const final = await waiters();
     const endedByTimeout = stats.timedOut - timedOutBefore;
     const el = stats.timeoutElapsed;
-    console.log(`${fmtNum(leftToTimeOut)} left to time out: ${fmtNum(endedByTimeout)} answered 200 with an empty list ` +
-      `(all timeouts in the run: ${fmtNum(el.length)}, after ${fmtMs(Math.min(...el))} to ${fmtMs(Math.max(...el))}, p50 ${fmtMs(percentile(el, 50))}); ` +
-      `still outstanding ${stats.outstanding}; host waiters now ${final}; bad answers ${stats.bad.length}`);
+    console.log(
+      `${fmtNum(leftToTimeOut)} left to time out: ${fmtNum(endedByTimeout)} answered 200 with an empty list ` +
+        `(all timeouts in the run: ${fmtNum(el.length)}, after ${fmtMs(Math.min(...el))} to ${fmtMs(Math.max(...el))}, p50 ${fmtMs(percentile(el, 50))}); ` +
+        `still outstanding ${stats.outstanding}; host waiters now ${final}; bad answers ${stats.bad.length}`,
+    );
     const probeSync = await post(ctlPool, '/cgi-bin/sync', probe.token, { syncKey: probeKey, limit: 1, timeoutMs: 0 });
-    const errorLines = host.logTail().split('\n').filter((l) => /"level":"(error|fatal)"/.test(l));
+    const errorLines = host
+      .logTail()
+      .split('\n')
+      .filter((l) => /"level":"(error|fatal)"/.test(l));
     result.ending = {
-      abortedByClient: abortedNow, waitersBeforeAbort: before, waitersAfterAbort: afterAbort, releaseMs,
-      leftToTimeOut, endedByTimeout, timeoutElapsedMin: Math.min(...el), timeoutElapsedMax: Math.max(...el),
-      timeoutsInRun: el.length, stillOutstanding: stats.outstanding, finalWaiters: final,
-      badAnswers: stats.bad.length, badSample: stats.bad.slice(0, 5), unexpectedAborts: stats.aborted - abortedNow,
-      hostAnswersAfter: probeSync.status, hostErrorLogLines: errorLines.length, slowMetricsScrapesMs: slowScrapes,
+      abortedByClient: abortedNow,
+      waitersBeforeAbort: before,
+      waitersAfterAbort: afterAbort,
+      releaseMs,
+      leftToTimeOut,
+      endedByTimeout,
+      timeoutElapsedMin: Math.min(...el),
+      timeoutElapsedMax: Math.max(...el),
+      timeoutsInRun: el.length,
+      stillOutstanding: stats.outstanding,
+      finalWaiters: final,
+      badAnswers: stats.bad.length,
+      badSample: stats.bad.slice(0, 5),
+      unexpectedAborts: stats.aborted - abortedNow,
+      hostAnswersAfter: probeSync.status,
+      hostErrorLogLines: errorLines.length,
+      slowMetricsScrapesMs: slowScrapes,
     };
-    const cleanEnd = afterAbort <= target && endedByTimeout === leftToTimeOut && stats.outstanding === 0 && final === 0 &&
-      stats.bad.length === 0 && probeSync.status === 200 && Math.min(...el) >= holdMs - 50;
+    const cleanEnd =
+      afterAbort <= target &&
+      endedByTimeout === leftToTimeOut &&
+      stats.outstanding === 0 &&
+      final === 0 &&
+      stats.bad.length === 0 &&
+      probeSync.status === 200 &&
+      Math.min(...el) >= holdMs - 50;
     result.ending.clean = cleanEnd;
-    console.log(`held requests ended cleanly (aborts released, timeouts answered 200 empty at >= ${holdMs} ms, waiters back to 0, host answering, ` +
-      `${errorLines.length} error log lines): ${cleanEnd ? 'yes' : 'NO'}`);
+    console.log(
+      `held requests ended cleanly (aborts released, timeouts answered 200 empty at >= ${holdMs} ms, waiters back to 0, host answering, ` +
+        `${errorLines.length} error log lines): ${cleanEnd ? 'yes' : 'NO'}`,
+    );
 
     result.goal = { p99Ms: GOAL_P99_MS, met: lagSummary.p99 < GOAL_P99_MS };
-    console.log(`\ngoal wake-up p99 < ${GOAL_P99_MS} ms with ${fmtNum(held)} idle long-polls held: ${verdict(result.goal.met)} (p99 ${fmtMs(lagSummary.p99)})`);
+    console.log(
+      `\ngoal wake-up p99 < ${GOAL_P99_MS} ms with ${fmtNum(held)} idle long-polls held: ${verdict(result.goal.met)} (p99 ${fmtMs(lagSummary.p99)})`,
+    );
     console.log(`memory: ${fmtNum(perWaiter / 1024, 1)} KiB of host RSS per held long-poll`);
-    if (slowScrapes.length) console.log(`note: ${slowScrapes.length} /metrics scrapes took over 1 s with the long-polls open (ms: ${slowScrapes.join(', ')})`);
+    if (slowScrapes.length)
+      console.log(`note: ${slowScrapes.length} /metrics scrapes took over 1 s with the long-polls open (ms: ${slowScrapes.join(', ')})`);
     writeResult('longpoll', result);
     return result;
   } finally {
@@ -321,5 +427,8 @@ export async function main(argv = process.argv.slice(2)) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => { console.error(err); process.exitCode = 1; });
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

@@ -60,8 +60,10 @@ export async function main(argv = process.argv.slice(2)) {
   if (!parts.every((p) => ['upload', 'download', 'sendmsg'].includes(p))) throw new Error('--only is all, upload, download or sendmsg');
 
   console.log('# media: uploadmedia / getmedia vs bare node:http, and sendmsg under uploads');
-  console.log(`${(sizeBytes / 1e6).toFixed(0)} MB mp4, ${rounds} rounds (ABBA) x ${perRound} transfers per side, sendmsg: ${tool}, ${connections} connections, ` +
-    `${durationS} s per round, ${uploaders} concurrent uploader(s)`);
+  console.log(
+    `${(sizeBytes / 1e6).toFixed(0)} MB mp4, ${rounds} rounds (ABBA) x ${perRound} transfers per side, sendmsg: ${tool}, ${connections} connections, ` +
+      `${durationS} s per round, ${uploaders} concurrent uploader(s)`,
+  );
 
   const tmp = mkdtempSync(join(tmpdir(), 'cgihost-bench-media-'));
   const configFile = join(tmp, 'host.config.json');
@@ -103,7 +105,19 @@ export async function main(argv = process.argv.slice(2)) {
       result.download = reportThroughput('download', rows, GOAL_DOWNLOAD, sizeBytes);
     }
     if (parts.includes('sendmsg')) {
-      result.sendmsg = await sendmsgUnderUploads({ host, sides, alice, bob, rounds, durationS, connections, uploaders, tool, payload, sameBytes });
+      result.sendmsg = await sendmsgUnderUploads({
+        host,
+        sides,
+        alice,
+        bob,
+        rounds,
+        durationS,
+        connections,
+        uploaders,
+        tool,
+        payload,
+        sameBytes,
+      });
     }
     writeResult('media', result);
     return result;
@@ -154,7 +168,10 @@ class Payload {
 
 /** Starts bench/baseline/upload-server.mjs and waits for its `listening on` line. */
 function startBare(dataDir) {
-  const child = spawn(process.execPath, [BARE, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BARE, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise((r) => child.once('exit', r));
   process.once('exit', () => child.kill('SIGKILL'));
   return new Promise((resolve, reject) => {
@@ -205,7 +222,11 @@ function uploadOnce(side, file) {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const req = request({
-      host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent: false,
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'POST',
+      agent: false,
       headers: { ...side.headers, 'content-type': 'video/mp4', 'content-length': file.size },
     });
     req.on('error', reject);
@@ -215,7 +236,11 @@ function uploadOnce(side, file) {
       res.on('end', () => {
         const ms = performance.now() - t0;
         let json;
-        try { json = JSON.parse(text); } catch { /* below */ }
+        try {
+          json = JSON.parse(text);
+        } catch {
+          /* below */
+        }
         if (res.statusCode !== 200 || json?.mediaId !== file.sha256) {
           return reject(new Error(`upload to ${side.uploadUrl}: ${res.statusCode} ${text.slice(0, 300)} (expected ${file.sha256})`));
         }
@@ -299,11 +324,16 @@ function reportThroughput(what, rows, goal, sizeBytes) {
   }
   const hostMed = median(rows.filter((r) => r.side === 'host').map((r) => r.mbps));
   const bareMed = median(rows.filter((r) => r.side === 'bare').map((r) => r.mbps));
-  const cpuRatio = ratio(median(rows.filter((r) => r.side === 'host').map((r) => r.cpuMs)), median(rows.filter((r) => r.side === 'bare').map((r) => r.cpuMs)));
+  const cpuRatio = ratio(
+    median(rows.filter((r) => r.side === 'host').map((r) => r.cpuMs)),
+    median(rows.filter((r) => r.side === 'bare').map((r) => r.cpuMs)),
+  );
   const headline = median(per);
-  console.log(`${what}: host ${fmtNum(hostMed, 1)} MB/s, bare ${fmtNum(bareMed, 1)} MB/s (medians); ` +
-    `host/bare ${fmtRatio(headline)} (median of per-round ratios), server CPU host/bare ${fmtRatio(cpuRatio)}; ` +
-    `goal >= ${goal}: ${verdict(headline >= goal)}`);
+  console.log(
+    `${what}: host ${fmtNum(hostMed, 1)} MB/s, bare ${fmtNum(bareMed, 1)} MB/s (medians); ` +
+      `host/bare ${fmtRatio(headline)} (median of per-round ratios), server CPU host/bare ${fmtRatio(cpuRatio)}; ` +
+      `goal >= ${goal}: ${verdict(headline >= goal)}`,
+  );
   return { rows, summary: { hostMBps: hostMed, bareMBps: bareMed, ratio: headline, perRound: per, cpuRatio } };
 }
 
@@ -319,7 +349,10 @@ async function sendmsgUnderUploads({ host, sides, alice, bob, rounds, durationS,
   const repeated = payload.next();
   await uploadOnce(sides.bare, repeated); // so that --upload-bytes same dedups on both sides
   const url = `${host.url}/cgi-bin/sendmsg`;
-  const body = JSON.stringify({ to: bob.uid, type: 'text', content: 'hello from the media bench', clientMsgId: 'X' }).replace('"X"', '"{{id}}"');
+  const body = JSON.stringify({ to: bob.uid, type: 'text', content: 'hello from the media bench', clientMsgId: 'X' }).replace(
+    '"X"',
+    '"{{id}}"',
+  );
   const headers = { authorization: `Bearer ${alice.token}` };
   const check = await postJson(url, { to: bob.uid, type: 'text', content: 'sanity', clientMsgId: 'sanity-1' }, { headers });
   if (check.status !== 200) throw new Error(`sendmsg sanity: ${check.status} ${check.text}`);
@@ -333,11 +366,12 @@ async function sendmsgUnderUploads({ host, sides, alice, bob, rounds, durationS,
       let stop = false;
       const done = [];
       const target = mode === 'uploading' ? sides.host : sides.bare;
-      const lanes = mode === 'idle'
-        ? []
-        : Array.from({ length: uploaders }, async () => {
-          while (!stop) done.push(await uploadOnce(target, sameBytes ? repeated : payload.next()));
-        });
+      const lanes =
+        mode === 'idle'
+          ? []
+          : Array.from({ length: uploaders }, async () => {
+              while (!stop) done.push(await uploadOnce(target, sameBytes ? repeated : payload.next()));
+            });
       if (lanes.length) await sleep(200); // let the first upload get going
       const cpu0 = cpuTimeMs(host.pid);
       const main0 = mainThreadCpuMs(host.pid);
@@ -347,18 +381,41 @@ async function sendmsgUnderUploads({ host, sides, alice, bob, rounds, durationS,
       stop = true;
       await Promise.all(lanes);
       const upMBps = done.length ? median(done.map((d) => d.mbps)) : NaN;
-      rows.push({ round: r, mode, ...res, cpuCores: cpuMs / 1000 / res.durationS, mainCores: mainMs / 1000 / res.durationS, uploads: done.length, uploadMBps: upMBps });
+      rows.push({
+        round: r,
+        mode,
+        ...res,
+        cpuCores: cpuMs / 1000 / res.durationS,
+        mainCores: mainMs / 1000 / res.durationS,
+        uploads: done.length,
+        uploadMBps: upMBps,
+      });
     }
   }
-  console.log(`\n## sendmsg (1:1 text): idle, with ${uploaders} concurrent 50 MB upload stream(s) into the host, ` +
-    `and (control) into the bare server${sameBytes ? '; one repeated file (deduped)' : ''}`);
+  console.log(
+    `\n## sendmsg (1:1 text): idle, with ${uploaders} concurrent 50 MB upload stream(s) into the host, ` +
+      `and (control) into the bare server${sameBytes ? '; one repeated file (deduped)' : ''}`,
+  );
   printTable(
     ['round', 'mode', 'req/s', 'p50', 'p99', 'non2xx', 'errors', 'host cores', 'main thread', 'uploads', 'upload MB/s'],
-    rows.map((x) => [x.round, x.mode, fmtNum(x.rps), fmtMs(x.p50), fmtMs(x.p99), x.non2xx, x.errors, fmtNum(x.cpuCores, 2), fmtNum(x.mainCores, 2), x.uploads || '', Number.isFinite(x.uploadMBps) ? fmtNum(x.uploadMBps, 1) : '']),
+    rows.map((x) => [
+      x.round,
+      x.mode,
+      fmtNum(x.rps),
+      fmtMs(x.p50),
+      fmtMs(x.p99),
+      x.non2xx,
+      x.errors,
+      fmtNum(x.cpuCores, 2),
+      fmtNum(x.mainCores, 2),
+      x.uploads || '',
+      Number.isFinite(x.uploadMBps) ? fmtNum(x.uploadMBps, 1) : '',
+    ]),
   );
   const perRound = (a, b) => {
     const out = [];
-    for (let r = 1; r <= rounds; r++) out.push(ratio(rows.find((x) => x.round === r && x.mode === a).rps, rows.find((x) => x.round === r && x.mode === b).rps));
+    for (let r = 1; r <= rounds; r++)
+      out.push(ratio(rows.find((x) => x.round === r && x.mode === a).rps, rows.find((x) => x.round === r && x.mode === b).rps));
     return out;
   };
   const med = (mode, key) => median(rows.filter((x) => x.mode === mode).map((x) => x[key]));
@@ -378,11 +435,15 @@ async function sendmsgUnderUploads({ host, sides, alice, bob, rounds, durationS,
     perRound: per,
     failed: rows.reduce((n, x) => n + x.non2xx + x.errors, 0),
   };
-  console.log(`sendmsg: ${fmtNum(summary.idleRps)} req/s idle, ${fmtNum(summary.uploadingRps)} with uploads into the host, ` +
-    `${fmtNum(summary.controlRps)} with uploads into the bare server (medians); p99 ${fmtMs(summary.idleP99)} / ${fmtMs(summary.uploadingP99)} / ${fmtMs(summary.controlP99)}`);
-  console.log(`with/without ${fmtRatio(summary.ratio)} (median of per-round ratios; goal >= ${GOAL_SENDMSG}: ` +
-    `${verdict(summary.ratio >= GOAL_SENDMSG && summary.failed === 0)}); control/without ${fmtRatio(summary.controlRatio)} (the machine's share); ` +
-    `with/control ${fmtRatio(summary.isolationRatio)} (the host's share); failed requests ${summary.failed}`);
+  console.log(
+    `sendmsg: ${fmtNum(summary.idleRps)} req/s idle, ${fmtNum(summary.uploadingRps)} with uploads into the host, ` +
+      `${fmtNum(summary.controlRps)} with uploads into the bare server (medians); p99 ${fmtMs(summary.idleP99)} / ${fmtMs(summary.uploadingP99)} / ${fmtMs(summary.controlP99)}`,
+  );
+  console.log(
+    `with/without ${fmtRatio(summary.ratio)} (median of per-round ratios; goal >= ${GOAL_SENDMSG}: ` +
+      `${verdict(summary.ratio >= GOAL_SENDMSG && summary.failed === 0)}); control/without ${fmtRatio(summary.controlRatio)} (the machine's share); ` +
+      `with/control ${fmtRatio(summary.isolationRatio)} (the host's share); failed requests ${summary.failed}`,
+  );
   return { rows, summary };
 }
 

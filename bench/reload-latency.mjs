@@ -103,8 +103,10 @@ export async function main(argv = process.argv.slice(2)) {
       failedPolls: rows.reduce((s, x) => s + x.failures, 0),
       over1s: ms.filter((x) => !(x < 1000)).length,
     };
-    console.log(`\nsave → serving over ${runs} saves: p50 ${fmtMs(summary.p50)}  p90 ${fmtMs(summary.p90)}  p99 ${fmtMs(summary.p99)}  ` +
-      `min ${fmtMs(summary.min)}  max ${fmtMs(summary.max)}`);
+    console.log(
+      `\nsave → serving over ${runs} saves: p50 ${fmtMs(summary.p50)}  p90 ${fmtMs(summary.p90)}  p99 ${fmtMs(summary.p99)}  ` +
+        `min ${fmtMs(summary.min)}  max ${fmtMs(summary.max)}`,
+    );
     console.log(`all samples (ms): ${ms.map((x) => fmtNum(x)).join(' ')}`);
     console.log(`over 1 s (SPEC §5 bound): ${summary.over1s}; never served: ${summary.missed}; failed polls: ${summary.failedPolls}`);
     const goal = { p50Ms: GOAL_P50_MS, met: summary.p50 < GOAL_P50_MS && summary.missed === 0 && summary.failedPolls === 0 };
@@ -120,5 +122,8 @@ export async function main(argv = process.argv.slice(2)) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => { console.error(err); process.exitCode = 1; });
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

@@ -53,14 +53,17 @@ export async function main(argv = process.argv.slice(2)) {
   const { rounds, durationS, warmupS, load } = parseRoundOptions(a);
   const pairs = boundedNumber(a.pairs, 'pairs', 1, 200);
   const sides = a['no-normal'] ? ['bare', 'full'] : ['bare', 'full', 'normal'];
-  const alt = a['alt-node-args'] !== undefined || a['alt-env'] !== undefined
-    ? { nodeArgs: (a['alt-node-args'] ?? '').split(' ').filter(Boolean), env: a['alt-env'] ? JSON.parse(a['alt-env']) : undefined }
-    : null;
+  const alt =
+    a['alt-node-args'] !== undefined || a['alt-env'] !== undefined
+      ? { nodeArgs: (a['alt-node-args'] ?? '').split(' ').filter(Boolean), env: a['alt-env'] ? JSON.parse(a['alt-env']) : undefined }
+      : null;
   if (alt) sides.push('alt');
 
   console.log('# sendmsg: 1:1 sendmsg over HTTP (built-in cgis/) vs bare node:http echo');
-  console.log(`${load.tool}, ${load.connections} connections, ${load.threads} thread(s), ${pairs} sender->recipient pairs, ` +
-    `${rounds} rounds x ${durationS} s per side, warm-up ${warmupS} s; sides: ${sides.join(', ')}`);
+  console.log(
+    `${load.tool}, ${load.connections} connections, ${load.threads} thread(s), ${pairs} sender->recipient pairs, ` +
+      `${rounds} rounds x ${durationS} s per side, warm-up ${warmupS} s; sides: ${sides.join(', ')}`,
+  );
 
   const tmp = mkdtempSync(join(tmpdir(), 'cgihost-bench-sendmsg-'));
   const normalConfig = join(tmp, 'normal.config.json');
@@ -68,8 +71,14 @@ export async function main(argv = process.argv.slice(2)) {
   const servers = {};
   try {
     for (const side of sides) {
-      servers[side] = side === 'bare' ? await startBaseline()
-        : await startHost({ cgisDir: CGIS_DIR, configFile: side === 'normal' ? normalConfig : undefined, ...(side === 'alt' ? alt : {}) });
+      servers[side] =
+        side === 'bare'
+          ? await startBaseline()
+          : await startHost({
+              cgisDir: CGIS_DIR,
+              configFile: side === 'normal' ? normalConfig : undefined,
+              ...(side === 'alt' ? alt : {}),
+            });
       console.log(`${side}: ${servers[side].url} (pid ${servers[side].pid}, ready in ${fmtNum(servers[side].readyMs)} ms)`);
     }
 
@@ -90,7 +99,8 @@ export async function main(argv = process.argv.slice(2)) {
       }));
       // Sanity: one send, answered as SPEC §4 says.
       const r = await sendText(url, senders[0].token, { to: recipients[0].uid, content: CONTENT, clientMsgId: 'sanity-1' });
-      if (r.status !== 200 || typeof r.json?.msgId !== 'string' || r.json.seq !== 1) throw new Error(`${side}: sanity sendmsg: ${r.status} ${r.text.slice(0, 300)}`);
+      if (r.status !== 200 || typeof r.json?.msgId !== 'string' || r.json.seq !== 1)
+        throw new Error(`${side}: sanity sendmsg: ${r.status} ${r.text.slice(0, 300)}`);
     }
     if (servers.bare) {
       // Same header size as the host side (a token-like bearer the bare server ignores), a per-request body.
@@ -104,7 +114,10 @@ export async function main(argv = process.argv.slice(2)) {
     const seen200 = Object.fromEntries(sides.map((s) => [s, s === 'bare' ? 0 : 1])); // the sanity send
     const loads = Object.fromEntries(sides.map((s) => [s, 0]));
     const rows = await runRounds({
-      sides, rounds, durationS, warmupS,
+      sides,
+      rounds,
+      durationS,
+      warmupS,
       pidOf: (side) => servers[side].pid,
       load: async (side, s) => {
         const res = await runRotatingLoad({ url: path(side), variants: variants[side], durationS: s, ...load });
@@ -152,24 +165,43 @@ async function verify(side, url, { senders, recipients }, seen200, inFlightSlack
     entries += inbox.messages.length;
     const gap = denseProblem(inbox.messages);
     if (gap) problems.push(`${side} recipient ${i}: ${gap}`);
-    if (inbox.messages.some((m) => m.from !== senders[i].uid || m.to !== recipients[i].uid)) problems.push(`${side} recipient ${i}: an entry from someone else`);
+    if (inbox.messages.some((m) => m.from !== senders[i].uid || m.to !== recipients[i].uid))
+      problems.push(`${side} recipient ${i}: an entry from someone else`);
     const own = await syncAll(url, senders[i].token);
-    if (own.messages.length !== inbox.messages.length) problems.push(`${side} pair ${i}: sender has ${own.messages.length} entries, recipient ${inbox.messages.length}`);
+    if (own.messages.length !== inbox.messages.length)
+      problems.push(`${side} pair ${i}: sender has ${own.messages.length} entries, recipient ${inbox.messages.length}`);
     const ids = new Set(own.messages.map((m) => m.clientMsgId));
     if (ids.size !== own.messages.length) problems.push(`${side} sender ${i}: ${own.messages.length - ids.size} duplicate clientMsgIds`);
     const gap2 = denseProblem(own.messages);
     if (gap2) problems.push(`${side} sender ${i}: ${gap2}`);
   }
-  if (entries < hostOk || entries > hostOk + hostClosed) problems.push(`${side}: ${entries} recipient entries but the host answered ${hostOk} sendmsg 200s (+ ${hostClosed} to clients gone)`);
-  if (hostAll !== hostOk + hostClosed) problems.push(`${side}: ${hostAll - hostOk - hostClosed} sendmsg answers other than 200 or client gone`);
+  if (entries < hostOk || entries > hostOk + hostClosed)
+    problems.push(`${side}: ${entries} recipient entries but the host answered ${hostOk} sendmsg 200s (+ ${hostClosed} to clients gone)`);
+  if (hostAll !== hostOk + hostClosed)
+    problems.push(`${side}: ${hostAll - hostOk - hostClosed} sendmsg answers other than 200 or client gone`);
   if (entries < seen200) problems.push(`${side}: ${entries} recipient entries but the client saw ${seen200} 200s`);
-  if (entries > seen200 + inFlightSlack) problems.push(`${side}: ${entries} recipient entries, more than the ${seen200} 200s seen + ${inFlightSlack} in flight at wrk's stops`);
+  if (entries > seen200 + inFlightSlack)
+    problems.push(`${side}: ${entries} recipient entries, more than the ${seen200} 200s seen + ${inFlightSlack} in flight at wrk's stops`);
   await sleep(1_100); // the store's counters in /metrics are cached for up to 1 s
   const commits = metricSum(await scrapeMetrics(url), 'cgihost_store_commits_total');
-  const out = { entries, hostOk, hostClientClosed: hostClosed, commits, perCommit: hostOk / commits, hostOther: hostAll - hostOk - hostClosed, clientSaw200: seen200, cutOffAtStop: entries - seen200, ok: problems.length === 0, problems, verifyMs: performance.now() - t0 };
-  console.log(`${side} check: ${fmtNum(entries)} recipient inbox entries; the host counted ${fmtNum(hostOk)} sendmsg 200s + ${hostClosed} cut off by wrk's stops (client gone, committed or not)` +
-    ` (client saw ${fmtNum(seen200)}; ${entries - seen200} answered after wrk stopped, <= ${inFlightSlack}); ` +
-    `seqs dense, clientMsgIds unique: ${out.ok ? 'OK' : 'FAILED'}; ${fmtNum(commits)} store commits in all (${fmtNum(out.perCommit, 1)} sends per commit)`);
+  const out = {
+    entries,
+    hostOk,
+    hostClientClosed: hostClosed,
+    commits,
+    perCommit: hostOk / commits,
+    hostOther: hostAll - hostOk - hostClosed,
+    clientSaw200: seen200,
+    cutOffAtStop: entries - seen200,
+    ok: problems.length === 0,
+    problems,
+    verifyMs: performance.now() - t0,
+  };
+  console.log(
+    `${side} check: ${fmtNum(entries)} recipient inbox entries; the host counted ${fmtNum(hostOk)} sendmsg 200s + ${hostClosed} cut off by wrk's stops (client gone, committed or not)` +
+      ` (client saw ${fmtNum(seen200)}; ${entries - seen200} answered after wrk stopped, <= ${inFlightSlack}); ` +
+      `seqs dense, clientMsgIds unique: ${out.ok ? 'OK' : 'FAILED'}; ${fmtNum(commits)} store commits in all (${fmtNum(out.perCommit, 1)} sends per commit)`,
+  );
   for (const p of problems) console.log(`  ${p}`);
   return out;
 }
@@ -182,29 +214,44 @@ function report({ rounds, durationS, warmupS, pairs, load, sides, rows, checks, 
   for (const side of sides.filter((s) => s !== 'bare')) {
     const paired = pairedRatios(rows, side, 'bare');
     out.ratios[side] = {
-      medianPaired: median(paired), paired, ofMedians: ratio(summary[side].rps, summary.bare.rps),
-      cpu: ratio(summary[side].cpuUsPerReq, summary.bare.cpuUsPerReq), p99: ratio(summary[side].p99, summary.bare.p99),
+      medianPaired: median(paired),
+      paired,
+      ofMedians: ratio(summary[side].rps, summary.bare.rps),
+      cpu: ratio(summary[side].cpuUsPerReq, summary.bare.cpuUsPerReq),
+      p99: ratio(summary[side].p99, summary.bare.p99),
     };
     const label = { full: 'sendmsg FULL/bare', normal: 'sendmsg NORMAL/bare', alt: 'sendmsg FULL (alt)/bare' }[side];
-    console.log(`${label} req/s: ${fmtRatio(median(paired))} (median of per-round ratios: ${paired.map(fmtRatio).join(' ')}), ` +
-      `${fmtRatio(out.ratios[side].ofMedians)} (ratio of medians); server CPU per request ${fmtRatio(out.ratios[side].cpu)}, p99 ${fmtRatio(out.ratios[side].p99)}`);
+    console.log(
+      `${label} req/s: ${fmtRatio(median(paired))} (median of per-round ratios: ${paired.map(fmtRatio).join(' ')}), ` +
+        `${fmtRatio(out.ratios[side].ofMedians)} (ratio of medians); server CPU per request ${fmtRatio(out.ratios[side].cpu)}, p99 ${fmtRatio(out.ratios[side].p99)}`,
+    );
   }
   if (summary.alt) {
     const ab = pairedRatios(rows, 'alt', 'full');
     out.ratios.altOverFull = { medianPaired: median(ab), paired: ab, cpu: ratio(summary.alt.cpuUsPerReq, summary.full.cpuUsPerReq) };
-    console.log(`A/B alt/full req/s: ${fmtRatio(median(ab))} (per round: ${ab.map(fmtRatio).join(' ')}); CPU per request ${fmtRatio(out.ratios.altOverFull.cpu)}`);
+    console.log(
+      `A/B alt/full req/s: ${fmtRatio(median(ab))} (per round: ${ab.map(fmtRatio).join(' ')}); CPU per request ${fmtRatio(out.ratios.altOverFull.cpu)}`,
+    );
   }
-  console.log(`for context, raw better-sqlite3 with one transaction per message (same disk, same run): FULL ${fmtNum(raw.full)}/s, NORMAL ${fmtNum(raw.normal)}/s; ` +
-    `host sendmsg/raw: FULL ${fmtRatio(ratio(summary.full.rps, raw.full))}` + (summary.normal ? `, NORMAL ${fmtRatio(ratio(summary.normal.rps, raw.normal))}` : ''));
+  console.log(
+    `for context, raw better-sqlite3 with one transaction per message (same disk, same run): FULL ${fmtNum(raw.full)}/s, NORMAL ${fmtNum(raw.normal)}/s; ` +
+      `host sendmsg/raw: FULL ${fmtRatio(ratio(summary.full.rps, raw.full))}` +
+      (summary.normal ? `, NORMAL ${fmtRatio(ratio(summary.normal.rps, raw.normal))}` : ''),
+  );
   const clean = ['bare', 'full'].every((s) => summary[s].non2xx + summary[s].errors === 0) && checks.full.ok;
   out.goal = { ratio: GOAL, met: clean && out.ratios.full.medianPaired >= GOAL, clean };
-  console.log(`goal sendmsg (durable, FULL)/bare >= ${GOAL}: ${verdict(out.goal.met)} (${fmtNum(summary.full.rps)} vs ${fmtNum(summary.bare.rps)} req/s medians)` +
-    (clean ? '' : ' (failed requests or a failed check: figures not valid)'));
+  console.log(
+    `goal sendmsg (durable, FULL)/bare >= ${GOAL}: ${verdict(out.goal.met)} (${fmtNum(summary.full.rps)} vs ${fmtNum(summary.bare.rps)} req/s medians)` +
+      (clean ? '' : ' (failed requests or a failed check: figures not valid)'),
+  );
   // Non-default loads get their own file, so the default run stays the headline.
   writeResult((load.connections === 50 ? 'sendmsg' : `sendmsg-c${load.connections}`) + (summary.alt ? '-ab' : ''), out);
   return out;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => { console.error(err); process.exitCode = 1; });
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

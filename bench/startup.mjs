@@ -92,7 +92,9 @@ for (let i = 0; i < ${n}; i++) {
   try {
     await new Promise((resolve, reject) => {
       child.once('exit', (c) => reject(new Error(`bare threads exited early (${c})`)));
-      child.stdout.on('data', (d) => { if (String(d).includes('up')) resolve(); });
+      child.stdout.on('data', (d) => {
+        if (String(d).includes('up')) resolve();
+      });
     });
     return { readyMs: performance.now() - spawnedAt, rss: treeRss(child.pid).rss, cpuMs: cpuTimeMs(child.pid) };
   } finally {
@@ -114,8 +116,11 @@ async function oneRun(cgisDir, names, settleS, configFile) {
       allAnsweringMs: allMs,
       cpuMs,
       retried: answers.filter((a) => a.tries > 1).length,
-      rssReady: atReady.rss, treeRssReady: atReady.treeRss,
-      rssSettled: settled.rss, treeRssSettled: settled.treeRss, hwm: settled.hwm,
+      rssReady: atReady.rss,
+      treeRssReady: atReady.treeRss,
+      rssSettled: settled.rss,
+      treeRssSettled: settled.treeRss,
+      hwm: settled.hwm,
       exit: await host.stop(),
     };
   } catch (err) {
@@ -142,9 +147,36 @@ export async function main(argv = process.argv.slice(2)) {
       if (r.exit.code !== 0) console.log(`warning: host exited with code ${r.exit.code} signal ${r.exit.signal} on SIGTERM`);
     }
     console.log('');
-    printTable(['run', 'listening', 'all answering', 'CPU', 'retried', 'RSS ready', 'RSS +settle', 'tree RSS', 'peak RSS', `${names.length} bare threads`, 'their RSS', 'their CPU'],
-      rows.map((r, i) => [i + 1, `${fmtNum(r.listeningMs)} ms`, `${fmtNum(r.allAnsweringMs)} ms`, `${fmtNum(r.cpuMs)} ms`, r.retried,
-        fmtMB(r.rssReady), fmtMB(r.rssSettled), fmtMB(r.treeRssSettled), fmtMB(r.hwm), `${fmtNum(r.floor.readyMs)} ms`, fmtMB(r.floor.rss), `${fmtNum(r.floor.cpuMs)} ms`]));
+    printTable(
+      [
+        'run',
+        'listening',
+        'all answering',
+        'CPU',
+        'retried',
+        'RSS ready',
+        'RSS +settle',
+        'tree RSS',
+        'peak RSS',
+        `${names.length} bare threads`,
+        'their RSS',
+        'their CPU',
+      ],
+      rows.map((r, i) => [
+        i + 1,
+        `${fmtNum(r.listeningMs)} ms`,
+        `${fmtNum(r.allAnsweringMs)} ms`,
+        `${fmtNum(r.cpuMs)} ms`,
+        r.retried,
+        fmtMB(r.rssReady),
+        fmtMB(r.rssSettled),
+        fmtMB(r.treeRssSettled),
+        fmtMB(r.hwm),
+        `${fmtNum(r.floor.readyMs)} ms`,
+        fmtMB(r.floor.rss),
+        `${fmtNum(r.floor.cpuMs)} ms`,
+      ]),
+    );
     const summary = {
       listeningMs: median(rows.map((r) => r.listeningMs)),
       allAnsweringMs: median(rows.map((r) => r.allAnsweringMs)),
@@ -161,16 +193,26 @@ export async function main(argv = process.argv.slice(2)) {
       rssRatio: median(rows.map((r) => Math.max(r.rssReady, r.rssSettled) / r.floor.rss)),
     };
     const goal = {
-      readyMs: GOAL_READY_MS, rssBytes: GOAL_RSS,
+      readyMs: GOAL_READY_MS,
+      rssBytes: GOAL_RSS,
       readyMet: summary.allAnsweringMs < GOAL_READY_MS,
       rssMet: summary.rss < GOAL_RSS,
     };
-    console.log(`\nmedian: listening ${fmtNum(summary.listeningMs)} ms, all ${names.length} answering ${fmtNum(summary.allAnsweringMs)} ms, ` +
-      `RSS ${fmtMB(summary.rss)} (tree ${fmtMB(summary.treeRss)}, peak ${fmtMB(summary.peakRss)})`);
-    console.log(`floor (${names.length} empty worker threads in a bare node process): ${fmtNum(summary.floor.readyMs)} ms, ` +
-      `${fmtMB(summary.floor.rss)}, CPU ${fmtNum(summary.floor.cpuMs)} ms; host/floor: time ${summary.readyRatio.toFixed(2)}x, RSS ${summary.rssRatio.toFixed(2)}x`);
+    console.log(
+      `\nmedian: listening ${fmtNum(summary.listeningMs)} ms, all ${names.length} answering ${fmtNum(summary.allAnsweringMs)} ms, ` +
+        `RSS ${fmtMB(summary.rss)} (tree ${fmtMB(summary.treeRss)}, peak ${fmtMB(summary.peakRss)})`,
+    );
+    console.log(
+      `floor (${names.length} empty worker threads in a bare node process): ${fmtNum(summary.floor.readyMs)} ms, ` +
+        `${fmtMB(summary.floor.rss)}, CPU ${fmtNum(summary.floor.cpuMs)} ms; host/floor: time ${summary.readyRatio.toFixed(2)}x, RSS ${summary.rssRatio.toFixed(2)}x`,
+    );
     console.log(`goal all answering < ${GOAL_READY_MS} ms: ${verdict(goal.readyMet)}; RSS < ${fmtMB(GOAL_RSS)}: ${verdict(goal.rssMet)}`);
-    const out = { config: { runs, groups, perGroup, cgis: names.length, settleS, configFile: a.config ?? null }, runs: rows, summary, goal };
+    const out = {
+      config: { runs, groups, perGroup, cgis: names.length, settleS, configFile: a.config ?? null },
+      runs: rows,
+      summary,
+      goal,
+    };
     writeResult('startup', out);
     return out;
   } finally {
@@ -179,5 +221,8 @@ export async function main(argv = process.argv.slice(2)) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => { console.error(err); process.exitCode = 1; });
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

@@ -64,6 +64,8 @@ rmSync(dir, { recursive: true, force: true });
 
 const storeRate = rate(fanoutEntries, ms);
 const rawRate = Math.round(rawFanout({ sync: o.sync, members: M, messages: N }));
-console.log(`store fan-out (${M} members, ${N} messages, synchronous=${o.sync}): ${storeRate} entries/s (all ${N} sends acked in ${acked.toFixed(0)} ms)`);
+console.log(
+  `store fan-out (${M} members, ${N} messages, synchronous=${o.sync}): ${storeRate} entries/s (all ${N} sends acked in ${acked.toFixed(0)} ms)`,
+);
 console.log(`lag from ack to last member's entry, idle store: p50 ${pct(50)} ms, p99 ${pct(99)} ms`);
 console.log(`raw better-sqlite3, ${M} rows per transaction: ${rawRate} rows/s; store/raw ${(storeRate / rawRate).toFixed(2)}x`);

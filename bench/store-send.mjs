@@ -47,7 +47,9 @@ await store.close();
 rmSync(dir, { recursive: true, force: true });
 
 const storeRate = rate(N, ms);
-console.log(`store sendMessage (synchronous=${o.sync}, ${C} in flight): ${storeRate} msg/s, ${commits} commits (${(N / commits).toFixed(0)} msgs/commit)`);
+console.log(
+  `store sendMessage (synchronous=${o.sync}, ${C} in flight): ${storeRate} msg/s, ${commits} commits (${(N / commits).toFixed(0)} msgs/commit)`,
+);
 if (o['skip-raw']) process.exit(0);
 const rawFull = raw('FULL', 5000);
 const rawNormal = raw('NORMAL', 20000);

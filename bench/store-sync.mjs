@@ -15,7 +15,10 @@ const R = Number(o.reads);
 const { Store } = await loadStore();
 const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-sync-'));
 const store = Store.open({ dataDir: dir, synchronous: 'NORMAL', log: () => {} });
-const [a, b] = await Promise.all([store.createUser({ username: 'alice', passwordHash: 'x' }), store.createUser({ username: 'bob', passwordHash: 'x' })]);
+const [a, b] = await Promise.all([
+  store.createUser({ username: 'alice', passwordHash: 'x' }),
+  store.createUser({ username: 'bob', passwordHash: 'x' }),
+]);
 await Promise.all(
   Array.from({ length: E }, (_, i) =>
     store.sendMessage({ from: a.uid, to: b.uid, type: 'text', content: `message number ${i} with some text in it`, clientMsgId: `c${i}` }),

@@ -39,7 +39,12 @@ function client(port) {
     new Promise((resolve, reject) => {
       const m = { t: 'call', id: ++id, op, args, requestId: `r${id}` };
       pending.set(m.id, { resolve, reject });
-      if (queued.length === 0) setImmediate(() => { const b = queued; queued = []; port.postMessage(b); });
+      if (queued.length === 0)
+        setImmediate(() => {
+          const b = queued;
+          queued = [];
+          port.postMessage(b);
+        });
       queued.push(m);
     });
 }
@@ -57,7 +62,13 @@ const t0 = performance.now();
 async function lane(call) {
   while (next < N) {
     const i = next++;
-    await call('sendMessage', { from: uids[i % U], to: uids[(i * 13 + 1) % U], type: 'text', content: 'hello there', clientMsgId: `c${i}` });
+    await call('sendMessage', {
+      from: uids[i % U],
+      to: uids[(i * 13 + 1) % U],
+      type: 'text',
+      content: 'hello there',
+      clientMsgId: `c${i}`,
+    });
   }
 }
 await Promise.all(calls.flatMap((call) => Array.from({ length: C }, () => lane(call))));

@@ -73,14 +73,20 @@ async function driveSwaps({ url, file, swaps, intervalMs, nextRev, startDelayMs 
       try {
         const r = await postJson(url, { text: TEXT });
         if (r.status !== 200) pollFailures.push(`${r.status} ${r.text.slice(0, 200)}`);
-        else if (r.headers.get('x-cgi-version') !== current) { seen = r.headers.get('x-cgi-version'); break; }
+        else if (r.headers.get('x-cgi-version') !== current) {
+          seen = r.headers.get('x-cgi-version');
+          break;
+        }
       } catch (err) {
         pollFailures.push(err.message);
       }
       await sleep(5);
     }
     latencies.push(seen ? performance.now() - wroteAt : NaN);
-    if (seen) { current = seen; versions.push(seen); }
+    if (seen) {
+      current = seen;
+      versions.push(seen);
+    }
     const next = t0 + (i + 1) * intervalMs;
     if (performance.now() < next) await sleep(next - performance.now());
   }
@@ -104,8 +110,10 @@ export async function main(argv = process.argv.slice(2)) {
   const withBare = !a['no-bare'];
 
   console.log('# swap: echo-like CGI under steady load, then the same load during file rewrites');
-  console.log(`${load.tool}, ${load.connections} connections, ${rounds} rounds x ${durationS} s per phase, ` +
-    `${swaps} swaps ${fmtNum(intervalMs)} ms apart per swap phase${withBare ? ', bare node:http for reference' : ''}`);
+  console.log(
+    `${load.tool}, ${load.connections} connections, ${rounds} rounds x ${durationS} s per phase, ` +
+      `${swaps} swaps ${fmtNum(intervalMs)} ms apart per swap phase${withBare ? ', bare node:http for reference' : ''}`,
+  );
 
   const cgisDir = mkdtempSync(join(tmpdir(), 'cgihost-bench-swap-'));
   mkdirSync(join(cgisDir, 'demo'));
@@ -124,7 +132,8 @@ export async function main(argv = process.argv.slice(2)) {
     }
     const hostUrl = `${servers.host.url}/cgi-bin/echo`;
     const first = await postJson(hostUrl, { text: TEXT });
-    if (first.status !== 200 || first.json?.echo !== TEXT) throw new Error(`host does not echo: ${first.status} ${first.text.slice(0, 300)}`);
+    if (first.status !== 200 || first.json?.echo !== TEXT)
+      throw new Error(`host does not echo: ${first.status} ${first.text.slice(0, 300)}`);
 
     const run = (url, s) => runLoad({ url, body: { text: TEXT }, durationS: s, ...load });
     // Warm-up: JIT, connection pools, the first swap's esbuild start.
@@ -144,7 +153,10 @@ export async function main(argv = process.argv.slice(2)) {
         if (phase === 'bare') res = await run(`${servers.bare.url}/cgi-bin/echo`, durationS);
         else if (phase === 'steady') res = await run(hostUrl, durationS);
         else {
-          [res, swap] = await Promise.all([run(hostUrl, durationS), driveSwaps({ url: hostUrl, file, swaps, intervalMs, nextRev, startDelayMs })]);
+          [res, swap] = await Promise.all([
+            run(hostUrl, durationS),
+            driveSwaps({ url: hostUrl, file, swaps, intervalMs, nextRev, startDelayMs }),
+          ]);
         }
         const row = { round: r, phase, ...res };
         if (swap) {
@@ -156,9 +168,13 @@ export async function main(argv = process.argv.slice(2)) {
         }
         row.non200 = res.non2xx + res.errors + (row.pollFailures ?? 0);
         rows.push(row);
-        console.log(`round ${r} ${phase.padEnd(6)} ${fmtNum(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  max ${fmtMs(res.max)}` +
-          (swap ? `  swaps ${row.swapsDone}/${swaps} (median ${fmtMs(median(swap.latencies))} to serve)` : '') +
-          (row.non200 ? `  NON-200 ${row.non200} (non2xx ${res.non2xx}, socket errors ${res.errors}, poll ${row.pollFailures ?? 0})` : ''));
+        console.log(
+          `round ${r} ${phase.padEnd(6)} ${fmtNum(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  max ${fmtMs(res.max)}` +
+            (swap ? `  swaps ${row.swapsDone}/${swaps} (median ${fmtMs(median(swap.latencies))} to serve)` : '') +
+            (row.non200
+              ? `  NON-200 ${row.non200} (non2xx ${res.non2xx}, socket errors ${res.errors}, poll ${row.pollFailures ?? 0})`
+              : ''),
+        );
         if (row.pollFailureSamples?.length) console.log(`  e.g. ${row.pollFailureSamples[0]}`);
       }
     }
@@ -171,8 +187,10 @@ export async function main(argv = process.argv.slice(2)) {
 
 function report({ rounds, durationS, swaps, intervalMs, load, rows, withBare }) {
   console.log('');
-  printTable(['round', 'phase', 'req/s', 'p50', 'p99', 'max', 'swaps', 'non-200'],
-    rows.map((r) => [r.round, r.phase, fmtNum(r.rps), fmtMs(r.p50), fmtMs(r.p99), fmtMs(r.max), r.swapsDone ?? '', r.non200]));
+  printTable(
+    ['round', 'phase', 'req/s', 'p50', 'p99', 'max', 'swaps', 'non-200'],
+    rows.map((r) => [r.round, r.phase, fmtNum(r.rps), fmtMs(r.p50), fmtMs(r.p99), fmtMs(r.max), r.swapsDone ?? '', r.non200]),
+  );
 
   const phases = withBare ? ['bare', 'steady', 'swaps'] : ['steady', 'swaps'];
   const summary = {};
@@ -201,8 +219,10 @@ function report({ rounds, durationS, swaps, intervalMs, load, rows, withBare }) 
     paired.push({ p99: ratio(w.p99, s.p99), rps: ratio(w.rps, s.rps) });
   }
   console.log('\nmedians');
-  printTable(['phase', 'req/s', 'p50', 'p99', 'max', 'non-200'],
-    phases.map((p) => [p, fmtNum(summary[p].rps), fmtMs(summary[p].p50), fmtMs(summary[p].p99), fmtMs(summary[p].max), summary[p].non200]));
+  printTable(
+    ['phase', 'req/s', 'p50', 'p99', 'max', 'non-200'],
+    phases.map((p) => [p, fmtNum(summary[p].rps), fmtMs(summary[p].p50), fmtMs(summary[p].p99), fmtMs(summary[p].max), summary[p].non200]),
+  );
 
   // Headline: the median of per-round ratios (each pairs phases run back to
   // back); the ratio of the medians is printed beside it as a check on noise.
@@ -218,25 +238,43 @@ function report({ rounds, durationS, swaps, intervalMs, load, rows, withBare }) 
     allSwapped,
     met: p99Ratio < GOAL_P99_RATIO && non200 === 0 && allSwapped,
   };
-  console.log(`\nswaps: ${summary.swapTimes.done}/${summary.swapTimes.planned} served, median ${fmtMs(summary.swapTimes.medianMsToServe)} from write to serving ` +
-    `(max ${fmtMs(summary.swapTimes.maxMsToServe)})`);
-  console.log(`p99 swaps/steady: ${fmtRatio(p99Ratio)} (median of per-round ratios: ${paired.map((x) => fmtRatio(x.p99)).join(' ')}); ` +
-    `ratio of medians ${fmtRatio(p99RatioOfMedians)}; req/s swaps/steady: ${fmtRatio(rpsRatio)}`);
+  console.log(
+    `\nswaps: ${summary.swapTimes.done}/${summary.swapTimes.planned} served, median ${fmtMs(summary.swapTimes.medianMsToServe)} from write to serving ` +
+      `(max ${fmtMs(summary.swapTimes.maxMsToServe)})`,
+  );
+  console.log(
+    `p99 swaps/steady: ${fmtRatio(p99Ratio)} (median of per-round ratios: ${paired.map((x) => fmtRatio(x.p99)).join(' ')}); ` +
+      `ratio of medians ${fmtRatio(p99RatioOfMedians)}; req/s swaps/steady: ${fmtRatio(rpsRatio)}`,
+  );
   if (withBare) {
-    console.log(`for reference, host steady/bare: req/s ${fmtRatio(ratio(summary.steady.rps, summary.bare.rps))}, ` +
-      `p99 ${fmtRatio(ratio(summary.steady.p99, summary.bare.p99))}`);
+    console.log(
+      `for reference, host steady/bare: req/s ${fmtRatio(ratio(summary.steady.rps, summary.bare.rps))}, ` +
+        `p99 ${fmtRatio(ratio(summary.steady.p99, summary.bare.p99))}`,
+    );
   }
-  console.log(`goal p99 during swaps < ${GOAL_P99_RATIO}x steady: ${verdict(goal.p99Met)}; non-200 = 0: ${verdict(goal.non200Met)} (${non200})` +
-    (allSwapped ? '' : `; only ${summary.swapTimes.done} of ${summary.swapTimes.planned} swaps were seen serving`));
+  console.log(
+    `goal p99 during swaps < ${GOAL_P99_RATIO}x steady: ${verdict(goal.p99Met)}; non-200 = 0: ${verdict(goal.non200Met)} (${non200})` +
+      (allSwapped ? '' : `; only ${summary.swapTimes.done} of ${summary.swapTimes.planned} swaps were seen serving`),
+  );
 
   const out = {
     config: { rounds, durationS, swaps, intervalMs, ...load, bare: withBare },
-    rounds: rows, summary, pairedRatios: paired, p99Ratio, p99RatioOfMedians, rpsRatio, non200, goal,
+    rounds: rows,
+    summary,
+    pairedRatios: paired,
+    p99Ratio,
+    p99RatioOfMedians,
+    rpsRatio,
+    non200,
+    goal,
   };
   writeResult('swap', out);
   return out;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => { console.error(err); process.exitCode = 1; });
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

@@ -32,26 +32,35 @@ export async function main(argv = process.argv.slice(2)) {
   const messages = boundedNumber(a.messages, 'messages', limit, 100_000);
   const sides = ['bare', 'host'];
   console.log(`# sync: sync of ${limit} entries (syncKey 0) over HTTP vs bare node:http echo`);
-  console.log(`${load.tool}, ${load.connections} connections, ${load.threads} thread(s), ${rounds} rounds x ${durationS} s per side, ` +
-    `warm-up ${warmupS} s; the reader has ${messages} entries`);
+  console.log(
+    `${load.tool}, ${load.connections} connections, ${load.threads} thread(s), ${rounds} rounds x ${durationS} s per side, ` +
+      `warm-up ${warmupS} s; the reader has ${messages} entries`,
+  );
 
   const servers = {};
   try {
     servers.bare = await startBaseline();
     servers.host = await startHost({ cgisDir: CGIS_DIR });
-    for (const side of sides) console.log(`${side}: ${servers[side].url} (pid ${servers[side].pid}, ready in ${fmtNum(servers[side].readyMs)} ms)`);
+    for (const side of sides)
+      console.log(`${side}: ${servers[side].url} (pid ${servers[side].pid}, ready in ${fmtNum(servers[side].readyMs)} ms)`);
     const url = servers.host.url;
     const [sender, reader] = await makeUsers(url, { prefix: 'sy', count: 2, concurrency: 2 });
     // The reader's inbox: `messages` entries of realistic text, sent 8 at a time.
     let next = 0;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < messages) {
-        const i = next++;
-        const r = await sendText(url, sender.token, { to: reader.uid, content: `message number ${i} of the sync bench, a line of ordinary chat text`, clientMsgId: `fill-${i}` });
-        if (r.status !== 200) throw new Error(`sendmsg: ${r.status} ${r.text}`);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < messages) {
+          const i = next++;
+          const r = await sendText(url, sender.token, {
+            to: reader.uid,
+            content: `message number ${i} of the sync bench, a line of ordinary chat text`,
+            clientMsgId: `fill-${i}`,
+          });
+          if (r.status !== 200) throw new Error(`sendmsg: ${r.status} ${r.text}`);
+        }
+      }),
+    );
     console.log(`${messages} messages sent to the reader in ${fmtNum(performance.now() - t0)} ms`);
     const body = { syncKey: 0, limit };
     const s = await sync(url, reader.token, body);
@@ -68,7 +77,10 @@ export async function main(argv = process.argv.slice(2)) {
       host: { url: `${url}/cgi-bin/sync`, body, headers: auth(reader.token) },
     };
     const rows = await runRounds({
-      sides, rounds, durationS, warmupS,
+      sides,
+      rounds,
+      durationS,
+      warmupS,
       pidOf: (side) => servers[side].pid,
       load: (side, secs) => runLoad({ ...target[side], durationS: secs, ...load }),
     });
@@ -76,15 +88,25 @@ export async function main(argv = process.argv.slice(2)) {
     const paired = pairedRatios(rows, 'host', 'bare');
     const clean = sides.every((x) => summary[x].non2xx + summary[x].errors === 0);
     const out = {
-      config: { rounds, durationS, warmupS, limit, messages, ...load }, answerBytes, rounds: rows, summary,
-      pairedRatios: paired, medianPairedRatio: median(paired), ratio: ratio(summary.host.rps, summary.bare.rps),
-      cpuRatio: ratio(summary.host.cpuUsPerReq, summary.bare.cpuUsPerReq), clean,
+      config: { rounds, durationS, warmupS, limit, messages, ...load },
+      answerBytes,
+      rounds: rows,
+      summary,
+      pairedRatios: paired,
+      medianPairedRatio: median(paired),
+      ratio: ratio(summary.host.rps, summary.bare.rps),
+      cpuRatio: ratio(summary.host.cpuUsPerReq, summary.bare.cpuUsPerReq),
+      clean,
       entriesPerSecond: summary.host.rps * limit,
     };
-    console.log(`\nsync(${limit} entries)/bare echo req/s: ${fmtRatio(out.medianPairedRatio)} (median of per-round ratios: ${paired.map(fmtRatio).join(' ')}), ` +
-      `${fmtRatio(out.ratio)} (ratio of medians); server CPU per request ${fmtRatio(out.cpuRatio)}`);
-    console.log(`sync: ${fmtNum(summary.host.rps)} req/s median = ${fmtNum(out.entriesPerSecond)} entries/s read and sent` +
-      (clean ? '' : ' (some requests failed: figures not valid)'));
+    console.log(
+      `\nsync(${limit} entries)/bare echo req/s: ${fmtRatio(out.medianPairedRatio)} (median of per-round ratios: ${paired.map(fmtRatio).join(' ')}), ` +
+        `${fmtRatio(out.ratio)} (ratio of medians); server CPU per request ${fmtRatio(out.cpuRatio)}`,
+    );
+    console.log(
+      `sync: ${fmtNum(summary.host.rps)} req/s median = ${fmtNum(out.entriesPerSecond)} entries/s read and sent` +
+        (clean ? '' : ' (some requests failed: figures not valid)'),
+    );
     writeResult('sync', out);
     return out;
   } finally {
@@ -93,5 +115,8 @@ export async function main(argv = process.argv.slice(2)) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => { console.error(err); process.exitCode = 1; });
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

@@ -80,14 +80,23 @@ await Promise.all([
     entryPoints: ['src/store/thread.ts'],
     outfile: join(stage, 'store-thread.mjs'),
     format: 'esm',
-    banner: { js: "import { createRequire as __cgihostCreateRequire } from 'node:module'; const require = __cgihostCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __cgihostCreateRequire } from 'node:module'; const require = __cgihostCreateRequire(import.meta.url);",
+    },
   }),
 ]);
 step('bundles built');
 
 // 3. The files the binary writes out, as gzipped assets, and their manifest.
 const addonPath = require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
-const esbuildBin = join(dirname(require.resolve('esbuild/package.json')), '..', '@esbuild', `${process.platform}-${process.arch}`, 'bin', 'esbuild');
+const esbuildBin = join(
+  dirname(require.resolve('esbuild/package.json')),
+  '..',
+  '@esbuild',
+  `${process.platform}-${process.arch}`,
+  'bin',
+  'esbuild',
+);
 const files = [
   { path: 'better_sqlite3.node', from: addonPath, mode: 0o755 },
   { path: 'esbuild', from: esbuildBin, mode: 0o755 },
@@ -143,7 +152,11 @@ if (!args.has('--no-strip')) {
 }
 // postject's CLI in a child: its ELF reader warns about every note section
 // of node's binary ("Can't find string offset for section name '.note…'"), harmlessly.
-const injected = spawnSync(process.execPath, [require.resolve('postject/dist/cli.js'), tmp, 'NODE_SEA_BLOB', seaConfig.output, '--sentinel-fuse', SEA_FUSE], { encoding: 'utf8' });
+const injected = spawnSync(
+  process.execPath,
+  [require.resolve('postject/dist/cli.js'), tmp, 'NODE_SEA_BLOB', seaConfig.output, '--sentinel-fuse', SEA_FUSE],
+  { encoding: 'utf8' },
+);
 const noise = /^warning: Can't find string offset for section name '\.note[^']*'$/;
 const said = `${injected.stdout}${injected.stderr}`.split('\n').filter((l) => l.trim() && !noise.test(l));
 if (injected.status !== 0) throw new Error(`postject failed (${injected.status}):\n${said.join('\n')}`);
@@ -167,7 +180,11 @@ function newestMtime(dir) {
 function listBuiltinCgis(dir) {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && /\.(ts|mts|js|mjs|json)$/.test(e.name) && !/\.test\.ts$/.test(e.name))
-    .map((e) => relative(dir, join(e.parentPath ?? e.path, e.name)).split(sep).join('/'))
+    .map((e) =>
+      relative(dir, join(e.parentPath ?? e.path, e.name))
+        .split(sep)
+        .join('/'),
+    )
     .sort();
 }
 

@@ -18,7 +18,9 @@ const common = {
   sourcemap: 'linked',
   logLevel: 'warning',
   // ESM bundles that still contain CommonJS code need a require().
-  banner: { js: "import { createRequire as __cgihostCreateRequire } from 'node:module'; const require = __cgihostCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __cgihostCreateRequire } from 'node:module'; const require = __cgihostCreateRequire(import.meta.url);",
+  },
 };
 
 /**
@@ -38,7 +40,9 @@ const zodLocalesOnDemand = {
       const contents = [...index.matchAll(/default as (\w+) \} from "\.\/([\w-]+)\.js"/g)]
         .map(([, name, file]) => {
           const abs = JSON.stringify(join(dirname(path), `${file}.cjs`));
-          return name === 'en' ? `export { default as en } from ${JSON.stringify(join(dirname(path), 'en.js'))};` : `export const ${name} = (...a) => require(${abs})(...a);`;
+          return name === 'en'
+            ? `export { default as en } from ${JSON.stringify(join(dirname(path), 'en.js'))};`
+            : `export const ${name} = (...a) => require(${abs})(...a);`;
         })
         .join('\n');
       return { contents, loader: 'js', resolveDir: dirname(path) };
@@ -51,7 +55,9 @@ function allPackagesExternalBut(name) {
   return {
     name: 'external-but',
     setup(b) {
-      b.onResolve({ filter: /^[^./]/ }, (a) => (a.path === name || a.path.startsWith(`${name}/`) || a.path.startsWith('node:') ? undefined : { path: a.path, external: true }));
+      b.onResolve({ filter: /^[^./]/ }, (a) =>
+        a.path === name || a.path.startsWith(`${name}/`) || a.path.startsWith('node:') ? undefined : { path: a.path, external: true },
+      );
     },
   };
 }
@@ -65,21 +71,49 @@ for (const f of readdirSync(join(root, 'dist'))) if (/\.(js|cjs|cache|map)$/.tes
 await Promise.all([
   // The host keeps its npm dependencies external (native addon, esbuild binary).
   // zod is bundled in too, with its locales on demand: node_modules' zod evaluates all 40 of them.
-  build({ ...common, entryPoints: { cli: 'src/cli.ts', 'store-thread': 'src/store/thread.ts', testing: 'src/testing.ts' }, outdir: 'dist', splitting: true, chunkNames: '[name]-[hash]', plugins: [allPackagesExternalBut('zod'), zodLocalesOnDemand] }),
+  build({
+    ...common,
+    entryPoints: { cli: 'src/cli.ts', 'store-thread': 'src/store/thread.ts', testing: 'src/testing.ts' },
+    outdir: 'dist',
+    splitting: true,
+    chunkNames: '[name]-[hash]',
+    plugins: [allPackagesExternalBut('zod'), zodLocalesOnDemand],
+  }),
   // The SDK is self-contained: zod is bundled in.
   build({ ...common, ...selfContained, entryPoints: { index: 'src/index.ts' }, outdir: 'dist' }),
   // The CGI worker: a small boot script (worker.cjs) that evaluates the bundle
   // (entry, SDK and zod) from a V8 code cache. Every CGI worker loads that
   // bundle, so it is minified. CommonJS: an ES module cannot take a code cache
   // on Node 20.
-  build({ ...common, ...selfContained, minifyIdentifiers: true, format: 'cjs', banner: undefined, sourcemap: false, entryPoints: { 'worker-bundle': 'src/worker/entry.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } }),
-  build({ ...common, format: 'cjs', banner: undefined, sourcemap: false, entryPoints: { worker: 'src/worker/boot.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } }),
+  build({
+    ...common,
+    ...selfContained,
+    minifyIdentifiers: true,
+    format: 'cjs',
+    banner: undefined,
+    sourcemap: false,
+    entryPoints: { 'worker-bundle': 'src/worker/entry.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+  }),
+  build({
+    ...common,
+    format: 'cjs',
+    banner: undefined,
+    sourcemap: false,
+    entryPoints: { worker: 'src/worker/boot.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+  }),
 ]);
 writeFileSync(join(root, 'dist', 'worker-bundle.cache'), codeCache(join(root, 'dist', 'worker-bundle.cjs')));
 
 /** V8's code cache for the worker bundle, compiled exactly as src/worker/boot.ts compiles it. */
 function codeCache(file) {
-  const run = compileFunction(readFileSync(file, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file, produceCachedData: true });
+  const run = compileFunction(readFileSync(file, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], {
+    filename: file,
+    produceCachedData: true,
+  });
   if (!run.cachedDataProduced) throw new Error(`V8 made no code cache for ${file}`);
   return run.cachedData;
 }

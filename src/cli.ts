@@ -89,7 +89,11 @@ main(process.argv.slice(2)).then(
     if (code !== -1) process.exitCode = code;
   },
   (e: Error) => {
-    if (e instanceof ConfigError || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (
+      e instanceof ConfigError ||
+      (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+    ) {
       console.error(`cgihost: ${e.message}`);
       process.exit(2);
     }

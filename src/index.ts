@@ -115,8 +115,7 @@ export interface RawBodyCgiDefinition<I extends z.ZodType, O extends z.ZodType> 
 }
 
 export type CgiDefinition<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> =
-  | JsonCgiDefinition<I, O>
-  | RawBodyCgiDefinition<I, O>;
+  JsonCgiDefinition<I, O> | RawBodyCgiDefinition<I, O>;
 
 const DEFINED = Symbol.for('cgihost.cgi');
 

@@ -35,11 +35,14 @@ const README = join(ROOT, 'README.md');
 
 describe('error codes', () => {
   // SPEC.md lives beside the repository in the workspace, not in a fresh clone: there the README check stands in for it.
-  it.skipIf(!existsSync(SPEC))('SPEC §3 and src/errors.ts list the same codes with the same statuses (plus our documented additions)', () => {
-    const spec = statusTable(readFileSync(SPEC, 'utf8'), /^## 3\. HTTP/m);
-    expect(Object.keys(spec).length).toBeGreaterThan(20);
-    expect(ERROR_STATUS).toEqual({ ...spec, ...ADDITIONS });
-  });
+  it.skipIf(!existsSync(SPEC))(
+    'SPEC §3 and src/errors.ts list the same codes with the same statuses (plus our documented additions)',
+    () => {
+      const spec = statusTable(readFileSync(SPEC, 'utf8'), /^## 3\. HTTP/m);
+      expect(Object.keys(spec).length).toBeGreaterThan(20);
+      expect(ERROR_STATUS).toEqual({ ...spec, ...ADDITIONS });
+    },
+  );
 
   it('the README documents every code with its status', () => {
     expect(existsSync(README), 'README.md').toBe(true);
@@ -59,7 +62,9 @@ describe('error codes', () => {
     expect(isErrorCode('CGI_CRASHED')).toBe(true);
     expect(isErrorCode('NOPE')).toBe(false);
     expect(isErrorCode('toString')).toBe(false);
-    expect(errorBody('INTERNAL', 'internal error', 'r1')).toEqual({ error: { code: 'INTERNAL', message: 'internal error', requestId: 'r1' } });
+    expect(errorBody('INTERNAL', 'internal error', 'r1')).toEqual({
+      error: { code: 'INTERNAL', message: 'internal error', requestId: 'r1' },
+    });
     expect(errorBody('INVALID_INPUT', 'bad', 'r2', [{ path: ['x'] }])).toEqual({
       error: { code: 'INVALID_INPUT', message: 'bad', requestId: 'r2', details: [{ path: ['x'] }] },
     });

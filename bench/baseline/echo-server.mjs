@@ -59,6 +59,8 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
     server.close(() => process.exit(0));
     server.closeIdleConnections();
     // Keep-alive sockets of a finished load would otherwise hold close() open.
-    setTimeout(() => { server.closeAllConnections(); }, 500).unref();
+    setTimeout(() => {
+      server.closeAllConnections();
+    }, 500).unref();
   });
 }

@@ -100,7 +100,8 @@ async function upload(req, res) {
   const t = TYPES[type];
   if (!t) return send(res, 415, { error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
   const [limit, magic] = t;
-  if (Number(req.headers['content-length'] ?? 0) > limit) return send(res, 413, { error: { code: 'PAYLOAD_TOO_LARGE' } }, { connection: 'close' });
+  if (Number(req.headers['content-length'] ?? 0) > limit)
+    return send(res, 413, { error: { code: 'PAYLOAD_TOO_LARGE' } }, { connection: 'close' });
   const tmp = join(tmpDir, `upload-${randomBytes(12).toString('hex')}`);
   let got;
   try {
@@ -113,7 +114,12 @@ async function upload(req, res) {
     if (got.size === 0 || !magic(got.head)) return send(res, 415, { error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
     const dir = join(mediaDir, got.sha256.slice(0, 2));
     const dest = join(dir, got.sha256);
-    if (await stat(dest).then(() => true, () => false)) {
+    if (
+      await stat(dest).then(
+        () => true,
+        () => false,
+      )
+    ) {
       await unlink(tmp);
     } else {
       await mkdir(dir, { recursive: true });

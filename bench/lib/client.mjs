@@ -8,7 +8,11 @@ export async function postJson(url, body, { headers = {}, timeoutMs = 5_000 } = 
   });
   const text = await res.text();
   let json;
-  try { json = JSON.parse(text); } catch { json = undefined; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
   return { status: res.status, headers: res.headers, text, json };
 }
 

@@ -53,7 +53,8 @@ export async function runLoad(o) {
     runId: randomBytes(3).toString('hex'),
   };
   const url = new URL(opts.url);
-  if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') throw new Error(`bench traffic goes to loopback only, not ${url.hostname}`);
+  if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost')
+    throw new Error(`bench traffic goes to loopback only, not ${url.hostname}`);
   const tool = pickTool(o.tool);
   return tool === 'wrk' ? runWrk(opts) : runAutocannon(opts);
 }
@@ -123,7 +124,10 @@ export async function runWrkScript({ script, url, threads = 1, connections, dura
       requests: r.requests,
       durationS: secs,
       rps: r.requests / secs,
-      p50: r.p50 / 1000, p90: r.p90 / 1000, p99: r.p99 / 1000, max: r.max / 1000,
+      p50: r.p50 / 1000,
+      p90: r.p90 / 1000,
+      p99: r.p99 / 1000,
+      max: r.max / 1000,
       // wrk counts statuses >= 400 only; the echo benches never see 1xx/3xx.
       non2xx: r.status,
       errors: r.connect + r.read + r.write + r.timeout,
@@ -136,8 +140,12 @@ export async function runWrkScript({ script, url, threads = 1, connections, dura
 function collect(child) {
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
@@ -158,13 +166,15 @@ async function runAutocannon(opts) {
   };
   if (opts.bodyTemplate !== undefined) {
     let counter = 0;
-    ac.requests = [{
-      method: opts.method,
-      setupRequest: (req) => {
-        counter += 1;
-        return { ...req, body: opts.bodyTemplate.replaceAll('{{id}}', `${opts.runId}-0-${counter}`) };
+    ac.requests = [
+      {
+        method: opts.method,
+        setupRequest: (req) => {
+          counter += 1;
+          return { ...req, body: opts.bodyTemplate.replaceAll('{{id}}', `${opts.runId}-0-${counter}`) };
+        },
       },
-    }];
+    ];
   }
   const r = await autocannon(ac);
   const requests = r.requests.total;
@@ -173,7 +183,10 @@ async function runAutocannon(opts) {
     requests,
     durationS: r.duration,
     rps: requests / r.duration,
-    p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max,
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    max: r.latency.max,
     non2xx: r.non2xx,
     errors: r.errors,
   };

@@ -47,19 +47,23 @@ function appender(db) {
  * sender and recipient; stops after `messages` messages or `seconds`.
  */
 export function rawSends({ sync, pair, content = 'hello there', messages = Infinity, seconds = Infinity }) {
-  return withDb(sync, `CREATE TABLE messages (id INTEGER PRIMARY KEY, from_uid TEXT, to_uid TEXT, content TEXT, created_at INTEGER); ${INBOX};`, (db) => {
-    const im = db.prepare('INSERT INTO messages (from_uid, to_uid, content, created_at) VALUES (?, ?, ?, ?)');
-    const append = appender(db);
-    const send = db.transaction((a, b) => {
-      const id = im.run(a, b, content, Date.now()).lastInsertRowid;
-      append(a, id);
-      append(b, id);
-    });
-    const t0 = performance.now();
-    let n = 0;
-    while (n < messages && performance.now() - t0 < seconds * 1000) send(...pair(n++));
-    return n / ((performance.now() - t0) / 1000);
-  });
+  return withDb(
+    sync,
+    `CREATE TABLE messages (id INTEGER PRIMARY KEY, from_uid TEXT, to_uid TEXT, content TEXT, created_at INTEGER); ${INBOX};`,
+    (db) => {
+      const im = db.prepare('INSERT INTO messages (from_uid, to_uid, content, created_at) VALUES (?, ?, ?, ?)');
+      const append = appender(db);
+      const send = db.transaction((a, b) => {
+        const id = im.run(a, b, content, Date.now()).lastInsertRowid;
+        append(a, id);
+        append(b, id);
+      });
+      const t0 = performance.now();
+      let n = 0;
+      while (n < messages && performance.now() - t0 < seconds * 1000) send(...pair(n++));
+      return n / ((performance.now() - t0) / 1000);
+    },
+  );
 }
 
 /** One transaction per message fanned out to `members` inboxes, `messages` of them: inbox rows/s. */

@@ -28,9 +28,11 @@ export async function runRounds({ sides, rounds, durationS, warmupS, pidOf, load
       await sleep(300);
       const res = await run(side, durationS);
       rows.push({ round: r, side, ...res });
-      console.log(`round ${r} ${side.padEnd(width)} ${fmtNum(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  ` +
-        `cpu ${fmtNum(res.cpuUsPerReq, 1)} us/req (${fmtNum(res.cpuCores, 2)} cores)` +
-        (res.non2xx || res.errors ? `  non2xx ${res.non2xx} errors ${res.errors}` : ''));
+      console.log(
+        `round ${r} ${side.padEnd(width)} ${fmtNum(res.rps).padStart(8)} req/s  p50 ${fmtMs(res.p50)}  p99 ${fmtMs(res.p99)}  ` +
+          `cpu ${fmtNum(res.cpuUsPerReq, 1)} us/req (${fmtNum(res.cpuCores, 2)} cores)` +
+          (res.non2xx || res.errors ? `  non2xx ${res.non2xx} errors ${res.errors}` : ''),
+      );
     }
   }
   return rows;

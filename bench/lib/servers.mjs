@@ -20,7 +20,9 @@ const TAIL_LINES = 60;
 
 // Children still alive when the bench dies are killed, never left behind.
 const live = new Set();
-process.on('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
 
 export function startBaseline({ env } = {}) {
   return startProcess({ name: 'bare', args: [BASELINE, '--port', '0', '--host', '127.0.0.1'], env });
@@ -47,8 +49,13 @@ export function startHost({ cgisDir, configFile, dataDir, extraArgs = [], env, r
   if (configFile) args.push('--config', configFile);
   args.push(...extraArgs);
   return startProcess({
-    name: 'host', args, env, readyTimeoutMs,
-    cleanup: () => { if (ownDataDir) rmSync(dir, { recursive: true, force: true }); },
+    name: 'host',
+    args,
+    env,
+    readyTimeoutMs,
+    cleanup: () => {
+      if (ownDataDir) rmSync(dir, { recursive: true, force: true });
+    },
   });
 }
 
@@ -64,11 +71,13 @@ function startProcess({ name, args, env, readyTimeoutMs = 30_000, cleanup = () =
   let bytes = 0;
   let bytesAtReady = 0;
   let exited = null;
-  const exit = new Promise((resolve) => child.on('exit', (code, signal) => {
-    live.delete(child);
-    exited = { code, signal };
-    resolve(exited);
-  }));
+  const exit = new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      live.delete(child);
+      exited = { code, signal };
+      resolve(exited);
+    }),
+  );
 
   return new Promise((resolve, reject) => {
     let ready = false;
@@ -111,8 +120,14 @@ function startProcess({ name, args, env, readyTimeoutMs = 30_000, cleanup = () =
         bytes += Buffer.byteLength(d);
         buf += d;
         let i;
-        while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i)); buf = buf.slice(i + 1); }
-        if (buf.length > 64 * 1024) { onLine(buf); buf = ''; }
+        while ((i = buf.indexOf('\n')) >= 0) {
+          onLine(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+        if (buf.length > 64 * 1024) {
+          onLine(buf);
+          buf = '';
+        }
       });
     }
     child.on('error', fail);
@@ -125,7 +140,10 @@ async function stop(child, exit, cleanup, timeoutMs = 10_000) {
   let killed = false;
   if (child.exitCode === null && child.signalCode === null) {
     child.kill('SIGTERM');
-    const t = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, timeoutMs);
+    const t = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     await exit;
     clearTimeout(t);
   }
@@ -143,7 +161,8 @@ export async function stopServers(servers) {
   for (const [name, server] of Object.entries(servers)) {
     if (!server) continue;
     const { code, signal, killed } = await server.stop();
-    if (code !== 0 || killed) console.log(`warning: ${name} stopped with code ${code} signal ${signal}${killed ? ' (SIGKILLed after timeout)' : ''}`);
+    if (code !== 0 || killed)
+      console.log(`warning: ${name} stopped with code ${code} signal ${signal}${killed ? ' (SIGKILLed after timeout)' : ''}`);
   }
 }
 
@@ -168,7 +187,9 @@ export function processTree(pid) {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       parent.set(Number(entry), ppid);
-    } catch { /* the process ended meanwhile */ }
+    } catch {
+      /* the process ended meanwhile */
+    }
   }
   const tree = [pid];
   for (let i = 0; i < tree.length; i++) {
@@ -194,7 +215,9 @@ export function cpuTimeMs(pid) {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       total += (Number(f[11]) + Number(f[12])) * TICK_MS; // utime, stime: fields 14 and 15
-    } catch { /* ended meanwhile */ }
+    } catch {
+      /* ended meanwhile */
+    }
   }
   return total;
 }

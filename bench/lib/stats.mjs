@@ -58,7 +58,10 @@ export function printTable(header, rows, out = console.log) {
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   const numeric = (s) => /^[-+]?[\d,.]+( ?(ms|MB|x|%))?$/.test(s) || s === 'n/a';
   const line = (r) =>
-    r.map((c, i) => (numeric(c) && i > 0 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+    r
+      .map((c, i) => (numeric(c) && i > 0 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   out(line(all[0]));
   out(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of all.slice(1)) out(line(r));
@@ -77,8 +80,20 @@ export function boundedNumber(value, name, min, max) {
  */
 export function summariseRounds(rows, sides) {
   console.log('');
-  printTable(['round', 'side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
-    rows.map((r) => [r.round, r.side, fmtNum(r.rps), fmtMs(r.p50), fmtMs(r.p99), fmtNum(r.cpuUsPerReq, 1), fmtNum(r.cpuCores, 2), r.non2xx, r.errors]));
+  printTable(
+    ['round', 'side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
+    rows.map((r) => [
+      r.round,
+      r.side,
+      fmtNum(r.rps),
+      fmtMs(r.p50),
+      fmtMs(r.p99),
+      fmtNum(r.cpuUsPerReq, 1),
+      fmtNum(r.cpuCores, 2),
+      r.non2xx,
+      r.errors,
+    ]),
+  );
   const summary = {};
   for (const side of sides) {
     const mine = rows.filter((r) => r.side === side);
@@ -93,9 +108,19 @@ export function summariseRounds(rows, sides) {
     };
   }
   console.log('\nmedians');
-  printTable(['side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
-    sides.map((s) => [s, fmtNum(summary[s].rps), fmtMs(summary[s].p50), fmtMs(summary[s].p99),
-      fmtNum(summary[s].cpuUsPerReq, 1), fmtNum(summary[s].cpuCores, 2), summary[s].non2xx, summary[s].errors]));
+  printTable(
+    ['side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
+    sides.map((s) => [
+      s,
+      fmtNum(summary[s].rps),
+      fmtMs(summary[s].p50),
+      fmtMs(summary[s].p99),
+      fmtNum(summary[s].cpuUsPerReq, 1),
+      fmtNum(summary[s].cpuCores, 2),
+      summary[s].non2xx,
+      summary[s].errors,
+    ]),
+  );
   return summary;
 }
 
@@ -105,5 +130,7 @@ export function summariseRounds(rows, sides) {
  */
 export function pairedRatios(rows, side, base) {
   const rounds = [...new Set(rows.map((r) => r.round))];
-  return rounds.map((n) => ratio(rows.find((x) => x.round === n && x.side === side).rps, rows.find((x) => x.round === n && x.side === base).rps));
+  return rounds.map((n) =>
+    ratio(rows.find((x) => x.round === n && x.side === side).rps, rows.find((x) => x.round === n && x.side === base).rps),
+  );
 }

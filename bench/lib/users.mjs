@@ -167,7 +167,8 @@ function rotatingScript(path, variants, runId) {
  */
 export async function runRotatingLoad(o) {
   const url = new URL(o.url);
-  if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') throw new Error(`bench traffic goes to loopback only, not ${url.hostname}`);
+  if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost')
+    throw new Error(`bench traffic goes to loopback only, not ${url.hostname}`);
   const connections = o.connections ?? 50;
   const durationS = o.durationS ?? 5;
   const runId = randomBytes(3).toString('hex');
@@ -181,22 +182,37 @@ async function rotatingAutocannon(o, connections, durationS, runId) {
   const { default: autocannon } = await import('autocannon');
   let counter = 0;
   const r = await autocannon({
-    url: o.url, connections, duration: durationS, timeout: o.timeoutS ?? 10, pipelining: 1,
-    requests: [{
-      method: 'POST',
-      setupRequest: (req) => {
-        counter += 1;
-        const v = o.variants[counter % o.variants.length];
-        return {
-          ...req, method: 'POST',
-          headers: { 'content-type': 'application/json', ...v.headers },
-          body: v.bodyTemplate.replaceAll('{{id}}', `${runId}-0-${counter}`),
-        };
+    url: o.url,
+    connections,
+    duration: durationS,
+    timeout: o.timeoutS ?? 10,
+    pipelining: 1,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          counter += 1;
+          const v = o.variants[counter % o.variants.length];
+          return {
+            ...req,
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...v.headers },
+            body: v.bodyTemplate.replaceAll('{{id}}', `${runId}-0-${counter}`),
+          };
+        },
       },
-    }],
+    ],
   });
   return {
-    tool: 'autocannon', requests: r.requests.total, durationS: r.duration, rps: r.requests.total / r.duration,
-    p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, non2xx: r.non2xx, errors: r.errors,
+    tool: 'autocannon',
+    requests: r.requests.total,
+    durationS: r.duration,
+    rps: r.requests.total / r.duration,
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    max: r.latency.max,
+    non2xx: r.non2xx,
+    errors: r.errors,
   };
 }

@@ -31,7 +31,9 @@ export default defineCgi({
         return rawResponse({
           status: 416,
           headers: { 'content-type': 'application/json; charset=utf-8', 'content-range': `bytes */${media.size}` },
-          body: JSON.stringify({ error: { code: 'RANGE_NOT_SATISFIABLE', message: `the range is outside the ${media.size} bytes`, requestId: ctx.requestId } }),
+          body: JSON.stringify({
+            error: { code: 'RANGE_NOT_SATISFIABLE', message: `the range is outside the ${media.size} bytes`, requestId: ctx.requestId },
+          }),
         });
       }
       if (r) {

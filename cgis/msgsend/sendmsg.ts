@@ -26,8 +26,10 @@ export default defineCgi({
           ctx.addIssue({ code: 'custom', path: ['mediaId'], message: 'a text message takes no mediaId or durationMs' });
         }
       } else {
-        if (v.mediaId === undefined) ctx.addIssue({ code: 'custom', path: ['mediaId'], message: 'a voice message needs the mediaId of an uploaded voice clip' });
-        if (v.durationMs === undefined) ctx.addIssue({ code: 'custom', path: ['durationMs'], message: 'a voice message needs durationMs (1–60000)' });
+        if (v.mediaId === undefined)
+          ctx.addIssue({ code: 'custom', path: ['mediaId'], message: 'a voice message needs the mediaId of an uploaded voice clip' });
+        if (v.durationMs === undefined)
+          ctx.addIssue({ code: 'custom', path: ['durationMs'], message: 'a voice message needs durationMs (1–60000)' });
         if (v.content !== undefined) ctx.addIssue({ code: 'custom', path: ['content'], message: 'a voice message takes no content' });
       }
     }),

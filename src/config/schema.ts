@@ -42,7 +42,12 @@ export const ConfigSchema = z.strictObject({
   watchDebounceMs: z.number().int().min(0).max(5_000).default(40),
   limits: z
     .strictObject({
-      jsonBodyBytes: z.number().int().min(64).max(16 * 1024 * 1024).default(64 * 1024),
+      jsonBodyBytes: z
+        .number()
+        .int()
+        .min(64)
+        .max(16 * 1024 * 1024)
+        .default(64 * 1024),
       shutdownTimeoutMs: z.number().int().min(0).max(600_000).default(15_000),
     })
     .prefault({}),

@@ -1,7 +1,12 @@
 /** `cgihost canary|promote|rollback`: talk to a running host's admin API. */
 import type { Config } from '../config/schema.js';
 
-export async function canaryCommand(config: Config, command: 'canary' | 'promote' | 'rollback', args: string[], url?: string): Promise<number> {
+export async function canaryCommand(
+  config: Config,
+  command: 'canary' | 'promote' | 'rollback',
+  args: string[],
+  url?: string,
+): Promise<number> {
   const [name, pct] = args;
   if (!name || (command === 'canary' && pct === undefined)) {
     console.error(command === 'canary' ? 'usage: cgihost canary <name> <percent>' : `usage: cgihost ${command} <name>`);
@@ -13,7 +18,11 @@ export async function canaryCommand(config: Config, command: 'canary' | 'promote
   if (config.adminToken) headers.authorization = `Bearer ${config.adminToken}`;
   let res: Response;
   try {
-    res = await fetch(`${base}/_host/api/cgis/${encodeURIComponent(name)}/${command}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    res = await fetch(`${base}/_host/api/cgis/${encodeURIComponent(name)}/${command}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+    });
   } catch (e) {
     console.error(`cannot reach the host at ${base}: ${(e as Error).message}`);
     return 1;

@@ -32,7 +32,11 @@ export interface SlotEnv {
   takeSpare?(maxHeapMb: number): BootedThread | undefined;
   onWorkerExit(cgi: string, version: string, reason: ExitReason): void;
   onAlert(name: string, fields: Record<string, unknown>): void;
-  onWorkerLog(cgi: string, version: string, m: { level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown>; requestId?: string }): void;
+  onWorkerLog(
+    cgi: string,
+    version: string,
+    m: { level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown>; requestId?: string },
+  ): void;
 }
 
 export interface CgiLimits {
@@ -55,7 +59,11 @@ export class Deployment {
   crashes: number[] = [];
   private waiters: Array<() => void> = [];
 
-  constructor(readonly kind: DeploymentKind, readonly compiled: CompiledCgi, readonly file: string) {}
+  constructor(
+    readonly kind: DeploymentKind,
+    readonly compiled: CompiledCgi,
+    readonly file: string,
+  ) {}
 
   get version(): string {
     return this.compiled.version;
@@ -291,7 +299,9 @@ export class CgiSlot {
     if (!s || c.stats.requests < policy.minRequests) return;
     const delta = c.stats.errorRate() - s.stats.errorRate();
     if (delta > policy.maxErrorRateDelta) {
-      this.rollBackCanary(`canary 5xx rate ${(c.stats.errorRate() * 100).toFixed(1)}% vs stable ${(s.stats.errorRate() * 100).toFixed(1)}%`);
+      this.rollBackCanary(
+        `canary 5xx rate ${(c.stats.errorRate() * 100).toFixed(1)}% vs stable ${(s.stats.errorRate() * 100).toFixed(1)}%`,
+      );
     }
   }
 

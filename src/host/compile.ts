@@ -17,7 +17,11 @@ export interface CompiledCgi {
 }
 
 export class CompileError extends Error {
-  constructor(readonly file: string, readonly line: number | undefined, message: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    message: string,
+  ) {
     super(message);
     this.name = 'CompileError';
   }

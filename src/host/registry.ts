@@ -22,7 +22,11 @@ export class Registry {
   private readonly retries = new Map<string, number>();
 
   /** builtinDir: CGIs served unless a file of the cgis folder takes their name (the single binary's). */
-  constructor(private readonly cgisDir: string, private readonly env: SlotEnv, private readonly builtinDir?: string) {}
+  constructor(
+    private readonly cgisDir: string,
+    private readonly env: SlotEnv,
+    private readonly builtinDir?: string,
+  ) {}
 
   async loadAll(): Promise<void> {
     const files = listServedCgiFiles(this.cgisDir, this.builtinDir);

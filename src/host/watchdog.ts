@@ -13,7 +13,11 @@ export class Watchdog {
   /** Process RSS when each worker last reported: growth while it is silent is its doing. */
   private readonly rssAtLastBeat = new WeakMap<CgiWorker, number>();
 
-  constructor(private readonly registry: Registry, private readonly config: Config, private readonly log: Logger) {
+  constructor(
+    private readonly registry: Registry,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
     this.timer = setInterval(() => this.check(), Math.max(50, config.faults.heartbeatMs * 2));
     this.timer.unref();
   }
@@ -38,7 +42,11 @@ export class Watchdog {
         // A worker stuck in synchronous code cannot report its memory; the process's growth since it last could is its doing.
         const grewSilently = stale > staleAfter ? rss - (this.rssAtLastBeat.get(w) ?? rss) : 0;
         if (w.externalBytes > bound) {
-          this.log.warn('worker over its memory bound', { cgi: slot.name, version: w.version, externalMb: Math.round(w.externalBytes / 2 ** 20) });
+          this.log.warn('worker over its memory bound', {
+            cgi: slot.name,
+            version: w.version,
+            externalMb: Math.round(w.externalBytes / 2 ** 20),
+          });
           void w.terminate('memory');
         } else if (grewSilently > bound + limits.maxHeapMb * 1024 * 1024 || (rssOver && stale > staleAfter)) {
           this.log.warn('process memory grew while a worker was stuck; terminating it', {

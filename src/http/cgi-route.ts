@@ -30,7 +30,14 @@ export interface CgiRouteDeps {
 /** The request headers a CGI sees in ctx.headers. */
 const PASSED_HEADERS = ['content-type', 'range', 'if-none-match', 'if-range', 'user-agent'] as const;
 
-export async function serveCgi(deps: CgiRouteDeps, name: string, query: string, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+export async function serveCgi(
+  deps: CgiRouteDeps,
+  name: string,
+  query: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+): Promise<void> {
   const started = performance.now();
   const slot = deps.registry.get(name);
   const headers: Record<string, string> = { 'x-request-id': requestId };

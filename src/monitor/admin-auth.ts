@@ -14,7 +14,9 @@ export function adminDenied(req: IncomingMessage, adminToken: string | undefined
     if (given.length === want.length && timingSafeEqual(given, want)) return null;
     return { code: 'UNAUTHENTICATED', message: 'the admin token is required' };
   }
-  return isLoopback(req.socket.remoteAddress) ? null : { code: 'FORBIDDEN', message: 'admin is served to loopback clients only unless an adminToken is configured' };
+  return isLoopback(req.socket.remoteAddress)
+    ? null
+    : { code: 'FORBIDDEN', message: 'admin is served to loopback clients only unless an adminToken is configured' };
 }
 
 export function isLoopback(addr: string | undefined): boolean {

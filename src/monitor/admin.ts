@@ -14,7 +14,14 @@ export interface AdminRoute {
   path: string;
   /** A path ending in '/' that is one page, not a prefix. */
   exact?: boolean;
-  handle(ctx: { req: IncomingMessage; res: ServerResponse; query: URLSearchParams; tail: string; requestId: string; body: () => Promise<unknown> }): Promise<void> | void;
+  handle(ctx: {
+    req: IncomingMessage;
+    res: ServerResponse;
+    query: URLSearchParams;
+    tail: string;
+    requestId: string;
+    body: () => Promise<unknown>;
+  }): Promise<void> | void;
 }
 
 export function slotSummary(slot: CgiSlot) {
@@ -54,10 +61,18 @@ export function adminHandler(adminToken: string | undefined, routes: AdminRoute[
     if (path !== '/metrics' && path !== '/_host' && !path.startsWith('/_host/')) return false;
     const denied = adminDenied(req, adminToken);
     if (denied) {
-      sendError(res, denied.code, denied.message, requestId, denied.code === 'UNAUTHENTICATED' ? { headers: { 'www-authenticate': 'Bearer' } } : {});
+      sendError(
+        res,
+        denied.code,
+        denied.message,
+        requestId,
+        denied.code === 'UNAUTHENTICATED' ? { headers: { 'www-authenticate': 'Bearer' } } : {},
+      );
       return true;
     }
-    const matching = routes.filter((r) => r.path === path || (!r.exact && r.path.endsWith('/') && path.startsWith(r.path) && path.length > r.path.length));
+    const matching = routes.filter(
+      (r) => r.path === path || (!r.exact && r.path.endsWith('/') && path.startsWith(r.path) && path.length > r.path.length),
+    );
     const r = matching.find((m) => m.method === req.method && m.path === path) ?? matching.find((m) => m.method === req.method);
     if (!r && matching.length) {
       const allow = [...new Set(matching.map((m) => m.method))].join(', ');

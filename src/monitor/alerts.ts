@@ -51,7 +51,10 @@ export class Alerts {
   private readonly history: AlertEvent[] = [];
   private readonly now: () => number;
 
-  constructor(readonly rules: readonly AlertRule[], private readonly deps: AlertDeps) {
+  constructor(
+    readonly rules: readonly AlertRule[],
+    private readonly deps: AlertDeps,
+  ) {
     this.now = deps.now ?? Date.now;
   }
 
@@ -121,7 +124,14 @@ export class Alerts {
     this.states.delete(key);
   }
 
-  private event(rule: AlertRule, target: string, value: number | undefined, status: AlertEvent['status'], since: number | undefined, at: number): AlertEvent {
+  private event(
+    rule: AlertRule,
+    target: string,
+    value: number | undefined,
+    status: AlertEvent['status'],
+    since: number | undefined,
+    at: number,
+  ): AlertEvent {
     return {
       alert: rule.name,
       status,
@@ -152,7 +162,9 @@ export class Alerts {
     } catch (err) {
       queued = Promise.reject(err);
     }
-    queued.catch((err: Error) => this.deps.log.warn('alert not queued for webhooks', { alert: e.alert, error: err?.message ?? String(err) }));
+    queued.catch((err: Error) =>
+      this.deps.log.warn('alert not queued for webhooks', { alert: e.alert, error: err?.message ?? String(err) }),
+    );
   }
 }
 
@@ -163,7 +175,8 @@ function describe(rule: AlertRule, target: string, value: number | undefined, st
     case 'quarantined':
       return status === 'firing' ? `${target} is quarantined${held}` : `${target} is no longer quarantined`;
     default: {
-      const what = rule.metric === 'queue_lag_seconds' ? `queue ${target} lag` : `${target} ${rule.metric === 'error_rate' ? 'error rate' : 'p99'}`;
+      const what =
+        rule.metric === 'queue_lag_seconds' ? `queue ${target} lag` : `${target} ${rule.metric === 'error_rate' ? 'error rate' : 'p99'}`;
       return status === 'firing'
         ? `${what} ${v} > ${format(rule.metric, rule.threshold)}${held} [${rule.name}]`
         : `${what} ${value === undefined ? 'no longer measured (no requests)' : `back to ${v}`} [${rule.name}]`;

@@ -97,15 +97,23 @@ export class HostMetrics {
       inflight ? inflight(s.name) : s.workers().reduce((n, w) => n + w.inflightCount, 0),
     );
     perCgi('cgihost_cgi_workers', 'Live worker threads of the CGI (all its versions).', (s) => s.workers().filter((w) => w.alive).length);
-    perCgi('cgihost_worker_heap_bytes', 'JS heap used by the CGI\'s workers, summed.', (s) => s.workers().reduce((n, w) => n + (w.alive ? w.heapUsed : 0), 0));
-    perCgi('cgihost_worker_external_bytes', 'Memory outside the JS heap (Buffers) of the CGI\'s workers, summed.', (s) =>
+    perCgi('cgihost_worker_heap_bytes', "JS heap used by the CGI's workers, summed.", (s) =>
+      s.workers().reduce((n, w) => n + (w.alive ? w.heapUsed : 0), 0),
+    );
+    perCgi('cgihost_worker_external_bytes', "Memory outside the JS heap (Buffers) of the CGI's workers, summed.", (s) =>
       s.workers().reduce((n, w) => n + (w.alive ? w.externalBytes : 0), 0),
     );
-    perCgi('cgihost_worker_event_loop_utilization', 'Event-loop utilisation (0..1) of the CGI\'s workers, averaged, over the last few seconds.', (s) =>
-      loops.worker(s.name),
+    perCgi(
+      'cgihost_worker_event_loop_utilization',
+      "Event-loop utilisation (0..1) of the CGI's workers, averaged, over the last few seconds.",
+      (s) => loops.worker(s.name),
     );
-    perCgi('cgihost_cgi_quarantined', '1 while the CGI is quarantined after repeated crashes, else 0.', (s) => (s.state === 'quarantined' ? 1 : 0));
-    perCgi('cgihost_canary_percent', 'Share of users (0..100) routed to the CGI\'s canary version.', (s) => (s.canary ? s.canaryPercent : 0));
+    perCgi('cgihost_cgi_quarantined', '1 while the CGI is quarantined after repeated crashes, else 0.', (s) =>
+      s.state === 'quarantined' ? 1 : 0,
+    );
+    perCgi('cgihost_canary_percent', "Share of users (0..100) routed to the CGI's canary version.", (s) =>
+      s.canary ? s.canaryPercent : 0,
+    );
     const state: Gauge<'cgi' | 'state'> = new client.Gauge({
       name: 'cgihost_cgi_state',
       help: '1 for the state the CGI is in (loading, ready, failed, quarantined), 0 for the others.',
@@ -113,12 +121,13 @@ export class HostMetrics {
       registers,
       collect: () => {
         state.reset();
-        for (const slot of registry.slots.values()) for (const s of STATES) state.set({ cgi: slot.name, state: s }, slot.state === s ? 1 : 0);
+        for (const slot of registry.slots.values())
+          for (const s of STATES) state.set({ cgi: slot.name, state: s }, slot.state === s ? 1 : 0);
       },
     });
     const elu: Gauge = new client.Gauge({
       name: 'cgihost_event_loop_utilization',
-      help: 'Event-loop utilisation (0..1) of the host\'s main thread over the last few seconds.',
+      help: "Event-loop utilisation (0..1) of the host's main thread over the last few seconds.",
       registers,
       collect: () => elu.set(loops.main()),
     });
@@ -139,7 +148,12 @@ export class HostMetrics {
   private storeSeries(): void {
     const registers = [this.prom];
     const stats = async () => (await this.deps.storeStats.get()).stats;
-    const byTopic = (name: string, help: string, pick: (s: Awaited<ReturnType<typeof stats>>) => Record<string, number>, kind: 'gauge' | 'counter') => {
+    const byTopic = (
+      name: string,
+      help: string,
+      pick: (s: Awaited<ReturnType<typeof stats>>) => Record<string, number>,
+      kind: 'gauge' | 'counter',
+    ) => {
       const m: Gauge<'topic'> | Counter<'topic'> =
         kind === 'gauge'
           ? new client.Gauge({ name, help, labelNames: ['topic'] as const, registers, collect: async () => fill(await stats()) })
@@ -151,7 +165,12 @@ export class HostMetrics {
       };
     };
     byTopic('cgihost_queue_depth', 'Queue jobs not yet done, by topic.', (s) => s.queueDepth, 'gauge');
-    byTopic('cgihost_queue_lag_seconds', 'Age of the oldest queue job not yet done, by topic (0 when none).', (s) => s.queueLagSeconds, 'gauge');
+    byTopic(
+      'cgihost_queue_lag_seconds',
+      'Age of the oldest queue job not yet done, by topic (0 when none).',
+      (s) => s.queueLagSeconds,
+      'gauge',
+    );
     byTopic('cgihost_queue_retries_total', 'Queue job attempts that failed and were retried, by topic.', (s) => s.queueRetries, 'counter');
     byTopic('cgihost_queue_dead_letters', 'Queue jobs given up after their last attempt, by topic.', (s) => s.queueDeadLetters, 'gauge');
     const sent: Counter<'kind'> = new client.Counter({
@@ -182,8 +201,13 @@ export class HostMetrics {
       }
     };
     single('cgihost_sync_waiters', 'Sync long-polls being held, waiting for an inbox entry.', (s) => s.syncWaiters, 'gauge');
-    single('cgihost_inbox_entries_written_total', 'Inbox entries written (one per recipient of each message, sender included).', (s) => s.inboxEntriesWritten, 'counter');
-    single('cgihost_store_commits_total', 'Transactions committed by the store\'s writer.', (s) => s.commits, 'counter');
+    single(
+      'cgihost_inbox_entries_written_total',
+      'Inbox entries written (one per recipient of each message, sender included).',
+      (s) => s.inboxEntriesWritten,
+      'counter',
+    );
+    single('cgihost_store_commits_total', "Transactions committed by the store's writer.", (s) => s.commits, 'counter');
     const up: Gauge = new client.Gauge({
       name: 'cgihost_store_stats_up',
       help: '1 when the store thread answered the last stats request in time, else 0.',
@@ -203,7 +227,10 @@ type HistogramObject = Awaited<ReturnType<client.Histogram<'cgi'>['get']>>;
 class TallyHistogram extends client.Histogram<'cgi'> {
   static readonly metricName = 'cgihost_request_duration_seconds';
 
-  constructor(private readonly tally: RequestTally, registers: client.Registry[]) {
+  constructor(
+    private readonly tally: RequestTally,
+    registers: client.Registry[],
+  ) {
     super({
       name: TallyHistogram.metricName,
       help: 'Time from receiving a CGI request to answering it.',
@@ -237,6 +264,13 @@ class TallyHistogram extends client.Histogram<'cgi'> {
         { labels: { cgi }, value: t.requests, metricName: `${name}_count` },
       );
     }
-    return { name, help: 'Time from receiving a CGI request to answering it.', type: 'histogram' as unknown as HistogramObject['type'], aggregator: 'sum', collect: () => {}, values };
+    return {
+      name,
+      help: 'Time from receiving a CGI request to answering it.',
+      type: 'histogram' as unknown as HistogramObject['type'],
+      aggregator: 'sum',
+      collect: () => {},
+      values,
+    };
   }
 }

@@ -39,7 +39,8 @@ export function monitorRoutes(m: Monitor): AdminRoute[] {
     {
       method: 'GET',
       path: '/_host/api/alerts',
-      handle: ({ res }) => sendJson(res, 200, JSON.stringify({ rules: m.alerts.rules, active: m.alerts.active(), recent: m.alerts.recent() })),
+      handle: ({ res }) =>
+        sendJson(res, 200, JSON.stringify({ rules: m.alerts.rules, active: m.alerts.active(), recent: m.alerts.recent() })),
     },
   ];
 }
@@ -53,7 +54,15 @@ export async function overview(m: Monitor) {
   for (const slot of registry.slots.values()) {
     states[slot.state]++;
     const w = m.windows.window(slot.name, LIVE_WINDOW_SECONDS);
-    live[slot.name] = { rps: w.rps, errorRate: w.errorRate, p50Ms: w.p50Ms, p99Ms: w.p99Ms, requests: w.requests, errors5xx: w.errors5xx, seconds: w.seconds };
+    live[slot.name] = {
+      rps: w.rps,
+      errorRate: w.errorRate,
+      p50Ms: w.p50Ms,
+      p99Ms: w.p99Ms,
+      requests: w.requests,
+      errors5xx: w.errors5xx,
+      seconds: w.seconds,
+    };
   }
   return {
     host: {
@@ -101,7 +110,8 @@ function sendDashboard(res: ServerResponse): void {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
     // Self-contained: nothing is loaded from anywhere, and only this origin's API is fetched.
-    'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    'content-security-policy':
+      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   });

@@ -32,7 +32,11 @@ export class StoreStatsCache {
   private snapshot: StoreStatsSnapshot = { stats: EMPTY, at: 0, ok: false };
   private pending?: Promise<StoreStatsSnapshot>;
 
-  constructor(private readonly source: StatsSource, private readonly maxAgeMs = 1_000, private readonly timeoutMs = 2_000) {}
+  constructor(
+    private readonly source: StatsSource,
+    private readonly maxAgeMs = 1_000,
+    private readonly timeoutMs = 2_000,
+  ) {}
 
   /** The last answer, whatever its age. */
   get latest(): StoreStatsSnapshot {

@@ -52,9 +52,7 @@ export class JobQueue {
     db: Db,
     private readonly opts: ResolvedQueueOptions,
   ) {
-    this.insert = db.prepare(
-      'INSERT INTO jobs (topic, key, payload, next_run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    this.insert = db.prepare('INSERT INTO jobs (topic, key, payload, next_run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
     this.inOrder = db.prepare(
       `SELECT ${JOB_COLUMNS} FROM jobs WHERE topic = ? AND state = 'pending' AND next_run_at <= ? ORDER BY id LIMIT ?`,
     );
@@ -68,15 +66,9 @@ export class JobQueue {
       )
       .pluck();
     this.markDone = db.prepare(`UPDATE jobs SET state = 'done', attempts = attempts + 1, updated_at = ? WHERE id = ?`);
-    this.markRetry = db.prepare(
-      `UPDATE jobs SET attempts = ?, next_run_at = ?, last_error = ?, updated_at = ? WHERE id = ?`,
-    );
-    this.markDead = db.prepare(
-      `UPDATE jobs SET state = 'dead', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?`,
-    );
-    this.prune = db.prepare(
-      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'done' AND updated_at < ? LIMIT 10000)`,
-    );
+    this.markRetry = db.prepare(`UPDATE jobs SET attempts = ?, next_run_at = ?, last_error = ?, updated_at = ? WHERE id = ?`);
+    this.markDead = db.prepare(`UPDATE jobs SET state = 'dead', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?`);
+    this.prune = db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'done' AND updated_at < ? LIMIT 10000)`);
     this.depth = db.prepare(`SELECT topic, COUNT(*) AS n FROM jobs WHERE state = 'pending' GROUP BY topic`);
     this.oldest = db
       .prepare<[string], number>(`SELECT created_at FROM jobs WHERE topic = ? AND state = 'pending' ORDER BY id LIMIT 1`)

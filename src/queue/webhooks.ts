@@ -202,6 +202,7 @@ function eventOf(body: string): string {
 }
 
 function errorText(err: unknown): string {
-  if (err instanceof Error) return (err as Error & { code?: string }).code ? `${(err as { code?: string }).code}: ${err.message}` : err.message;
+  if (err instanceof Error)
+    return (err as Error & { code?: string }).code ? `${(err as { code?: string }).code}: ${err.message}` : err.message;
   return String(err);
 }

@@ -47,7 +47,11 @@ export function extractAll(root: string, manifest: SeaManifest, read: AssetReade
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code && UNWRITABLE.has(code)) {
-        throw new SeaStartError('CACHE_DIR_UNWRITABLE', `cannot write its runtime files to the cache dir ${root} (${code}: ${(e as Error).message}). ${CACHE_DIR_HINT}`, { cause: e });
+        throw new SeaStartError(
+          'CACHE_DIR_UNWRITABLE',
+          `cannot write its runtime files to the cache dir ${root} (${code}: ${(e as Error).message}). ${CACHE_DIR_HINT}`,
+          { cause: e },
+        );
       }
       throw e;
     }

@@ -5,7 +5,11 @@
 export type SeaProblem = 'CACHE_DIR_UNWRITABLE' | 'CACHE_DIR_NOEXEC' | 'GLIBC_TOO_OLD' | 'ADDON_LOAD_FAILED' | 'NOT_A_BINARY';
 
 export class SeaStartError extends Error {
-  constructor(readonly problem: SeaProblem, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly problem: SeaProblem,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'SeaStartError';
   }

@@ -42,7 +42,11 @@ export const MANIFEST_ASSET = 'manifest.json';
 export function assetReader(): AssetReader {
   if (isSea()) return (key) => new Uint8Array(getRawAsset(key) as ArrayBuffer);
   const dir = process.env.CGIHOST_SEA_ASSETS;
-  if (!dir) throw new SeaStartError('NOT_A_BINARY', 'not running as the single binary: set CGIHOST_SEA_ASSETS to the staged assets (dist/sea/assets)');
+  if (!dir)
+    throw new SeaStartError(
+      'NOT_A_BINARY',
+      'not running as the single binary: set CGIHOST_SEA_ASSETS to the staged assets (dist/sea/assets)',
+    );
   return (key) => readFileSync(join(dir, key));
 }
 

@@ -27,9 +27,7 @@ export class Accounts {
     this.nameTaken = db.prepare<[string], number>('SELECT 1 FROM users WHERE username = ?').pluck();
     this.insertUser = db.prepare('INSERT INTO users (uid, username, password_hash, created_at) VALUES (?, ?, ?, ?)');
     this.byName = db.prepare('SELECT uid, password_hash AS passwordHash FROM users WHERE username = ?');
-    this.insertSession = db.prepare(
-      'INSERT INTO sessions (token_hash, session_id, uid, device_id, created_at) VALUES (?, ?, ?, ?, ?)',
-    );
+    this.insertSession = db.prepare('INSERT INTO sessions (token_hash, session_id, uid, device_id, created_at) VALUES (?, ?, ?, ?, ?)');
     this.deleteSession = db.prepare('DELETE FROM sessions WHERE session_id = ?');
   }
 

@@ -101,7 +101,14 @@ export interface StoreApi {
   getGroup(a: { uid: string; groupId: string }): GroupInfo;
 
   // media
-  putMedia(a: { uploader: string; tempPath: string; sha256: string; kind: MediaRecord['kind']; contentType: string; size: number }): MediaRecord;
+  putMedia(a: {
+    uploader: string;
+    tempPath: string;
+    sha256: string;
+    kind: MediaRecord['kind'];
+    contentType: string;
+    size: number;
+  }): MediaRecord;
   /** The media's record and file path when `uid` may read it; NO_SUCH_MEDIA otherwise. */
   openMedia(a: { uid: string; mediaId: string }): MediaRecord & { path: string };
 }
@@ -114,7 +121,11 @@ export type StoreClient = {
 };
 
 export class StoreError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly details?: unknown) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
     this.name = 'StoreError';
   }

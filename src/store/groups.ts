@@ -221,18 +221,10 @@ function statements(db: Db) {
     setVersion: db.prepare<[number, string, string]>('UPDATE groups SET version = ?, owner = ? WHERE group_id = ?'),
     insertMember: db.prepare<[string, string, number]>('INSERT INTO group_members (group_id, uid, joined_at) VALUES (?, ?, ?)'),
     deleteMember: db.prepare<[string, string]>('DELETE FROM group_members WHERE group_id = ? AND uid = ?'),
-    insertVersion: db.prepare<[string, number, string]>(
-      'INSERT INTO group_versions (group_id, version, members) VALUES (?, ?, ?)',
-    ),
-    version: db
-      .prepare<[string, number], string>('SELECT members FROM group_versions WHERE group_id = ? AND version = ?')
-      .pluck(),
-    hold: db.prepare<[string, number]>(
-      'UPDATE group_versions SET pending_jobs = pending_jobs + 1 WHERE group_id = ? AND version = ?',
-    ),
-    unhold: db.prepare<[string, number]>(
-      'UPDATE group_versions SET pending_jobs = pending_jobs - 1 WHERE group_id = ? AND version = ?',
-    ),
+    insertVersion: db.prepare<[string, number, string]>('INSERT INTO group_versions (group_id, version, members) VALUES (?, ?, ?)'),
+    version: db.prepare<[string, number], string>('SELECT members FROM group_versions WHERE group_id = ? AND version = ?').pluck(),
+    hold: db.prepare<[string, number]>('UPDATE group_versions SET pending_jobs = pending_jobs + 1 WHERE group_id = ? AND version = ?'),
+    unhold: db.prepare<[string, number]>('UPDATE group_versions SET pending_jobs = pending_jobs - 1 WHERE group_id = ? AND version = ?'),
     dropIfUnused: db.prepare<[string, number, string]>(
       `DELETE FROM group_versions WHERE group_id = ? AND version = ? AND pending_jobs <= 0
          AND version < (SELECT version FROM groups WHERE group_id = ?)`,

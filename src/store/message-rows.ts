@@ -32,7 +32,19 @@ export interface SentRow {
   created_at: number;
 }
 
-type InsertArgs = [string, string | null, string | null, string, string | null, string | null, number | null, string | null, string | null, number | null, number];
+type InsertArgs = [
+  string,
+  string | null,
+  string | null,
+  string,
+  string | null,
+  string | null,
+  number | null,
+  string | null,
+  string | null,
+  number | null,
+  number,
+];
 
 export class MessageRows {
   private readonly insertRow: Statement<InsertArgs>;

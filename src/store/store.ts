@@ -17,13 +17,7 @@ import { Groups } from './groups.js';
 import { Media, type PutMediaArgs } from './media.js';
 import { Messaging } from './messages.js';
 import { invalid } from './validate.js';
-import {
-  DEFAULT_GROUPS_MAX_MEMBERS,
-  defaultLogger,
-  resolveQueueOptions,
-  type StoreLogger,
-  type StoreOptions,
-} from './options.js';
+import { DEFAULT_GROUPS_MAX_MEMBERS, defaultLogger, resolveQueueOptions, type StoreLogger, type StoreOptions } from './options.js';
 import { JobQueue, type JobRow } from '../queue/jobs.js';
 import { FANOUT, FanoutConsumer } from '../queue/fanout.js';
 import { WEBHOOK, WebhookDispatcher } from '../queue/webhooks.js';
@@ -211,7 +205,7 @@ export class Store implements StoreClient {
 
   /** Resolves once no write is queued and the fan-out has caught up (jobs in backoff aside). */
   async whenIdle(): Promise<void> {
-    for (let quiet = 0; quiet < 2; ) {
+    for (let quiet = 0; quiet < 2;) {
       await new Promise((r) => setTimeout(r, 1));
       quiet = this.commit.queued === 0 && !this.fanout.busy && this.webhooks.inFlight === 0 ? quiet + 1 : 0;
     }

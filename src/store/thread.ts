@@ -107,7 +107,9 @@ function post(port: MessagePort, batch: StoreResponse[]): void {
       port.postMessage([r]);
     } catch (err) {
       log('error', 'store answer could not be sent', { error: String(err) });
-      port.postMessage([{ t: 'result', id: r.id, ok: false, error: { code: 'INTERNAL', message: 'internal store error' } } satisfies StoreResponse]);
+      port.postMessage([
+        { t: 'result', id: r.id, ok: false, error: { code: 'INTERNAL', message: 'internal store error' } } satisfies StoreResponse,
+      ]);
     }
   }
 }
@@ -129,10 +131,7 @@ function call(outbox: Outbox<StoreResponse>, m: Extract<StoreRequest, { t: 'call
     result = Promise.reject(err);
   }
   result
-    .then(
-      (value) => send({ t: 'result', id: m.id, ok: true, value: value ?? null }),
-      fail,
-    )
+    .then((value) => send({ t: 'result', id: m.id, ok: true, value: value ?? null }), fail)
     .finally(() => {
       if (!isSync) return;
       const n = held.get(m.requestId)! - 1;
@@ -142,7 +141,10 @@ function call(outbox: Outbox<StoreResponse>, m: Extract<StoreRequest, { t: 'call
 }
 
 /** StoreErrors reach the client unchanged; anything else is logged and becomes a bare INTERNAL. */
-function wireError(err: unknown, op: string): { code: 'INTERNAL'; message: string } | { code: StoreError['code']; message: string; details?: unknown } {
+function wireError(
+  err: unknown,
+  op: string,
+): { code: 'INTERNAL'; message: string } | { code: StoreError['code']; message: string; details?: unknown } {
   if (err instanceof StoreError && isErrorCode(err.code)) {
     return err.details === undefined
       ? { code: err.code, message: err.message }

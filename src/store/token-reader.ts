@@ -34,7 +34,10 @@ export class TokenReader {
   private seen = 0;
 
   /** The store thread must have opened (and migrated) the database first; it bumps `revocations`. */
-  constructor(dataDir: string, private readonly revocations: Int32Array = revocationCounter()) {
+  constructor(
+    dataDir: string,
+    private readonly revocations: Int32Array = revocationCounter(),
+  ) {
     this.db = openReadOnly(dataDir);
     this.lookup = this.db.prepare('SELECT uid, session_id AS sessionId FROM sessions WHERE token_hash = ?');
     this.seen = Atomics.load(revocations, 0);

@@ -10,7 +10,15 @@ import * as zod from 'zod';
 import * as sdk from '../index.js';
 import { CgiError, isDefinedCgi, isRawResponse, SUPPORTED_API_VERSIONS, type CgiDefinition, type CgiContext } from '../index.js';
 import { ERROR_STATUS, errorBody, isErrorCode, type ErrorCode } from '../errors.js';
-import { BEAT, type CgiMeta, type HostToWorker, type LoadSpec, type WorkerData, type WorkerRequest, type WorkerToHost } from './protocol.js';
+import {
+  BEAT,
+  type CgiMeta,
+  type HostToWorker,
+  type LoadSpec,
+  type WorkerData,
+  type WorkerRequest,
+  type WorkerToHost,
+} from './protocol.js';
 import { StoreRpc } from './store-client.js';
 import { Outbox } from './outbox.js';
 import type { StoreClient } from '../store/api.js';
@@ -172,7 +180,13 @@ async function handle(m: WorkerRequest): Promise<void> {
     }
     const checked = def.output.safeParse(out);
     if (!checked.success) {
-      post({ t: 'log', level: 'error', msg: 'output failed its schema (the CGI is at fault)', fields: { issues: checked.error.issues }, requestId: m.requestId });
+      post({
+        t: 'log',
+        level: 'error',
+        msg: 'output failed its schema (the CGI is at fault)',
+        fields: { issues: checked.error.issues },
+        requestId: m.requestId,
+      });
       return answerError(m, 'INTERNAL', 'internal error');
     }
     answerJson(m.id, JSON.stringify(checked.data));

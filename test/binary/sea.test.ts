@@ -23,13 +23,22 @@ describe('cache dir', () => {
 });
 
 describe('extractAll', () => {
-  const files: Record<string, Buffer> = { 'esbuild': Buffer.from('#!/bin/sh\necho esbuild\n'), 'cgis/demo/echo.ts': Buffer.from('export {};\n') };
+  const files: Record<string, Buffer> = {
+    esbuild: Buffer.from('#!/bin/sh\necho esbuild\n'),
+    'cgis/demo/echo.ts': Buffer.from('export {};\n'),
+  };
   const manifest: SeaManifest = {
     version: '9.9.9',
     id: '9.9.9-abc',
     node: process.version,
     glibc: '2.34',
-    files: Object.entries(files).map(([path, data], i) => ({ path, asset: `f${i}`, size: data.length, mode: i === 0 ? 0o755 : 0o644, gzip: true })),
+    files: Object.entries(files).map(([path, data], i) => ({
+      path,
+      asset: `f${i}`,
+      size: data.length,
+      mode: i === 0 ? 0o755 : 0o644,
+      gzip: true,
+    })),
   };
   const assets = new Map(manifest.files.map((f) => [f.asset, gzipSync(files[f.path]!)]));
   let reads = 0;
@@ -101,9 +110,12 @@ describe('built-in and local CGIs', () => {
       mkdirSync(join(tmp, rel, '..'), { recursive: true });
       writeFileSync(join(tmp, rel), '');
     };
-    for (const f of ['builtin/account/login.ts', 'builtin/account/register.ts', 'builtin/demo/echo.ts', 'builtin/_shared/password.ts']) put(f);
+    for (const f of ['builtin/account/login.ts', 'builtin/account/register.ts', 'builtin/demo/echo.ts', 'builtin/_shared/password.ts'])
+      put(f);
     for (const f of ['local/mine/echo.ts', 'local/demo/hello.ts', 'local/account/register.canary.ts']) put(f);
-    const served = listServedCgiFiles(join(tmp, 'local'), join(tmp, 'builtin')).map((f) => `${f.file.slice(tmp.length + 1)}${f.canary ? ' (canary)' : ''}`);
+    const served = listServedCgiFiles(join(tmp, 'local'), join(tmp, 'builtin')).map(
+      (f) => `${f.file.slice(tmp.length + 1)}${f.canary ? ' (canary)' : ''}`,
+    );
     expect(served.sort()).toEqual([
       'builtin/account/login.ts',
       'builtin/account/register.ts',

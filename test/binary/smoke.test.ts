@@ -60,13 +60,26 @@ describe.skipIf(unsupported !== null)('single binary (dist/cgihost)', () => {
   it('writes its cache dir safely when several copies start at once', async () => {
     // An unknown command exits (code 2) after the bootstrap has written the cache dir.
     const codes = await Promise.all(
-      Array.from({ length: 4 }, () => new Promise<number | null>((r) => spawn(bin, ['no-such-command'], { cwd: dir, env, stdio: 'ignore' }).once('exit', r))),
+      Array.from(
+        { length: 4 },
+        () => new Promise<number | null>((r) => spawn(bin, ['no-such-command'], { cwd: dir, env, stdio: 'ignore' }).once('exit', r)),
+      ),
     );
     expect(codes).toEqual([2, 2, 2, 2]);
     const [build] = readdirSync(cacheDir);
     const names = readdirSync(join(cacheDir, build!), { recursive: true }) as string[];
     expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([]);
-    expect(names).toEqual(expect.arrayContaining(['better_sqlite3.node', 'esbuild', 'worker.cjs', 'worker-bundle.cjs', 'worker-bundle.cache', 'store-thread.mjs', join('cgis', 'account', 'login.ts')]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'better_sqlite3.node',
+        'esbuild',
+        'worker.cjs',
+        'worker-bundle.cjs',
+        'worker-bundle.cache',
+        'store-thread.mjs',
+        join('cgis', 'account', 'login.ts'),
+      ]),
+    );
   });
 
   it('starts in an empty folder, with no cgis folder', async () => {
@@ -127,7 +140,9 @@ describe.skipIf(unsupported !== null)('single binary (dist/cgihost)', () => {
     expect(sent.status, sent.text).toBe(200);
     const synced = await post('sync', { syncKey: 0 }, b.token);
     expect(synced.status, synced.text).toBe(200);
-    expect(synced.body.messages).toEqual([expect.objectContaining({ from: a.uid, content: 'hello from the binary', msgId: sent.body.msgId })]);
+    expect(synced.body.messages).toEqual([
+      expect.objectContaining({ from: a.uid, content: 'hello from the binary', msgId: sent.body.msgId }),
+    ]);
     expect(existsSync(join(dir, 'data', 'cgihost.db'))).toBe(true);
   });
 
@@ -179,7 +194,11 @@ export default defineCgi({
 
   it('says what to do when the cache dir cannot be written', () => {
     // A path under a regular file: unwritable even for root.
-    const r = spawnSync(bin, ['start', '--port', '0'], { cwd: dir, env: { ...env, CGIHOST_CACHE_DIR: join(bin, 'cache') }, encoding: 'utf8' });
+    const r = spawnSync(bin, ['start', '--port', '0'], {
+      cwd: dir,
+      env: { ...env, CGIHOST_CACHE_DIR: join(bin, 'cache') },
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^cgihost: cannot write its runtime files to the cache dir .*CGIHOST_CACHE_DIR/);
   });

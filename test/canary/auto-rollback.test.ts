@@ -57,7 +57,10 @@ describe('automatic canary rollback', () => {
     expect(s.versions.stable.errors5xx).toBe(0);
     // The alert is logged, naming the CGI.
     await waitFor(() => /canary[ _]rolled[ _]back/.test(host.output()) && host.output().includes('flaky'), 2_000);
-    const line = host.output().split('\n').find((l) => /canary[ _]rolled[ _]back/.test(l))!;
+    const line = host
+      .output()
+      .split('\n')
+      .find((l) => /canary[ _]rolled[ _]back/.test(l))!;
     expect(line).toMatch(/flaky/);
 
     // Everybody is on stable now, and it works.

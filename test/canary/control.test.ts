@@ -100,7 +100,13 @@ describe('canary control at run time', () => {
   it('a canary file added at run time serves its share at the configured percent; deleting it sends everybody to stable', async () => {
     await allGet('late', 'stable');
     writeFile(cgiPath(host, 'exp/late.canary.ts'), versionCgi({ v: 'canary', auth: 'user' }));
-    await untilAll(host, 'late', users, (p, u) => p.status === 200 && p.v === (bucketOf('late', u.uid) < 50 ? 'canary' : 'stable'), SETTLE_MS);
+    await untilAll(
+      host,
+      'late',
+      users,
+      (p, u) => p.status === 200 && p.v === (bucketOf('late', u.uid) < 50 ? 'canary' : 'stable'),
+      SETTLE_MS,
+    );
     rmSync(cgiPath(host, 'exp/late.canary.ts'));
     await allGet('late', 'stable');
     expect((await adminCgi(host, 'late')).canaryVersion).toBeNull();
@@ -117,7 +123,10 @@ describe('canary control at run time', () => {
 
   it('a canary saved before its stable file loads once the stable file appears', async () => {
     writeFile(cgiPath(host, 'exp/first.canary.ts'), versionCgi({ v: 'canary', auth: 'user' }));
-    await waitFor(async () => (await host.get('/_host/api/cgis')).body.refused.some((x: { file: string }) => /first\.canary\.ts$/.test(x.file)), SETTLE_MS);
+    await waitFor(
+      async () => (await host.get('/_host/api/cgis')).body.refused.some((x: { file: string }) => /first\.canary\.ts$/.test(x.file)),
+      SETTLE_MS,
+    );
     writeFile(cgiPath(host, 'exp/first.ts'), versionCgi({ v: 'stable', auth: 'user' }));
     await allGet('first', 'stable');
     // The canary loads right after its stable version does.

@@ -47,7 +47,13 @@ export async function callAll(host: RunningHost, name: string, users: User[]): P
 }
 
 /** Polls until every user's answer from `name` satisfies `ok`. */
-export async function untilAll(host: RunningHost, name: string, users: User[], ok: (p: Probe, u: User) => boolean, ms = 5_000): Promise<Map<string, Probe>> {
+export async function untilAll(
+  host: RunningHost,
+  name: string,
+  users: User[],
+  ok: (p: Probe, u: User) => boolean,
+  ms = 5_000,
+): Promise<Map<string, Probe>> {
   const end = Date.now() + ms;
   for (;;) {
     const got = await callAll(host, name, users);

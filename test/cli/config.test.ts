@@ -14,7 +14,18 @@ async function startWithConfig(text: string, extra: string[] = []) {
   const dir = tempDir('cgihost-badcfg-');
   const file = join(dir, 'host.config.json');
   writeFileSync(file, text);
-  const r = await runCli(['start', '--config', file, '--port', '0', '--data-dir', join(dir, 'data'), '--cgis-dir', join(dir, 'cgis'), ...extra]);
+  const r = await runCli([
+    'start',
+    '--config',
+    file,
+    '--port',
+    '0',
+    '--data-dir',
+    join(dir, 'data'),
+    '--cgis-dir',
+    join(dir, 'cgis'),
+    ...extra,
+  ]);
   expect(r.stdout).not.toContain('listening on');
   return r;
 }
@@ -33,7 +44,9 @@ describe('an invalid host.config.json', () => {
   });
 
   it('names every bad key at once, nested ones by their whole path', async () => {
-    const r = await startWithConfig('{"port": -1, "prot": 1, "log": {"level": "loud"}, "faults": {"crashLimit": 0}, "limits": {"jsonBodyByte": 1}}');
+    const r = await startWithConfig(
+      '{"port": -1, "prot": 1, "log": {"level": "loud"}, "faults": {"crashLimit": 0}, "limits": {"jsonBodyByte": 1}}',
+    );
     expect(r.code).toBe(2);
     for (const key of ['"port"', '"prot"', '"log.level"', '"faults.crashLimit"', '"limits.jsonBodyByte"']) expect(r.stderr).toContain(key);
   });

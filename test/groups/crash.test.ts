@@ -38,7 +38,11 @@ it('delivers every acknowledged group message exactly once after kill -9 mid fan
   const chatter = users.slice(-2).map(async (from) => {
     while (!killed) {
       try {
-        const r = await first.post('sendmsg', { groupId, type: 'text', content: 'chatter', clientMsgId: clientMsgId('bg') }, { token: from.token });
+        const r = await first.post(
+          'sendmsg',
+          { groupId, type: 'text', content: 'chatter', clientMsgId: clientMsgId('bg') },
+          { token: from.token },
+        );
         if (r.status === 200) background.push({ from: from.uid, msgId: r.body.msgId, seq: r.body.seq });
       } catch {
         return; // cut off by the kill: not acknowledged
@@ -48,7 +52,11 @@ it('delivers every acknowledged group message exactly once after kill -9 mid fan
   await Promise.all(
     Array.from({ length: MESSAGES }, async (_, i) => {
       const from = senders[i % senders.length]!;
-      const r = await first.post('sendmsg', { groupId, type: 'text', content: `burst ${i}`, clientMsgId: clientMsgId('gk') }, { token: from.token });
+      const r = await first.post(
+        'sendmsg',
+        { groupId, type: 'text', content: `burst ${i}`, clientMsgId: clientMsgId('gk') },
+        { token: from.token },
+      );
       expect(r.status, r.text).toBe(200);
       acks.push({ from: from.uid, msgId: r.body.msgId, seq: r.body.seq });
       if (acks.length === MESSAGES) killed = first.kill();
@@ -85,7 +93,10 @@ it('delivers every acknowledged group message exactly once after kill -9 mid fan
     expect([...got].sort(), `${u.username} has the same messages as the others`).toEqual(reference);
     // Each sender's messages arrive in its send order.
     for (const s of [...senders, ...users.slice(-2)]) {
-      const mine = acked.filter((a) => a.from === s.uid).sort((x, y) => x.seq - y.seq).map((a) => a.msgId);
+      const mine = acked
+        .filter((a) => a.from === s.uid)
+        .sort((x, y) => x.seq - y.seq)
+        .map((a) => a.msgId);
       expect(msgs.filter((m) => m.from === s.uid && ids.has(m.msgId)).map((m) => m.msgId)).toEqual(mine);
     }
   }

@@ -49,7 +49,16 @@ describe('delivery', () => {
     const { msgId, seq, createdAt } = r.body;
     // The sender's entry is written with the send: it is there at once.
     const own = await inbox(h, b);
-    expect(own.find((m) => m.msgId === msgId)).toEqual({ seq, msgId, from: b.uid, groupId, type: 'text', content: 'hello group', clientMsgId: cmid, createdAt });
+    expect(own.find((m) => m.msgId === msgId)).toEqual({
+      seq,
+      msgId,
+      from: b.uid,
+      groupId,
+      type: 'text',
+      content: 'hello group',
+      clientMsgId: cmid,
+      createdAt,
+    });
     for (const m of [a, c]) {
       const all = await inboxOf(m, 2);
       expectDense(all);
@@ -115,7 +124,10 @@ describe('system entries', () => {
     for (const [u, events] of expected) {
       const all = events.length > 0 ? await inboxOf(u, events.length) : await inbox(h, u);
       expectDense(all);
-      expect(all.map((m) => m.event), u.username).toEqual(events);
+      expect(
+        all.map((m) => m.event),
+        u.username,
+      ).toEqual(events);
       for (const m of all) {
         // A system entry: from the actor, to the group, no content, no clientMsgId.
         expect(Object.keys(m).sort()).toEqual(['createdAt', 'event', 'from', 'groupId', 'msgId', 'seq', 'type']);
@@ -139,7 +151,13 @@ describe('system entries when the owner leaves', () => {
     for (const u of [a, b, c]) {
       const all = await inboxOf(u, 2);
       // src/store/api.ts SystemEvent.owner: "On members_removed, when the owner left: the new owner".
-      expect(systemOf(all, 'members_removed')[0]!.event, u.username).toEqual({ kind: 'members_removed', groupId, by: a.uid, members: [a.uid], owner: b.uid });
+      expect(systemOf(all, 'members_removed')[0]!.event, u.username).toEqual({
+        kind: 'members_removed',
+        groupId,
+        by: a.uid,
+        members: [a.uid],
+        owner: b.uid,
+      });
     }
   });
 });
@@ -176,7 +194,10 @@ describe('ordering', () => {
       orders.push(order);
       // Each sender's messages in its own send order.
       for (const s of [a, b, c]) {
-        const mine = acks.filter((x) => x.from === s).sort((x, y) => x.seq - y.seq).map((x) => x.msgId);
+        const mine = acks
+          .filter((x) => x.from === s)
+          .sort((x, y) => x.seq - y.seq)
+          .map((x) => x.msgId);
         expect(order.filter((id) => mine.includes(id))).toEqual(mine);
       }
     }
@@ -210,7 +231,7 @@ describe('long-poll', () => {
     }
   });
 
-  it("a held sync is answered when its user is added to a group (the system entry)", async () => {
+  it('a held sync is answered when its user is added to a group (the system entry)', async () => {
     const [a, newcomer] = (await newUsers(h, 2, 'gn')) as [User, User];
     const { groupId } = await createGroup(h, a, [], 'door');
     const poll = sync(h, newcomer, { syncKey: 0, timeoutMs: 5_000 });
@@ -218,6 +239,12 @@ describe('long-poll', () => {
     expect((await h.post('addgroupmember', { groupId, members: [newcomer.uid] }, { token: a.token })).status).toBe(200);
     const r = await poll;
     expect(r.body.messages).toHaveLength(1);
-    expect(r.body.messages[0]).toMatchObject({ seq: 1, type: 'system', from: a.uid, groupId, event: { kind: 'members_added', groupId, by: a.uid, members: [newcomer.uid] } });
+    expect(r.body.messages[0]).toMatchObject({
+      seq: 1,
+      type: 'system',
+      from: a.uid,
+      groupId,
+      event: { kind: 'members_added', groupId, by: a.uid, members: [newcomer.uid] },
+    });
   });
 });

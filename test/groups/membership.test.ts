@@ -34,7 +34,13 @@ describe('creategroup', () => {
     expect([...r.body.members].sort()).toEqual(uids(a, b, c).sort());
     const g = await h.post('getgroup', { groupId: r.body.groupId }, { token: b.token });
     expect(g.status, g.text).toBe(200);
-    expect(g.body).toEqual({ groupId: r.body.groupId, name: 'Friends 🎉', owner: a.uid, members: r.body.members, createdAt: g.body.createdAt });
+    expect(g.body).toEqual({
+      groupId: r.body.groupId,
+      name: 'Friends 🎉',
+      owner: a.uid,
+      members: r.body.members,
+      createdAt: g.body.createdAt,
+    });
     expect(Number.isInteger(g.body.createdAt)).toBe(true);
     expect(g.body.createdAt).toBeGreaterThanOrEqual(before - 1000);
   });
@@ -142,7 +148,9 @@ describe('the members cap (groups.maxMembers: 5)', () => {
     const { groupId } = await createGroup(h, a, [b, c]);
     expectError(await h.post('addgroupmember', { groupId, members: uids(d, e, f) }, { token: b.token }), 409, 'GROUP_FULL');
     expect((await h.post('getgroup', { groupId }, { token: a.token })).body.members).toEqual(uids(a, b, c));
-    expect((await h.post('addgroupmember', { groupId, members: uids(d, e) }, { token: b.token })).body.members).toEqual(uids(a, b, c, d, e));
+    expect((await h.post('addgroupmember', { groupId, members: uids(d, e) }, { token: b.token })).body.members).toEqual(
+      uids(a, b, c, d, e),
+    );
     expectError(await h.post('addgroupmember', { groupId, members: [f.uid] }, { token: a.token }), 409, 'GROUP_FULL');
     // A place freed is a place to fill.
     expect((await h.post('delgroupmember', { groupId, members: [e.uid] }, { token: e.token })).status).toBe(200);

@@ -128,12 +128,23 @@ it('delivers group events too, signed: group.created and group messages', async 
       const p = JSON.parse(r.body) as { event: string; data: Record<string, unknown> };
       return p.event === event && pick(p.data);
     });
-  await waitFor(() => ok('group.created', (d) => d.groupId === groupId).length >= 3 && ok('message.sent', (d) => d.msgId === ack.msgId).length >= 3, 15_000, 50);
+  await waitFor(
+    () => ok('group.created', (d) => d.groupId === groupId).length >= 3 && ok('message.sent', (d) => d.msgId === ack.msgId).length >= 3,
+    15_000,
+    50,
+  );
   const created = ok('group.created', (d) => d.groupId === groupId)[2]!;
   expect(created.headers['x-cgihost-signature']).toBe(sign(created.body));
   expect(JSON.parse(created.body).data).toEqual({ groupId, name: 'hooked', owner: a.uid, members: [a.uid, b.uid, c.uid] });
   const sent = ok('message.sent', (d) => d.msgId === ack.msgId)[2]!;
-  expect(JSON.parse(sent.body).data).toEqual({ msgId: ack.msgId, from: b.uid, groupId, type: 'text', content: 'to the group', createdAt: ack.createdAt });
+  expect(JSON.parse(sent.body).data).toEqual({
+    msgId: ack.msgId,
+    from: b.uid,
+    groupId,
+    type: 'text',
+    content: 'to the group',
+    createdAt: ack.createdAt,
+  });
 });
 
 it('an endpoint that never answers slows no send down, nor the other endpoint', async () => {

@@ -16,7 +16,10 @@ describe('worker bundle code cache', () => {
     expect(cachedData.length).toBeGreaterThan(100_000);
     const boot = readFileSync(join(ROOT, 'dist', 'worker.cjs'), 'utf8');
     expect(boot).toContain('compileFunction');
-    const run = compileFunction(readFileSync(bundle, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: bundle, cachedData });
+    const run = compileFunction(readFileSync(bundle, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], {
+      filename: bundle,
+      cachedData,
+    });
     expect(run.cachedDataRejected).toBe(false);
     // A cache for other code is refused, so the check above can fail.
     const other = compileFunction('return 1 + 1;', ['exports'], { cachedData });

@@ -32,7 +32,9 @@ function expectError(res: ApiResponse, status: number, code: string): void {
   expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   const { error } = res.body;
-  expect(Object.keys(error).sort()).toEqual(error.details === undefined ? ['code', 'message', 'requestId'] : ['code', 'details', 'message', 'requestId']);
+  expect(Object.keys(error).sort()).toEqual(
+    error.details === undefined ? ['code', 'message', 'requestId'] : ['code', 'details', 'message', 'requestId'],
+  );
   expect(typeof error.message).toBe('string');
   expect(error.message.length).toBeGreaterThan(0);
   expect(error.requestId).toBe(res.headers.get('x-request-id'));

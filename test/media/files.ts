@@ -32,7 +32,11 @@ export function png(): Buffer {
 
 /** SOI, a JFIF APP0 segment, a comment, some bytes, EOI. */
 export function jpeg(): Buffer {
-  const app0 = Buffer.concat([Buffer.from([0xff, 0xe0, 0x00, 0x10]), Buffer.from('JFIF\0', 'latin1'), Buffer.from([1, 1, 0, 0, 1, 0, 1, 0, 0])]);
+  const app0 = Buffer.concat([
+    Buffer.from([0xff, 0xe0, 0x00, 0x10]),
+    Buffer.from('JFIF\0', 'latin1'),
+    Buffer.from([1, 1, 0, 0, 1, 0, 1, 0, 0]),
+  ]);
   const text = Buffer.from('cgihost test jpeg', 'latin1');
   const com = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from([0, text.length + 2]), text]);
   return Buffer.concat([Buffer.from([0xff, 0xd8]), app0, com, randomBytes(32), Buffer.from([0xff, 0xd9])]);

@@ -55,7 +55,10 @@ describe('getmedia: the whole file', () => {
   });
 
   it('HEAD gives the headers without the bytes', async () => {
-    const res = await fetch(`${host.url}/cgi-bin/getmedia?mediaId=${id}`, { method: 'HEAD', headers: { authorization: `Bearer ${alice.token}` } });
+    const res = await fetch(`${host.url}/cgi-bin/getmedia?mediaId=${id}`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-length')).toBe(String(VIDEO.length));
     expect(res.headers.get('etag')).toBe(`"${id}"`);

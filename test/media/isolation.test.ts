@@ -96,12 +96,17 @@ describe('isolation of text messaging from uploads', () => {
     const busySend = summary(busy.map((s) => s.sendMs));
     const idleSync = summary(idle.map((s) => s.syncMs));
     const busySync = summary(busy.map((s) => s.syncMs));
-    const fmt = (x: ReturnType<typeof summary>) => `p50 ${x.p50.toFixed(1)} ms, p99 ${x.p99.toFixed(1)} ms, max ${x.max.toFixed(1)} ms (n=${x.n})`;
+    const fmt = (x: ReturnType<typeof summary>) =>
+      `p50 ${x.p50.toFixed(1)} ms, p99 ${x.p99.toFixed(1)} ms, max ${x.max.toFixed(1)} ms (n=${x.n})`;
     console.log(
       `[media isolation] ${uploads.length} x 50 MB uploads\n` +
         `  sendmsg idle:      ${fmt(idleSend)}\n  sendmsg uploading: ${fmt(busySend)}\n` +
         `  sync idle:         ${fmt(idleSync)}\n  sync uploading:    ${fmt(busySync)}\n` +
-        `  slowest while uploading: ${[...busy].sort((x, y) => y.sendMs + y.syncMs - x.sendMs - x.syncMs).slice(0, 5).map((x) => `${x.sendMs.toFixed(0)}+${x.syncMs.toFixed(0)} ms (${x.phase})`).join(', ')}`,
+        `  slowest while uploading: ${[...busy]
+          .sort((x, y) => y.sendMs + y.syncMs - x.sendMs - x.syncMs)
+          .slice(0, 5)
+          .map((x) => `${x.sendMs.toFixed(0)}+${x.syncMs.toFixed(0)} ms (${x.phase})`)
+          .join(', ')}`,
     );
 
     for (const u of uploads) {

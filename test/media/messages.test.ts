@@ -70,13 +70,21 @@ describe('media access through messages', () => {
     const r = await host.post('sendmediamsg', { to: b.uid, type: 'image', mediaId: ghost, clientMsgId: cmid() }, { token: a.token });
     expect(r.status).toBe(404);
     expect(r.body.error.code).toBe('NO_SUCH_MEDIA');
-    const v = await host.post('sendmsg', { to: b.uid, type: 'voice', mediaId: ghost, durationMs: 1000, clientMsgId: cmid() }, { token: a.token });
+    const v = await host.post(
+      'sendmsg',
+      { to: b.uid, type: 'voice', mediaId: ghost, durationMs: 1000, clientMsgId: cmid() },
+      { token: a.token },
+    );
     expect(v.status).toBe(404);
     expect(v.body.error.code).toBe('NO_SUCH_MEDIA');
   });
 
   it('a path-like mediaId in a message is refused as input', async () => {
-    const r = await host.post('sendmediamsg', { to: b.uid, type: 'image', mediaId: '../../etc/passwd', clientMsgId: cmid() }, { token: a.token });
+    const r = await host.post(
+      'sendmediamsg',
+      { to: b.uid, type: 'image', mediaId: '../../etc/passwd', clientMsgId: cmid() },
+      { token: a.token },
+    );
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('INVALID_INPUT');
   });
@@ -87,7 +95,12 @@ describe('MEDIA_KIND_MISMATCH', () => {
     const image = await uploadAs(a, gif(), 'image/gif');
     const video = await uploadAs(a, mp4(), 'video/mp4');
     const voice = await uploadAs(a, amr(), 'audio/amr');
-    for (const [type, mediaId] of [['video', image], ['image', video], ['image', voice], ['video', voice]] as const) {
+    for (const [type, mediaId] of [
+      ['video', image],
+      ['image', video],
+      ['image', voice],
+      ['video', voice],
+    ] as const) {
       const r = await host.post('sendmediamsg', { to: b.uid, type, mediaId, clientMsgId: cmid() }, { token: a.token });
       expect(r.status, `${type} with ${mediaId}`).toBe(400);
       expect(r.body.error.code).toBe('MEDIA_KIND_MISMATCH');
@@ -100,7 +113,11 @@ describe('MEDIA_KIND_MISMATCH', () => {
     const image = await uploadAs(a, webp(), 'image/webp');
     const video = await uploadAs(a, mp4(), 'video/mp4');
     for (const mediaId of [image, video]) {
-      const r = await host.post('sendmsg', { to: b.uid, type: 'voice', mediaId, durationMs: 1200, clientMsgId: cmid() }, { token: a.token });
+      const r = await host.post(
+        'sendmsg',
+        { to: b.uid, type: 'voice', mediaId, durationMs: 1200, clientMsgId: cmid() },
+        { token: a.token },
+      );
       expect(r.status).toBe(400);
       expect(r.body.error.code).toBe('MEDIA_KIND_MISMATCH');
     }
@@ -123,7 +140,16 @@ describe('voice messages', () => {
     const sent = await host.post('sendmsg', { to: b.uid, type: 'voice', mediaId: id, durationMs: 1200, clientMsgId }, { token: a.token });
     expect(sent.status, sent.text).toBe(200);
     const forB = (await inbox(b)).find((m) => m.msgId === sent.body.msgId);
-    expect(forB).toEqual({ seq: expect.any(Number), msgId: sent.body.msgId, from: a.uid, to: b.uid, type: 'voice', mediaId: id, durationMs: 1200, createdAt: sent.body.createdAt });
+    expect(forB).toEqual({
+      seq: expect.any(Number),
+      msgId: sent.body.msgId,
+      from: a.uid,
+      to: b.uid,
+      type: 'voice',
+      mediaId: id,
+      durationMs: 1200,
+      createdAt: sent.body.createdAt,
+    });
     const forA = (await inbox(a)).find((m) => m.msgId === sent.body.msgId);
     expect(forA).toMatchObject({ type: 'voice', mediaId: id, durationMs: 1200, clientMsgId, seq: sent.body.seq });
     const got = await getMedia(host, id, b.token);
@@ -185,7 +211,11 @@ describe('group media', () => {
   it('a non-member may not send media to the group', async () => {
     const g = await host.post('creategroup', { name: 'closed', members: [b.uid] }, { token: a.token });
     const id = await uploadAs(e, png(), 'image/png');
-    const r = await host.post('sendmediamsg', { groupId: g.body.groupId, type: 'image', mediaId: id, clientMsgId: cmid() }, { token: e.token });
+    const r = await host.post(
+      'sendmediamsg',
+      { groupId: g.body.groupId, type: 'image', mediaId: id, clientMsgId: cmid() },
+      { token: e.token },
+    );
     expect(r.status).toBe(403);
     expect(r.body.error.code).toBe('NOT_GROUP_MEMBER');
   });

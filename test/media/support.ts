@@ -67,7 +67,12 @@ export interface Download {
 }
 
 /** GET /cgi-bin/getmedia?mediaId=… (the id is put in the query as given, so tests can pass pre-encoded ids). */
-export async function getMedia(host: RunningHost, rawQueryId: string, token?: string, headers: Record<string, string> = {}): Promise<Download> {
+export async function getMedia(
+  host: RunningHost,
+  rawQueryId: string,
+  token?: string,
+  headers: Record<string, string> = {},
+): Promise<Download> {
   const h: Record<string, string> = { ...headers };
   if (token) h.authorization = `Bearer ${token}`;
   const res = await fetch(`${host.url}/cgi-bin/getmedia?mediaId=${rawQueryId}`, { headers: h });
@@ -193,15 +198,16 @@ export function streamUpload(o: StreamOptions): Promise<StreamResult> {
         result.sent += piece.length;
         const ok = req.write(piece);
         o.onProgress?.(result.sent);
-        if (!ok) await new Promise<void>((r) => {
-          const go = () => {
-            req.off('close', go);
-            req.off('drain', go);
-            r();
-          };
-          req.once('drain', go);
-          req.once('close', go);
-        });
+        if (!ok)
+          await new Promise<void>((r) => {
+            const go = () => {
+              req.off('close', go);
+              req.off('drain', go);
+              r();
+            };
+            req.once('drain', go);
+            req.once('close', go);
+          });
         if (o.delayMs) await new Promise((r) => setTimeout(r, o.delayMs));
       }
       if (!answered && !req.destroyed) req.end();

@@ -95,7 +95,11 @@ describe('uploadmedia: refusals', () => {
       expect(res.status, type).toBe(415);
       expect(res.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     }
-    const res = await fetch(`${host.url}/cgi-bin/uploadmedia`, { method: 'POST', headers: { authorization: `Bearer ${alice.token}` }, body: new Uint8Array(png()) });
+    const res = await fetch(`${host.url}/cgi-bin/uploadmedia`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice.token}` },
+      body: new Uint8Array(png()),
+    });
     // fetch labels a bare byte body as nothing at all: no Content-Type.
     expect(res.status).toBe(415);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
@@ -136,7 +140,14 @@ describe('uploadmedia: size limits', () => {
   it('413 from a declared Content-Length before any of a slow 50 MB body is needed', async () => {
     const media0 = mediaFiles(host);
     const big = Buffer.concat([ogg(), Buffer.alloc(50_000_000 - ogg().length)]);
-    const r = await streamUpload({ url: `${host.url}/cgi-bin/uploadmedia`, token: alice.token, contentType: 'audio/ogg', parts: [big], chunkBytes: 64 * 1024, delayMs: 2 });
+    const r = await streamUpload({
+      url: `${host.url}/cgi-bin/uploadmedia`,
+      token: alice.token,
+      contentType: 'audio/ogg',
+      parts: [big],
+      chunkBytes: 64 * 1024,
+      delayMs: 2,
+    });
     expect(r.status).toBe(413);
     expect(r.body.error.code).toBe('PAYLOAD_TOO_LARGE');
     expect(r.sentWhenAnswered!).toBeLessThan(4 * MiB);
@@ -195,7 +206,13 @@ describe('uploadmedia: size limits', () => {
     const seen: string[] = [];
     const body = new Uint8Array(big);
     for (let i = 0; i < 3; i++) {
-      const r = await streamUpload({ url: `${host.url}/cgi-bin/uploadmedia`, token: alice.token, contentType: 'audio/ogg', parts: [big], chunkBytes: 256 * 1024 });
+      const r = await streamUpload({
+        url: `${host.url}/cgi-bin/uploadmedia`,
+        token: alice.token,
+        contentType: 'audio/ogg',
+        parts: [big],
+        chunkBytes: 256 * 1024,
+      });
       seen.push(`http:${r.status ?? r.error}`);
       try {
         const res = await fetch(`${host.url}/cgi-bin/uploadmedia`, {
@@ -209,7 +226,10 @@ describe('uploadmedia: size limits', () => {
         seen.push(`fetch:${((e as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? (e as Error).message}`);
       }
     }
-    expect(seen.filter((s) => !s.endsWith(':413')), seen.join(' ')).toEqual([]);
+    expect(
+      seen.filter((s) => !s.endsWith(':413')),
+      seen.join(' '),
+    ).toEqual([]);
     await waitFor(() => tmpFiles(host).length === 0, 2_000);
   });
 });
@@ -232,7 +252,7 @@ describe('uploadmedia: no half file', () => {
     expect(r.status).toBeUndefined();
     await waitFor(() => tmpFiles(host).length === 0, 3_000);
     expect(mediaFiles(host)).toEqual(media0);
-    expect((await getMediaStatus(id, alice.token))).toBe(404);
+    expect(await getMediaStatus(id, alice.token)).toBe(404);
     const full = await upload(host, bytes, 'video/mp4', alice.token);
     expect(full.status, full.text).toBe(200);
     expect(full.body.mediaId).toBe(id);

@@ -136,7 +136,11 @@ describe('tokens', () => {
       expectError(await h.post(cgi, body, { headers: { authorization: `Basic ${u.token}` } }), 401, 'UNAUTHENTICATED');
     }
     expectError(await h.get('/cgi-bin/getmedia?mediaId=' + '0'.repeat(64)), 401, 'UNAUTHENTICATED');
-    const upload = await fetch(`${h.url}/cgi-bin/uploadmedia`, { method: 'POST', headers: { 'content-type': 'audio/ogg' }, body: 'OggS....' });
+    const upload = await fetch(`${h.url}/cgi-bin/uploadmedia`, {
+      method: 'POST',
+      headers: { 'content-type': 'audio/ogg' },
+      body: 'OggS....',
+    });
     const text = await upload.text();
     expect([upload.status, JSON.parse(text).error.code], text).toEqual([401, 'UNAUTHENTICATED']);
   });

@@ -49,7 +49,15 @@ it('200 concurrent sends from several users to one recipient: dense inboxes, eac
   expect(new Set(got.map((m) => m.msgId))).toEqual(new Set(acks.map((a) => a.msgId)));
   for (const m of got) {
     const a = acks.find((x) => x.msgId === m.msgId)!;
-    expect(m).toEqual({ seq: m.seq, msgId: a.msgId, from: a.from.uid, to: recipient.uid, type: 'text', content: a.content, createdAt: m.createdAt });
+    expect(m).toEqual({
+      seq: m.seq,
+      msgId: a.msgId,
+      from: a.from.uid,
+      to: recipient.uid,
+      type: 'text',
+      content: a.content,
+      createdAt: m.createdAt,
+    });
   }
   // Each sender's inbox: dense, its own messages only, at the seqs it was told.
   for (const s of senders) {

@@ -83,7 +83,14 @@ it('keeps every acknowledged message exactly once across kill -9, with dense inb
   for (const a of acked) {
     const own = inboxes.get(a.from)!.filter((m) => m.msgId === a.ack!.msgId);
     expect(own, `sender's entry of ${a.clientMsgId}`).toHaveLength(1);
-    expect(own[0]).toMatchObject({ seq: a.ack!.seq, from: a.from.uid, to: a.to.uid, content: a.content, clientMsgId: a.clientMsgId, createdAt: a.ack!.createdAt });
+    expect(own[0]).toMatchObject({
+      seq: a.ack!.seq,
+      from: a.from.uid,
+      to: a.to.uid,
+      content: a.content,
+      clientMsgId: a.clientMsgId,
+      createdAt: a.ack!.createdAt,
+    });
     const theirs = inboxes.get(a.to)!.filter((m) => m.msgId === a.ack!.msgId);
     expect(theirs, `recipient's entry of ${a.clientMsgId}`).toHaveLength(1);
     expect(theirs[0]).toMatchObject({ from: a.from.uid, to: a.to.uid, content: a.content });
@@ -96,7 +103,11 @@ it('keeps every acknowledged message exactly once across kill -9, with dense inb
 
   // The clients retry what was cut off: each lands exactly once (or is found, already committed).
   for (const a of cut) {
-    const r = await second.post('sendmsg', { to: a.to.uid, type: 'text', content: a.content, clientMsgId: a.clientMsgId }, { token: a.from.token });
+    const r = await second.post(
+      'sendmsg',
+      { to: a.to.uid, type: 'text', content: a.content, clientMsgId: a.clientMsgId },
+      { token: a.from.token },
+    );
     expect(r.status, r.text).toBe(200);
     a.ack = r.body;
   }

@@ -258,7 +258,11 @@ describe('idempotent retries', () => {
   it('a clientMsgId whose first send was refused is free to use', async () => {
     const [a, b] = await newUsers(h, 2);
     const cmid = clientMsgId('refused');
-    expectError(await h.post('sendmsg', { to: 'u0000000000000000', type: 'text', content: 'x', clientMsgId: cmid }, { token: a!.token }), 404, 'NO_SUCH_USER');
+    expectError(
+      await h.post('sendmsg', { to: 'u0000000000000000', type: 'text', content: 'x', clientMsgId: cmid }, { token: a!.token }),
+      404,
+      'NO_SUCH_USER',
+    );
     const r = await h.post('sendmsg', { to: b!.uid, type: 'text', content: 'x', clientMsgId: cmid }, { token: a!.token });
     expect(r.status, r.text).toBe(200);
     expect(r.body.seq).toBe(1);
@@ -269,8 +273,16 @@ describe('idempotent retries', () => {
     const cmid = clientMsgId('conf');
     const first = await h.post('sendmsg', { to: b!.uid, type: 'text', content: 'one', clientMsgId: cmid }, { token: a!.token });
     expect(first.status).toBe(200);
-    expectError(await h.post('sendmsg', { to: b!.uid, type: 'text', content: 'two', clientMsgId: cmid }, { token: a!.token }), 409, 'IDEMPOTENCY_CONFLICT');
-    expectError(await h.post('sendmsg', { to: c!.uid, type: 'text', content: 'one', clientMsgId: cmid }, { token: a!.token }), 409, 'IDEMPOTENCY_CONFLICT');
+    expectError(
+      await h.post('sendmsg', { to: b!.uid, type: 'text', content: 'two', clientMsgId: cmid }, { token: a!.token }),
+      409,
+      'IDEMPOTENCY_CONFLICT',
+    );
+    expectError(
+      await h.post('sendmsg', { to: c!.uid, type: 'text', content: 'one', clientMsgId: cmid }, { token: a!.token }),
+      409,
+      'IDEMPOTENCY_CONFLICT',
+    );
     expect(await inbox(h, a!)).toHaveLength(1);
     expect(await inbox(h, b!)).toHaveLength(1);
     expect(await inbox(h, c!)).toHaveLength(0);
@@ -319,7 +331,17 @@ describe('sync', () => {
   });
 
   it('takes limit 1..500 (default 100), syncKey >= 0 and timeoutMs 0..30000', async () => {
-    for (const bad of [{ syncKey: 0, limit: 0 }, { syncKey: 0, limit: 501 }, { syncKey: 0, limit: 1.5 }, { syncKey: -1 }, { syncKey: 0.5 }, {}, { syncKey: '0' }, { syncKey: 0, timeoutMs: -1 }, { syncKey: 0, timeoutMs: 30_001 }]) {
+    for (const bad of [
+      { syncKey: 0, limit: 0 },
+      { syncKey: 0, limit: 501 },
+      { syncKey: 0, limit: 1.5 },
+      { syncKey: -1 },
+      { syncKey: 0.5 },
+      {},
+      { syncKey: '0' },
+      { syncKey: 0, timeoutMs: -1 },
+      { syncKey: 0, timeoutMs: 30_001 },
+    ]) {
       expectError(await h.post('sync', bad, { token: b.token }), 400, 'INVALID_INPUT');
     }
     expect((await sync(h, b, { syncKey: 0, limit: 1 })).body.messages).toHaveLength(1);

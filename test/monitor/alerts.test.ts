@@ -46,7 +46,10 @@ describe('Alerts (the rule engine, with a fake clock)', () => {
     at(50);
     expect(alerts.active()).toEqual([]);
     expect(emitted.map((e) => e.status)).toEqual(['firing', 'resolved']);
-    expect(alerts.recent().map((e) => [e.status, e.value])).toEqual([['resolved', 50], ['firing', 180]]);
+    expect(alerts.recent().map((e) => [e.status, e.value])).toEqual([
+      ['resolved', 50],
+      ['firing', 180],
+    ]);
     expect(lines.filter((l) => l.alert === 'slow').map((l) => l.level)).toEqual(['error', 'info']);
   });
 
@@ -62,7 +65,13 @@ describe('Alerts (the rule engine, with a fake clock)', () => {
 
   it('"*" rules judge each target apart; one that disappears resolves', () => {
     const { alerts, emitted } = setup({ name: 'q', metric: 'quarantined', target: '*', forSeconds: 0 });
-    alerts.evaluate(() => new Map([['a', 1], ['b', 0]]));
+    alerts.evaluate(
+      () =>
+        new Map([
+          ['a', 1],
+          ['b', 0],
+        ]),
+    );
     expect(alerts.active().map((a) => a.target)).toEqual(['a']);
     alerts.evaluate(() => new Map([['b', 1]]));
     expect(emitted.map((e) => `${e.target}:${e.status}`)).toEqual(['a:firing', 'b:firing', 'a:resolved']);
@@ -73,7 +82,12 @@ describe('Alerts (the rule engine, with a fake clock)', () => {
     const log = createLogger({ level: 'debug', format: 'json', write: (l) => lines.push(JSON.parse(l)) });
     const alerts = new Alerts([], { log, emit: () => Promise.reject(new Error('store closed')) });
     alerts.raise('canary_rolled_back', { cgi: 'sendmsg', version: 'abc', why: 'canary 5xx rate 40%' });
-    expect(alerts.recent()[0]).toMatchObject({ alert: 'canary_rolled_back', source: 'host', target: 'sendmsg', summary: expect.stringContaining('canary 5xx rate 40%') });
+    expect(alerts.recent()[0]).toMatchObject({
+      alert: 'canary_rolled_back',
+      source: 'host',
+      target: 'sendmsg',
+      summary: expect.stringContaining('canary 5xx rate 40%'),
+    });
     expect(lines[0]).toMatchObject({ level: 'error', alert: 'canary_rolled_back', cgi: 'sendmsg', version: 'abc' });
     return waitFor(() => lines.some((l) => l.level === 'warn' && l.alert === 'canary_rolled_back'));
   });
@@ -118,12 +132,23 @@ describe('an error_rate rule over a real host, delivered to a webhook', () => {
     for (let i = 0; i < 3; i++) expect((await host.post('fail', {})).status).toBe(500);
     expect((await host.post('ok', { text: 'fine' })).status).toBe(200);
 
-    const ov = await waitFor(async () => {
-      const b = (await host.get('/_host/api/overview')).body;
-      return b.alerts.active.length ? b : undefined;
-    }, 5_000, 100);
+    const ov = await waitFor(
+      async () => {
+        const b = (await host.get('/_host/api/overview')).body;
+        return b.alerts.active.length ? b : undefined;
+      },
+      5_000,
+      100,
+    );
     expect(ov.alerts.active).toHaveLength(1);
-    expect(ov.alerts.active[0]).toMatchObject({ alert: 'fail_errors', status: 'firing', target: 'fail', metric: 'error_rate', value: 1, threshold: 0.5 });
+    expect(ov.alerts.active[0]).toMatchObject({
+      alert: 'fail_errors',
+      status: 'firing',
+      target: 'fail',
+      metric: 'error_rate',
+      value: 1,
+      threshold: 0.5,
+    });
     expect(ov.alerts.recent[0]).toMatchObject({ alert: 'fail_errors', status: 'firing' });
     const api = (await host.get('/_host/api/alerts')).body;
     expect(api.rules.map((r: { name: string }) => r.name)).toEqual(['fail_errors', 'ok_errors']);

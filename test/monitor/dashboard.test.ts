@@ -43,7 +43,9 @@ afterAll(async () => {
  */
 async function adminPage(opts?: Parameters<Browser['newPage']>[0]) {
   const page = await browser.newPage(opts);
-  await page.route(`${host.url}/_host/`, (route) => route.continue({ headers: { ...route.request().headers(), authorization: `Bearer ${TOKEN}` } }));
+  await page.route(`${host.url}/_host/`, (route) =>
+    route.continue({ headers: { ...route.request().headers(), authorization: `Bearer ${TOKEN}` } }),
+  );
   return page;
 }
 

@@ -77,7 +77,11 @@ describe('GET /metrics (metrics on)', () => {
     expect((await host.post('crash', {})).status).toBe(503);
     expect(value(await scrape(host), 'cgihost_requests_total', { cgi: 'crash', version: 'none', code: 'CGI_UNAVAILABLE' })).toBe(1);
     const ov = (await host.get('/_host/api/overview')).body;
-    expect(ov.alerts.recent.find((a: { alert: string }) => a.alert === 'cgi_quarantined')).toMatchObject({ target: 'crash', source: 'host', status: 'firing' });
+    expect(ov.alerts.recent.find((a: { alert: string }) => a.alert === 'cgi_quarantined')).toMatchObject({
+      target: 'crash',
+      source: 'host',
+      status: 'firing',
+    });
     expect(host.output()).toMatch(/"level":"error".*"alert":"cgi_quarantined"/);
   });
 
@@ -119,10 +123,14 @@ describe('GET /metrics (metrics on)', () => {
     expect(ov.host.memory.rss).toBeGreaterThan(0);
     expect(ov.store.ok).toBe(true);
     expect(ov.live.cgis.ok.requests).toBeGreaterThanOrEqual(0);
-    const se = await waitFor(async () => {
-      const b = (await host.get('/_host/api/series')).body;
-      return b.times.length > 0 ? b : undefined;
-    }, 7_000, 250);
+    const se = await waitFor(
+      async () => {
+        const b = (await host.get('/_host/api/series')).body;
+        return b.times.length > 0 ? b : undefined;
+      },
+      7_000,
+      250,
+    );
     expect(se.stepSeconds).toBe(5);
     expect(Object.keys(se.cgis).sort()).toEqual(['crash', 'fail', 'ok']);
     expect(se.cgis.ok.rps).toHaveLength(se.times.length);
@@ -137,7 +145,13 @@ describe('GET /metrics (metrics.enabled false)', () => {
     expect(res.status).toBe(200);
     expect(res.text).not.toContain('cgihost_requests_total');
     expect(res.text).not.toContain('cgihost_request_duration_seconds');
-    for (const name of ['cgihost_worker_restarts_total', 'cgihost_queue_depth', 'cgihost_queue_lag_seconds', 'cgihost_sync_waiters', 'cgihost_cgi_workers']) {
+    for (const name of [
+      'cgihost_worker_restarts_total',
+      'cgihost_queue_depth',
+      'cgihost_queue_lag_seconds',
+      'cgihost_sync_waiters',
+      'cgihost_cgi_workers',
+    ]) {
       expect(res.text).toContain(`# TYPE ${name} `);
     }
   });

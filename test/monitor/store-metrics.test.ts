@@ -42,7 +42,11 @@ describe('store series in /metrics', () => {
     const held = host.post('sync', { syncKey: 0, timeoutMs: 10_000 }, { token: users.bob_m!.token });
     await waitFor(async () => value(await scrape(host), 'cgihost_sync_waiters') === 1, 5_000, 50);
     // A group that includes bob writes an entry to his inbox: the long-poll is answered.
-    const group = await host.post('creategroup', { name: 'metrics', members: [users.bob_m!.uid, users.carol_m!.uid] }, { token: users.alice_m!.token });
+    const group = await host.post(
+      'creategroup',
+      { name: 'metrics', members: [users.bob_m!.uid, users.carol_m!.uid] },
+      { token: users.alice_m!.token },
+    );
     expect(group.status).toBe(200);
     expect((await held).body.messages.length).toBeGreaterThan(0);
     await waitFor(async () => value(await scrape(host), 'cgihost_sync_waiters') === 0, 5_000, 50);
@@ -58,11 +62,18 @@ describe('store series in /metrics', () => {
       { token: users.alice_m!.token },
     );
     expect(sent.status).toBe(200);
-    const m = await waitFor(async () => {
-      const s = await scrape(host);
-      // The sender's entry is written at once, the other two members' by the queue.
-      return value(s, 'cgihost_inbox_entries_written_total')! >= entries0 + 3 && value(s, 'cgihost_queue_depth', { topic: 'fanout' }) === 0 ? s : undefined;
-    }, 5_000, 50);
+    const m = await waitFor(
+      async () => {
+        const s = await scrape(host);
+        // The sender's entry is written at once, the other two members' by the queue.
+        return value(s, 'cgihost_inbox_entries_written_total')! >= entries0 + 3 &&
+          value(s, 'cgihost_queue_depth', { topic: 'fanout' }) === 0
+          ? s
+          : undefined;
+      },
+      5_000,
+      50,
+    );
     expect(value(m!, 'cgihost_messages_sent_total', { kind: 'text' })).toBe(1);
     expect(value(m!, 'cgihost_queue_lag_seconds', { topic: 'fanout' })).toBe(0);
     expect(value(m!, 'cgihost_queue_retries_total', { topic: 'fanout' })).toBe(0);

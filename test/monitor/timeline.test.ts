@@ -41,7 +41,7 @@ describe('RequestWindows', () => {
     expect(w.window('a', 2)).toMatchObject({ requests: 4, rps: 2 });
   });
 
-  it('without buckets (metrics off) reports the CGI\'s own p99', () => {
+  it("without buckets (metrics off) reports the CGI's own p99", () => {
     const w = new RequestWindows();
     w.sample(new Map([['a', { counts: { requests: 3, errors5xx: 0 }, p99Ms: 12 }]]));
     expect(w.window('a', 5)).toMatchObject({ requests: 3, p99Ms: 12, p50Ms: null });
@@ -61,7 +61,13 @@ describe('SeriesSet', () => {
   it('pads late series with nulls, keeps maxPoints, drops series that are all null', () => {
     const s = new SeriesSet(3);
     s.push(1, new Map([['a', 1]]));
-    s.push(2, new Map([['a', 2], ['b', 20]]));
+    s.push(
+      2,
+      new Map([
+        ['a', 2],
+        ['b', 20],
+      ]),
+    );
     expect(s.recent()).toEqual({ times: [1, 2], series: { a: [1, 2], b: [null, 20] } });
     s.push(3, new Map([['b', 30]]));
     s.push(4, new Map([['b', 40]]));
@@ -72,7 +78,7 @@ describe('SeriesSet', () => {
 });
 
 describe('RecentErrors', () => {
-  it('joins a request\'s error log line and its 5xx answer into one entry, newest first', () => {
+  it("joins a request's error log line and its 5xx answer into one entry, newest first", () => {
     const e = new RecentErrors(3);
     e.logged('error', 'CGI threw', { cgi: 'a', version: 'v1', requestId: 'r1', error: 'Error: boom\n    at x' });
     e.request('a', 'v1', 'INTERNAL', 500, 'r1');
@@ -80,7 +86,14 @@ describe('RecentErrors', () => {
     e.logged('error', 'alert: x', { alert: 'x' });
     expect(e.list()).toEqual([
       expect.objectContaining({ cgi: 'b', version: undefined, code: 'CGI_CRASHED', status: 502, requestId: 'r2' }),
-      expect.objectContaining({ cgi: 'a', version: 'v1', code: 'INTERNAL', status: 500, requestId: 'r1', message: 'CGI threw: Error: boom' }),
+      expect.objectContaining({
+        cgi: 'a',
+        version: 'v1',
+        code: 'INTERNAL',
+        status: 500,
+        requestId: 'r1',
+        message: 'CGI threw: Error: boom',
+      }),
     ]);
     for (let i = 0; i < 5; i++) e.logged('error', `m${i}`, undefined);
     expect(e.list().map((x) => x.message)).toEqual(['m4', 'm3', 'm2']);

@@ -32,10 +32,14 @@ describe('hot reload: add, change, delete', () => {
 
     t0 = Date.now();
     rmSync(file);
-    const gone = await waitFor(async () => {
-      const p = await probe(host, 'fresh');
-      return p.status === 404 && p.code === 'NO_SUCH_CGI' ? p : null;
-    }, RELOAD_BOUND_MS, 10);
+    const gone = await waitFor(
+      async () => {
+        const p = await probe(host, 'fresh');
+        return p.status === 404 && p.code === 'NO_SUCH_CGI' ? p : null;
+      },
+      RELOAD_BOUND_MS,
+      10,
+    );
     const deleteMs = Date.now() - t0;
     expect(gone!.version).toBeNull();
     expect(await adminCgi(host, 'fresh')).toBeUndefined();

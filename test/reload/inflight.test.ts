@@ -54,7 +54,13 @@ describe('in-flight requests across a swap', () => {
     let started = 0;
     const answer = new Promise<{ status: number; body: string; ms: number }>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: host.port, path: '/cgi-bin/upload', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '2' } },
+        {
+          host: '127.0.0.1',
+          port: host.port,
+          path: '/cgi-bin/upload',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': '2' },
+        },
         (res) => {
           let body = '';
           res.setEncoding('utf8');

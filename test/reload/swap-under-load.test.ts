@@ -29,7 +29,11 @@ describe('swap under concurrent load', () => {
     const client = async () => {
       while (running) {
         try {
-          const r = await fetch(`${host.url}/cgi-bin/busy`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+          const r = await fetch(`${host.url}/cgi-bin/busy`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{}',
+          });
           const text = await r.text();
           total++;
           if (r.status !== 200) {

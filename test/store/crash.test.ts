@@ -49,10 +49,13 @@ it('loses and duplicates nothing when killed mid fan-out', async () => {
   // The kill really landed mid fan-out: some jobs done, some still pending.
   const peek = new Database(dbPath(dir));
   const states = Object.fromEntries(
-    peek.prepare(`SELECT state, COUNT(*) AS n FROM jobs WHERE topic = 'fanout' GROUP BY state`).all().map((r) => {
-      const row = r as { state: string; n: number };
-      return [row.state, row.n];
-    }),
+    peek
+      .prepare(`SELECT state, COUNT(*) AS n FROM jobs WHERE topic = 'fanout' GROUP BY state`)
+      .all()
+      .map((r) => {
+        const row = r as { state: string; n: number };
+        return [row.state, row.n];
+      }),
   );
   peek.close();
   expect(states.done).toBeGreaterThan(0);

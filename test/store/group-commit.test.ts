@@ -43,7 +43,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const insert = (name: string) => db.prepare(`INSERT INTO users (uid, username, password_hash, created_at) VALUES (?, ?, 'h', 0)`).run(`u_${name}`, name);
+const insert = (name: string) =>
+  db.prepare(`INSERT INTO users (uid, username, password_hash, created_at) VALUES (?, ?, 'h', 0)`).run(`u_${name}`, name);
 const names = () => db.prepare('SELECT username FROM users ORDER BY username').pluck().all();
 
 describe('group commit', () => {
@@ -51,12 +52,14 @@ describe('group commit', () => {
     const seen: unknown[] = [];
     const p = Promise.all(
       ['a', 'b', 'c'].map((n) =>
-        gc.write(() => insert(n)).then(() => {
-          // Visible to another connection: committed.
-          const other = new Database(dbPath(dir), { readonly: true });
-          seen.push(other.prepare('SELECT COUNT(*) FROM users').pluck().get());
-          other.close();
-        }),
+        gc
+          .write(() => insert(n))
+          .then(() => {
+            // Visible to another connection: committed.
+            const other = new Database(dbPath(dir), { readonly: true });
+            seen.push(other.prepare('SELECT COUNT(*) FROM users').pluck().get());
+            other.close();
+          }),
       ),
     );
     expect(gc.queued).toBe(3);

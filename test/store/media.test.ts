@@ -89,12 +89,16 @@ describe('media', () => {
     await expect(
       o.store.sendMessage({ from: a!, to: b!, type: 'voice', mediaId: image.mediaId, durationMs: 1200, clientMsgId: 'v1' }),
     ).rejects.toMatchObject({ code: 'MEDIA_KIND_MISMATCH' });
-    await expect(o.store.sendMessage({ from: a!, to: b!, type: 'video', mediaId: voice.mediaId, clientMsgId: 'v2' })).rejects.toMatchObject({
-      code: 'MEDIA_KIND_MISMATCH',
-    });
-    await expect(o.store.sendMessage({ from: a!, to: b!, type: 'voice', mediaId: voice.mediaId, clientMsgId: 'v3' })).rejects.toMatchObject({
-      code: 'INVALID_INPUT',
-    });
+    await expect(o.store.sendMessage({ from: a!, to: b!, type: 'video', mediaId: voice.mediaId, clientMsgId: 'v2' })).rejects.toMatchObject(
+      {
+        code: 'MEDIA_KIND_MISMATCH',
+      },
+    );
+    await expect(o.store.sendMessage({ from: a!, to: b!, type: 'voice', mediaId: voice.mediaId, clientMsgId: 'v3' })).rejects.toMatchObject(
+      {
+        code: 'INVALID_INPUT',
+      },
+    );
     const ok = await o.store.sendMessage({ from: a!, to: b!, type: 'voice', mediaId: voice.mediaId, durationMs: 1200, clientMsgId: 'v4' });
     expect((await readAll(o.store, b!)).map((m) => [m.msgId, m.type, m.mediaId, m.durationMs])).toEqual([
       [ok.msgId, 'voice', voice.mediaId, 1200],

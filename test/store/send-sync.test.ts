@@ -46,15 +46,17 @@ describe('sendMessage 1:1', () => {
     const [a] = await makeUsers(o.store, 1);
     const r = await o.store.sendMessage({ from: a!, to: a!, type: 'text', content: 'note', clientMsgId: 'n1' });
     const all = await readAll(o.store, a!);
-    expect(all).toEqual([{ seq: 1, msgId: r.msgId, from: a, to: a, type: 'text', content: 'note', clientMsgId: 'n1', createdAt: r.createdAt }]);
+    expect(all).toEqual([
+      { seq: 1, msgId: r.msgId, from: a, to: a, type: 'text', content: 'note', clientMsgId: 'n1', createdAt: r.createdAt },
+    ]);
   });
 
   it('refuses an unknown recipient and a bad payload, writing nothing', async () => {
     o = openStore();
     const [a] = await makeUsers(o.store, 1);
-    await expect(
-      o.store.sendMessage({ from: a!, to: 'u_nobody', type: 'text', content: 'x', clientMsgId: 'c1' }),
-    ).rejects.toMatchObject({ code: 'NO_SUCH_USER' });
+    await expect(o.store.sendMessage({ from: a!, to: 'u_nobody', type: 'text', content: 'x', clientMsgId: 'c1' })).rejects.toMatchObject({
+      code: 'NO_SUCH_USER',
+    });
     const bad = [
       { to: a, type: 'text', content: '', clientMsgId: 'c2' },
       { to: a, type: 'text', content: 'x'.repeat(4097), clientMsgId: 'c2' },
@@ -78,12 +80,12 @@ describe('sendMessage 1:1', () => {
     const first = await o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'once', clientMsgId: 'same' });
     const again = await o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'once', clientMsgId: 'same' });
     expect(again).toEqual(first);
-    await expect(
-      o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'twice', clientMsgId: 'same' }),
-    ).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
-    await expect(
-      o.store.sendMessage({ from: a!, to: c!, type: 'text', content: 'once', clientMsgId: 'same' }),
-    ).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+    await expect(o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'twice', clientMsgId: 'same' })).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_CONFLICT',
+    });
+    await expect(o.store.sendMessage({ from: a!, to: c!, type: 'text', content: 'once', clientMsgId: 'same' })).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_CONFLICT',
+    });
     // Another sender may use the same clientMsgId.
     const other = await o.store.sendMessage({ from: c!, to: b!, type: 'text', content: 'once', clientMsgId: 'same' });
     expect(other.msgId).not.toBe(first.msgId);

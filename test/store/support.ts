@@ -27,7 +27,12 @@ export interface Opened {
 export function openStore(opts: Partial<StoreOptions> = {}): Opened {
   const dir = opts.dataDir ?? tempDir();
   const logs: Opened['logs'] = [];
-  const store = Store.open({ synchronous: 'NORMAL', ...opts, dataDir: dir, log: (level, msg, fields) => logs.push({ level, msg, fields }) });
+  const store = Store.open({
+    synchronous: 'NORMAL',
+    ...opts,
+    dataDir: dir,
+    log: (level, msg, fields) => logs.push({ level, msg, fields }),
+  });
   return {
     store,
     dir,

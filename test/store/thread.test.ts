@@ -71,7 +71,10 @@ describe('StoreHost and the store thread', () => {
         error: { code: 'INTERNAL', message: 'internal store error' },
       });
       await until(() => lines.some((l) => l.msg === 'store operation failed'), 2_000, 'the log line');
-      expect(lines.find((l) => l.msg === 'store operation failed')).toMatchObject({ level: 'error', fields: { src: 'store', op: 'close' } });
+      expect(lines.find((l) => l.msg === 'store operation failed')).toMatchObject({
+        level: 'error',
+        fields: { src: 'store', op: 'close' },
+      });
 
       const s = await c.call('createSession', { uid, tokenHash: 'hash-1' });
       const sessionId = (s as { value: { sessionId: string } }).value.sessionId;
