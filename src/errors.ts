@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   USERNAME_TAKEN: 409,
   IDEMPOTENCY_CONFLICT: 409,
   GROUP_FULL: 409,
+  /** SPEC §10: a sync whose syncKey is past the inbox's last seq (details.lastSeq). */
+  SYNC_KEY_AHEAD: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RANGE_NOT_SATISFIABLE: 416,
