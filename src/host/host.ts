@@ -49,6 +49,29 @@ export class Host {
 
   static async start(config: Config, opts: { log?: Logger; hooks?: (host: HostParts) => HostHooks } = {}): Promise<Host> {
     const log = opts.log ?? createLogger(config.log);
+    // The port first: a taken port fails in a moment, before the data dir (perhaps a running host's) is touched.
+    // Requests that arrive before the CGIs are loaded wait for serve().
+    const front = new Front(log);
+    const address = await front.listen(config.port, config.host);
+    const opened: Array<() => unknown> = [() => front.close()];
+    try {
+      return await Host.open(config, log, front, address, opened, opts.hooks);
+    } catch (e) {
+      // Whatever failed before serving must not leave threads, timers, the socket or the database open.
+      for (const close of opened.reverse()) await close();
+      throw e;
+    }
+  }
+
+  /** Everything after the port: `opened` gets a closer for each thing opened, for start() to undo on failure. */
+  private static async open(
+    config: Config,
+    log: Logger,
+    front: Front,
+    address: { host: string; port: number },
+    opened: Array<() => unknown>,
+    makeHooks?: (host: HostParts) => HostHooks,
+  ): Promise<Host> {
     mkdirSync(config.dataDir, { recursive: true });
     const tmpDir = join(config.dataDir, 'tmp');
     rmSync(tmpDir, { recursive: true, force: true });
@@ -57,6 +80,7 @@ export class Host {
     const paths = runtimePaths();
     // Threads for the CGIs about to load boot while the store opens and the CGIs compile.
     const spares = new SpareThreads(paths.workerFile, config.cgiDefaults.maxHeapMb, config.faults.heartbeatMs);
+    opened.push(() => spares.stop());
     spares.prime(listServedCgiFiles(config.cgisDir, paths.builtinCgisDir).length * config.cgiDefaults.workers);
     const store = await StoreHost.start({
       threadFile: paths.storeThreadFile,
@@ -66,10 +90,8 @@ export class Host {
       webhooks: config.webhooks,
       queue: config.queue,
       log,
-    }).catch(async (e: unknown) => {
-      await spares.stop();
-      throw e;
     });
+    opened.push(() => store.close());
     let hooks: HostHooks = {};
     const env: SlotEnv = {
       config,
@@ -82,10 +104,12 @@ export class Host {
       onWorkerLog: (cgi, version, m) => log.log(m.level, m.msg, { cgi, version, requestId: m.requestId, ...m.fields }),
     };
     const registry = new Registry(config.cgisDir, env, paths.builtinCgisDir);
-    hooks = opts.hooks?.({ config, log, store, registry }) ?? {};
+    opened.push(() => registry.stopAll());
+    hooks = makeHooks?.({ config, log, store, registry }) ?? {};
+    opened.push(() => hooks.onStop?.());
     await registry.loadAll();
 
-    const front = new Front({
+    front.serve({
       config,
       registry,
       tokens: store.tokens,
@@ -94,7 +118,6 @@ export class Host {
       tmpDir,
       admin: adminHandler(config.adminToken, [cgisRoute(registry), ...(hooks.adminRoutes ?? [])]),
     });
-    const address = await front.listen(config.port, config.host);
     spares.trim();
     const watchdog = new Watchdog(registry, config, log);
     const host = new Host(config, log, store, registry, front, watchdog, spares, address, hooks);

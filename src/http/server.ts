@@ -15,12 +15,16 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export class Front {
   readonly server: Server;
+  /** Set by serve(): until then requests wait in `waiting`. */
+  private deps!: FrontDeps;
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly idPrefix = randomBytes(4).toString('hex');
   private seq = 0;
+  /** Requests that arrived after listen() and before serve() (the CGIs were still loading). */
+  private waiting: Array<() => void> | null = [];
 
-  constructor(private readonly deps: FrontDeps) {
+  constructor(private readonly log: Logger) {
     // A request (a large upload included) must arrive whole within 10 minutes.
     this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 600_000 }, (req, res) => this.handle(req, res));
     this.server.on('clientError', (err, socket) => {
@@ -37,6 +41,20 @@ export class Front {
         resolve(typeof a === 'object' && a ? { host, port: a.port } : { host, port });
       });
     });
+  }
+
+  /** The CGIs are loaded: serve what arrived meanwhile, and everything after. */
+  serve(deps: FrontDeps): void {
+    this.deps = deps;
+    const waiting = this.waiting ?? [];
+    this.waiting = null;
+    for (const serve of waiting) serve();
+  }
+
+  /** Start-up failed: stop listening and drop every connection, answered or not. */
+  close(): void {
+    this.server.close();
+    this.server.closeAllConnections();
   }
 
   /** Stop accepting, then resolve once every request in flight has been answered (or `ms` passed). */
@@ -60,6 +78,10 @@ export class Front {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.waiting) {
+      this.waiting.push(() => this.handle(req, res));
+      return;
+    }
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : `${this.idPrefix}-${(++this.seq).toString(36)}`;
     this.inflight++;
@@ -75,7 +97,7 @@ export class Front {
     const path = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q + 1);
     this.route(req, res, path, query, requestId).catch((e: Error) => {
-      this.deps.log.error('unhandled error in the HTTP front', { requestId, error: e.stack });
+      this.log.error('unhandled error in the HTTP front', { requestId, error: e.stack });
       if (!res.headersSent) sendError(res, 'INTERNAL', 'internal error', requestId);
       else res.destroy();
     });
