@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, runCli, startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/host.js';
+import { BIN, runCli, startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/host.js';
 
 describe('a second host on a taken port', () => {
   let first: RunningHost;
@@ -79,13 +79,9 @@ export default defineCgi({ apiVersion: 1, auth: 'none', input: z.object({}), out
 `,
   });
   const port = await freePort();
-  const proc = spawn(
-    process.execPath,
-    [CLI, 'start', '--port', String(port), '--host', '127.0.0.1', '--data-dir', tempDir(), '--cgis-dir', cgisDir],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const proc = spawn(BIN, ['start', '--port', String(port), '--host', '127.0.0.1', '--data-dir', tempDir(), '--cgis-dir', cgisDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let readyAt = 0;
   proc.stdout.on('data', (c) => {

@@ -1,6 +1,8 @@
 /**
- * Starts the real host (dist/cli.js, as `npm start` runs it) as a child
- * process on a random port, with a temp data dir, and talks HTTP to it.
+ * Starts the real host as `npm start` and the installed `cgihost` command do
+ * (bin/cgihost.js, which execs node on dist/cli.js with the environment the
+ * host needs) as a child process on a random port, with a temp data dir, and
+ * talks HTTP to it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -9,6 +11,8 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'dist/cli.js');
+/** The `cgihost` command (a shell line that execs node on dist/cli.js: the child's pid is the host's). */
+export const BIN = join(ROOT, 'bin/cgihost.js');
 export const FIXTURES = join(ROOT, 'test/fixtures');
 
 export interface StartOptions {
@@ -65,14 +69,14 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
   const cgisDir = opts.cgisDir ?? tempDir('cgihost-cgis-');
   const dataDir = opts.dataDir ?? tempDir('cgihost-data-');
   if (opts.files) writeCgis(cgisDir, opts.files);
-  const args = [CLI, opts.command ?? 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--cgis-dir', cgisDir];
+  const args = [opts.command ?? 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--cgis-dir', cgisDir];
   if (opts.config) {
     const file = join(tempDir('cgihost-config-'), 'host.config.json');
     writeFileSync(file, JSON.stringify(opts.config));
     args.push('--config', file);
   }
   args.push(...(opts.args ?? []));
-  const proc = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(BIN, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (c) => (out += c));
   proc.stderr!.on('data', (c) => (out += c));
@@ -157,10 +161,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs dist/cli.js to its end (check, new, --version, a start that must fail) and collects its output. */
+/** Runs the `cgihost` command to its end (check, new, --version, a start that must fail) and collects its output. */
 export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const proc = spawn(process.execPath, [CLI, ...args], {
+    const proc = spawn(BIN, args, {
       cwd: opts.cwd ?? tempDir('cgihost-cwd-'),
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
