@@ -111,6 +111,8 @@ export const ConfigSchema = z.strictObject({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
       /** 'json' (one object a line) or 'pretty' (cgihost dev). */
       format: z.enum(['json', 'pretty']).default('json'),
+      /** One `request` line per HTTP request at info (method, path, status, ms, requestId, cgi, version, uid). */
+      access: z.boolean().default(true),
     })
     .prefault({}),
 });

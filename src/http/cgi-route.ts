@@ -27,6 +27,13 @@ export interface CgiRouteDeps {
   tmpDir: string;
 }
 
+/** What serving a request learnt about it, for the access log. */
+export interface RequestSeen {
+  cgi?: string;
+  version?: string;
+  uid?: string;
+}
+
 /** The request headers a CGI sees in ctx.headers. */
 const PASSED_HEADERS = ['content-type', 'range', 'if-none-match', 'if-range', 'user-agent'] as const;
 
@@ -37,11 +44,13 @@ export async function serveCgi(
   req: IncomingMessage,
   res: ServerResponse,
   requestId: string,
+  seen: RequestSeen = {},
 ): Promise<void> {
   const started = performance.now();
   const slot = deps.registry.get(name);
   const headers: Record<string, string> = { 'x-request-id': requestId };
   if (!slot) return sendError(res, 'NO_SUCH_CGI', `no CGI is named "${name}"`, requestId);
+  seen.cgi = name;
   deps.observer.started(name);
   let d: Deployment | undefined;
   let status = 500;
@@ -49,8 +58,9 @@ export async function serveCgi(
   let body: RawBody | undefined;
   try {
     const auth = authenticate(deps.tokens, req.headers.authorization);
+    seen.uid = auth?.uid;
     d = slot.route(auth?.uid);
-    headers['x-cgi-version'] = d.version;
+    headers['x-cgi-version'] = seen.version = d.version;
     const meta = d.meta;
     if (req.method !== meta.method && !(meta.method === 'GET' && req.method === 'HEAD')) {
       throw new HostError('METHOD_NOT_ALLOWED', `${name} takes ${meta.method}`);
@@ -74,7 +84,7 @@ export async function serveCgi(
     // The version may have been swapped out while the body was arriving: its workers stop once idle.
     if (d.retired) {
       d = slot.route(auth?.uid);
-      headers['x-cgi-version'] = d.version;
+      headers['x-cgi-version'] = seen.version = d.version;
     }
     const worker = await d.pick();
     const reply = await worker.dispatch(wreq, slot.limits().timeoutMs, (id) =>

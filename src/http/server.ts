@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../monitor/log.js';
-import { serveCgi, type CgiRouteDeps } from './cgi-route.js';
+import { serveCgi, type CgiRouteDeps, type RequestSeen } from './cgi-route.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface FrontDeps extends CgiRouteDeps {
@@ -82,30 +82,54 @@ export class Front {
       this.waiting.push(() => this.handle(req, res));
       return;
     }
+    const started = performance.now();
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : `${this.idPrefix}-${(++this.seq).toString(36)}`;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? '' : url.slice(q + 1);
+    const seen: RequestSeen = {};
     this.inflight++;
     res.once('close', () => {
+      if (this.deps.config.log.access) this.accessLine(req, res, path, requestId, seen, started);
       if (--this.inflight === 0 && this.idleWaiters.length) {
         const w = this.idleWaiters;
         this.idleWaiters = [];
         for (const f of w) f();
       }
     });
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const query = q < 0 ? '' : url.slice(q + 1);
-    this.route(req, res, path, query, requestId).catch((e: Error) => {
+    this.route(req, res, path, query, requestId, seen).catch((e: Error) => {
       this.log.error('unhandled error in the HTTP front', { requestId, error: e.stack });
       if (!res.headersSent) sendError(res, 'INTERNAL', 'internal error', requestId);
       else res.destroy();
     });
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, path: string, query: string, requestId: string): Promise<void> {
+  /** The access log: one line per request, once its answer is sent (or the client is gone: status 499). */
+  private accessLine(req: IncomingMessage, res: ServerResponse, path: string, requestId: string, seen: RequestSeen, started: number): void {
+    this.log.info('request', {
+      method: req.method,
+      path: path.length > 200 ? path.slice(0, 200) : path,
+      status: res.writableFinished ? res.statusCode : 499,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      requestId,
+      cgi: seen.cgi,
+      version: seen.version,
+      uid: seen.uid,
+    });
+  }
+
+  private async route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: string,
+    requestId: string,
+    seen: RequestSeen,
+  ): Promise<void> {
     // CGI answers carry their own x-request-id (see serveCgi); everything else gets it here.
-    if (path.startsWith('/cgi-bin/')) return serveCgi(this.deps, path.slice(9), query, req, res, requestId);
+    if (path.startsWith('/cgi-bin/')) return serveCgi(this.deps, path.slice(9), query, req, res, requestId, seen);
     res.setHeader('x-request-id', requestId);
     if (path === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
     if (await this.deps.admin(req, res, path, query, requestId)) return;
