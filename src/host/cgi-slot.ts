@@ -183,9 +183,9 @@ export class CgiSlot {
   }
 
   /** Counts a finished request and rolls a failing canary back. */
-  record(d: Deployment, status: number, code: string, ms: number): void {
-    d.stats.record(status, code, ms);
-    this.stats.record(status, code, ms);
+  record(d: Deployment, status: number, code: string, ms: number, heldMs = 0): void {
+    d.stats.record(status, code, ms, heldMs);
+    this.stats.record(status, code, ms, heldMs);
     if (d === this.canary && this.canaryPercent > 0) this.judgeCanary(d);
   }
 

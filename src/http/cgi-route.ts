@@ -32,6 +32,8 @@ export interface RequestSeen {
   cgi?: string;
   version?: string;
   uid?: string;
+  /** Time held in a long-poll (part of the request's time, not of its service time). */
+  heldMs?: number;
 }
 
 /** The request headers a CGI sees in ctx.headers. */
@@ -94,6 +96,7 @@ export async function serveCgi(
     );
     status = reply.status;
     code = reply.t === 'res' && reply.code ? reply.code : status < 400 ? 'OK' : 'INTERNAL';
+    if (reply.heldMs) seen.heldMs = reply.heldMs;
     await send(res, reply, headers);
   } catch (e) {
     if (e instanceof HostError) {
@@ -113,9 +116,11 @@ export async function serveCgi(
     }
   } finally {
     if (body) rmSync(body.path, { force: true });
-    const ms = performance.now() - started;
-    if (d) slot.record(d, status, code, ms);
-    deps.observer.finished(name, d?.version ?? '', code, status, ms / 1000, requestId);
+    // Latency is service time: a long-poll's wait for an entry is not the host being slow (it is measured apart).
+    const heldMs = seen.heldMs ?? 0;
+    const ms = performance.now() - started - heldMs;
+    if (d) slot.record(d, status, code, ms, heldMs);
+    deps.observer.finished(name, d?.version ?? '', code, status, ms / 1000, requestId, heldMs / 1000);
   }
 }
 

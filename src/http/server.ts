@@ -117,6 +117,7 @@ export class Front {
       cgi: seen.cgi,
       version: seen.version,
       uid: seen.uid,
+      heldMs: seen.heldMs === undefined ? undefined : Math.round(seen.heldMs),
     });
   }
 

@@ -11,7 +11,7 @@ import type { Registry } from '../host/registry.js';
 import type { Alerts } from './alerts.js';
 import { LATENCY_BUCKETS } from './latency.js';
 import type { LoopSampler } from './loop-sampler.js';
-import type { RequestTally } from './request-tally.js';
+import type { CgiTally, RequestTally } from './request-tally.js';
 import type { StoreStatsCache } from './store-stats.js';
 
 export interface MetricsDeps {
@@ -50,7 +50,16 @@ export class HostMetrics {
           }
         },
       });
-      new TallyHistogram(tally, registers);
+      new TallyHistogram(tally, registers, {
+        name: 'cgihost_request_duration_seconds',
+        help: 'Service time of CGI requests: receipt to answer, less any time held in a long-poll waiting for an entry.',
+        of: (t) => ({ buckets: t.buckets, sum: t.sum, count: t.requests }),
+      });
+      new TallyHistogram(tally, registers, {
+        name: 'cgihost_long_poll_held_seconds',
+        help: 'Time CGI requests were held in a long-poll (sync with timeoutMs) before an entry woke them or the time ran out.',
+        of: (t) => ({ buckets: t.heldBuckets, sum: t.heldSum, count: t.held }),
+      });
     }
     const restarts: Counter<'cgi' | 'reason'> = new client.Counter({
       name: 'cgihost_worker_restarts_total',
@@ -219,21 +228,26 @@ export class HostMetrics {
 
 type HistogramObject = Awaited<ReturnType<client.Histogram<'cgi'>['get']>>;
 
+interface TallySeries {
+  name: string;
+  help: string;
+  of(t: CgiTally): { buckets: ArrayLike<number>; sum: number; count: number };
+}
+
 /**
- * cgihost_request_duration_seconds, built from the tally's bucket counts when
- * scraped: prom-client formats it as any histogram, and the hot path never
- * calls observe().
+ * A histogram per CGI built from the tally's bucket counts when scraped
+ * (request service time, time held in long-polls): prom-client formats it as
+ * any histogram, and the hot path never calls observe().
  */
 class TallyHistogram extends client.Histogram<'cgi'> {
-  static readonly metricName = 'cgihost_request_duration_seconds';
-
   constructor(
     private readonly tally: RequestTally,
     registers: client.Registry[],
+    private readonly series: TallySeries,
   ) {
     super({
-      name: TallyHistogram.metricName,
-      help: 'Time from receiving a CGI request to answering it.',
+      name: series.name,
+      help: series.help,
       labelNames: ['cgi'] as const,
       buckets: [...LATENCY_BUCKETS],
       registers,
@@ -250,23 +264,24 @@ class TallyHistogram extends client.Histogram<'cgi'> {
   }
 
   private snapshot(): HistogramObject {
-    const name = TallyHistogram.metricName;
+    const { name, help } = this.series;
     const values: HistogramObject['values'] = [];
-    for (const [cgi, t] of this.tally.cgis) {
+    for (const [cgi, tally] of this.tally.cgis) {
+      const t = this.series.of(tally);
       let cumulative = 0;
       LATENCY_BUCKETS.forEach((le, i) => {
         cumulative += t.buckets[i]!;
         values.push({ labels: { le, cgi }, value: cumulative, metricName: `${name}_bucket` } as HistogramObject['values'][number]);
       });
       values.push(
-        { labels: { le: '+Inf', cgi }, value: t.requests, metricName: `${name}_bucket` } as HistogramObject['values'][number],
+        { labels: { le: '+Inf', cgi }, value: t.count, metricName: `${name}_bucket` } as HistogramObject['values'][number],
         { labels: { cgi }, value: t.sum, metricName: `${name}_sum` },
-        { labels: { cgi }, value: t.requests, metricName: `${name}_count` },
+        { labels: { cgi }, value: t.count, metricName: `${name}_count` },
       );
     }
     return {
       name,
-      help: 'Time from receiving a CGI request to answering it.',
+      help,
       type: 'histogram' as unknown as HistogramObject['type'],
       aggregator: 'sum',
       collect: () => {},

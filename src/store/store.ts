@@ -26,6 +26,8 @@ import { WEBHOOK, WebhookDispatcher } from '../queue/webhooks.js';
 export interface CallContext {
   /** The HTTP request's id: `cancel(requestId)` ends a sync held for it. */
   requestId?: string;
+  /** Set by a sync that was held: milliseconds spent waiting for an entry (not service time: see the monitor). */
+  heldMs?: number;
 }
 
 const MAX_SYNC_LIMIT = 500;
@@ -144,7 +146,10 @@ export class Store implements StoreClient {
     }
     if (timeoutMs === 0 || !this.holding) return r;
     const requestId = ctx.requestId ?? `store-internal-${++this.internalRequests}`;
-    return this.waiters.hold(a.uid, requestId, a.syncKey, limit, timeoutMs);
+    const heldAt = performance.now();
+    const held = await this.waiters.hold(a.uid, requestId, a.syncKey, limit, timeoutMs);
+    ctx.heldMs = performance.now() - heldAt;
+    return held;
   }
 
   /** Answers every held sync now (empty), and holds no new ones: the host is stopping. */

@@ -74,6 +74,8 @@ class RequestContext implements CgiContext {
   private aborted = false;
   private storeClient?: StoreClient;
   private logger?: CgiContext['log'];
+  /** Time this request spent held in a long-poll: the host counts it apart from service time. */
+  heldMs = 0;
 
   constructor(m: WorkerRequest) {
     this.uid = m.uid;
@@ -91,7 +93,7 @@ class RequestContext implements CgiContext {
   }
 
   get store(): StoreClient {
-    return (this.storeClient ??= store.clientFor(this.requestId));
+    return (this.storeClient ??= store.clientFor(this.requestId, (ms) => (this.heldMs += ms)));
   }
 
   get log(): CgiContext['log'] {
@@ -175,7 +177,15 @@ async function handle(m: WorkerRequest): Promise<void> {
     const input = parseInput(m);
     const out = await def.handler(input as never, ctx as never);
     if (isRawResponse(out)) {
-      post({ t: 'raw', id: m.id, status: out.status ?? 200, headers: out.headers ?? {}, file: out.file, body: out.body });
+      post({
+        t: 'raw',
+        id: m.id,
+        status: out.status ?? 200,
+        headers: out.headers ?? {},
+        file: out.file,
+        body: out.body,
+        heldMs: held(m.id),
+      });
       return;
     }
     const checked = def.output.safeParse(out);
@@ -205,12 +215,18 @@ async function handle(m: WorkerRequest): Promise<void> {
 /** Past this many characters an answer crosses to the main thread as bytes it owns (a sync of 100 messages is ~20 KB). */
 const TRANSFER_ABOVE = 8 * 1024;
 
+/** The request's time held in long-polls, when there was any (the answer carries it). */
+function held(id: number): number | undefined {
+  return inflight.get(id)?.heldMs || undefined;
+}
+
 function answerJson(id: number, json: string): void {
-  if (json.length <= TRANSFER_ABOVE) return post({ t: 'res', id, status: 200, json });
+  const heldMs = held(id);
+  if (json.length <= TRANSFER_ABOVE) return post({ t: 'res', id, status: 200, json, heldMs });
   // Large enough that Buffer.from gives it its own ArrayBuffer (never a slice of the shared pool).
   const bytes = Buffer.from(json);
-  if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) return post({ t: 'res', id, status: 200, json });
-  outbox.push({ t: 'res', id, status: 200, json: bytes }, bytes.buffer as ArrayBuffer);
+  if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) return post({ t: 'res', id, status: 200, json, heldMs });
+  outbox.push({ t: 'res', id, status: 200, json: bytes, heldMs }, bytes.buffer as ArrayBuffer);
 }
 
 function parseInput(m: WorkerRequest): unknown {
@@ -235,7 +251,15 @@ function answerError(m: WorkerRequest, code: ErrorCode, message: string, details
   const s = status && status >= 400 && status <= 599 ? status : ERROR_STATUS[code];
   // SPEC §3: every 429 says when to come back.
   const headers = code === 'RATE_LIMITED' ? { 'retry-after': String(retryAfter(details)) } : undefined;
-  post({ t: 'res', id: m.id, status: s, code, headers, json: JSON.stringify(errorBody(code, message, m.requestId, details)) });
+  post({
+    t: 'res',
+    id: m.id,
+    status: s,
+    code,
+    headers,
+    json: JSON.stringify(errorBody(code, message, m.requestId, details)),
+    heldMs: held(m.id),
+  });
 }
 
 function retryAfter(details: unknown): number {
