@@ -17,6 +17,9 @@ import { runtimePaths } from './runtime-paths.js';
 import { listServedCgiFiles } from './cgi-files.js';
 import { watchCgis } from './watch.js';
 import { Watchdog } from './watchdog.js';
+import { TypeWatch } from './type-watch.js';
+import { typeCheckUnavailable } from './typecheck.js';
+import { writeEditorConfig } from './editor-config.js';
 import { SpareThreads } from '../worker/spare.js';
 
 export { DIST_DIR } from './runtime-paths.js';
@@ -45,6 +48,7 @@ export class Host {
     private readonly spares: SpareThreads,
     readonly address: { host: string; port: number },
     private readonly hooks: HostHooks,
+    private readonly types?: TypeWatch,
   ) {}
 
   static async start(config: Config, opts: { log?: Logger; hooks?: (host: HostParts) => HostHooks } = {}): Promise<Host> {
@@ -103,6 +107,11 @@ export class Host {
       onAlert: (name, fields) => hooks.onAlert?.(name, fields),
       onWorkerLog: (cgi, version, m) => log.log(m.level, m.msg, { cgi, version, requestId: m.requestId, ...m.fields }),
     };
+    const types = typeWatch(config, log);
+    if (types) {
+      env.typeCheck = (files) => types.check(files);
+      opened.push(() => types.stop());
+    }
     const registry = new Registry(config.cgisDir, env, paths.builtinCgisDir);
     opened.push(() => registry.stopAll());
     hooks = makeHooks?.({ config, log, store, registry }) ?? {};
@@ -120,7 +129,7 @@ export class Host {
     });
     spares.trim();
     const watchdog = new Watchdog(registry, config, log);
-    const host = new Host(config, log, store, registry, front, watchdog, spares, address, hooks);
+    const host = new Host(config, log, store, registry, front, watchdog, spares, address, hooks, types);
     if (config.watch) host.stopWatching = await watchCgis(config.cgisDir, config.watchDebounceMs, registry, log);
     return host;
   }
@@ -135,11 +144,28 @@ export class Host {
       await drained;
       this.watchdog.stop();
       this.hooks.onStop?.();
-      await Promise.all([this.registry.stopAll(), this.spares.stop()]);
+      await Promise.all([this.registry.stopAll(), this.spares.stop(), this.types?.stop()]);
       await this.store.close();
     })();
     return this.stopping;
   }
+}
+
+/** Type checks for hot reload, when it is on and TypeScript is at hand; the editor config of a standalone cgis folder. */
+function typeWatch(config: Config, log: Logger): TypeWatch | undefined {
+  if (!config.watch || !config.typeCheck) return undefined;
+  const unavailable = typeCheckUnavailable();
+  if (unavailable) {
+    log.info('hot reload does not check types', { reason: unavailable });
+    return undefined;
+  }
+  try {
+    const wrote = writeEditorConfig(config.cgisDir);
+    if (wrote) log.info("wrote the cgis folder's tsconfig.json (editors show type errors as you type)", { file: wrote });
+  } catch (e) {
+    log.warn("could not write the cgis folder's tsconfig.json", { error: (e as Error).message });
+  }
+  return new TypeWatch(config.cgisDir);
 }
 
 export interface HostParts {

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CGI_NAME } from './cgi-files.js';
+import { writeEditorConfig } from './editor-config.js';
 
 export function scaffoldCgi(cgisDir: string, spec: string | undefined): number {
   const m = /^([a-z][a-z0-9_-]*)\/([a-z][a-z0-9_]*)$/.exec(spec ?? '');
@@ -60,5 +61,7 @@ describe('${name}', () => {
 `,
   );
   console.log(`created ${file}\ncreated ${test}`);
+  const tsconfig = writeEditorConfig(cgisDir);
+  if (tsconfig) console.log(`wrote ${tsconfig} (editors show type errors as you type)`);
   return 0;
 }

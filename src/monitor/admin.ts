@@ -40,6 +40,7 @@ export function slotSummary(slot: CgiSlot) {
     restarts: slot.restarts,
     inflight: slot.workers().reduce((n, w) => n + w.inflightCount, 0),
     lastError: slot.lastError ? { ...slot.lastError, file: shortPath(slot.lastError.file) } : null,
+    typeErrors: slot.typeErrors,
     versions: { stable: version(slot.stable) ?? null, canary: version(slot.canary) ?? null },
   };
 }

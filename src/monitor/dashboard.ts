@@ -235,6 +235,8 @@ svg.spark{display:block;flex:none}
       const codes = Object.entries(c.errors || {}).sort((a, b) => b[1] - a[1]).slice(0, 3)
         .map(([k, v]) => '<span class="badge err">' + esc(k) + ' ×' + num(v) + '</span>').join('');
       const le = c.lastError ? '<div class="errtext" title="' + esc(c.lastError.message) + '">' + esc(c.lastError.file + (c.lastError.line ? ':' + c.lastError.line : '')) + ' — ' + esc(c.lastError.message) + '</div>' : '';
+      const te = c.typeErrors || [];
+      const types = te.length ? '<span class="badge err" title="' + esc(te.map((i) => i.file + ':' + i.line + ':' + i.column + ' TS' + i.code + ': ' + i.message).join('\n')) + '">type errors ×' + te.length + '</span>' : '';
       const canary = c.canaryVersion ? '<span class="badge canary">canary ' + esc(c.canaryPercent) + '% · ' + esc(c.canaryVersion) + '</span>' : '';
       return '<tr data-cgi="' + esc(c.name) + '" class="st-' + esc(c.state) + '">' +
         '<td class="who"><div class="line"><span class="dot"></span><span class="name" title="' + esc(c.name) + '">' + esc(c.name) + '</span></div><div class="sub path" title="' + esc(c.file) + '">' + esc(c.group) + ' · ' + esc(tail(c.file)) + '</div></td>' +
@@ -246,7 +248,7 @@ svg.spark{display:block;flex:none}
         '<td class="num" data-field="requests" data-label="requests">' + num(c.requests) + (c.heldRequests ? '<div class="sub" title="requests held in a long-poll (their wait is not in the latency)">' + num(c.heldRequests) + ' held</div>' : '') + '</td>' +
         '<td class="num" data-field="inflight" data-label="in flight">' + num(c.inflight) + '</td>' +
         '<td class="num ' + (c.restarts ? 'hot' : '') + '" data-field="restarts" data-label="restarts">' + num(c.restarts) + '</td>' +
-        '<td class="lasterr' + (codes || le ? '' : ' none') + '">' + (codes || (le ? '' : '<span class="sub">–</span>')) + le + '</td></tr>';
+        '<td class="lasterr' + (codes || le || types ? '' : ' none') + '">' + types + (codes || (le || types ? '' : '<span class="sub">–</span>')) + le + '</td></tr>';
     });
     for (const r of data.refused || []) {
       rows.push('<tr class="st-failed"><td colspan="2"><span class="dot"></span><span class="name">refused</span><div class="sub">' + esc(r.file) + '</div></td><td colspan="8"><div class="errtext" title="' + esc(r.message) + '">' + esc(r.message) + '</div></td></tr>');
