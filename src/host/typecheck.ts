@@ -32,7 +32,9 @@ export interface SdkTypes {
 }
 
 let ts: TypeScript | null | undefined;
-const hostRequire = createRequire(join(DIST_DIR, 'typecheck.cjs'));
+// Resolves from dist/'s place, lazily: inside the single binary that place is not on disk.
+const hostRequire = (id: string) => createRequire(join(DIST_DIR, 'typecheck.cjs'))(id) as unknown;
+hostRequire.resolve = (id: string) => createRequire(join(DIST_DIR, 'typecheck.cjs')).resolve(id);
 
 /** TypeScript, or null where it is not installed (the single binary). Loading it costs ~50 MB: only checks do. */
 export function loadTypeScript(): TypeScript | null {
