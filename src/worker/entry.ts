@@ -8,7 +8,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire, Module } from 'node:module';
 import * as zod from 'zod';
 import * as sdk from '../index.js';
-import { CgiError, isDefinedCgi, isRawResponse, SUPPORTED_API_VERSIONS, type CgiDefinition, type CgiContext } from '../index.js';
+import {
+  CgiError,
+  HOST_API_VERSION,
+  isDefinedCgi,
+  isRawResponse,
+  SUPPORTED_API_VERSIONS,
+  type CgiDefinition,
+  type CgiContext,
+} from '../index.js';
 import { ERROR_STATUS, errorBody, isErrorCode, type ErrorCode } from '../errors.js';
 import {
   BEAT,
@@ -139,6 +147,9 @@ function load(): CgiDefinition | undefined {
   }
   const def = (module.exports as Record<string, unknown>).default;
   if (!isDefinedCgi(def)) return refuse('exports no valid defineCgi() as its default export');
+  if (typeof def.apiVersion !== 'number') {
+    return refuse(`apiVersion must be a number (apiVersion: ${HOST_API_VERSION}), not ${JSON.stringify(def.apiVersion) ?? 'missing'}`);
+  }
   if (!SUPPORTED_API_VERSIONS.includes(def.apiVersion)) {
     return refuse(
       `declares apiVersion ${JSON.stringify(def.apiVersion)}, but this host supports apiVersion ${SUPPORTED_API_VERSIONS.join(', ')}`,

@@ -67,6 +67,14 @@ describe('cgihost check', () => {
     expect(r.stdout).toMatch(/2 of 3 CGIs failed/);
   }, 120_000);
 
+  it('says "apiVersion must be a number" for apiVersion: "1"', async () => {
+    const dir = tempDir('cgihost-check-version-');
+    writeCgis(dir, { 'load/string_version.ts': '@load/string_version.ts' });
+    const r = await runCli(['check', '--cgis-dir', dir], CHECK);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL load\/string_version .*apiVersion must be a number \(apiVersion: 1\), not "1"/m);
+  }, 120_000);
+
   it('an empty folder: non-zero exit', async () => {
     const r = await runCli(['check', '--cgis-dir', tempDir('cgihost-check-empty-')], CHECK);
     expect(r.code).not.toBe(0);
@@ -98,6 +106,16 @@ describe('cgihost new', () => {
     const none = await runCli(['new', '--cgis-dir', dir]);
     expect(none.code).toBe(2);
   }, 120_000);
+
+  it('warns when the name is taken by a CGI of another group (names are unique across groups)', async () => {
+    const dir = tempDir('cgihost-new-taken-');
+    writeCgis(dir, { 'account/login.ts': '@basic/echo.ts' });
+    const r = await runCli(['new', 'x/login', '--cgis-dir', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: a CGI named "login" exists already \(.*account\/login\.ts\).*x\/login\.ts will be refused/);
+    const fresh = await runCli(['new', 'x/fresh_name', '--cgis-dir', dir]);
+    expect(fresh.stderr).toBe('');
+  }, 60_000);
 
   it('gives a standalone cgis folder a tsconfig.json with the SDK types, so an editor (tsc here) sees errors as typed', async () => {
     const dir = tempDir('cgihost-new-types-');

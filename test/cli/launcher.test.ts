@@ -5,6 +5,7 @@
  * worker terminated over its memory bound go back to the system (see
  * test/host/memory.test.ts and README "Memory").
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -36,6 +37,14 @@ it('runs the host as one node process with MALLOC_MMAP_THRESHOLD_=131072', async
 it("keeps the user's own setting", async () => {
   host = await startHost({ config: { watch: false }, env: { MALLOC_MMAP_THRESHOLD_: '262144' } });
   expect(environ(host.proc.pid!).MALLOC_MMAP_THRESHOLD_).toBe('262144');
+});
+
+it('a build is skipped while dist/ is newer than its sources (npm run cgihost -- canary … builds first)', async () => {
+  // The suite built dist/ before it started.
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--check'], { encoding: 'utf8' });
+  expect({ status: r.status, out: r.stdout.trim() }).toEqual({ status: 0, out: 'dist/ is up to date' });
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  expect(scripts.cgihost).toBe('node scripts/build.mjs && bin/cgihost.js');
 });
 
 it('is what the npm scripts run', () => {

@@ -55,6 +55,18 @@ it('loads a save with a type error, then reports the error (log and admin API) w
   });
 }, 120_000);
 
+it('says in the log when a CGI refused for a broken save serves again after the fix', async () => {
+  writeFile(cgiPath(host, 'demo/typed.ts'), versionCgi({ v: 'broken' }).replace('return { v:', 'return ( { v:'));
+  await waitFor(() => host.output().includes('CGI change refused'), 10_000);
+  writeFile(cgiPath(host, 'demo/typed.ts'), versionCgi({ v: 'v2b', head: "const label: number = 'v2';" }));
+  await until(host, 'typed', 'v2b', 10_000);
+  const fixed = host
+    .output()
+    .split('\n')
+    .find((l) => l.includes('CGI fixed'));
+  expect(JSON.parse(fixed!)).toMatchObject({ level: 'info', msg: 'CGI fixed: the new version serves', cgi: 'typed' });
+}, 60_000);
+
 it('clears them, and says so, once a save fixes them', async () => {
   writeFile(cgiPath(host, 'demo/typed.ts'), FIXED);
   await until(host, 'typed', 'v3', 10_000);
