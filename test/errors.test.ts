@@ -54,6 +54,11 @@ describe('error codes', () => {
     expect(readme).toEqual({ ...ERROR_STATUS });
   });
 
+  it('the API reference (docs/api.md) documents every code with its status', () => {
+    const doc = statusTable(readFileSync(join(ROOT, 'docs', 'api.md'), 'utf8'), /^## Errors/m);
+    expect(doc).toEqual({ ...ERROR_STATUS });
+  });
+
   it('every status is an HTTP error status, and codes are SCREAMING_SNAKE_CASE', () => {
     for (const [code, status] of Object.entries(ERROR_STATUS)) {
       expect(code).toMatch(/^[A-Z][A-Z0-9_]*$/);
