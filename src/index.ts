@@ -4,28 +4,16 @@
  * boundary.
  */
 import { z } from 'zod';
-import type { ErrorCode } from './errors.js';
 import type { StoreClient } from './store/api.js';
 
 export { z };
+export { CgiError, type CgiErrorOptions } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type * from './store/api.js';
 
 /** The host API versions this host can load. A CGI declaring another is refused at load. */
 export const SUPPORTED_API_VERSIONS: readonly number[] = [1];
 export const HOST_API_VERSION = 1;
-
-export class CgiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'CgiError';
-  }
-}
 
 export interface CgiLogger {
   info(msg: string, fields?: Record<string, unknown>): void;

@@ -19,7 +19,7 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { StoreError } from './api.js';
+import { CgiError } from '../errors.js';
 import type { StoreLogger } from './options.js';
 
 /** What a batch's committed operations did, for after-commit work (wake-ups, queue consumers, stats). */
@@ -130,7 +130,7 @@ export class GroupCommit {
 
   /** Queues a write; it resolves with `run`'s value once the batch holding it has committed. */
   write<T>(run: (tx: Tx) => T): Promise<T> {
-    if (this.closed) return Promise.reject(new StoreError('INTERNAL', 'the store is closed'));
+    if (this.closed) return Promise.reject(new CgiError('INTERNAL', 'the store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
@@ -160,7 +160,7 @@ export class GroupCommit {
       }
     });
     if (!batch) {
-      for (const op of ops) op.reject(new StoreError('INTERNAL', 'the write could not be committed'));
+      for (const op of ops) op.reject(new CgiError('INTERNAL', 'the write could not be committed'));
       return;
     }
     for (let i = 0; i < ops.length; i++) {

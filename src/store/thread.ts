@@ -4,8 +4,8 @@
  * worker calls it on a MessagePort of its own, attached here.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { isErrorCode } from '../errors.js';
-import { StoreError, type StoreOp } from './api.js';
+import { CgiError, isErrorCode, type ErrorCode } from '../errors.js';
+import type { StoreOp } from './api.js';
 import type { StoreControl, StoreControlReply, StoreRequest, StoreResponse } from './protocol.js';
 import type { StoreLogger, StoreOptions } from './options.js';
 import { Store } from './store.js';
@@ -140,12 +140,12 @@ function call(outbox: Outbox<StoreResponse>, m: Extract<StoreRequest, { t: 'call
     });
 }
 
-/** StoreErrors reach the client unchanged; anything else is logged and becomes a bare INTERNAL. */
+/** CgiErrors with a code a client can receive reach it unchanged; anything else is logged and becomes a bare INTERNAL. */
 function wireError(
   err: unknown,
   op: string,
-): { code: 'INTERNAL'; message: string } | { code: StoreError['code']; message: string; details?: unknown } {
-  if (err instanceof StoreError && isErrorCode(err.code)) {
+): { code: 'INTERNAL'; message: string } | { code: ErrorCode; message: string; details?: unknown } {
+  if (err instanceof CgiError && isErrorCode(err.code)) {
     return err.details === undefined
       ? { code: err.code, message: err.message }
       : { code: err.code, message: err.message, details: err.details };

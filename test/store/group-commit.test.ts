@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dbPath, openDatabase, type Db } from '../../src/store/db.js';
 import { GroupCommit, type Batch, type Journal } from '../../src/store/group-commit.js';
-import { StoreError } from '../../src/store/api.js';
+import { CgiError } from '../../src/errors.js';
 import { tempDir } from './support.js';
 
 /** A journal that records what the committer asked of it. */
@@ -72,7 +72,7 @@ describe('group commit', () => {
     const r = await Promise.allSettled([
       gc.write(() => insert('a')),
       gc.write(() => {
-        throw new StoreError('USERNAME_TAKEN', 'taken');
+        throw new CgiError('USERNAME_TAKEN', 'taken');
       }),
       gc.write(() => insert('c')),
     ]);
