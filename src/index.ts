@@ -4,6 +4,7 @@
  * boundary.
  */
 import { z } from 'zod';
+import type { Logger } from './log.js';
 import type { StoreClient } from './store/api.js';
 
 export { z };
@@ -15,11 +16,7 @@ export type * from './store/api.js';
 export const SUPPORTED_API_VERSIONS: readonly number[] = [1];
 export const HOST_API_VERSION = 1;
 
-export interface CgiLogger {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
+export type CgiLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
 
 export interface CgiContext {
   /** The authenticated user; set on every `auth: 'user'` CGI, and on `auth: 'none'` ones when a valid token was sent. */

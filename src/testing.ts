@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileCgi } from './host/compile.js';
 import { DIST_DIR } from './host/host.js';
-import { createLogger } from './monitor/log.js';
+import { createLogger } from './log.js';
 import { StoreHost } from './store/host.js';
 import { CgiWorker } from './worker/cgi-worker.js';
 import type { CgiMeta } from './worker/protocol.js';

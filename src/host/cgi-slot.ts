@@ -6,7 +6,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
-import type { Logger } from '../monitor/log.js';
+import type { Logger } from '../log.js';
 import { CgiWorker, type ExitReason } from '../worker/cgi-worker.js';
 import type { CgiMeta } from '../worker/protocol.js';
 import type { BootedThread } from '../worker/spare.js';

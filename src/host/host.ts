@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { Front } from '../http/server.js';
 import { adminHandler, cgisRoute, type AdminRoute } from '../monitor/admin.js';
-import { createLogger, type Logger } from '../monitor/log.js';
+import { createLogger, type Logger } from '../log.js';
 import { noObserver, type RequestObserver } from '../monitor/observer.js';
 import { StoreHost } from '../store/host.js';
 import type { SlotEnv } from './cgi-slot.js';

@@ -1,6 +1,6 @@
 /** `cgihost start` / `dev`: run until SIGTERM or SIGINT, then drain and exit 0. */
 import type { Config } from '../config/schema.js';
-import { createLogger } from '../monitor/log.js';
+import { createLogger } from '../log.js';
 import { Host } from './host.js';
 import { monitorHooks } from '../monitor/index.js';
 

@@ -6,7 +6,7 @@ import type { Deployment } from '../host/cgi-slot.js';
 import { CgiError, isErrorCode, type RequestOutcome } from '../errors.js';
 import type { Registry } from '../host/registry.js';
 import type { RawBody } from '../index.js';
-import type { Logger } from '../monitor/log.js';
+import type { Logger } from '../log.js';
 import type { RequestObserver } from '../monitor/observer.js';
 import type { WorkerReply } from '../worker/cgi-worker.js';
 import type { WorkerRequest } from '../worker/protocol.js';

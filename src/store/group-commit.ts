@@ -20,7 +20,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { CgiError } from '../errors.js';
-import type { StoreLogger } from './options.js';
+import type { Logger } from '../log.js';
 
 /** What a batch's committed operations did, for after-commit work (wake-ups, queue consumers, stats). */
 export class Batch {
@@ -113,7 +113,7 @@ export class GroupCommit {
     private readonly db: Db,
     private readonly journal: Journal,
     private readonly hooks: CommitHooks,
-    private readonly log: StoreLogger,
+    private readonly log: Logger,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -200,7 +200,7 @@ export class GroupCommit {
         try {
           if (this.db.inTransaction) this.rollback.run();
         } catch (rollbackErr) {
-          this.log('error', 'rollback failed', { error: String(rollbackErr) });
+          this.log.error('rollback failed', { error: String(rollbackErr) });
         }
         this.journal.rollbackAll();
         this.hooks.lost();
@@ -208,7 +208,7 @@ export class GroupCommit {
           this.isolatedRetries++;
           continue;
         }
-        this.log('error', 'store transaction lost', { error: String(err), entries: batch.entries });
+        this.log.error('store transaction lost', { error: String(err), entries: batch.entries });
         return null;
       }
       this.journal.commit();

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dbPath, openDatabase, type Db } from '../../src/store/db.js';
 import { GroupCommit, type Batch, type Journal } from '../../src/store/group-commit.js';
 import { CgiError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
 import { tempDir } from './support.js';
 
 /** A journal that records what the committer asked of it. */
@@ -36,7 +37,7 @@ beforeEach(() => {
   journal = new LogJournal();
   batches = [];
   lost = 0;
-  gc = new GroupCommit(db, journal, { committed: (b) => batches.push(b), lost: () => lost++ }, () => {});
+  gc = new GroupCommit(db, journal, { committed: (b) => batches.push(b), lost: () => lost++ }, silentLogger);
 });
 afterEach(() => {
   db.close();
