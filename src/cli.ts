@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from './config/load.js';
 import { CgiError, HOST_ERROR_EXIT, isHostErrorCode } from './errors.js';
-import { DIST_DIR } from './host/host.js';
-import { startHost } from './host/start.js';
+import { DIST_DIR } from './host/runtime-paths.js';
+import { runServer } from './server.js';
 import { checkCgis } from './host/check.js';
 import { scaffoldCgi } from './host/scaffold.js';
 import { canaryCommand } from './host/canary-cli.js';
@@ -69,9 +69,9 @@ async function main(argv: string[]): Promise<number> {
   const config = () => loadConfig(values.config, overrides);
   switch (command) {
     case 'start':
-      return startHost(config(), { dev: false });
+      return runServer(config(), { dev: false });
     case 'dev':
-      return startHost(config(), { dev: true });
+      return runServer(config(), { dev: true });
     case 'check':
       return checkCgis(config());
     case 'new':

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileCgi } from './host/compile.js';
-import { DIST_DIR } from './host/host.js';
+import { DIST_DIR } from './host/runtime-paths.js';
 import { createLogger } from './log.js';
 import { StoreHost } from './store/host.js';
 import { CgiWorker } from './worker/cgi-worker.js';

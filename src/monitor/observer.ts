@@ -6,5 +6,3 @@ export interface RequestObserver {
   /** `version` is '' when no version was chosen (quarantined, not loaded). */
   finished(cgi: string, version: string, code: RequestOutcome, status: number, seconds: number, requestId?: string): void;
 }
-
-export const noObserver: RequestObserver = { started() {}, finished() {} };

@@ -1,12 +1,12 @@
-/** `/_host/api/…`: the JSON admin API (and, through `extra`, /metrics and the dashboard). */
+/** `/_host/api/…`: the admin check, the admin routes' dispatcher, and the CGI list (the other routes: canary-routes.ts, monitor-routes.ts). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CgiSlot } from '../host/cgi-slot.js';
-import type { Registry } from '../host/registry.js';
-import { shortPath } from '../host/compile.js';
-import { sendError, sendJson } from '../http/respond.js';
-import { readText } from '../http/body.js';
-import { CgiError, isErrorCode } from '../errors.js';
-import { adminDenied } from './admin-auth.js';
+import type { CgiSlot } from '../../host/cgi-slot.js';
+import type { Registry } from '../../host/registry.js';
+import { shortPath } from '../../host/compile.js';
+import { sendError, sendJson } from '../respond.js';
+import { readText } from '../body.js';
+import { CgiError, isErrorCode } from '../../errors.js';
+import { adminDenied } from './auth.js';
 
 export interface AdminRoute {
   method: 'GET' | 'POST';

@@ -1,9 +1,9 @@
 /** Admin API for gray releases: POST /_host/api/cgis/<name>/{canary,promote,rollback}, GET /_host/api/cgis/<name>. */
 import { z } from 'zod';
-import { CgiError } from '../errors.js';
-import type { Registry } from '../host/registry.js';
-import { sendJson } from '../http/respond.js';
-import { slotSummary, type AdminRoute } from './admin.js';
+import { CgiError } from '../../errors.js';
+import type { Registry } from '../../host/registry.js';
+import { sendJson } from '../respond.js';
+import { slotSummary, type AdminRoute } from './router.js';
 
 const PercentSchema = z.object({ percent: z.number().min(0).max(100) });
 

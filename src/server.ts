@@ -1,0 +1,154 @@
+/**
+ * The composition root: wires config, store, the CGI host, the HTTP front and
+ * the monitor into one server, and is the only module that knows them all.
+ * Start: open the store, load every CGI, serve HTTP, watch the folder. Stop:
+ * stop accepting, finish what is in flight, persist, and end every thread.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config/schema.js';
+import { listServedCgiFiles } from './host/cgi-files.js';
+import type { SlotEnv } from './host/cgi-slot.js';
+import { Registry } from './host/registry.js';
+import { runtimePaths } from './host/runtime-paths.js';
+import { watchCgis } from './host/watch.js';
+import { Watchdog } from './host/watchdog.js';
+import { canaryRoutes } from './http/admin/canary-routes.js';
+import { monitorRoutes } from './http/admin/monitor-routes.js';
+import { adminHandler, cgisRoute } from './http/admin/router.js';
+import { Front } from './http/server.js';
+import { createLogger, type Logger } from './log.js';
+import { Monitor } from './monitor/monitor.js';
+import { StoreHost } from './store/host.js';
+import { SpareThreads } from './worker/spare.js';
+
+export class Server {
+  private stopWatching?: () => Promise<void>;
+  private stopping?: Promise<void>;
+
+  private constructor(
+    readonly config: Config,
+    readonly log: Logger,
+    readonly store: StoreHost,
+    readonly registry: Registry,
+    readonly monitor: Monitor,
+    readonly front: Front,
+    private readonly watchdog: Watchdog,
+    private readonly spares: SpareThreads,
+    readonly address: { host: string; port: number },
+  ) {}
+
+  static async start(config: Config, opts: { log?: Logger } = {}): Promise<Server> {
+    const log = opts.log ?? createLogger(config.log);
+    mkdirSync(config.dataDir, { recursive: true });
+    const tmpDir = join(config.dataDir, 'tmp');
+    rmSync(tmpDir, { recursive: true, force: true });
+    mkdirSync(tmpDir, { recursive: true });
+
+    const paths = runtimePaths();
+    // Threads for the CGIs about to load boot while the store opens and the CGIs compile.
+    const spares = new SpareThreads(paths.workerFile, config.cgiDefaults.maxHeapMb, config.faults.heartbeatMs);
+    spares.prime(listServedCgiFiles(config.cgisDir, paths.builtinCgisDir).length * config.cgiDefaults.workers);
+    const store = await StoreHost.start({
+      threadFile: paths.storeThreadFile,
+      dataDir: config.dataDir,
+      synchronous: config.store.synchronous,
+      groupsMaxMembers: config.groups.maxMembers,
+      webhooks: config.webhooks,
+      queue: config.queue,
+      log,
+    }).catch(async (e: unknown) => {
+      await spares.stop();
+      throw e;
+    });
+    // The monitor needs the registry, and the registry reports to the monitor: it is set just below, before any CGI loads.
+    let monitor: Monitor | undefined;
+    const env: SlotEnv = {
+      config,
+      log,
+      workerFile: paths.workerFile,
+      connectStore: () => store.connect(),
+      takeSpare: (maxHeapMb) => spares.take(maxHeapMb),
+      onWorkerExit: (cgi, _version, reason) => monitor?.workerExited(cgi, reason),
+      onAlert: (name, fields) => monitor?.alerts.raise(name, fields),
+      onWorkerLog: (cgi, version, m) => log.log(m.level, m.msg, { cgi, version, requestId: m.requestId, ...m.fields }),
+    };
+    const registry = new Registry(config.cgisDir, env, paths.builtinCgisDir);
+    monitor = new Monitor({ config, log, store, registry });
+    await registry.loadAll();
+
+    const front = new Front({
+      config,
+      registry,
+      tokens: store.tokens,
+      log,
+      observer: monitor.observer,
+      tmpDir,
+      admin: adminHandler(config.adminToken, [cgisRoute(registry), ...canaryRoutes(registry), ...monitorRoutes(monitor)]),
+    });
+    const address = await front.listen(config.port, config.host);
+    spares.trim();
+    const watchdog = new Watchdog(registry, config, log);
+    const server = new Server(config, log, store, registry, monitor, front, watchdog, spares, address);
+    if (config.watch) server.stopWatching = await watchCgis(config.cgisDir, config.watchDebounceMs, registry, log);
+    return server;
+  }
+
+  /** Graceful stop: no new connections, in-flight requests finish (held long-polls are answered), then everything closes. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.stopWatching?.();
+      const drained = this.front.drain(this.config.limits.shutdownTimeoutMs);
+      // Held long-polls would otherwise keep the drain waiting for their whole timeout.
+      await this.store.releaseWaiters();
+      await drained;
+      this.watchdog.stop();
+      this.monitor.stop();
+      await Promise.all([this.registry.stopAll(), this.spares.stop()]);
+      await this.store.close();
+    })();
+    return this.stopping;
+  }
+}
+
+/** `cgihost start` / `dev`: run until SIGTERM or SIGINT, then drain and exit 0. Resolves -1: the signal handlers end the process. */
+export async function runServer(config: Config, opts: { dev: boolean }): Promise<number> {
+  if (opts.dev) config.log.format = 'pretty';
+  const log = createLogger(config.log);
+  let server: Server;
+  try {
+    server = await Server.start(config, { log });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+      console.error(`cgihost: cannot listen on ${config.host}:${config.port}: ${err.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  // Handlers first: whoever reads the line below may signal at once, and an unhandled SIGTERM kills outright.
+  let signals = 0;
+  const stop = (signal: string) => {
+    if (++signals > 1) {
+      log.warn('second signal: exiting without draining', { signal });
+      process.exit(1);
+    }
+    log.info('stopping: finishing in-flight requests', { signal, inflight: server.front.inflightCount });
+    server.stop().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (e: Error) => {
+        log.error('stop failed', { error: e.stack });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  const { host: h, port } = server.address;
+  const shown = h.includes(':') ? `[${h}]` : h;
+  console.log(`cgihost ${opts.dev ? 'dev ' : ''}listening on http://${shown}:${port} (cgis: ${config.cgisDir}, data: ${config.dataDir})`);
+  return -1;
+}
