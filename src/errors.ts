@@ -68,7 +68,12 @@ const SYSTEM_ERRORS = {
 /** Every code a client can receive, with its HTTP status (SPEC §3). */
 export const ERROR_STATUS = { ...CLIENT_ERRORS, ...SYSTEM_ERRORS } as const;
 
-/** A code a client can receive. */
+/**
+ * A code a client can receive.
+ *
+ * @example
+ * const code: ErrorCode = 'NOT_GROUP_MEMBER'; // ERROR_STATUS[code] === 403
+ */
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export const CLIENT_ERROR_CODES = Object.keys(CLIENT_ERRORS) as ReadonlyArray<keyof typeof CLIENT_ERRORS>;
@@ -122,6 +127,12 @@ export function isHostErrorCode(code: unknown): code is HostErrorCode {
   return typeof code === 'string' && Object.hasOwn(HOST_ERROR_EXIT, code);
 }
 
+/**
+ * The optional last argument of CgiError.
+ *
+ * @example
+ * throw new CgiError('RATE_LIMITED', 'too many tries', { retryAfterSec: 30 }, { headers: { 'x-limit': '5' } });
+ */
 export interface CgiErrorOptions {
   /** Headers sent with the error answer (`content-range` on a 416, say); x-request-id and x-cgi-version win over them. */
   headers?: Record<string, string>;
