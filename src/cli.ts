@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from './config/load.js';
 import { CgiError, HOST_ERROR_EXIT, isHostErrorCode } from './errors.js';
 import { DIST_DIR } from './host/runtime-paths.js';
-import { runServer } from './server.js';
+import { runServer } from './start.js';
 import { checkCgis } from './host/check.js';
 import { scaffoldCgi } from './host/scaffold.js';
 import { canaryCommand } from './host/canary-cli.js';

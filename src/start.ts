@@ -1,0 +1,46 @@
+/** `cgihost start` / `dev`: run until SIGTERM or SIGINT, then drain and exit 0. */
+import type { Config } from './config/schema.js';
+import { createLogger } from './log.js';
+import { Server } from './server.js';
+
+/** Resolves -1: the process keeps running; the signal handlers end it. */
+export async function runServer(config: Config, opts: { dev: boolean }): Promise<number> {
+  if (opts.dev) config.log.format = 'pretty';
+  const log = createLogger(config.log);
+  let server: Server;
+  try {
+    server = await Server.start(config, { log });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+      console.error(`cgihost: cannot listen on ${config.host}:${config.port}: ${err.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  // Handlers first: whoever reads the line below may signal at once, and an unhandled SIGTERM kills outright.
+  let signals = 0;
+  const stop = (signal: string) => {
+    if (++signals > 1) {
+      log.warn('second signal: exiting without draining', { signal });
+      process.exit(1);
+    }
+    log.info('stopping: finishing in-flight requests', { signal, inflight: server.front.inflightCount });
+    server.stop().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (e: Error) => {
+        log.error('stop failed', { error: e.stack });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  const { host: h, port } = server.address;
+  const shown = h.includes(':') ? `[${h}]` : h;
+  console.log(`cgihost ${opts.dev ? 'dev ' : ''}listening on http://${shown}:${port} (cgis: ${config.cgisDir}, data: ${config.dataDir})`);
+  return -1;
+}
