@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_STATUS, errorBody, isErrorCode } from '../src/errors.js';
-import { ROOT } from './helpers/host.js';
+import { ROOT } from './helpers/index.js';
 
 /** Codes we added beyond the SPEC's table, each documented in the README. */
 const ADDITIONS: Record<string, number> = { RANGE_NOT_SATISFIABLE: 416 };

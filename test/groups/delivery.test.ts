@@ -5,25 +5,13 @@
  * nothing older, removed members nothing newer; group changes arrive as system
  * entries; every member sees the messages in the order they were sent.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import {
-  clientMsgId,
-  createGroup,
-  expectDense,
-  inbox,
-  newUsers,
-  sendGroupText,
-  sleep,
-  sync,
-  type SyncMessage,
-  type User,
-} from '../messaging/client.js';
+import { clientMsgId, createGroup, expectDense, inbox, sendGroupText, sync, type SyncMessage } from '../messaging/client.js';
+import { newUsers, PROJECT_CGIS, type RunningHost, sleep, startHost, type User, waitFor } from '../helpers/index.js';
 
 let h: RunningHost;
 beforeAll(async () => {
-  h = await startHost({ cgisDir: join(ROOT, 'cgis') });
+  h = await startHost({ cgisDir: PROJECT_CGIS });
 });
 afterAll(async () => {
   await h?.stop();

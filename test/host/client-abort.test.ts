@@ -4,7 +4,7 @@
  * and what else it holds must still be answered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type RunningHost } from '../helpers/host.js';
+import { type RunningHost, startHost } from '../helpers/index.js';
 
 const BUSY = `import { defineCgi, z } from 'cgihost';
 export default defineCgi({

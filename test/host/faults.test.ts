@@ -4,8 +4,8 @@
  * and the faulty one answers again once its worker is replaced.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import { cgiSummary, HEX12, timed } from './support.js';
+import { HEX12, timed } from './support.js';
+import { type ApiResponse, cgiSummary, type RunningHost, startHost, waitFor, expectError } from '../helpers/index.js';
 
 let host: RunningHost;
 
@@ -30,11 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await host?.kill();
 });
-
-function expectError(res: ApiResponse, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
-  expect(res.body.error.requestId).toBe(res.headers.get('x-request-id'));
-}
 
 async function echoStillAnswers(): Promise<void> {
   const res = await host.post('echo', { text: 'next door' });

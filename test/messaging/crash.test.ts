@@ -6,10 +6,9 @@
  * the sender was told, with every inbox dense. Sends cut off by the kill are
  * retried with their clientMsgId and must land exactly once too.
  */
-import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { ROOT, startHost, type RunningHost } from '../helpers/host.js';
-import { clientMsgId, expectDense, inbox, newUsers, type User } from './client.js';
+import { clientMsgId, expectDense, inbox } from './client.js';
+import { newUsers, PROJECT_CGIS, type RunningHost, startHost, type User } from '../helpers/index.js';
 
 const hosts: RunningHost[] = [];
 afterAll(async () => {
@@ -25,7 +24,7 @@ interface Attempt {
 }
 
 it('keeps every acknowledged message exactly once across kill -9, with dense inboxes', async () => {
-  const cgisDir = join(ROOT, 'cgis');
+  const cgisDir = PROJECT_CGIS;
   const first = await startHost({ cgisDir });
   hosts.push(first);
   const users = await newUsers(first, 6, 'crash');

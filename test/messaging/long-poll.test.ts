@@ -3,14 +3,24 @@
  * as an entry is committed for its user, or empty when the time runs out, and
  * ends cleanly when the client goes away.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROOT, startHost, waitFor, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import { expectError, metric, newUsers, sendText, sleep, sync, type User } from './client.js';
+import { sendText, sync } from './client.js';
+import {
+  type ApiResponse,
+  expectError,
+  metric,
+  newUsers,
+  PROJECT_CGIS,
+  type RunningHost,
+  sleep,
+  startHost,
+  type User,
+  waitFor,
+} from '../helpers/index.js';
 
 let h: RunningHost;
 beforeAll(async () => {
-  h = await startHost({ cgisDir: join(ROOT, 'cgis') });
+  h = await startHost({ cgisDir: PROJECT_CGIS });
 });
 afterAll(async () => {
   await h?.stop();

@@ -4,8 +4,8 @@
  * every version must have been seen serving.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type RunningHost } from '../helpers/host.js';
-import { cgiPath, until, versionCgi, writeFile } from './support.js';
+import { cgiPath, untilServes, versionCgi } from './support.js';
+import { type RunningHost, startHost, writeFile } from '../helpers/index.js';
 
 const CLIENTS = 20;
 const SWAPS = 5;
@@ -20,7 +20,7 @@ describe('swap under concurrent load', () => {
   });
 
   it(`${CLIENTS} clients, ${SWAPS} rewrites: zero non-200 answers, every version observed`, async () => {
-    await until(host, 'busy', 'v0');
+    await untilServes(host, 'busy', 'v0');
     let running = true;
     const seen = new Map<string, number>(); // v -> count
     const versions = new Map<string, string>(); // v -> x-cgi-version
