@@ -8,7 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
 import { ROOT } from './helpers/paths.js';
 
 /** What scripts/build.mjs reads: the sources, the build script, and the packages it bundles (zod) or externalises. */
@@ -32,7 +33,9 @@ function inputsHash(): string {
   return h.digest('hex');
 }
 
-export default function setup(): void {
+export default function setup(project: TestProject): void {
+  // A vitest run rooted elsewhere (a scaffolded CGI folder under test/.tmp) that picked up this config does not build.
+  if (resolve(project.config.root) !== ROOT) return;
   const want = inputsHash();
   const fresh = existsSync(STAMP) && readFileSync(STAMP, 'utf8') === want && OUTPUTS.every((f) => existsSync(join(ROOT, 'dist', f)));
   if (fresh) return;

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf } from '../../src/host/cgi-slot.js';
-import { cgiPath, probe, SETTLE_MS, versionCgi } from '../reload/support.js';
+import { cgiPath, probe, SETTLE_MS, untilServes, versionCgi } from '../reload/support.js';
 import { untilAll } from './support.js';
 import {
   adminCgi,
@@ -180,8 +180,10 @@ describe('canary control at run time', () => {
     expect(s.canaryPercent).toBe(0);
     expect(s.version).not.toBe(oldStable);
     expect(s.lastError).toBeNull();
-    // The promoted version stays after the watcher has seen both file events.
-    await new Promise((res) => setTimeout(res, 300));
+    // The promoted version stays after the watcher has seen both file events: a file written after them in the
+    // same folder serves, so theirs have been applied (the watcher delivers events in order).
+    writeFile(cgiPath(host, 'exp/after_promote.ts'), versionCgi({ v: 'witness' }));
+    await untilServes(host, 'after_promote', 'witness', SETTLE_MS);
     await allGet('pick', 'canary');
     // Requests without a uid get the promoted code too: it is the stable version now.
     const anon = await probe(host, 'pick');

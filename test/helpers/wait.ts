@@ -5,6 +5,9 @@
  */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** What a truthy check lets through. */
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
 export interface WaitOptions {
   /** Poll interval; default 25 ms. */
   everyMs?: number;
@@ -17,14 +20,14 @@ export interface WaitOptions {
  * with the last error `fn` threw. The third argument is the poll interval in
  * ms, or options.
  */
-export async function waitFor<T>(fn: () => Promise<T> | T, ms = 5_000, opts: WaitOptions | number = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => Promise<T> | T, ms = 5_000, opts: WaitOptions | number = {}): Promise<Truthy<T>> {
   const { everyMs = 25, what = 'condition' } = typeof opts === 'number' ? { everyMs: opts } : opts;
   const end = Date.now() + ms;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v as Truthy<T>;
     } catch (e) {
       last = e;
     }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEX12, timed } from './support.js';
-import { type ApiResponse, cgiSummary, type RunningHost, startHost, waitFor, expectError } from '../helpers/index.js';
+import { type ApiResponse, cgiSummary, expectError, type RunningHost, sleep, startHost, waitFor } from '../helpers/index.js';
 
 let host: RunningHost;
 
@@ -175,7 +175,8 @@ describe('a storm of crashing requests beside echo', () => {
     const calls: Array<Promise<{ cgi: string; res: ApiResponse }>> = [];
     // Four waves, so that some requests arrive while the worker is dead and wait for its replacement.
     for (let i = 0; i < 40; i++) {
-      if (i % 10 === 0 && i > 0) await new Promise((r) => setTimeout(r, 30));
+      // The pause between waves is the point: it spreads the arrivals over the worker's deaths and restarts.
+      if (i % 10 === 0 && i > 0) await sleep(30);
       calls.push(host.post('exits_storm', { exit: true }).then((res) => ({ cgi: 'exits_storm', res })));
       calls.push(host.post('echo', { text: `e${i}` }).then((res) => ({ cgi: 'echo', res })));
     }

@@ -5,7 +5,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEX12 } from '../host/support.js';
-import { cgiSummary, expectError, type RunningHost, startHost } from '../helpers/index.js';
+import { cgiSummary, expectError, type RunningHost, sleep, startHost } from '../helpers/index.js';
 
 let host: RunningHost;
 
@@ -67,8 +67,8 @@ function rawPost(path: string, opts: { contentLength?: number; chunk: Buffer; ma
       while (!answered && sent < opts.maxBytes && !req.destroyed) {
         const ok = req.write(opts.chunk);
         sent += opts.chunk.length;
-        // Pace the upload, so "answered before the body was sent" is observable over loopback.
-        await new Promise((r) => setTimeout(r, ok ? 2 : 10));
+        // Pace the upload, so "answered before the body was sent" is observable over loopback (the pacing is the point).
+        await sleep(ok ? 2 : 10);
       }
       if (!answered && !req.destroyed) req.end();
     };

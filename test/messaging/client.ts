@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import type { ApiResponse, RunningHost, User } from '../helpers/index.js';
+import { metric, waitFor, type ApiResponse, type RunningHost, type User } from '../helpers/index.js';
 
 export interface SyncMessage {
   seq: number;
@@ -79,4 +79,14 @@ export async function createGroup(h: RunningHost, owner: User, members: Array<Us
 
 export function uidOf(u: User | string): string {
   return typeof u === 'string' ? u : u.uid;
+}
+
+/**
+ * Waits until the host holds `n` long-polls. The gauge is read through a cache
+ * up to 1 s old, so a reading proves a poll is held only when it differs from
+ * the last reading before the poll began: tests alternate (0, start polls, n,
+ * answer them, 0).
+ */
+export async function syncWaiters(h: RunningHost, n: number): Promise<void> {
+  await waitFor(async () => (await metric(h, 'cgihost_sync_waiters')) === n, 5_000, { everyMs: 100, what: `${n} held syncs` });
 }

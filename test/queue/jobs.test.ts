@@ -8,7 +8,7 @@ import { Batch, Tx } from '../../src/store/group-commit.js';
 import { JobQueue } from '../../src/queue/jobs.js';
 import { resolveQueueOptions } from '../../src/store/options.js';
 import { storeUsers, openStore, readAll, type Opened } from '../store/support.js';
-import { tempDir, waitFor } from '../helpers/index.js';
+import { sleep, tempDir, waitFor } from '../helpers/index.js';
 
 let o: Opened | undefined;
 let server: Server | undefined;
@@ -121,8 +121,9 @@ describe('fan-out consumer', () => {
     db.close();
     o = openStore({ dataDir: dir, queue: { maxAttempts: 2, backoffBaseMs: 30, backoffMaxMs: 60 } });
     // As if its timer had fired early and been used up (after the turn at open): only a later turn can set it again.
-    await new Promise((r) => setTimeout(r, 20));
-    (o.store as unknown as { fanout: { timer: { cancel(): void } } }).fanout.timer.cancel();
+    const { timer } = (o.store as unknown as { fanout: { timer: { at: number; cancel(): void } } }).fanout;
+    await waitFor(() => timer.at < Infinity, 2_000, { what: 'the turn at open to set the retry timer' });
+    timer.cancel();
     const [a, b] = await storeUsers(o.store, 2);
     await o.store.createGroup({ owner: a!, name: 'g', members: [b!] });
     await waitFor(() => o!.store.stats().queueDeadLetters.fanout === 1, 3_000, { what: 'the retried job to die' });
@@ -132,7 +133,8 @@ describe('fan-out consumer', () => {
     o = openStore();
     await storeUsers(o.store, 1);
     const before = o.store.stats().commits;
-    await new Promise((r) => setTimeout(r, 200));
+    // The point of the test: a window of idleness, in which nothing may commit.
+    await sleep(200);
     expect(o.store.stats().commits).toBe(before);
   });
 });

@@ -137,9 +137,9 @@ describe('broken saves keep the previous version serving', () => {
     const slot = await adminCgi(host, 'dup');
     expect(slot.group).toBe('clasha');
 
-    // A further edit of the clashing file is refused again, and never overrides.
+    // A further edit of the clashing file is refused again (a newer refusal is listed), and never overrides.
     writeFile(newcomer, versionCgi({ v: 'from-b-edited' }));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(async () => (await adminCgis(host)).refused.some((r) => /clashb\/dup\.ts$/.test(r.file) && r.at > refused.at), SETTLE_MS);
     expect(await probe(host, 'dup')).toMatchObject({ status: 200, v: 'from-a' });
 
     renameSync(newcomer, cgiPath(host, 'clashb/dup2.ts'));

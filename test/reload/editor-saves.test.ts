@@ -7,9 +7,7 @@
 import { renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgiPath, probe, SETTLE_MS, untilServes, versionCgi } from './support.js';
-import { adminCgi, type RunningHost, startHost, waitFor, writeFile } from '../helpers/index.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { adminCgi, type RunningHost, sleep, startHost, waitFor, writeFile } from '../helpers/index.js';
 
 /** Calls `name` back to back until stopped; collects every answer that is not a 200. */
 function background(host: RunningHost, name: string) {
@@ -24,6 +22,8 @@ function background(host: RunningHost, name: string) {
     }
   });
   return {
+    /** Answers so far (any status). */
+    count: () => count,
     async stop() {
       running = false;
       await Promise.all(loops);
@@ -42,8 +42,10 @@ describe('editor-style saves', () => {
   });
 
   const noErrorLeft = async (name: string) => {
-    // Give a late event from a half-written state the time to land, then look.
-    await sleep(300);
+    // A late event from a half-written state would come before a later save's in the same folder: once that
+    // later file serves, whatever the half-written moments set off has been applied. Then look.
+    writeFile(cgiPath(host, `ed/${name}_after.ts`), versionCgi({ v: 'after' }));
+    await untilServes(host, `${name}_after`, 'after', SETTLE_MS);
     const s = await adminCgi(host, name);
     expect(s.lastError, JSON.stringify(s.lastError)).toBeNull();
     expect(s.state).toBe('ready');
@@ -55,6 +57,7 @@ describe('editor-style saves', () => {
     await untilServes(host, 'trunc', 'a');
     const load = background(host, 'trunc');
     truncateSync(file, 0);
+    // The point of this test: the write follows within the debounce, as an editor's does.
     await sleep(5);
     writeFileSync(file, versionCgi({ v: 'b' }));
     await untilServes(host, 'trunc', 'b', SETTLE_MS);
@@ -68,7 +71,9 @@ describe('editor-style saves', () => {
     writeFile(file, versionCgi({ v: 'a' }));
     await untilServes(host, 'slowtrunc', 'a');
     truncateSync(file, 0);
-    await sleep(250);
+    // The host acts on the empty file (and refuses it) before the bytes come.
+    await waitFor(async () => (await adminCgi(host, 'slowtrunc'))?.lastError, SETTLE_MS);
+    expect((await probe(host, 'slowtrunc')).v).toBe('a');
     writeFileSync(file, versionCgi({ v: 'b' }));
     await untilServes(host, 'slowtrunc', 'b', SETTLE_MS);
     await noErrorLeft('slowtrunc');
@@ -84,7 +89,8 @@ describe('editor-style saves', () => {
     // The host has seen the empty file (and refused it) before the bytes come back.
     await waitFor(async () => (await adminCgi(host, 'nochange'))?.lastError, SETTLE_MS);
     writeFileSync(file, text);
-    await sleep(200);
+    // The host has seen the bytes come back: the refusal is cleared.
+    await waitFor(async () => (await adminCgi(host, 'nochange'))?.lastError === null, SETTLE_MS);
     expect(await probe(host, 'nochange')).toMatchObject({ status: 200, v: 'same', version: before.version });
     await noErrorLeft('nochange');
   });
@@ -94,7 +100,7 @@ describe('editor-style saves', () => {
     writeFile(file, versionCgi({ v: 'a' }));
     await untilServes(host, 'atomic', 'a');
     const load = background(host, 'atomic');
-    await sleep(100);
+    await waitFor(() => load.count() >= 4);
     for (const v of ['b', 'c']) {
       const tmp = cgiPath(host, `ed/.atomic.ts.${process.pid}.tmp`);
       writeFileSync(tmp, versionCgi({ v }));
@@ -111,7 +117,7 @@ describe('editor-style saves', () => {
     writeFile(file, versionCgi({ v: 'a' }));
     await untilServes(host, 'vimmed', 'a');
     const load = background(host, 'vimmed');
-    await sleep(100);
+    await waitFor(() => load.count() >= 4);
     const backup = `${file}~`;
     renameSync(file, backup);
     writeFileSync(file, versionCgi({ v: 'b' }));
@@ -128,7 +134,9 @@ describe('editor-style saves', () => {
     writeFile(cgiPath(host, 'ed/thing.test.ts'), "import { it } from 'vitest'; it('x', () => {});\n");
     writeFile(cgiPath(host, 'ed/marker.ts'), versionCgi({ v: 'marker' }));
     await untilServes(host, 'marker', 'marker');
-    await sleep(200);
+    // A witness written after the marker has served: the files before it have had a whole load's time since.
+    writeFile(cgiPath(host, 'ed/marker2.ts'), versionCgi({ v: 'marker2' }));
+    await untilServes(host, 'marker2', 'marker2', SETTLE_MS);
     for (const name of ['notes', 'hidden', '_hidden', 'thing', 'thing_test']) {
       expect((await probe(host, name)).code, name).toBe('NO_SUCH_CGI');
     }

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgiPath, probe, SETTLE_MS, untilServes, versionCgi } from './support.js';
-import { adminCgi, type RunningHost, startHost, waitFor, writeFile } from '../helpers/index.js';
+import { adminCgi, metric, type RunningHost, sleep, startHost, waitFor, writeFile } from '../helpers/index.js';
 
 /** Long enough that v2 is serving before it ends, even when a fresh worker is slow to start. */
 const SLOW_MS = 4_000;
@@ -75,10 +75,15 @@ describe('in-flight requests across a swap', () => {
         req.end('}');
       };
     });
-    await new Promise((r) => setTimeout(r, 100));
+    // The headers have arrived and the route is chosen: the request counts as in flight for upload.
+    await waitFor(async () => (await metric(host, 'cgihost_cgi_inflight_requests', { cgi: 'upload' })) === 1, 5_000, {
+      what: 'the upload request to be routed',
+    });
     writeFile(cgiPath(host, 'demo/upload.ts'), versionCgi({ v: 'u2' }));
     await untilServes(host, 'upload', 'u2', SETTLE_MS);
-    await new Promise((r) => setTimeout(r, 200));
+    // A window for the old version's idle worker to stop: no outside signal tells when a retired worker has
+    // exited, and the test holds whether or not it has (the window only makes the race it guards likelier).
+    await sleep(200);
     finishBody();
     const r = await answer;
     expect(r.status, r.body).toBe(200);

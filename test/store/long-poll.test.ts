@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { storeUsers, openStore, type Opened } from './support.js';
+import { waitFor } from '../helpers/index.js';
 
 let o: Opened;
 afterEach(async () => {
@@ -14,8 +15,7 @@ describe('long-poll sync', () => {
     const [a, b] = await storeUsers(o.store, 2);
     const t0 = Date.now();
     const held = o.store.sync({ uid: b!, syncKey: 0, limit: 10, timeoutMs: 10_000 }, { requestId: 'r1' });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(o.store.stats().syncWaiters).toBe(1);
+    await waitFor(() => o.store.stats().syncWaiters === 1, 2_000, { what: 'the sync to be held' });
     const sent = await o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'wake', clientMsgId: 'w' });
     const r = await held;
     expect(since(t0)).toBeLessThan(2_000);
@@ -69,8 +69,11 @@ describe('long-poll sync', () => {
       done = true;
       return r;
     });
+    const heldC = o.store.sync({ uid: c!, syncKey: 0, limit: 10, timeoutMs: 5_000 }, { requestId: 'rc' });
     await o.store.sendMessage({ from: a!, to: c!, type: 'text', content: 'not for b', clientMsgId: 'n' });
-    await new Promise((r) => setTimeout(r, 50));
+    // The witness: c's sync, held alongside, is woken by that entry; b's is not (a turn later, still not).
+    expect((await heldC).messages.map((m) => m.content)).toEqual(['not for b']);
+    await new Promise((r) => setImmediate(r));
     expect(done).toBe(false);
     await o.store.sendMessage({ from: c!, to: b!, type: 'text', content: 'for b', clientMsgId: 'f' });
     expect((await held).messages.map((m) => m.content)).toEqual(['for b']);
