@@ -40,10 +40,10 @@ export async function newUser(h: RunningHost, prefix = 'u'): Promise<User> {
 }
 
 /**
- * Fresh users, `batch` at a time (scrypt makes each ~50 ms): `n` of them named
+ * Fresh users, `batch` at a time (scrypt makes each ~50 ms of CPU; more at once time out on a loaded machine): `n` of them named
  * `prefix_…`, or one per name given (`['alice', 'bob']`, in that order).
  */
-export async function newUsers(h: RunningHost, n: number | string[], prefix = 'u', batch = 16): Promise<User[]> {
+export async function newUsers(h: RunningHost, n: number | string[], prefix = 'u', batch = 8): Promise<User[]> {
   const prefixes = typeof n === 'number' ? Array.from({ length: n }, () => prefix) : n;
   const out: User[] = [];
   for (let i = 0; i < prefixes.length; i += batch) {
