@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './helpers/host.js';
+import { ROOT } from './helpers/index.js';
 
 /** Cycles that belong to a later issue (the store and queue room of the PostgreSQL one); no other may appear. */
 const KNOWN_CYCLES = [

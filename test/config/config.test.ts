@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { CgiError } from '../../src/errors.js';
-import { tempDir } from '../helpers/host.js';
+import { tempDir } from '../helpers/index.js';
 
 function errorOf(raw: unknown): string {
   try {

@@ -5,7 +5,7 @@ import { dbPath, openDatabase, type Db } from '../../src/store/db.js';
 import { GroupCommit, type Batch, type Journal } from '../../src/store/group-commit.js';
 import { CgiError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { tempDir } from './support.js';
+import { tempDir } from '../helpers/index.js';
 
 /** A journal that records what the committer asked of it. */
 class LogJournal implements Journal {
