@@ -39,6 +39,11 @@ export async function runServer(config: Config, opts: { dev: boolean }): Promise
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // For supervisors (the test suite among them): a host whose parent died without stopping it must not run on, orphaned.
+  if (process.env.CGIHOST_STOP_ON_STDIN_EOF === '1') {
+    process.stdin.on('end', () => stop('stdin closed'));
+    process.stdin.resume();
+  }
   const { host: h, port } = server.address;
   const shown = h.includes(':') ? `[${h}]` : h;
   console.log(`cgihost ${opts.dev ? 'dev ' : ''}listening on http://${shown}:${port} (cgis: ${config.cgisDir}, data: ${config.dataDir})`);
