@@ -1,4 +1,6 @@
 /** Request counts and recent latencies of one CGI (or one version of it), for the admin API and canary judgement. */
+import type { RequestOutcome } from '../errors.js';
+
 const RING = 1024;
 
 export class SlotStats {
@@ -6,12 +8,12 @@ export class SlotStats {
   errors5xx = 0;
   /** Requests held in a long-poll (their latency below is service time, without the wait). */
   held = 0;
-  readonly byCode = new Map<string, number>();
+  readonly byCode = new Map<RequestOutcome, number>();
   private readonly latencies = new Float64Array(RING);
   private filled = 0;
   private next = 0;
 
-  record(status: number, code: string, ms: number, heldMs = 0): void {
+  record(status: number, code: RequestOutcome, ms: number, heldMs = 0): void {
     this.requests++;
     if (heldMs > 0) this.held++;
     if (status >= 500) this.errors5xx++;

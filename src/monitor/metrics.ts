@@ -50,16 +50,6 @@ export class HostMetrics {
           }
         },
       });
-      new TallyHistogram(tally, registers, {
-        name: 'cgihost_request_duration_seconds',
-        help: 'Service time of CGI requests: receipt to answer, less any time held in a long-poll waiting for an entry.',
-        of: (t) => ({ buckets: t.buckets, sum: t.sum, count: t.requests }),
-      });
-      new TallyHistogram(tally, registers, {
-        name: 'cgihost_long_poll_held_seconds',
-        help: 'Time CGI requests were held in a long-poll (sync with timeoutMs) before an entry woke them or the time ran out.',
-        of: (t) => ({ buckets: t.heldBuckets, sum: t.heldSum, count: t.held }),
-      });
     }
     const restarts: Counter<'cgi' | 'reason'> = new client.Counter({
       name: 'cgihost_worker_restarts_total',
@@ -79,8 +69,26 @@ export class HostMetrics {
     return this.prom.contentType;
   }
 
-  metrics(): Promise<string> {
-    return this.prom.metrics();
+  /** The exposition text: the registry's series, then the request histogram built from the tally. */
+  async metrics(): Promise<string> {
+    const text = await this.prom.metrics();
+    if (!this.deps.tally) return text;
+    // prom-client has no histogram whose bucket counts can be set, but it formats any series given as
+    // getMetricsAsJSON() objects through AggregatorRegistry.aggregate (one source: each value is its own sum).
+    const histograms = [
+      tallyHistogram(this.deps.tally, {
+        name: 'cgihost_request_duration_seconds',
+        help: 'Service time of CGI requests: receipt to answer, less any time held in a long-poll waiting for an entry.',
+        of: (t) => ({ buckets: t.buckets, sum: t.sum, count: t.requests }),
+      }),
+      tallyHistogram(this.deps.tally, {
+        name: 'cgihost_long_poll_held_seconds',
+        help: 'Time CGI requests were held in a long-poll (sync with timeoutMs) before an entry woke them or the time ran out.',
+        of: (t) => ({ buckets: t.heldBuckets, sum: t.heldSum, count: t.held }),
+      }),
+    ];
+    const histogram = client.AggregatorRegistry.aggregate([histograms]);
+    return `${text}\n${await histogram.metrics()}`;
   }
 
   private cgiGauges(): void {
@@ -226,7 +234,14 @@ export class HostMetrics {
   }
 }
 
-type HistogramObject = Awaited<ReturnType<client.Histogram<'cgi'>['get']>>;
+/** The JSON form (as getMetricsAsJSON gives it) of one histogram series, read from plain counts. */
+interface HistogramJson {
+  name: string;
+  help: string;
+  type: 'histogram';
+  aggregator: 'sum';
+  values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }>;
+}
 
 interface TallySeries {
   name: string;
@@ -239,53 +254,21 @@ interface TallySeries {
  * (request service time, time held in long-polls): prom-client formats it as
  * any histogram, and the hot path never calls observe().
  */
-class TallyHistogram extends client.Histogram<'cgi'> {
-  constructor(
-    private readonly tally: RequestTally,
-    registers: client.Registry[],
-    private readonly series: TallySeries,
-  ) {
-    super({
-      name: series.name,
-      help: series.help,
-      labelNames: ['cgi'] as const,
-      buckets: [...LATENCY_BUCKETS],
-      registers,
+function tallyHistogram(tally: RequestTally, series: TallySeries): HistogramJson {
+  const { name, help } = series;
+  const values: HistogramJson['values'] = [];
+  for (const [cgi, counts] of tally.cgis) {
+    const t = series.of(counts);
+    let cumulative = 0;
+    LATENCY_BUCKETS.forEach((le, i) => {
+      cumulative += t.buckets[i]!;
+      values.push({ labels: { le, cgi }, value: cumulative, metricName: `${name}_bucket` });
     });
+    values.push(
+      { labels: { le: '+Inf', cgi }, value: t.count, metricName: `${name}_bucket` },
+      { labels: { cgi }, value: t.sum, metricName: `${name}_sum` },
+      { labels: { cgi }, value: t.count, metricName: `${name}_count` },
+    );
   }
-
-  override async get(): Promise<HistogramObject> {
-    return this.snapshot();
-  }
-
-  /** What the registry reads to write the text format. */
-  async getForPromString(): Promise<HistogramObject> {
-    return this.snapshot();
-  }
-
-  private snapshot(): HistogramObject {
-    const { name, help } = this.series;
-    const values: HistogramObject['values'] = [];
-    for (const [cgi, tally] of this.tally.cgis) {
-      const t = this.series.of(tally);
-      let cumulative = 0;
-      LATENCY_BUCKETS.forEach((le, i) => {
-        cumulative += t.buckets[i]!;
-        values.push({ labels: { le, cgi }, value: cumulative, metricName: `${name}_bucket` } as HistogramObject['values'][number]);
-      });
-      values.push(
-        { labels: { le: '+Inf', cgi }, value: t.count, metricName: `${name}_bucket` } as HistogramObject['values'][number],
-        { labels: { cgi }, value: t.sum, metricName: `${name}_sum` },
-        { labels: { cgi }, value: t.count, metricName: `${name}_count` },
-      );
-    }
-    return {
-      name,
-      help,
-      type: 'histogram' as unknown as HistogramObject['type'],
-      aggregator: 'sum',
-      collect: () => {},
-      values,
-    };
-  }
+  return { name, help, type: 'histogram', aggregator: 'sum', values };
 }

@@ -4,7 +4,8 @@
  * only once committed; reads run at once on the same connection, between
  * transactions, so they see exactly what is committed.
  */
-import { StoreError, type StoreClient, type SyncArgs, type SyncResult } from './api.js';
+import type { StoreClient, SyncArgs, SyncResult } from './api.js';
+import { CgiError } from '../errors.js';
 import type { StoreStats } from './protocol.js';
 import { openDatabase, type Db } from './db.js';
 import { Batch, GroupCommit, type Tx } from './group-commit.js';
@@ -17,7 +18,8 @@ import { Groups } from './groups.js';
 import { Media, type PutMediaArgs } from './media.js';
 import { Messaging } from './messages.js';
 import { invalid } from './validate.js';
-import { DEFAULT_GROUPS_MAX_MEMBERS, defaultLogger, resolveQueueOptions, type StoreLogger, type StoreOptions } from './options.js';
+import { createLogger, type Logger } from '../log.js';
+import { DEFAULT_GROUPS_MAX_MEMBERS, resolveQueueOptions, type StoreOptions } from './options.js';
 import { JobQueue, type JobRow } from '../queue/jobs.js';
 import { FANOUT, FanoutConsumer } from '../queue/fanout.js';
 import { WEBHOOK, WebhookDispatcher } from '../queue/webhooks.js';
@@ -35,7 +37,7 @@ const MAX_SYNC_TIMEOUT_MS = 30_000;
 
 export class Store implements StoreClient {
   private readonly db: Db;
-  private readonly log: StoreLogger;
+  private readonly log: Logger;
   private readonly commit: GroupCommit;
   private readonly inbox: Inbox;
   private readonly waiters: SyncWaiters;
@@ -60,7 +62,7 @@ export class Store implements StoreClient {
   }
 
   private constructor(opts: StoreOptions) {
-    this.log = opts.log ?? defaultLogger;
+    this.log = opts.log ?? createLogger({ level: 'info', format: 'json' });
     this.revocations = opts.revocations;
     const queue = resolveQueueOptions(opts.queue);
     const db = (this.db = openDatabase(opts.dataDir, { synchronous: opts.synchronous }));
@@ -141,7 +143,7 @@ export class Store implements StoreClient {
     if (a.syncKey > 0) {
       const lastSeq = this.inbox.lastCommittedSeq(a.uid);
       if (a.syncKey > lastSeq) {
-        throw new StoreError('SYNC_KEY_AHEAD', `syncKey ${a.syncKey} is past the last seq of this inbox (${lastSeq})`, { lastSeq });
+        throw new CgiError('SYNC_KEY_AHEAD', `syncKey ${a.syncKey} is past the last seq of this inbox (${lastSeq})`, { lastSeq });
       }
     }
     if (timeoutMs === 0 || !this.holding) return r;

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runCli, tempDir, writeCgis } from '../helpers/host.js';
+import { ROOT, runCli, tempDir, writeCgis } from '../helpers/index.js';
 
 describe('cgihost check', () => {
   it('a good folder: exit 0, every CGI listed ok', async () => {

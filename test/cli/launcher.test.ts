@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { ROOT, startHost, type RunningHost } from '../helpers/host.js';
+import { ROOT, startHost, type RunningHost } from '../helpers/index.js';
 
 let host: RunningHost | undefined;
 afterEach(async () => {

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, runCli, startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/host.js';
+import { BIN, runCli, startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/index.js';
 
 describe('a second host on a taken port', () => {
   let first: RunningHost;

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROOT, startHost, tempDir, type RunningHost } from '../helpers/host.js';
+import { ROOT, startHost, tempDir, type RunningHost } from '../helpers/index.js';
 
 const DOC = join(ROOT, 'docs/api.md');
 /** Values compared exactly; the rest by type. */

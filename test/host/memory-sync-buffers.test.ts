@@ -7,8 +7,8 @@
  * memory rule, however slowly a loaded machine lets the loop allocate.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startHost, type RunningHost } from '../helpers/host.js';
 import { rssWatch, timed } from './support.js';
+import { type RunningHost, startHost } from '../helpers/index.js';
 
 let host: RunningHost;
 let rss: ReturnType<typeof rssWatch> | undefined;

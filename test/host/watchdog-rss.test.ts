@@ -5,7 +5,7 @@
  * incident) must not get a CGI that merely computes for a while killed.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startHost, type RunningHost } from '../helpers/host.js';
+import { startHost, type RunningHost } from '../helpers/index.js';
 import { memoryOf } from './support.js';
 
 let host: RunningHost;

@@ -6,8 +6,7 @@
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/host.js';
-import { cgiSummary } from '../host/support.js';
+import { cgiSummary, ROOT, startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/index.js';
 
 interface Line {
   level: string;

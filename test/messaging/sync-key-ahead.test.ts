@@ -6,8 +6,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROOT, startHost, type RunningHost } from '../helpers/host.js';
-import { expectError, newUsers, sendText, sync, type User } from './client.js';
+import { expectError, newUsers, ROOT, startHost, type RunningHost, type User } from '../helpers/index.js';
+import { sendText, sync } from './client.js';
 
 let h: RunningHost;
 let a: User;

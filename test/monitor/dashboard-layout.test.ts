@@ -9,8 +9,8 @@ import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/host.js';
-import { newUsers, sendText, type User } from '../messaging/client.js';
+import { newUsers, ROOT, startHost, tempDir, waitFor, writeCgis, type RunningHost, type User } from '../helpers/index.js';
+import { sendText } from '../messaging/client.js';
 import { CGIS } from './support.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

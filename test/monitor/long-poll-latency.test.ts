@@ -6,10 +6,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROOT, startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { newUsers, sendText, sync, type User } from '../messaging/client.js';
-import { cgiSummary } from '../host/support.js';
-import { parseMetrics } from './support.js';
+import { cgiSummary, newUsers, parseMetrics, ROOT, startHost, waitFor, type RunningHost, type User } from '../helpers/index.js';
+import { sendText, sync } from '../messaging/client.js';
 
 const HOLD_MS = 4_000;
 let h: RunningHost;

@@ -5,8 +5,8 @@
  * (`typeErrors`), from a thread of their own; a save that fixes them says so.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { adminCgi, cgiPath, until, versionCgi, writeFile } from './support.js';
+import { adminCgi, startHost, waitFor, writeFile, type RunningHost } from '../helpers/index.js';
+import { cgiPath, untilServes as until, versionCgi } from './support.js';
 
 let host: RunningHost;
 

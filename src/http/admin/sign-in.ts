@@ -2,14 +2,14 @@
  * Signing in to the dashboard from a plain browser: `GET /_host/` without
  * credentials (a browser asking for HTML) gets a sign-in page; its form posts
  * the admin token to `/_host/login`, which sets the session cookie of
- * admin-auth.ts and sends the browser back to the dashboard. `/_host/logout`
+ * auth.ts and sends the browser back to the dashboard. `/_host/logout`
  * clears it. API clients keep getting the JSON 401 and use the Bearer header.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readText } from '../http/body.js';
-import { sendError } from '../http/respond.js';
-import { HostError } from '../host/errors.js';
-import { SESSION_COOKIE, SESSION_SECONDS, SignInThrottle, sameSecret, sessionValue } from './admin-auth.js';
+import { readText } from '../body.js';
+import { sendError } from '../respond.js';
+import { CgiError, isErrorCode } from '../../errors.js';
+import { SESSION_COOKIE, SESSION_SECONDS, SignInThrottle, sameSecret, sessionValue } from './auth.js';
 
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
@@ -65,7 +65,7 @@ export async function signInRoute(
   try {
     given = await tokenOf(req, form);
   } catch (e) {
-    if (!(e instanceof HostError)) throw e;
+    if (!(e instanceof CgiError && isErrorCode(e.code))) throw e;
     sendError(res, e.code, e.message, requestId);
     return true;
   }
@@ -99,7 +99,7 @@ async function tokenOf(req: IncomingMessage, form: boolean): Promise<string> {
     const body = JSON.parse(text) as { token?: unknown };
     return typeof body?.token === 'string' ? body.token.trim() : '';
   } catch {
-    throw new HostError('INVALID_JSON', 'the request body is not valid JSON');
+    throw new CgiError('INVALID_JSON', 'the request body is not valid JSON');
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../errors.js';
 
 /** The dashboard's sign-in cookie: `<expiry ms>.<HMAC of it keyed by the admin token>`. */
 export const SESSION_COOKIE = 'cgihost_admin';
