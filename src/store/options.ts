@@ -37,6 +37,20 @@ export interface LoginThrottleOptions {
   windowMs?: number;
 }
 
+/** SPEC §6 rules of the messenger (config `messaging`). */
+export interface MessagingOptions {
+  /** 1:1 messages only between contacts (NOT_A_CONTACT otherwise). Default false. */
+  contactsOnly?: boolean;
+  /** How long after sending a message may be recalled. Default 120000. */
+  recallWindowMs?: number;
+  /**
+   * False only to measure what keeping conversation rows costs (the sendmsg
+   * bench's A/B, through CGIHOST_BENCH_NO_CONVERSATIONS): getconversations
+   * and markread then see nothing. Default true.
+   */
+  keepConversations?: boolean;
+}
+
 export type StoreLogger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
 export interface StoreOptions {
@@ -44,6 +58,7 @@ export interface StoreOptions {
   /** 'FULL' (default): a commit survives power loss. 'NORMAL': it survives a process crash only. */
   synchronous?: 'FULL' | 'NORMAL';
   groupsMaxMembers?: number;
+  messaging?: MessagingOptions;
   webhooks?: WebhookConfig[];
   queue?: QueueOptions;
   login?: LoginThrottleOptions;

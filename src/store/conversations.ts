@@ -1,0 +1,197 @@
+/**
+ * Conversations and unread counts (SPEC §6), kept incrementally: a row per
+ * user and conversation, updated by every entry written into that user's inbox
+ * in the same transaction (1:1 sends, group fan-out, system entries), so
+ * listing conversations never scans an inbox.
+ *
+ * An entry counts as unread when it is a text, voice, image or video message
+ * from someone else with a seq above the read position; `read` and `receipt`
+ * entries move nothing (not the list's order, not lastMessage). A recalled
+ * message's entry is still such an entry, so it still counts until read.
+ *
+ * A read position never passes the conversation's last entry other than
+ * read/receipt (lastSeq): marking read "up to the newest seq I have" is then
+ * the same on every device and cannot ping-pong on the read entries it writes.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './db.js';
+import type { Tx } from './group-commit.js';
+import { StoreError, type Conversation, type ConversationRef, type ReadEvent, type ReceiptEvent } from './api.js';
+import type { Inbox } from './inbox.js';
+import type { MessageFacts, MessageRows } from './message-rows.js';
+import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
+import { msgIdOf } from './ids.js';
+import { invalid, isIntIn } from './validate.js';
+
+const COUNTED_TYPES = `('text', 'voice', 'image', 'video')`;
+const COUNTED = new Set<string>(['text', 'voice', 'image', 'video']);
+export const MAX_CONVERSATIONS_LIMIT = 500;
+
+/** A conversation named by the caller, checked: its key in the caller's inbox (`conv`). */
+export interface ResolvedConversation {
+  conv: string;
+  isGroup: boolean;
+}
+
+/** Where names and existence come from (profiles, groups). */
+export interface ConversationPeers {
+  userExists(uid: string): boolean;
+  groupExists(groupId: string): boolean;
+  displayName(uid: string): string | undefined;
+  groupName(groupId: string): string | undefined;
+}
+
+interface Row {
+  last_seq: number | null;
+  read_seq: number;
+  unread: number;
+  last_in_seq: number | null;
+  last_in_msg_id: number | null;
+  receipt_msg_id: number | null;
+}
+
+/** A listed row: the lastMessage's entry columns, then the conversation's own. */
+type ListRow = [...EntryRow, conv: string, isGroup: number, readSeq: number, unread: number];
+
+/** Exactly one of `peer` and `groupId`, checked to exist. */
+export function resolveConversation(ref: ConversationRef, peers: ConversationPeers): ResolvedConversation {
+  const hasPeer = ref.peer !== undefined && ref.peer !== null;
+  const hasGroup = ref.groupId !== undefined && ref.groupId !== null;
+  if (hasPeer === hasGroup) invalid('exactly one of peer and groupId is required');
+  if (hasPeer) {
+    if (typeof ref.peer !== 'string' || !peers.userExists(ref.peer)) throw new StoreError('NO_SUCH_USER', 'no such user');
+    return { conv: ref.peer, isGroup: false };
+  }
+  if (typeof ref.groupId !== 'string' || !peers.groupExists(ref.groupId)) throw new StoreError('NO_SUCH_GROUP', 'no such group');
+  return { conv: ref.groupId, isGroup: true };
+}
+
+export class Conversations {
+  private readonly s: ReturnType<typeof statements>;
+
+  constructor(
+    db: Db,
+    private readonly inbox: () => Inbox,
+    private readonly rows: MessageRows,
+    private readonly peers: ConversationPeers,
+    /** False only to measure what keeping them costs (bench A/B): no row is written. */
+    private readonly keep = true,
+  ) {
+    this.s = statements(db);
+  }
+
+  /** An entry was written into `owner`'s inbox (Inbox's listener). */
+  entry(_tx: Tx, owner: string, seq: number, m: MessageFacts, conv: string | null): void {
+    if (conv === null || !this.keep || m.kind === 'read' || m.kind === 'receipt') return;
+    const counted = COUNTED.has(m.type) && m.from !== owner;
+    this.s.upsert.run(owner, conv, m.groupId !== null ? 1 : 0, seq, m.id, counted ? 1 : 0, counted ? seq : null, counted ? m.id : null);
+  }
+
+  list(uid: string, limit: number): Conversation[] {
+    const rows = this.s.list.all(uid, limit);
+    return rows.map((r) => {
+      const [conv, isGroup, readSeq, unread] = r.slice(13) as [string, number, number, number];
+      const lastMessage = toSyncMessage(r as unknown as EntryRow, uid, true);
+      const c = (isGroup ? { groupId: conv } : { peer: conv }) as Conversation;
+      c.name = (isGroup ? this.peers.groupName(conv) : this.peers.displayName(conv)) ?? conv;
+      c.lastMessage = lastMessage;
+      c.lastSeq = lastMessage.seq;
+      c.readSeq = readSeq;
+      c.unread = unread;
+      return c;
+    });
+  }
+
+  /**
+   * Moves `uid`'s read position in a conversation forward to `seq` (at most the
+   * conversation's lastSeq): recounts what stays unread, writes a `read` entry
+   * for the user's other devices and, in a 1:1 conversation, a `receipt` to
+   * the peer when the newest of the peer's messages now read changed.
+   */
+  markRead(tx: Tx, a: ConversationRef & { uid: string; seq: number }): { readSeq: number; unread: number } {
+    if (!isIntIn(a.seq, 0, Number.MAX_SAFE_INTEGER)) invalid('seq must be a non-negative integer');
+    const ref = resolveConversation(a, this.peers);
+    const row = this.s.get.get(a.uid, ref.conv);
+    if (!row || row.last_seq === null) return { readSeq: row?.read_seq ?? 0, unread: row?.unread ?? 0 };
+    const target = Math.min(a.seq, row.last_seq);
+    if (target <= row.read_seq) return { readSeq: row.read_seq, unread: row.unread };
+    // Counted entries are never newer than last_in_seq: reading past it leaves nothing unread.
+    const unread = row.last_in_seq === null || row.last_in_seq <= target ? 0 : this.s.countAfter.get(a.uid, ref.conv, target)!;
+    this.s.setRead.run(target, unread, a.uid, ref.conv);
+
+    const read: ReadEvent = ref.isGroup ? { kind: 'read', groupId: ref.conv, seq: target } : { kind: 'read', peer: ref.conv, seq: target };
+    const inbox = this.inbox();
+    const seq = inbox.reserve(a.uid);
+    const m = this.system(tx, a.uid, ref, read, seq);
+    inbox.put(tx, a.uid, seq, m);
+
+    if (!ref.isGroup && ref.conv !== a.uid && row.last_in_seq !== null) {
+      const upTo = row.last_in_seq <= target ? row.last_in_msg_id! : this.s.newestFrom.get(a.uid, ref.conv, target, ref.conv);
+      if (upTo !== undefined && upTo !== row.receipt_msg_id) {
+        const receipt: ReceiptEvent = { kind: 'receipt', by: a.uid, upTo: msgIdOf(upTo) };
+        inbox.append(tx, ref.conv, this.system(tx, a.uid, ref, receipt, null));
+        this.s.setReceipt.run(upTo, a.uid, ref.conv);
+      }
+    }
+    return { readSeq: target, unread };
+  }
+
+  private system(tx: Tx, from: string, ref: ResolvedConversation, event: ReadEvent | ReceiptEvent, senderSeq: number | null): MessageFacts {
+    tx.countSent('system');
+    return this.rows.insert({
+      from,
+      to: ref.isGroup ? null : ref.conv,
+      groupId: ref.isGroup ? ref.conv : null,
+      type: 'system',
+      content: null,
+      mediaId: null,
+      durationMs: null,
+      event,
+      clientMsgId: null,
+      senderSeq,
+      createdAt: tx.now,
+    });
+  }
+}
+
+function statements(db: Db) {
+  return {
+    upsert: db.prepare<[string, string, number, number, number, number, number | null, number | null]>(
+      `INSERT INTO conversations (uid, conv, is_group, last_seq, last_msg_id, unread, last_in_seq, last_in_msg_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (uid, conv) DO UPDATE SET
+         last_seq = excluded.last_seq,
+         last_msg_id = excluded.last_msg_id,
+         unread = unread + excluded.unread,
+         last_in_seq = COALESCE(excluded.last_in_seq, last_in_seq),
+         last_in_msg_id = COALESCE(excluded.last_in_msg_id, last_in_msg_id)`,
+    ),
+    get: db.prepare<[string, string], Row>(
+      `SELECT last_seq, read_seq, unread, last_in_seq, last_in_msg_id, receipt_msg_id FROM conversations WHERE uid = ? AND conv = ?`,
+    ),
+    // Newest activity first, from the (uid, last_seq) index: the cost is the page, not the inbox.
+    list: db
+      .prepare<[string, number], ListRow>(
+        `SELECT c.last_seq, ${ENTRY_COLUMNS}, c.conv, c.is_group, c.read_seq, c.unread
+           FROM conversations c JOIN messages m ON m.id = c.last_msg_id
+          WHERE c.uid = ? AND c.last_seq IS NOT NULL
+          ORDER BY c.last_seq DESC LIMIT ?`,
+      )
+      .raw(),
+    countAfter: db
+      .prepare<[string, string, number], number>(
+        `SELECT COUNT(*) FROM inbox i JOIN messages m ON m.id = i.msg_id
+          WHERE i.uid = ? AND i.conv = ? AND i.seq > ? AND m.type IN ${COUNTED_TYPES} AND m.from_uid <> i.uid`,
+      )
+      .pluck(),
+    newestFrom: db
+      .prepare<[string, string, number, string], number>(
+        `SELECT i.msg_id FROM inbox i JOIN messages m ON m.id = i.msg_id
+          WHERE i.uid = ? AND i.conv = ? AND i.seq <= ? AND m.from_uid = ? AND m.type IN ${COUNTED_TYPES}
+          ORDER BY i.seq DESC LIMIT 1`,
+      )
+      .pluck(),
+    setRead: db.prepare<[number, number, string, string]>('UPDATE conversations SET read_seq = ?, unread = ? WHERE uid = ? AND conv = ?'),
+    setReceipt: db.prepare<[number, string, string]>('UPDATE conversations SET receipt_msg_id = ? WHERE uid = ? AND conv = ?'),
+  };
+}

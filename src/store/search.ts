@@ -1,0 +1,81 @@
+/**
+ * Search (SPEC §6): the caller's own text entries containing a substring,
+ * newest message first. Text messages are indexed once, when stored, in two
+ * FTS5 tables (see search-grams.ts): the trigram index for queries of three or
+ * more characters, the short index for one or two. The index is over
+ * messages, not inboxes (a group message is indexed once, not once per
+ * member); a match is kept when the caller's inbox holds it (inbox_by_msg), so
+ * the cost grows with the number of matching messages newer than the last one
+ * returned, not with the size of any inbox. A recalled message's rows are
+ * deleted from both tables.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './db.js';
+import type { SyncMessage } from './api.js';
+import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
+import { foldedCodePoints, shortGrams, shortQuery, SHORT_QUERY_MAX, trigramQuery } from './search-grams.js';
+import { codePointsAtMost, invalid, isIntIn } from './validate.js';
+
+export const MAX_QUERY_CODE_POINTS = 100;
+export const MAX_SEARCH_LIMIT = 100;
+
+interface Params {
+  uid: string;
+  q: string;
+  conv: string | null;
+  limit: number;
+}
+
+export class Search {
+  private readonly addTrigram: Statement<[number, string]>;
+  private readonly addShort: Statement<[number, string]>;
+  private readonly dropTrigram: Statement<[number]>;
+  private readonly dropShort: Statement<[number]>;
+  private readonly byTrigram: Statement<[Params], EntryRow>;
+  private readonly byShort: Statement<[Params], EntryRow>;
+
+  constructor(db: Db) {
+    this.addTrigram = db.prepare('INSERT INTO msg_trigram (rowid, content) VALUES (?, ?)');
+    this.addShort = db.prepare('INSERT INTO msg_short (rowid, grams) VALUES (?, ?)');
+    this.dropTrigram = db.prepare('DELETE FROM msg_trigram WHERE rowid = ?');
+    this.dropShort = db.prepare('DELETE FROM msg_short WHERE rowid = ?');
+    const query = (table: string) =>
+      db
+        .prepare<[Params], EntryRow>(
+          `SELECT i.seq, ${ENTRY_COLUMNS}
+             FROM ${table} f
+             JOIN inbox i ON i.msg_id = f.rowid AND i.uid = @uid
+             JOIN messages m ON m.id = f.rowid
+            WHERE f.${table} MATCH @q AND (@conv IS NULL OR i.conv = @conv) AND m.recalled_at IS NULL
+            ORDER BY f.rowid DESC LIMIT @limit`,
+        )
+        .raw();
+    this.byTrigram = query('msg_trigram');
+    this.byShort = query('msg_short');
+  }
+
+  /** Indexes a text message (in the transaction that stores it). */
+  add(msgRowId: number, content: string): void {
+    this.addTrigram.run(msgRowId, content);
+    this.addShort.run(msgRowId, shortGrams(content));
+  }
+
+  /** A recalled message leaves the index. */
+  remove(msgRowId: number): void {
+    this.dropTrigram.run(msgRowId);
+    this.dropShort.run(msgRowId);
+  }
+
+  /** `uid`'s text entries containing `query` (in conversation `conv` when given), newest first. */
+  find(uid: string, query: unknown, conv: string | null, limit: number): SyncMessage[] {
+    if (typeof query !== 'string' || query.length === 0 || !codePointsAtMost(query, MAX_QUERY_CODE_POINTS)) {
+      invalid(`query must be 1 to ${MAX_QUERY_CODE_POINTS} characters`);
+    }
+    if (!query.isWellFormed()) invalid('query is not well-formed Unicode');
+    if (!isIntIn(limit, 1, MAX_SEARCH_LIMIT)) invalid(`limit must be 1 to ${MAX_SEARCH_LIMIT}`);
+    const short = foldedCodePoints(query).length <= SHORT_QUERY_MAX;
+    const p: Params = { uid, q: short ? shortQuery(query) : trigramQuery(query), conv, limit };
+    const rows = (short ? this.byShort : this.byTrigram).all(p);
+    return rows.map((r) => toSyncMessage(r, uid));
+  }
+}
