@@ -19,11 +19,11 @@ import type { Tx } from './group-commit.js';
 import { StoreError, type Conversation, type ConversationRef, type ReadEvent, type ReceiptEvent } from './api.js';
 import type { Inbox } from './inbox.js';
 import type { MessageFacts, MessageRows } from './message-rows.js';
+import type { ConversationChain } from './chain.js';
 import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
 import { msgIdOf } from './ids.js';
 import { invalid, isIntIn } from './validate.js';
 
-const COUNTED_TYPES = `('text', 'voice', 'image', 'video')`;
 const COUNTED = new Set<string>(['text', 'voice', 'image', 'video']);
 export const MAX_CONVERSATIONS_LIMIT = 500;
 
@@ -42,6 +42,7 @@ export interface ConversationPeers {
 }
 
 interface Row {
+  tail_seq: number;
   last_seq: number | null;
   read_seq: number;
   unread: number;
@@ -74,17 +75,30 @@ export class Conversations {
     private readonly inbox: () => Inbox,
     private readonly rows: MessageRows,
     private readonly peers: ConversationPeers,
+    private readonly chain: ConversationChain,
     /** False only to measure what keeping them costs (bench A/B): no row is written. */
     private readonly keep = true,
   ) {
     this.s = statements(db);
   }
 
-  /** An entry was written into `owner`'s inbox (Inbox's listener). */
-  entry(_tx: Tx, owner: string, seq: number, m: MessageFacts, conv: string | null): void {
-    if (conv === null || !this.keep || m.kind === 'read' || m.kind === 'receipt') return;
-    const counted = COUNTED.has(m.type) && m.from !== owner;
-    this.s.upsert.run(owner, conv, m.groupId !== null ? 1 : 0, seq, m.id, counted ? 1 : 0, counted ? seq : null, counted ? m.id : null);
+  /** An entry is being written into `owner`'s inbox (Inbox's listener): answers the conversation's previous entry. */
+  entry(_tx: Tx, owner: string, seq: number, m: MessageFacts, conv: string | null): number | null {
+    if (conv === null || !this.keep) return null;
+    const prev = this.s.tail.get(owner, conv) ?? null;
+    const isGroup = m.groupId !== null ? 1 : 0;
+    if (m.kind === 'read' || m.kind === 'receipt') {
+      this.s.upsertTail.run(owner, conv, isGroup, seq);
+    } else {
+      const counted = COUNTED.has(m.type) && m.from !== owner;
+      this.s.upsert.run(owner, conv, isGroup, seq, seq, m.id, counted ? 1 : 0, counted ? seq : null, counted ? m.id : null);
+    }
+    return prev;
+  }
+
+  /** The seq of the newest entry of a conversation in `uid`'s inbox. */
+  tail(uid: string, conv: string): number | undefined {
+    return this.s.tail.get(uid, conv);
   }
 
   list(uid: string, limit: number): Conversation[] {
@@ -116,7 +130,7 @@ export class Conversations {
     const target = Math.min(a.seq, row.last_seq);
     if (target <= row.read_seq) return { readSeq: row.read_seq, unread: row.unread };
     // Counted entries are never newer than last_in_seq: reading past it leaves nothing unread.
-    const unread = row.last_in_seq === null || row.last_in_seq <= target ? 0 : this.s.countAfter.get(a.uid, ref.conv, target)!;
+    const unread = row.last_in_seq === null || row.last_in_seq <= target ? 0 : this.countAfter(a.uid, row.tail_seq, target);
     this.s.setRead.run(target, unread, a.uid, ref.conv);
 
     const read: ReadEvent = ref.isGroup ? { kind: 'read', groupId: ref.conv, seq: target } : { kind: 'read', peer: ref.conv, seq: target };
@@ -126,7 +140,7 @@ export class Conversations {
     inbox.put(tx, a.uid, seq, m);
 
     if (!ref.isGroup && ref.conv !== a.uid && row.last_in_seq !== null) {
-      const upTo = row.last_in_seq <= target ? row.last_in_msg_id! : this.s.newestFrom.get(a.uid, ref.conv, target, ref.conv);
+      const upTo = row.last_in_seq <= target ? row.last_in_msg_id! : this.newestFrom(a.uid, row.tail_seq, target, ref.conv);
       if (upTo !== undefined && upTo !== row.receipt_msg_id) {
         const receipt: ReceiptEvent = { kind: 'receipt', by: a.uid, upTo: msgIdOf(upTo) };
         inbox.append(tx, ref.conv, this.system(tx, a.uid, ref, receipt, null));
@@ -134,6 +148,24 @@ export class Conversations {
       }
     }
     return { readSeq: target, unread };
+  }
+
+  /** Entries after `target` that count as unread: walks the conversation down from its newest entry. */
+  private countAfter(uid: string, tail: number, target: number): number {
+    let n = 0;
+    for (const r of this.chain.walk(uid, tail)) {
+      if (r[0] <= target) break;
+      if (COUNTED.has(r[5]) && r[2] !== uid) n++;
+    }
+    return n;
+  }
+
+  /** The row id of the newest message of `peer` at or below `target`. */
+  private newestFrom(uid: string, tail: number, target: number, peer: string): number | undefined {
+    for (const r of this.chain.walk(uid, tail)) {
+      if (r[0] <= target && r[2] === peer && COUNTED.has(r[5])) return r[1];
+    }
+    return undefined;
   }
 
   private system(tx: Tx, from: string, ref: ResolvedConversation, event: ReadEvent | ReceiptEvent, senderSeq: number | null): MessageFacts {
@@ -156,41 +188,36 @@ export class Conversations {
 
 function statements(db: Db) {
   return {
-    upsert: db.prepare<[string, string, number, number, number, number, number | null, number | null]>(
-      `INSERT INTO conversations (uid, conv, is_group, last_seq, last_msg_id, unread, last_in_seq, last_in_msg_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    tail: db.prepare<[string, string], number>('SELECT tail_seq FROM conversations WHERE uid = ? AND conv = ?').pluck(),
+    upsert: db.prepare<[string, string, number, number, number, number, number, number | null, number | null]>(
+      `INSERT INTO conversations (uid, conv, is_group, tail_seq, last_seq, last_msg_id, unread, last_in_seq, last_in_msg_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (uid, conv) DO UPDATE SET
+         tail_seq = excluded.tail_seq,
          last_seq = excluded.last_seq,
          last_msg_id = excluded.last_msg_id,
          unread = unread + excluded.unread,
          last_in_seq = COALESCE(excluded.last_in_seq, last_in_seq),
          last_in_msg_id = COALESCE(excluded.last_in_msg_id, last_in_msg_id)`,
     ),
-    get: db.prepare<[string, string], Row>(
-      `SELECT last_seq, read_seq, unread, last_in_seq, last_in_msg_id, receipt_msg_id FROM conversations WHERE uid = ? AND conv = ?`,
+    upsertTail: db.prepare<[string, string, number, number]>(
+      `INSERT INTO conversations (uid, conv, is_group, tail_seq) VALUES (?, ?, ?, ?)
+       ON CONFLICT (uid, conv) DO UPDATE SET tail_seq = excluded.tail_seq`,
     ),
-    // Newest activity first, from the (uid, last_seq) index: the cost is the page, not the inbox.
+    get: db.prepare<[string, string], Row>(
+      `SELECT tail_seq, last_seq, read_seq, unread, last_in_seq, last_in_msg_id, receipt_msg_id FROM conversations WHERE uid = ? AND conv = ?`,
+    ),
+    // Newest activity first. The user's rows are sorted whole (a top-k sort, no index to keep
+    // moving at every entry); only the page's rows join their last message.
     list: db
       .prepare<[string, number], ListRow>(
         `SELECT c.last_seq, ${ENTRY_COLUMNS}, c.conv, c.is_group, c.read_seq, c.unread
-           FROM conversations c JOIN messages m ON m.id = c.last_msg_id
-          WHERE c.uid = ? AND c.last_seq IS NOT NULL
-          ORDER BY c.last_seq DESC LIMIT ?`,
+           FROM (SELECT conv, is_group, last_seq, last_msg_id, read_seq, unread FROM conversations
+                  WHERE uid = ? AND last_seq IS NOT NULL ORDER BY last_seq DESC LIMIT ?) c
+           JOIN messages m ON m.id = c.last_msg_id
+          ORDER BY c.last_seq DESC`,
       )
       .raw(),
-    countAfter: db
-      .prepare<[string, string, number], number>(
-        `SELECT COUNT(*) FROM inbox i JOIN messages m ON m.id = i.msg_id
-          WHERE i.uid = ? AND i.conv = ? AND i.seq > ? AND m.type IN ${COUNTED_TYPES} AND m.from_uid <> i.uid`,
-      )
-      .pluck(),
-    newestFrom: db
-      .prepare<[string, string, number, string], number>(
-        `SELECT i.msg_id FROM inbox i JOIN messages m ON m.id = i.msg_id
-          WHERE i.uid = ? AND i.conv = ? AND i.seq <= ? AND m.from_uid = ? AND m.type IN ${COUNTED_TYPES}
-          ORDER BY i.seq DESC LIMIT 1`,
-      )
-      .pluck(),
     setRead: db.prepare<[number, number, string, string]>('UPDATE conversations SET read_seq = ?, unread = ? WHERE uid = ? AND conv = ?'),
     setReceipt: db.prepare<[number, string, string]>('UPDATE conversations SET receipt_msg_id = ? WHERE uid = ? AND conv = ?'),
   };

@@ -1,35 +1,45 @@
 /**
  * A conversation's past (SPEC §6 gethistory): the caller's entries of one
- * conversation, newest first, a page at a time. Read from inbox_by_conv
- * (owner, conversation, seq): a page costs its own rows, whatever the size
- * of the rest of the inbox.
+ * conversation, newest first, a page at a time, read by following the
+ * entries' `prev` links from the conversation's newest entry: a page costs
+ * its own rows, whatever the size of the rest of the inbox.
  */
-import type { Statement } from 'better-sqlite3';
-import type { Db } from './db.js';
 import type { SyncMessage } from './api.js';
-import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
+import { ConversationChain, PREV } from './chain.js';
+import { toSyncMessage, type EntryRow } from './message-view.js';
 
 export const MAX_HISTORY_LIMIT = 200;
 
 export class History {
-  private readonly before: Statement<[string, string, number, number], EntryRow>;
-
-  constructor(db: Db) {
-    this.before = db
-      .prepare<[string, string, number, number], EntryRow>(
-        `SELECT i.seq, ${ENTRY_COLUMNS}
-           FROM inbox i JOIN messages m ON m.id = i.msg_id
-          WHERE i.uid = ? AND i.conv = ? AND i.seq < ?
-          ORDER BY i.seq DESC LIMIT ?`,
-      )
-      .raw();
-  }
+  constructor(
+    private readonly chain: ConversationChain,
+    /** The seq of the conversation's newest entry in `uid`'s inbox (undefined: none). */
+    private readonly tail: (uid: string, conv: string) => number | undefined,
+  ) {}
 
   /** Entries of `conv` in `uid`'s inbox with seq < beforeSeq (all when absent), newest first. */
   page(uid: string, conv: string, beforeSeq: number | undefined, limit: number): { messages: SyncMessage[]; more: boolean } {
-    const rows = this.before.all(uid, conv, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit + 1);
-    const more = rows.length > limit;
-    if (more) rows.pop();
-    return { messages: rows.map((r) => toSyncMessage(r, uid)), more };
+    const messages: SyncMessage[] = [];
+    let more = false;
+    for (const row of this.chain.walk(uid, this.start(uid, conv, beforeSeq))) {
+      if (beforeSeq !== undefined && row[0] >= beforeSeq) continue;
+      if (messages.length === limit) {
+        more = true;
+        break;
+      }
+      messages.push(toSyncMessage(row as unknown as EntryRow, uid));
+    }
+    return { messages, more };
+  }
+
+  /** Where the walk starts: after the entry at beforeSeq when it is one of this conversation's (the usual next page). */
+  private start(uid: string, conv: string, beforeSeq: number | undefined): number | null {
+    const tail = this.tail(uid, conv);
+    if (tail === undefined) return null;
+    if (beforeSeq === undefined || beforeSeq > tail) return tail;
+    const at = this.chain.entry(uid, beforeSeq);
+    if (at && ConversationChain.inConversation(at, uid, conv)) return at[PREV];
+    // Any other seq: walk down from the newest entry to below it.
+    return tail;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Inboxes: each user's dense sequence of entries (seq 1, 2, 3...), each pointing
- * at a message stored once, and filed under its conversation in its owner's
- * view (the peer of a 1:1 message, the group of a group message).
+ * at a message stored once, and linked (`prev`) to the previous entry of its
+ * conversation in its owner's view (the peer of a 1:1 message, the group of a
+ * group message), so that a conversation's past reads without scanning the inbox.
  *
  * The store thread is the only writer, so it keeps each user's last seq in
  * memory (loaded once with MAX(seq)) instead of reading it back per entry. The
@@ -18,8 +19,11 @@ import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
 /** Past this many cached users the cache is dropped between transactions (it reloads lazily). */
 const MAX_CACHED_SEQS = 200_000;
 
-/** Told of every entry written, in its transaction (the conversation rows are kept this way). */
-export type EntryListener = (tx: Tx, owner: string, seq: number, m: MessageFacts, conv: string | null) => void;
+/**
+ * Told of every entry about to be written, in its transaction (the conversation
+ * rows are kept this way); answers the seq of the conversation's previous entry.
+ */
+export type EntryListener = (tx: Tx, owner: string, seq: number, m: MessageFacts, conv: string | null) => number | null;
 
 /** The conversation an entry of message `m` belongs to in `owner`'s inbox; null for none. */
 export function conversationOf(m: MessageFacts, owner: string): string | null {
@@ -33,10 +37,9 @@ export class Inbox implements Journal {
   /** Undo log of lastSeq: uid, previous value (undefined: was not cached). */
   private undo: Array<[string, number | undefined]> = [];
   private readonly maxSeq: Statement<[string], number>;
-  private readonly insert: Statement<[string, number, number, string | null]>;
+  private readonly insert: Statement<[string, number, number, number | null]>;
   private readonly range: Statement<[string, number, number], EntryRow>;
   private readonly holdersOf: Statement<[number], { uid: string; seq: number }>;
-  private readonly entryOf: Statement<[number, string], number>;
 
   constructor(
     db: Db,
@@ -45,7 +48,7 @@ export class Inbox implements Journal {
     private readonly listener: EntryListener,
   ) {
     this.maxSeq = db.prepare<[string], number>('SELECT COALESCE(MAX(seq), 0) FROM inbox WHERE uid = ?').pluck();
-    this.insert = db.prepare('INSERT INTO inbox (uid, seq, msg_id, conv) VALUES (?, ?, ?, ?)');
+    this.insert = db.prepare('INSERT INTO inbox (uid, seq, msg_id, prev) VALUES (?, ?, ?, ?)');
     // One range scan of the user's inbox plus a primary-key lookup per entry.
     this.range = db
       .prepare<[string, number, number], EntryRow>(
@@ -56,7 +59,6 @@ export class Inbox implements Journal {
       )
       .raw();
     this.holdersOf = db.prepare('SELECT uid, seq FROM inbox WHERE msg_id = ?');
-    this.entryOf = db.prepare<[number, string], number>('SELECT seq FROM inbox WHERE msg_id = ? AND uid = ?').pluck();
   }
 
   /** Writes the next entry of `uid`'s inbox; returns its seq. */
@@ -80,11 +82,10 @@ export class Inbox implements Journal {
   }
 
   put(tx: Tx, uid: string, seq: number, m: MessageFacts): void {
-    const conv = conversationOf(m, uid);
-    this.insert.run(uid, seq, m.id, conv);
+    const prev = this.listener(tx, uid, seq, m, conversationOf(m, uid));
+    this.insert.run(uid, seq, m.id, prev);
     tx.entries++;
     if (this.watched(uid)) tx.wake(uid);
-    this.listener(tx, uid, seq, m, conv);
   }
 
   /** Entries of `uid` after `syncKey`, at most `limit`. */
@@ -99,16 +100,6 @@ export class Inbox implements Journal {
   /** Every inbox holding message `msgRowId`, with the entry's seq. */
   holders(msgRowId: number): Array<{ uid: string; seq: number }> {
     return this.holdersOf.all(msgRowId);
-  }
-
-  /** The seq of `uid`'s entry of message `msgRowId`, if they hold it. */
-  entrySeq(uid: string, msgRowId: number): number | undefined {
-    return this.entryOf.get(msgRowId, uid);
-  }
-
-  /** The last seq of `uid`'s inbox (0 when empty). */
-  last(uid: string): number {
-    return this.lastSeq.get(uid) ?? this.maxSeq.get(uid)!;
   }
 
   mark(): number {

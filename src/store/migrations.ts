@@ -160,25 +160,34 @@ export const migrations: readonly (string | Migration)[] = [
   -- A recalled message keeps its row (and every entry pointing at it) without its payload.
   ALTER TABLE messages ADD COLUMN recalled_at INTEGER;
 
-  -- Each entry's conversation in its owner's view: the peer's uid (1:1) or the group id;
-  -- NULL for entries outside any conversation (contact requests). History pages and
-  -- unread counts read a conversation through inbox_by_conv, whatever the inbox's size;
-  -- inbox_by_msg finds every inbox holding a message (recall, search).
-  ALTER TABLE inbox ADD COLUMN conv TEXT;
-  UPDATE inbox SET conv = (
-    SELECT COALESCE(m.group_id, CASE WHEN m.from_uid = inbox.uid THEN m.to_uid ELSE m.from_uid END)
-      FROM messages m WHERE m.id = inbox.msg_id);
-  CREATE INDEX inbox_by_conv ON inbox(uid, conv, seq, msg_id) WHERE conv IS NOT NULL;
+  -- Each inbox entry links to the previous entry of its conversation in the same inbox
+  -- (prev: that entry's seq; NULL for a conversation's first entry, and for entries
+  -- outside any conversation, like contact requests). A conversation's entries are
+  -- read newest first by following prev from the conversation's tail_seq, so a page
+  -- of history costs its own rows whatever the size of the inbox, and writing an
+  -- entry costs no extra index. inbox_by_msg finds every inbox holding a message
+  -- (recall, search): it grows in message order, at the end of the index.
+  ALTER TABLE inbox ADD COLUMN prev INTEGER;
+  UPDATE inbox SET prev = p.prev
+    FROM (SELECT i.uid, i.seq,
+                 LAG(i.seq) OVER (PARTITION BY i.uid,
+                   COALESCE(m.group_id, CASE WHEN m.from_uid = i.uid THEN m.to_uid ELSE m.from_uid END)
+                   ORDER BY i.seq) AS prev
+            FROM inbox i JOIN messages m ON m.id = i.msg_id) p
+   WHERE inbox.uid = p.uid AND inbox.seq = p.seq AND p.prev IS NOT NULL;
   CREATE INDEX inbox_by_msg ON inbox(msg_id, uid);
 
-  -- A row per user and conversation, kept in the transaction that writes its entries.
-  -- last_*: the newest entry other than read/receipt (the list's order and lastMessage);
-  -- last_in_*: the newest entry that counts as unread (a message from someone else);
-  -- receipt_msg_id: the newest message of the peer a receipt was sent for.
+  -- A row per user and conversation (conv: the peer's uid, or the group id), kept in
+  -- the transaction that writes its entries. tail_seq: the newest entry of any kind;
+  -- last_*: the newest other than read/receipt (the list's order and lastMessage);
+  -- last_in_*: the newest that counts as unread (a message from someone else);
+  -- receipt_msg_id: the newest message of the peer a receipt was sent for. A user's
+  -- rows are listed and sorted whole (no index on last_seq to move at every entry).
   CREATE TABLE conversations (
     uid            TEXT NOT NULL,
     conv           TEXT NOT NULL,
     is_group       INTEGER NOT NULL,
+    tail_seq       INTEGER NOT NULL,
     last_seq       INTEGER,
     last_msg_id    INTEGER,
     read_seq       INTEGER NOT NULL DEFAULT 0,
@@ -188,16 +197,19 @@ export const migrations: readonly (string | Migration)[] = [
     receipt_msg_id INTEGER,
     PRIMARY KEY (uid, conv)
   ) WITHOUT ROWID;
-  CREATE INDEX conversations_by_activity ON conversations(uid, last_seq);
 
   -- Conversations of an upgraded data dir: there were no read positions before, so
   -- everything already delivered counts as read (no badge of old messages).
-  INSERT INTO conversations (uid, conv, is_group, last_seq, last_msg_id, read_seq, unread)
-    SELECT x.uid, x.conv, (SELECT m.group_id IS NOT NULL FROM messages m WHERE m.id = x.msg_id), x.s, x.msg_id, x.s, 0
-      FROM (SELECT uid, conv, MAX(seq) AS s, msg_id FROM inbox WHERE conv IS NOT NULL GROUP BY uid, conv) x;
+  INSERT INTO conversations (uid, conv, is_group, tail_seq, last_seq, last_msg_id, read_seq, unread)
+    SELECT x.uid, x.conv, x.is_group, x.s, x.s, x.msg_id, x.s, 0
+      FROM (SELECT i.uid, COALESCE(m.group_id, CASE WHEN m.from_uid = i.uid THEN m.to_uid ELSE m.from_uid END) AS conv,
+                   m.group_id IS NOT NULL AS is_group, MAX(i.seq) AS s, i.msg_id
+              FROM inbox i JOIN messages m ON m.id = i.msg_id
+             GROUP BY 1, 2) x;
   UPDATE conversations SET (last_in_seq, last_in_msg_id) = (
     SELECT i.seq, i.msg_id FROM inbox i JOIN messages m ON m.id = i.msg_id
-     WHERE i.uid = conversations.uid AND i.conv = conversations.conv
+     WHERE i.uid = conversations.uid
+       AND COALESCE(m.group_id, CASE WHEN m.from_uid = i.uid THEN m.to_uid ELSE m.from_uid END) = conversations.conv
        AND m.type IN ('text', 'voice', 'image', 'video') AND m.from_uid <> conversations.uid
      ORDER BY i.seq DESC LIMIT 1);
   UPDATE conversations SET receipt_msg_id = last_in_msg_id WHERE is_group = 0;

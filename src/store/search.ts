@@ -12,6 +12,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { SyncMessage } from './api.js';
+import type { ResolvedConversation } from './conversations.js';
 import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
 import { foldedCodePoints, shortGrams, shortQuery, SHORT_QUERY_MAX, trigramQuery } from './search-grams.js';
 import { codePointsAtMost, invalid, isIntIn } from './validate.js';
@@ -22,7 +23,9 @@ export const MAX_SEARCH_LIMIT = 100;
 interface Params {
   uid: string;
   q: string;
-  conv: string | null;
+  /** One conversation only: a 1:1 peer or a group (at most one of them). */
+  peer: string | null;
+  group: string | null;
   limit: number;
 }
 
@@ -46,7 +49,9 @@ export class Search {
              FROM ${table} f
              JOIN inbox i ON i.msg_id = f.rowid AND i.uid = @uid
              JOIN messages m ON m.id = f.rowid
-            WHERE f.${table} MATCH @q AND (@conv IS NULL OR i.conv = @conv) AND m.recalled_at IS NULL
+            WHERE f.${table} MATCH @q AND m.recalled_at IS NULL
+              AND (@group IS NULL OR m.group_id = @group)
+              AND (@peer IS NULL OR (m.group_id IS NULL AND ((m.from_uid = @uid AND m.to_uid = @peer) OR (m.from_uid = @peer AND m.to_uid = @uid))))
             ORDER BY f.rowid DESC LIMIT @limit`,
         )
         .raw();
@@ -66,15 +71,21 @@ export class Search {
     this.dropShort.run(msgRowId);
   }
 
-  /** `uid`'s text entries containing `query` (in conversation `conv` when given), newest first. */
-  find(uid: string, query: unknown, conv: string | null, limit: number): SyncMessage[] {
+  /** `uid`'s text entries containing `query` (in one conversation when given), newest first. */
+  find(uid: string, query: unknown, scope: ResolvedConversation | null, limit: number): SyncMessage[] {
     if (typeof query !== 'string' || query.length === 0 || !codePointsAtMost(query, MAX_QUERY_CODE_POINTS)) {
       invalid(`query must be 1 to ${MAX_QUERY_CODE_POINTS} characters`);
     }
     if (!query.isWellFormed()) invalid('query is not well-formed Unicode');
     if (!isIntIn(limit, 1, MAX_SEARCH_LIMIT)) invalid(`limit must be 1 to ${MAX_SEARCH_LIMIT}`);
     const short = foldedCodePoints(query).length <= SHORT_QUERY_MAX;
-    const p: Params = { uid, q: short ? shortQuery(query) : trigramQuery(query), conv, limit };
+    const p: Params = {
+      uid,
+      q: short ? shortQuery(query) : trigramQuery(query),
+      peer: scope && !scope.isGroup ? scope.conv : null,
+      group: scope?.isGroup ? scope.conv : null,
+      limit,
+    };
     const rows = (short ? this.byShort : this.byTrigram).all(p);
     return rows.map((r) => toSyncMessage(r, uid));
   }

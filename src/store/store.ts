@@ -20,6 +20,7 @@ import { Profiles } from './profiles.js';
 import { Contacts } from './contacts.js';
 import { Conversations, MAX_CONVERSATIONS_LIMIT, resolveConversation, type ConversationPeers } from './conversations.js';
 import { History, MAX_HISTORY_LIMIT } from './history.js';
+import { ConversationChain } from './chain.js';
 import { DEFAULT_RECALL_WINDOW_MS, Recall } from './recall.js';
 import { MAX_SEARCH_LIMIT, Search } from './search.js';
 import { invalid } from './validate.js';
@@ -87,7 +88,8 @@ export class Store implements StoreClient {
       displayName: (uid) => this.profiles.displayName(uid),
       groupName: (g) => this.groups.name(g),
     };
-    this.conversations = new Conversations(db, () => this.inbox, rows, this.peers, messaging.keepConversations ?? true);
+    const chain = new ConversationChain(db);
+    this.conversations = new Conversations(db, () => this.inbox, rows, this.peers, chain, messaging.keepConversations ?? true);
     this.inbox = new Inbox(
       db,
       (uid) => this.waiters.has(uid),
@@ -101,7 +103,7 @@ export class Store implements StoreClient {
     this.groups = new Groups(db, this.accounts, this.inbox, rows, this.jobs, this.webhooks, maxMembers);
     this.contacts = new Contacts(db, this.accounts, this.inbox, rows);
     this.search = new Search(db);
-    this.history = new History(db);
+    this.history = new History(chain, (uid, conv) => this.conversations.tail(uid, conv));
     this.recalls = new Recall(rows, this.inbox, this.search, this.media, this.jobs, messaging.recallWindowMs ?? DEFAULT_RECALL_WINDOW_MS);
     this.messaging = new Messaging(
       this.accounts,
@@ -256,8 +258,8 @@ export class Store implements StoreClient {
   async searchMessages(a: ConversationRef & { uid: string; query: string; limit: number }) {
     if (typeof a.uid !== 'string') invalid('uid is required');
     const scoped = (a.peer !== undefined && a.peer !== null) || (a.groupId !== undefined && a.groupId !== null);
-    const conv = scoped ? resolveConversation(a, this.peers).conv : null;
-    return { messages: this.search.find(a.uid, a.query, conv, clampInt(a.limit, 1, MAX_SEARCH_LIMIT, 20)) };
+    const scope = scoped ? resolveConversation(a, this.peers) : null;
+    return { messages: this.search.find(a.uid, a.query, scope, clampInt(a.limit, 1, MAX_SEARCH_LIMIT, 20)) };
   }
 
   // groups
