@@ -30,17 +30,33 @@ function statusTable(markdown: string, heading: RegExp): Record<string, number> 
   return out;
 }
 
+/** The codes SPEC §6 adds in prose: "New error codes: 403 `A`, `B`; 404 `C`." → { A: 403, B: 403, C: 404 }. */
+function proseCodes(markdown: string, heading: RegExp): Record<string, number> {
+  const start = markdown.search(heading);
+  expect(start, `no ${heading} in the document`).toBeGreaterThanOrEqual(0);
+  const m = /New error codes:([\s\S]*?)\./.exec(markdown.slice(start));
+  expect(m, 'no "New error codes:" sentence').not.toBeNull();
+  const out: Record<string, number> = {};
+  for (const [, status, codes] of m![1]!.matchAll(/(\d{3})((?:\s*,?\s*`[A-Z][A-Z0-9_]+`)+)/g)) {
+    for (const [, code] of codes!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) out[code!] = Number(status);
+  }
+  return out;
+}
+
 const SPEC = join(ROOT, '..', 'shared', 'SPEC.md');
 const README = join(ROOT, 'README.md');
 
 describe('error codes', () => {
   // SPEC.md lives beside the repository in the workspace, not in a fresh clone: there the README check stands in for it.
   it.skipIf(!existsSync(SPEC))(
-    'SPEC §3 and src/errors.ts list the same codes with the same statuses (plus our documented additions)',
+    'SPEC §3 and §6 and src/errors.ts list the same codes with the same statuses (plus our documented additions)',
     () => {
-      const spec = statusTable(readFileSync(SPEC, 'utf8'), /^## 3\. HTTP/m);
+      const text = readFileSync(SPEC, 'utf8');
+      const spec = statusTable(text, /^## 3\. HTTP/m);
       expect(Object.keys(spec).length).toBeGreaterThan(20);
-      expect(ERROR_STATUS).toEqual({ ...spec, ...ADDITIONS });
+      const messenger = proseCodes(text, /^## 6\. /m);
+      expect(messenger).toEqual({ BLOCKED: 403, NOT_A_CONTACT: 403, RECALL_WINDOW_PASSED: 403, NO_SUCH_MESSAGE: 404 });
+      expect(ERROR_STATUS).toEqual({ ...spec, ...messenger, ...ADDITIONS });
     },
   );
 

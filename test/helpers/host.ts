@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'dist/cli.js');
 export const FIXTURES = join(ROOT, 'test/fixtures');
+const START_TIMEOUT_MS = 60_000;
 
 export interface StartOptions {
   /** A cgis folder to serve; default: a fresh empty temp folder. */
@@ -78,7 +79,11 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
   proc.stderr!.on('data', (c) => (out += c));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not start in 20 s:\n${out}`)), 20_000);
+    // The built-in cgis/ are 28 CGIs, a thread each: on a loaded 2-core machine start-up can take tens of seconds.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`host did not start in ${START_TIMEOUT_MS / 1000} s:\n${out}`));
+    }, START_TIMEOUT_MS);
     const check = () => {
       const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
       if (m) {
