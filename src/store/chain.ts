@@ -15,13 +15,36 @@ export type ChainRow = [...EntryRow, prev: number | null];
 
 export const PREV = 13;
 
+interface PageParams {
+  uid: string;
+  start: number;
+  n: number;
+}
+
 export class ConversationChain {
   private readonly one: Statement<[string, number], ChainRow>;
+  private readonly prevOf: Statement<[string, number], number | null>;
+  private readonly pageOf: Statement<[PageParams], ChainRow>;
 
   constructor(db: Db) {
     this.one = db
       .prepare<[string, number], ChainRow>(
         `SELECT i.seq, ${ENTRY_COLUMNS}, i.prev FROM inbox i JOIN messages m ON m.id = i.msg_id WHERE i.uid = ? AND i.seq = ?`,
+      )
+      .raw();
+    this.prevOf = db.prepare<[string, number], number | null>('SELECT prev FROM inbox WHERE uid = ? AND seq = ?').pluck();
+    // `n` entries from `start` down, in one statement: the links are followed inside SQLite.
+    this.pageOf = db
+      .prepare<[PageParams], ChainRow>(
+        `WITH RECURSIVE chain(seq, k) AS (
+           SELECT @start, 1
+           UNION ALL
+           SELECT i.prev, chain.k + 1 FROM chain JOIN inbox i ON i.uid = @uid AND i.seq = chain.seq
+            WHERE i.prev IS NOT NULL AND chain.k < @n
+         )
+         SELECT i.seq, ${ENTRY_COLUMNS}, i.prev
+           FROM chain JOIN inbox i ON i.uid = @uid AND i.seq = chain.seq JOIN messages m ON m.id = i.msg_id
+          ORDER BY chain.k`,
       )
       .raw();
   }
@@ -30,7 +53,19 @@ export class ConversationChain {
     return this.one.get(uid, seq);
   }
 
-  /** The entries from `seq` back to the conversation's first. */
+  /** Up to `n` entries from `seq` (included) back, newest first. */
+  page(uid: string, seq: number, n: number): ChainRow[] {
+    return this.pageOf.all({ uid, start: seq, n });
+  }
+
+  /** The newest entry of the chain from `seq` down whose seq is below `below` (null: none). */
+  firstBelow(uid: string, seq: number | null, below: number): number | null {
+    let at = seq;
+    while (at !== null && at >= below) at = this.prevOf.get(uid, at) ?? null;
+    return at;
+  }
+
+  /** The entries from `seq` back to the conversation's first, one lookup each (for walks that stop early). */
   *walk(uid: string, seq: number | null): Generator<ChainRow> {
     for (let at = seq; at !== null;) {
       const row = this.one.get(uid, at);

@@ -33,12 +33,10 @@ export interface ResolvedConversation {
   isGroup: boolean;
 }
 
-/** Where names and existence come from (profiles, groups). */
+/** Whether the other side of a conversation exists (accounts, groups). */
 export interface ConversationPeers {
   userExists(uid: string): boolean;
   groupExists(groupId: string): boolean;
-  displayName(uid: string): string | undefined;
-  groupName(groupId: string): string | undefined;
 }
 
 interface Row {
@@ -51,8 +49,8 @@ interface Row {
   receipt_msg_id: number | null;
 }
 
-/** A listed row: the lastMessage's entry columns, then the conversation's own. */
-type ListRow = [...EntryRow, conv: string, isGroup: number, readSeq: number, unread: number];
+/** A listed row: the lastMessage's entry columns, then the conversation's own and its name. */
+type ListRow = [...EntryRow, conv: string, isGroup: number, readSeq: number, unread: number, name: string | null];
 
 /** Exactly one of `peer` and `groupId`, checked to exist. */
 export function resolveConversation(ref: ConversationRef, peers: ConversationPeers): ResolvedConversation {
@@ -102,12 +100,12 @@ export class Conversations {
   }
 
   list(uid: string, limit: number): Conversation[] {
-    const rows = this.s.list.all(uid, limit);
+    const rows = this.s.list.all({ uid, limit });
     return rows.map((r) => {
-      const [conv, isGroup, readSeq, unread] = r.slice(13) as [string, number, number, number];
+      const [conv, isGroup, readSeq, unread, name] = r.slice(13) as [string, number, number, number, string | null];
       const lastMessage = toSyncMessage(r as unknown as EntryRow, uid, true);
       const c = (isGroup ? { groupId: conv } : { peer: conv }) as Conversation;
-      c.name = (isGroup ? this.peers.groupName(conv) : this.peers.displayName(conv)) ?? conv;
+      c.name = name ?? conv;
       c.lastMessage = lastMessage;
       c.lastSeq = lastMessage.seq;
       c.readSeq = readSeq;
@@ -207,14 +205,18 @@ function statements(db: Db) {
     get: db.prepare<[string, string], Row>(
       `SELECT tail_seq, last_seq, read_seq, unread, last_in_seq, last_in_msg_id, receipt_msg_id FROM conversations WHERE uid = ? AND conv = ?`,
     ),
-    // Newest activity first. The user's rows are sorted whole (a top-k sort, no index to keep
-    // moving at every entry); only the page's rows join their last message.
+    // Newest activity first. The user's rows are sorted whole (a top-k sort of (last_seq, conv)
+    // only: no index to keep moving at every entry); the page's rows then join their last
+    // message and their name (the peer's display name or username, the group's name).
     list: db
-      .prepare<[string, number], ListRow>(
-        `SELECT c.last_seq, ${ENTRY_COLUMNS}, c.conv, c.is_group, c.read_seq, c.unread
-           FROM (SELECT conv, is_group, last_seq, last_msg_id, read_seq, unread FROM conversations
-                  WHERE uid = ? AND last_seq IS NOT NULL ORDER BY last_seq DESC LIMIT ?) c
+      .prepare<[{ uid: string; limit: number }], ListRow>(
+        `SELECT c.last_seq, ${ENTRY_COLUMNS}, c.conv, c.is_group, c.read_seq, c.unread,
+                CASE WHEN c.is_group THEN g.name ELSE COALESCE(u.display_name, u.username) END
+           FROM (SELECT conv FROM conversations WHERE uid = @uid AND last_seq IS NOT NULL ORDER BY last_seq DESC LIMIT @limit) t
+           JOIN conversations c ON c.uid = @uid AND c.conv = t.conv
            JOIN messages m ON m.id = c.last_msg_id
+           LEFT JOIN users u ON u.uid = c.conv
+           LEFT JOIN groups g ON g.group_id = c.conv
           ORDER BY c.last_seq DESC`,
       )
       .raw(),

@@ -124,11 +124,6 @@ export class Groups {
     return this.s.group.get(groupId) !== undefined;
   }
 
-  /** The group's name (shown for its conversation to members and former members alike). */
-  name(groupId: string): string | undefined {
-    return this.s.group.get(groupId)?.name;
-  }
-
   /** The group's current version, for a post by `uid`: NO_SUCH_GROUP / NOT_GROUP_MEMBER otherwise. */
   versionForPost(groupId: string, uid: string): number {
     return this.memberOf(groupId, uid).version;

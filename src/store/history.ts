@@ -19,27 +19,23 @@ export class History {
 
   /** Entries of `conv` in `uid`'s inbox with seq < beforeSeq (all when absent), newest first. */
   page(uid: string, conv: string, beforeSeq: number | undefined, limit: number): { messages: SyncMessage[]; more: boolean } {
-    const messages: SyncMessage[] = [];
-    let more = false;
-    for (const row of this.chain.walk(uid, this.start(uid, conv, beforeSeq))) {
-      if (beforeSeq !== undefined && row[0] >= beforeSeq) continue;
-      if (messages.length === limit) {
-        more = true;
-        break;
-      }
-      messages.push(toSyncMessage(row as unknown as EntryRow, uid));
-    }
-    return { messages, more };
+    const start = this.start(uid, conv, beforeSeq);
+    if (start === null) return { messages: [], more: false };
+    const rows = this.chain.page(uid, start, limit + 1);
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    return { messages: rows.map((r) => toSyncMessage(r as unknown as EntryRow, uid)), more };
   }
 
-  /** Where the walk starts: after the entry at beforeSeq when it is one of this conversation's (the usual next page). */
+  /** The newest entry of the conversation below beforeSeq. */
   private start(uid: string, conv: string, beforeSeq: number | undefined): number | null {
     const tail = this.tail(uid, conv);
     if (tail === undefined) return null;
     if (beforeSeq === undefined || beforeSeq > tail) return tail;
+    // The usual next page: beforeSeq is the oldest entry the client has of this conversation.
     const at = this.chain.entry(uid, beforeSeq);
     if (at && ConversationChain.inConversation(at, uid, conv)) return at[PREV];
-    // Any other seq: walk down from the newest entry to below it.
-    return tail;
+    // Any other seq: down from the newest entry to below it.
+    return this.chain.firstBelow(uid, tail, beforeSeq);
   }
 }

@@ -71,16 +71,6 @@ export class Profiles {
     if (!row) throw new StoreError('NO_SUCH_USER', 'no such user');
     return toProfile(row);
   }
-
-  get(uid: string): Profile | undefined {
-    const row = this.byUid.get(uid);
-    return row ? toProfile(row) : undefined;
-  }
-
-  displayName(uid: string): string | undefined {
-    const row = this.byUid.get(uid);
-    return row ? (row.display_name ?? row.username) : undefined;
-  }
 }
 
 function checkDisplayName(v: unknown): string {

@@ -85,8 +85,6 @@ export class Store implements StoreClient {
     this.peers = {
       userExists: (uid) => this.accounts.exists(uid),
       groupExists: (g) => this.groups.exists(g),
-      displayName: (uid) => this.profiles.displayName(uid),
-      groupName: (g) => this.groups.name(g),
     };
     const chain = new ConversationChain(db);
     this.conversations = new Conversations(db, () => this.inbox, rows, this.peers, chain, messaging.keepConversations ?? true);
