@@ -2,7 +2,8 @@
  * Conversations and unread counts (SPEC §6), kept incrementally: a row per
  * user and conversation, updated by every entry written into that user's inbox
  * in the same transaction (1:1 sends, group fan-out, system entries), so
- * listing conversations never scans an inbox.
+ * listing conversations never scans an inbox. The rows of a transaction are
+ * held in ConversationRows and written once each before COMMIT.
  *
  * An entry counts as unread when it is a text, voice, image or video message
  * from someone else with a seq above the read position; `read` and `receipt`
@@ -20,6 +21,7 @@ import { StoreError, type Conversation, type ConversationRef, type ReadEvent, ty
 import type { Inbox } from './inbox.js';
 import type { MessageFacts, MessageRows } from './message-rows.js';
 import type { ConversationChain } from './chain.js';
+import type { ConversationRows, ConversationState } from './conversation-rows.js';
 import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
 import { msgIdOf } from './ids.js';
 import { invalid, isIntIn } from './validate.js';
@@ -39,16 +41,6 @@ export interface ConversationPeers {
   groupExists(groupId: string): boolean;
 }
 
-interface Row {
-  tail_seq: number;
-  last_seq: number | null;
-  read_seq: number;
-  unread: number;
-  last_in_seq: number | null;
-  last_in_msg_id: number | null;
-  receipt_msg_id: number | null;
-}
-
 /** A listed row: the lastMessage's entry columns, then the conversation's own and its name. */
 type ListRow = [...EntryRow, conv: string, isGroup: number, readSeq: number, unread: number, name: string | null];
 
@@ -66,42 +58,74 @@ export function resolveConversation(ref: ConversationRef, peers: ConversationPee
 }
 
 export class Conversations {
-  private readonly s: ReturnType<typeof statements>;
+  private readonly list_: Statement<[{ uid: string; limit: number }], ListRow>;
+  private readonly tailOf: Statement<[string, string], number>;
 
   constructor(
     db: Db,
+    private readonly rows: ConversationRows,
     private readonly inbox: () => Inbox,
-    private readonly rows: MessageRows,
+    private readonly messages: MessageRows,
     private readonly peers: ConversationPeers,
     private readonly chain: ConversationChain,
     /** False only to measure what keeping them costs (bench A/B): no row is written. */
     private readonly keep = true,
   ) {
-    this.s = statements(db);
+    // Newest activity first. The user's rows are sorted whole (a top-k sort of (last_seq, conv)
+    // only: no index to keep moving at every entry); the page's rows then join their last
+    // message and their name (the peer's display name or username, the group's name).
+    this.list_ = db
+      .prepare<[{ uid: string; limit: number }], ListRow>(
+        `SELECT c.last_seq, ${ENTRY_COLUMNS}, c.conv, c.is_group, c.read_seq, c.unread,
+                CASE WHEN c.is_group THEN g.name ELSE COALESCE(u.display_name, u.username) END
+           FROM (SELECT conv FROM conversations WHERE uid = @uid AND last_seq IS NOT NULL ORDER BY last_seq DESC LIMIT @limit) t
+           JOIN conversations c ON c.uid = @uid AND c.conv = t.conv
+           JOIN messages m ON m.id = c.last_msg_id
+           LEFT JOIN users u ON u.uid = c.conv
+           LEFT JOIN groups g ON g.group_id = c.conv
+          ORDER BY c.last_seq DESC`,
+      )
+      .raw();
+    this.tailOf = db.prepare<[string, string], number>('SELECT tail_seq FROM conversations WHERE uid = ? AND conv = ?').pluck();
   }
 
   /** An entry is being written into `owner`'s inbox (Inbox's listener): answers the conversation's previous entry. */
   entry(_tx: Tx, owner: string, seq: number, m: MessageFacts, conv: string | null): number | null {
     if (conv === null || !this.keep) return null;
-    const prev = this.s.tail.get(owner, conv) ?? null;
-    const isGroup = m.groupId !== null ? 1 : 0;
-    if (m.kind === 'read' || m.kind === 'receipt') {
-      this.s.upsertTail.run(owner, conv, isGroup, seq);
-    } else {
-      const counted = COUNTED.has(m.type) && m.from !== owner;
-      this.s.upsert.run(owner, conv, isGroup, seq, seq, m.id, counted ? 1 : 0, counted ? seq : null, counted ? m.id : null);
+    const was = this.rows.get(owner, conv);
+    const next: ConversationState = was
+      ? { ...was, tail: seq }
+      : {
+          isGroup: m.groupId !== null ? 1 : 0,
+          tail: seq,
+          lastSeq: null,
+          lastMsgId: null,
+          readSeq: 0,
+          unread: 0,
+          lastInSeq: null,
+          lastInMsgId: null,
+          receiptMsgId: null,
+        };
+    if (m.kind !== 'read' && m.kind !== 'receipt') {
+      next.lastSeq = seq;
+      next.lastMsgId = m.id;
+      if (COUNTED.has(m.type) && m.from !== owner) {
+        next.unread++;
+        next.lastInSeq = seq;
+        next.lastInMsgId = m.id;
+      }
     }
-    return prev;
+    this.rows.set(owner, conv, next);
+    return was ? was.tail : null;
   }
 
-  /** The seq of the newest entry of a conversation in `uid`'s inbox. */
+  /** The seq of the newest entry of a conversation in `uid`'s inbox (read outside transactions). */
   tail(uid: string, conv: string): number | undefined {
-    return this.s.tail.get(uid, conv);
+    return this.tailOf.get(uid, conv);
   }
 
   list(uid: string, limit: number): Conversation[] {
-    const rows = this.s.list.all({ uid, limit });
-    return rows.map((r) => {
+    return this.list_.all({ uid, limit }).map((r) => {
       const [conv, isGroup, readSeq, unread, name] = r.slice(13) as [string, number, number, number, string | null];
       const lastMessage = toSyncMessage(r as unknown as EntryRow, uid, true);
       const c = (isGroup ? { groupId: conv } : { peer: conv }) as Conversation;
@@ -123,27 +147,28 @@ export class Conversations {
   markRead(tx: Tx, a: ConversationRef & { uid: string; seq: number }): { readSeq: number; unread: number } {
     if (!isIntIn(a.seq, 0, Number.MAX_SAFE_INTEGER)) invalid('seq must be a non-negative integer');
     const ref = resolveConversation(a, this.peers);
-    const row = this.s.get.get(a.uid, ref.conv);
-    if (!row || row.last_seq === null) return { readSeq: row?.read_seq ?? 0, unread: row?.unread ?? 0 };
-    const target = Math.min(a.seq, row.last_seq);
-    if (target <= row.read_seq) return { readSeq: row.read_seq, unread: row.unread };
-    // Counted entries are never newer than last_in_seq: reading past it leaves nothing unread.
-    const unread = row.last_in_seq === null || row.last_in_seq <= target ? 0 : this.countAfter(a.uid, row.tail_seq, target);
-    this.s.setRead.run(target, unread, a.uid, ref.conv);
+    const row = this.keep ? this.rows.get(a.uid, ref.conv) : null;
+    if (!row || row.lastSeq === null) return { readSeq: row?.readSeq ?? 0, unread: row?.unread ?? 0 };
+    const target = Math.min(a.seq, row.lastSeq);
+    if (target <= row.readSeq) return { readSeq: row.readSeq, unread: row.unread };
+    // Counted entries are never newer than lastInSeq: reading past it leaves nothing unread.
+    const unread = row.lastInSeq === null || row.lastInSeq <= target ? 0 : this.countAfter(a.uid, row.tail, target);
+    let receiptMsgId = row.receiptMsgId;
+    let upTo: number | undefined;
+    if (!ref.isGroup && ref.conv !== a.uid && row.lastInSeq !== null) {
+      upTo = row.lastInSeq <= target ? row.lastInMsgId! : this.newestFrom(a.uid, row.tail, target, ref.conv);
+      if (upTo === receiptMsgId) upTo = undefined;
+      else if (upTo !== undefined) receiptMsgId = upTo;
+    }
+    this.rows.set(a.uid, ref.conv, { ...row, readSeq: target, unread, receiptMsgId });
 
     const read: ReadEvent = ref.isGroup ? { kind: 'read', groupId: ref.conv, seq: target } : { kind: 'read', peer: ref.conv, seq: target };
     const inbox = this.inbox();
     const seq = inbox.reserve(a.uid);
-    const m = this.system(tx, a.uid, ref, read, seq);
-    inbox.put(tx, a.uid, seq, m);
-
-    if (!ref.isGroup && ref.conv !== a.uid && row.last_in_seq !== null) {
-      const upTo = row.last_in_seq <= target ? row.last_in_msg_id! : this.newestFrom(a.uid, row.tail_seq, target, ref.conv);
-      if (upTo !== undefined && upTo !== row.receipt_msg_id) {
-        const receipt: ReceiptEvent = { kind: 'receipt', by: a.uid, upTo: msgIdOf(upTo) };
-        inbox.append(tx, ref.conv, this.system(tx, a.uid, ref, receipt, null));
-        this.s.setReceipt.run(upTo, a.uid, ref.conv);
-      }
+    inbox.put(tx, a.uid, seq, this.system(tx, a.uid, ref, read, seq));
+    if (upTo !== undefined) {
+      const receipt: ReceiptEvent = { kind: 'receipt', by: a.uid, upTo: msgIdOf(upTo) };
+      inbox.append(tx, ref.conv, this.system(tx, a.uid, ref, receipt, null));
     }
     return { readSeq: target, unread };
   }
@@ -168,7 +193,7 @@ export class Conversations {
 
   private system(tx: Tx, from: string, ref: ResolvedConversation, event: ReadEvent | ReceiptEvent, senderSeq: number | null): MessageFacts {
     tx.countSent('system');
-    return this.rows.insert({
+    return this.messages.insert({
       from,
       to: ref.isGroup ? null : ref.conv,
       groupId: ref.isGroup ? ref.conv : null,
@@ -182,45 +207,4 @@ export class Conversations {
       createdAt: tx.now,
     });
   }
-}
-
-function statements(db: Db) {
-  return {
-    tail: db.prepare<[string, string], number>('SELECT tail_seq FROM conversations WHERE uid = ? AND conv = ?').pluck(),
-    upsert: db.prepare<[string, string, number, number, number, number, number, number | null, number | null]>(
-      `INSERT INTO conversations (uid, conv, is_group, tail_seq, last_seq, last_msg_id, unread, last_in_seq, last_in_msg_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (uid, conv) DO UPDATE SET
-         tail_seq = excluded.tail_seq,
-         last_seq = excluded.last_seq,
-         last_msg_id = excluded.last_msg_id,
-         unread = unread + excluded.unread,
-         last_in_seq = COALESCE(excluded.last_in_seq, last_in_seq),
-         last_in_msg_id = COALESCE(excluded.last_in_msg_id, last_in_msg_id)`,
-    ),
-    upsertTail: db.prepare<[string, string, number, number]>(
-      `INSERT INTO conversations (uid, conv, is_group, tail_seq) VALUES (?, ?, ?, ?)
-       ON CONFLICT (uid, conv) DO UPDATE SET tail_seq = excluded.tail_seq`,
-    ),
-    get: db.prepare<[string, string], Row>(
-      `SELECT tail_seq, last_seq, read_seq, unread, last_in_seq, last_in_msg_id, receipt_msg_id FROM conversations WHERE uid = ? AND conv = ?`,
-    ),
-    // Newest activity first. The user's rows are sorted whole (a top-k sort of (last_seq, conv)
-    // only: no index to keep moving at every entry); the page's rows then join their last
-    // message and their name (the peer's display name or username, the group's name).
-    list: db
-      .prepare<[{ uid: string; limit: number }], ListRow>(
-        `SELECT c.last_seq, ${ENTRY_COLUMNS}, c.conv, c.is_group, c.read_seq, c.unread,
-                CASE WHEN c.is_group THEN g.name ELSE COALESCE(u.display_name, u.username) END
-           FROM (SELECT conv FROM conversations WHERE uid = @uid AND last_seq IS NOT NULL ORDER BY last_seq DESC LIMIT @limit) t
-           JOIN conversations c ON c.uid = @uid AND c.conv = t.conv
-           JOIN messages m ON m.id = c.last_msg_id
-           LEFT JOIN users u ON u.uid = c.conv
-           LEFT JOIN groups g ON g.group_id = c.conv
-          ORDER BY c.last_seq DESC`,
-      )
-      .raw(),
-    setRead: db.prepare<[number, number, string, string]>('UPDATE conversations SET read_seq = ?, unread = ? WHERE uid = ? AND conv = ?'),
-    setReceipt: db.prepare<[number, string, string]>('UPDATE conversations SET receipt_msg_id = ? WHERE uid = ? AND conv = ?'),
-  };
 }

@@ -7,7 +7,8 @@
 import type { ConversationRef, StoreClient, SyncArgs, SyncResult } from './api.js';
 import type { StoreStats } from './protocol.js';
 import { openDatabase, type Db } from './db.js';
-import { Batch, GroupCommit, type Tx } from './group-commit.js';
+import { Batch, GroupCommit, Journals, type Tx } from './group-commit.js';
+import { ConversationRows } from './conversation-rows.js';
 import { Inbox } from './inbox.js';
 import { SyncWaiters } from './sync-waiters.js';
 import { Accounts } from './accounts.js';
@@ -87,13 +88,27 @@ export class Store implements StoreClient {
       groupExists: (g) => this.groups.exists(g),
     };
     const chain = new ConversationChain(db);
-    this.conversations = new Conversations(db, () => this.inbox, rows, this.peers, chain, messaging.keepConversations ?? true);
+    const conversationRows = new ConversationRows(db);
+    this.conversations = new Conversations(
+      db,
+      conversationRows,
+      () => this.inbox,
+      rows,
+      this.peers,
+      chain,
+      messaging.keepConversations ?? true,
+    );
     this.inbox = new Inbox(
       db,
       (uid) => this.waiters.has(uid),
       (tx, owner, seq, m, conv) => this.conversations.entry(tx, owner, seq, m, conv),
     );
-    this.commit = new GroupCommit(db, this.inbox, { committed: (b) => this.committed(b), lost: () => this.lost() }, this.log);
+    this.commit = new GroupCommit(
+      db,
+      new Journals([this.inbox, conversationRows]),
+      { committed: (b) => this.committed(b), lost: () => this.lost() },
+      this.log,
+    );
     this.throttle = new LoginThrottle(opts.login?.maxFailures, opts.login?.windowMs);
     this.jobs = new JobQueue(db, queue);
     this.webhooks = new WebhookDispatcher(opts.webhooks ?? [], this.jobs, this.commit, queue, this.log);
