@@ -6,14 +6,12 @@
  * the recipient's): an inbox never holds the same message twice. A 1:1 message
  * to someone who blocks the sender is refused (BLOCKED), and with
  * messaging.contactsOnly one to someone who is not a contact (NOT_A_CONTACT);
- * group messages are not affected by either. A text is indexed for search in
- * the transaction that stores it.
+ * group messages are not affected by either.
  */
 import { StoreError, type SendMessageArgs, type SendMessageResult } from './api.js';
 import type { Tx } from './group-commit.js';
 import type { Accounts } from './accounts.js';
 import type { Contacts } from './contacts.js';
-import type { Search } from './search.js';
 import type { Groups } from './groups.js';
 import type { Inbox } from './inbox.js';
 import type { Media } from './media.js';
@@ -45,7 +43,6 @@ export class Messaging {
     private readonly media: Media,
     private readonly webhooks: WebhookDispatcher,
     private readonly contacts: Contacts,
-    private readonly search: Search,
     private readonly contactsOnly: boolean,
   ) {}
 
@@ -71,7 +68,6 @@ export class Messaging {
         if (p.mediaId !== null) this.media.grant(p.mediaId, p.to!, m.id);
       }
     }
-    if (p.content !== null) this.search.add(m.id, p.content);
     tx.countSent(p.type);
     if (this.webhooks.wants('message.sent')) {
       this.webhooks.emit(tx, 'message.sent', { msgId: msgIdOf(m.id), from: a.from, ...defined(p), createdAt: tx.now });

@@ -9,7 +9,6 @@
  * a lookup per fan-out entry.
  */
 import type { Db } from './db.js';
-import { shortGrams } from './search-grams.js';
 
 export interface Migration {
   sql: string;
@@ -228,19 +227,13 @@ export const migrations: readonly (string | Migration)[] = [
   -- Search: text messages by substring. msg_trigram (FTS5 trigram) answers queries of
   -- three or more characters; msg_short (see search-grams.ts) the shorter ones.
   -- Contentless: the text stays in messages; a recalled message's rows are deleted.
+  -- Messages are indexed after they are stored, in batches, in id order: search_cursor
+  -- is the last message id looked at (0 here, so an upgraded data dir's texts are
+  -- indexed by the running host).
   CREATE VIRTUAL TABLE msg_trigram USING fts5(content, tokenize = 'trigram', content = '', contentless_delete = 1);
   CREATE VIRTUAL TABLE msg_short USING fts5(grams, tokenize = 'ascii', content = '', contentless_delete = 1, detail = 'none');
-  INSERT INTO msg_trigram (rowid, content) SELECT id, content FROM messages WHERE type = 'text' AND content IS NOT NULL;
+  CREATE TABLE search_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), msg_id INTEGER NOT NULL);
+  INSERT INTO search_cursor VALUES (1, 0);
   `,
-    after(db) {
-      const insert = db.prepare('INSERT INTO msg_short (rowid, grams) VALUES (?, ?)');
-      const page = db.prepare<[number], { id: number; content: string }>(
-        `SELECT id, content FROM messages WHERE id > ? AND type = 'text' AND content IS NOT NULL ORDER BY id LIMIT 1000`,
-      );
-      // In pages: the connection cannot write while a statement iterates.
-      for (let after = 0, rows = page.all(0); rows.length > 0; after = rows[rows.length - 1]!.id, rows = page.all(after)) {
-        for (const t of rows) insert.run(t.id, shortGrams(t.content));
-      }
-    },
   },
 ];

@@ -12,7 +12,7 @@ import type { Tx } from './group-commit.js';
 import type { Inbox } from './inbox.js';
 import type { Media } from './media.js';
 import type { MessageRows } from './message-rows.js';
-import type { Search } from './search.js';
+import type { SearchIndexer } from './search-indexer.js';
 import type { JobQueue } from '../queue/jobs.js';
 import { FANOUT, type RecallFanoutJob } from '../queue/fanout.js';
 import { msgIdOf, rowIdOf } from './ids.js';
@@ -24,7 +24,7 @@ export class Recall {
   constructor(
     private readonly rows: MessageRows,
     private readonly inbox: Inbox,
-    private readonly search: Search,
+    private readonly search: SearchIndexer,
     private readonly media: Media,
     private readonly jobs: JobQueue,
     private readonly windowMs: number,

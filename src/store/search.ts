@@ -1,20 +1,19 @@
 /**
  * Search (SPEC §6): the caller's own text entries containing a substring,
- * newest message first. Text messages are indexed once, when stored, in two
- * FTS5 tables (see search-grams.ts): the trigram index for queries of three or
- * more characters, the short index for one or two. The index is over
+ * newest message first. Text messages are indexed once (by SearchIndexer) in
+ * two FTS5 tables (see search-grams.ts): the trigram index for queries of three
+ * or more characters, the short index for one or two. The index is over
  * messages, not inboxes (a group message is indexed once, not once per
  * member); a match is kept when the caller's inbox holds it (inbox_by_msg), so
  * the cost grows with the number of matching messages newer than the last one
- * returned, not with the size of any inbox. A recalled message's rows are
- * deleted from both tables.
+ * returned, not with the size of any inbox.
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { SyncMessage } from './api.js';
 import type { ResolvedConversation } from './conversations.js';
 import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
-import { foldedCodePoints, shortGrams, shortQuery, SHORT_QUERY_MAX, trigramQuery } from './search-grams.js';
+import { foldedCodePoints, shortQuery, SHORT_QUERY_MAX, trigramQuery } from './search-grams.js';
 import { codePointsAtMost, invalid, isIntIn } from './validate.js';
 
 export const MAX_QUERY_CODE_POINTS = 100;
@@ -30,18 +29,10 @@ interface Params {
 }
 
 export class Search {
-  private readonly addTrigram: Statement<[number, string]>;
-  private readonly addShort: Statement<[number, string]>;
-  private readonly dropTrigram: Statement<[number]>;
-  private readonly dropShort: Statement<[number]>;
   private readonly byTrigram: Statement<[Params], EntryRow>;
   private readonly byShort: Statement<[Params], EntryRow>;
 
   constructor(db: Db) {
-    this.addTrigram = db.prepare('INSERT INTO msg_trigram (rowid, content) VALUES (?, ?)');
-    this.addShort = db.prepare('INSERT INTO msg_short (rowid, grams) VALUES (?, ?)');
-    this.dropTrigram = db.prepare('DELETE FROM msg_trigram WHERE rowid = ?');
-    this.dropShort = db.prepare('DELETE FROM msg_short WHERE rowid = ?');
     const query = (table: string) =>
       db
         .prepare<[Params], EntryRow>(
@@ -57,18 +48,6 @@ export class Search {
         .raw();
     this.byTrigram = query('msg_trigram');
     this.byShort = query('msg_short');
-  }
-
-  /** Indexes a text message (in the transaction that stores it). */
-  add(msgRowId: number, content: string): void {
-    this.addTrigram.run(msgRowId, content);
-    this.addShort.run(msgRowId, shortGrams(content));
-  }
-
-  /** A recalled message leaves the index. */
-  remove(msgRowId: number): void {
-    this.dropTrigram.run(msgRowId);
-    this.dropShort.run(msgRowId);
   }
 
   /** `uid`'s text entries containing `query` (in one conversation when given), newest first. */

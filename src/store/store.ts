@@ -24,6 +24,7 @@ import { History, MAX_HISTORY_LIMIT } from './history.js';
 import { ConversationChain } from './chain.js';
 import { DEFAULT_RECALL_WINDOW_MS, Recall } from './recall.js';
 import { MAX_SEARCH_LIMIT, Search } from './search.js';
+import { SearchIndexer } from './search-indexer.js';
 import { invalid } from './validate.js';
 import { DEFAULT_GROUPS_MAX_MEMBERS, defaultLogger, resolveQueueOptions, type StoreLogger, type StoreOptions } from './options.js';
 import { JobQueue, type JobRow } from '../queue/jobs.js';
@@ -56,6 +57,7 @@ export class Store implements StoreClient {
   private readonly history: History;
   private readonly recalls: Recall;
   private readonly search: Search;
+  private readonly indexer: SearchIndexer;
   private readonly peers: ConversationPeers;
   private readonly jobs: JobQueue;
   private readonly fanout: FanoutConsumer;
@@ -116,8 +118,9 @@ export class Store implements StoreClient {
     this.groups = new Groups(db, this.accounts, this.inbox, rows, this.jobs, this.webhooks, maxMembers);
     this.contacts = new Contacts(db, this.accounts, this.inbox, rows);
     this.search = new Search(db);
+    this.indexer = new SearchIndexer(db, this.commit, this.log);
     this.history = new History(chain, (uid, conv) => this.conversations.tail(uid, conv));
-    this.recalls = new Recall(rows, this.inbox, this.search, this.media, this.jobs, messaging.recallWindowMs ?? DEFAULT_RECALL_WINDOW_MS);
+    this.recalls = new Recall(rows, this.inbox, this.indexer, this.media, this.jobs, messaging.recallWindowMs ?? DEFAULT_RECALL_WINDOW_MS);
     this.messaging = new Messaging(
       this.accounts,
       this.inbox,
@@ -126,7 +129,6 @@ export class Store implements StoreClient {
       this.media,
       this.webhooks,
       this.contacts,
-      this.search,
       messaging.contactsOnly ?? false,
     );
     this.fanout = new FanoutConsumer(
@@ -153,6 +155,7 @@ export class Store implements StoreClient {
     );
     this.webhooks.start(db);
     this.fanout.start();
+    this.indexer.start();
   }
 
   // accounts
@@ -272,6 +275,8 @@ export class Store implements StoreClient {
     if (typeof a.uid !== 'string') invalid('uid is required');
     const scoped = (a.peer !== undefined && a.peer !== null) || (a.groupId !== undefined && a.groupId !== null);
     const scope = scoped ? resolveConversation(a, this.peers) : null;
+    // What was just sent is found: the texts waiting for the indexer are indexed first.
+    this.indexer.catchUp();
     return { messages: this.search.find(a.uid, a.query, scope, clampInt(a.limit, 1, MAX_SEARCH_LIMIT, 20)) };
   }
 
@@ -341,6 +346,7 @@ export class Store implements StoreClient {
     this.closed = true;
     this.holding = false;
     this.fanout.stop();
+    this.indexer.stop();
     await this.webhooks.stop();
     this.commit.close();
     this.waiters.releaseAll();
@@ -353,6 +359,7 @@ export class Store implements StoreClient {
     if (b.retries.size > 0) this.jobs.countRetries(b.retries);
     if (b.wake.size > 0) this.waiters.wake(b.wake);
     if (b.topics.has(FANOUT)) this.fanout.wake();
+    if (b.sent.has('text')) this.indexer.wake();
     if (b.topics.has(WEBHOOK)) this.webhooks.wake();
   }
 
