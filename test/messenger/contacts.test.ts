@@ -5,8 +5,8 @@
  * messaging.contactsOnly (on a second host configured so).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { createGroup, expectError, inbox, newUsers, send, sendGroupText, sendText, type User } from '../messaging/client.js';
+import { startHost, waitFor, type RunningHost, expectError, newUsers, type User } from '../helpers/index.js';
+import { createGroup, inbox, send, sendGroupText, sendText } from '../messaging/client.js';
 import { jpeg, sha256 } from '../media/files.js';
 import { upload } from '../media/support.js';
 import { befriend, call, CGIS_DIR, ok } from './support.js';

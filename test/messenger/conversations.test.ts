@@ -4,8 +4,8 @@
  * its `read` and `receipt` entries, and two devices of one user agreeing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { createGroup, expectError, inbox, login, newUsers, sendGroupText, sendText, sync, type User } from '../messaging/client.js';
+import { startHost, waitFor, type RunningHost, expectError, login, newUsers, type User } from '../helpers/index.js';
+import { createGroup, inbox, sendGroupText, sendText, sync } from '../messaging/client.js';
 import { call, CGIS_DIR, conversation, conversations, markRead, ok } from './support.js';
 
 let h: RunningHost;

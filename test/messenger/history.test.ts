@@ -4,8 +4,8 @@
  * shows them, whatever else the inbox holds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { createGroup, expectError, inbox, newUsers, sendGroupText, sendText, type SyncMessage, type User } from '../messaging/client.js';
+import { startHost, waitFor, type RunningHost, expectError, newUsers, type User } from '../helpers/index.js';
+import { createGroup, inbox, sendGroupText, sendText, type SyncMessage } from '../messaging/client.js';
 import { call, CGIS_DIR, conversationKey, history, markRead, ok } from './support.js';
 
 let h: RunningHost;

@@ -3,8 +3,7 @@
  * finduser, their input rules, and avatars readable by every signed-in user.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type RunningHost } from '../helpers/host.js';
-import { expectError, newUsers, type User } from '../messaging/client.js';
+import { startHost, type RunningHost, expectError, newUsers, type User } from '../helpers/index.js';
 import { amr, jpeg, png, sha256 } from '../media/files.js';
 import { getMedia, upload } from '../media/support.js';
 import { call, CGIS_DIR, ok } from './support.js';

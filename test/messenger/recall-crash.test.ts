@@ -5,8 +5,8 @@
  * entry per recalled message, and every message once.
  */
 import { afterAll, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { createGroup, expectDense, inbox, metric, newUsers, sendGroupText } from '../messaging/client.js';
+import { startHost, waitFor, type RunningHost, metric, newUsers } from '../helpers/index.js';
+import { createGroup, expectDense, inbox, sendGroupText } from '../messaging/client.js';
 import { CGIS_DIR } from './support.js';
 
 const MEMBERS = 100;
@@ -20,7 +20,7 @@ afterAll(async () => {
 it('gives every member exactly one recalled entry per recall acknowledged before a kill -9', async () => {
   const first = await startHost({ cgisDir: CGIS_DIR, config: { watch: false } });
   hosts.push(first);
-  const users = await newUsers(first, MEMBERS, 'rk', 25);
+  const users = await newUsers(first, MEMBERS, 'rk');
   const [owner, ...rest] = users;
   const { groupId } = await createGroup(first, owner!, rest, 'crash');
   const senders = users.slice(0, 4);
@@ -40,7 +40,7 @@ it('gives every member exactly one recalled entry per recall acknowledged before
 
   const second = await startHost({ cgisDir: CGIS_DIR, dataDir: first.dataDir, config: { watch: false } });
   hosts.push(second);
-  await waitFor(async () => (await metric(second, 'cgihost_queue_depth', '{topic="fanout"}')) === 0, 60_000, 100);
+  await waitFor(async () => (await metric(second, 'cgihost_queue_depth', { topic: 'fanout' })) === 0, 60_000, 100);
   for (const u of users) {
     const all = await inbox(second, u);
     expectDense(all);

@@ -6,19 +6,8 @@
  * search, and its media no longer readable through it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import {
-  clientMsgId,
-  createGroup,
-  expectError,
-  inbox,
-  metric,
-  newUsers,
-  sendGroupText,
-  sendText,
-  type SyncMessage,
-  type User,
-} from '../messaging/client.js';
+import { startHost, waitFor, type RunningHost, expectError, metric, newUsers, type User } from '../helpers/index.js';
+import { clientMsgId, createGroup, inbox, sendGroupText, sendText, type SyncMessage } from '../messaging/client.js';
 import { amr, jpeg, sha256 } from '../media/files.js';
 import { getMedia, upload } from '../media/support.js';
 import { call, CGIS_DIR, conversation, history, ok, search } from './support.js';
@@ -173,14 +162,14 @@ describe('recallmsg in a 1:1 chat', () => {
 
 describe('recallmsg in a group', () => {
   it('reaches every one of 150 members through the fan-out: one `recalled` entry each, the message recalled everywhere', async () => {
-    const users = await newUsers(h, 150, 'rg', 25);
+    const users = await newUsers(h, 150, 'rg');
     const [owner, ...rest] = users;
     const { groupId } = await createGroup(h, owner!, rest, 'one hundred fifty');
     const before = await sendGroupText(h, users[7]!, groupId, 'hello everyone');
     const m = await sendGroupText(h, users[7]!, groupId, 'sorry, wrong group 🙈');
     // At once, while the message's own fan-out may still be running.
     expect((await recall(h, users[7]!, m.msgId)).status).toBe(200);
-    await waitFor(async () => (await metric(h, 'cgihost_queue_depth', '{topic="fanout"}')) === 0, 60_000, 100);
+    await waitFor(async () => (await metric(h, 'cgihost_queue_depth', { topic: 'fanout' })) === 0, 60_000, 100);
     for (const u of users) {
       const all = await inbox(h, u);
       expect(recalledEntries(all, m.msgId), u.username).toHaveLength(1);
@@ -206,7 +195,7 @@ describe('recallmsg in a group', () => {
     await ok(h, a!, 'delgroupmember', { groupId, members: [c!.uid] });
     await ok(h, a!, 'addgroupmember', { groupId, members: [d!.uid] });
     expect((await recall(h, a!, m.msgId)).status).toBe(200);
-    await waitFor(async () => (await metric(h, 'cgihost_queue_depth', '{topic="fanout"}')) === 0, 20_000, 100);
+    await waitFor(async () => (await metric(h, 'cgihost_queue_depth', { topic: 'fanout' })) === 0, 20_000, 100);
     for (const u of [a!, b!, c!]) expect(recalledEntries(await inbox(h, u), m.msgId), u.username).toHaveLength(1);
     expect(recalledEntries(await inbox(h, d!), m.msgId)).toHaveLength(0);
   });

@@ -5,8 +5,8 @@
  * only the caller's own entries, and never a recalled message.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { createGroup, expectError, inbox, newUsers, sendGroupText, sendText, type User } from '../messaging/client.js';
+import { startHost, waitFor, type RunningHost, expectError, newUsers, type User } from '../helpers/index.js';
+import { createGroup, inbox, sendGroupText, sendText } from '../messaging/client.js';
 import { call, CGIS_DIR, ok, search } from './support.js';
 
 let h: RunningHost;

@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { ROOT, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import type { SyncMessage, User } from '../messaging/client.js';
+import { ROOT, type ApiResponse, type RunningHost, type User } from '../helpers/index.js';
+import type { SyncMessage } from '../messaging/client.js';
 
 export const CGIS_DIR = join(ROOT, 'cgis');
 

@@ -8,8 +8,8 @@
  * others above readSeq).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { createGroup, inbox, login, metric, newUsers, type SyncMessage, type User } from '../messaging/client.js';
+import { startHost, waitFor, type RunningHost, login, metric, newUsers, type User } from '../helpers/index.js';
+import { createGroup, inbox, type SyncMessage } from '../messaging/client.js';
 import { call, CGIS_DIR, conversationKey, conversations, COUNTED, isReadOrReceipt } from './support.js';
 
 let h: RunningHost;
@@ -115,7 +115,7 @@ it('keeps every conversation row equal to a recount from the inbox after a rando
       ops.recall++;
     }
   }
-  await waitFor(async () => (await metric(h, 'cgihost_queue_depth', '{topic="fanout"}')) === 0, 20_000, 100);
+  await waitFor(async () => (await metric(h, 'cgihost_queue_depth', { topic: 'fanout' })) === 0, 20_000, 100);
   let checked = 0;
   for (const u of users) {
     const all = await inbox(h, u);

@@ -12,8 +12,8 @@ import Database from 'better-sqlite3';
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, startHost, tempDir, waitFor, type RunningHost } from '../helpers/host.js';
-import { inbox, metric, sendText, type SyncMessage, type User } from '../messaging/client.js';
+import { FIXTURES, startHost, tempDir, waitFor, type RunningHost, metric, type User } from '../helpers/index.js';
+import { inbox, sendText, type SyncMessage } from '../messaging/client.js';
 import { getMedia } from '../media/support.js';
 import { migrations } from '../../src/store/migrations.js';
 import { hashPassword } from '../../cgis/_shared/password.js';
@@ -154,7 +154,7 @@ describe('a data dir at migration 1 with a fan-out job pending', () => {
       db.close();
     }
     const h = await open(dataDir);
-    await waitFor(async () => (await metric(h, 'cgihost_queue_depth', '{topic="fanout"}')) === 0, 20_000, 100);
+    await waitFor(async () => (await metric(h, 'cgihost_queue_depth', { topic: 'fanout' })) === 0, 20_000, 100);
     const users: User[] = [];
     for (const username of names) {
       const l = await h.post('login', { username, password: 'old password 1' });

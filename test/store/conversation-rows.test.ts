@@ -7,10 +7,10 @@
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { tempDir } from '../helpers/index.js';
 import { dbPath, openDatabase, type Db } from '../../src/store/db.js';
 import { GroupCommit, Journals } from '../../src/store/group-commit.js';
 import { ConversationRows, type ConversationState } from '../../src/store/conversation-rows.js';
-import { tempDir } from './support.js';
 
 let dir: string;
 let db: Db;
