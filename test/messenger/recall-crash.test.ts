@@ -7,7 +7,7 @@
 import { afterAll, expect, it } from 'vitest';
 import { startHost, waitFor, type RunningHost, metric, newUsers } from '../helpers/index.js';
 import { createGroup, expectDense, inbox, sendGroupText } from '../messaging/client.js';
-import { CGIS_DIR } from './support.js';
+import { CGIS_DIR, MANY_USERS_CONFIG } from './support.js';
 
 const MEMBERS = 100;
 const MESSAGES = 12;
@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 it('gives every member exactly one recalled entry per recall acknowledged before a kill -9', async () => {
-  const first = await startHost({ cgisDir: CGIS_DIR, config: { watch: false } });
+  const first = await startHost({ cgisDir: CGIS_DIR, config: MANY_USERS_CONFIG });
   hosts.push(first);
   const users = await newUsers(first, MEMBERS, 'rk');
   const [owner, ...rest] = users;
@@ -38,7 +38,7 @@ it('gives every member exactly one recalled entry per recall acknowledged before
   );
   await killed;
 
-  const second = await startHost({ cgisDir: CGIS_DIR, dataDir: first.dataDir, config: { watch: false } });
+  const second = await startHost({ cgisDir: CGIS_DIR, dataDir: first.dataDir, config: MANY_USERS_CONFIG });
   hosts.push(second);
   await waitFor(async () => (await metric(second, 'cgihost_queue_depth', { topic: 'fanout' })) === 0, 60_000, 100);
   for (const u of users) {

@@ -10,7 +10,7 @@ import { startHost, waitFor, type RunningHost, expectError, metric, newUsers, ty
 import { clientMsgId, createGroup, inbox, sendGroupText, sendText, type SyncMessage } from '../messaging/client.js';
 import { amr, jpeg, sha256 } from '../media/files.js';
 import { getMedia, upload } from '../media/support.js';
-import { call, CGIS_DIR, conversation, history, ok, search } from './support.js';
+import { call, CGIS_DIR, conversation, history, MANY_USERS_CONFIG, ok, search } from './support.js';
 
 /** The short host's recall window: long enough to recall at once on a loaded machine, short enough to wait out. */
 const WINDOW_MS = 5_000;
@@ -18,7 +18,7 @@ const WINDOW_MS = 5_000;
 let h: RunningHost;
 let short: RunningHost;
 beforeAll(async () => {
-  h = await startHost({ cgisDir: CGIS_DIR, config: { watch: false } });
+  h = await startHost({ cgisDir: CGIS_DIR, config: MANY_USERS_CONFIG });
 });
 beforeAll(async () => {
   short = await startHost({ cgisDir: CGIS_DIR, config: { watch: false, messaging: { recallWindowMs: WINDOW_MS } } });

@@ -9,6 +9,16 @@ import type { SyncMessage } from '../messaging/client.js';
 
 export const CGIS_DIR = join(ROOT, 'cgis');
 
+/**
+ * A host for suites that register a hundred users and more: register and
+ * login (scrypt, twice per user) may queue for longer than the default 10 s
+ * on a loaded machine, which would fail the setup, not the test.
+ */
+export const MANY_USERS_CONFIG = {
+  watch: false,
+  cgis: { register: { timeoutMs: 120_000 }, login: { timeoutMs: 120_000 } },
+};
+
 export interface Conversation {
   peer?: string;
   groupId?: string;
