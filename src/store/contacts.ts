@@ -11,7 +11,8 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Tx } from './group-commit.js';
-import { StoreError, type ContactAddedEvent, type ContactList, type ContactRequestEvent, type SystemEvent } from './api.js';
+import { CgiError } from '../errors.js';
+import type { ContactAddedEvent, ContactList, ContactRequestEvent, SystemEvent } from './api.js';
 import type { Accounts } from './accounts.js';
 import type { Inbox } from './inbox.js';
 import type { MessageRows } from './message-rows.js';
@@ -46,7 +47,7 @@ export class Contacts {
   addContact(tx: Tx, a: { uid: string; peer: string; greeting?: string }): { status: 'requested' | 'added' } {
     const peer = this.other(a);
     const greeting = checkGreeting(a.greeting);
-    if (this.blocks(peer, a.uid)) throw new StoreError('BLOCKED', 'this user does not accept your requests');
+    if (this.blocks(peer, a.uid)) throw new CgiError('BLOCKED', 'this user does not accept your requests');
     if (this.s.hasContact.get(a.uid, peer) !== undefined && this.s.hasContact.get(peer, a.uid) !== undefined) return { status: 'added' };
     // They asked first, or still list the caller (the caller had removed them): no need to ask.
     if (this.s.request.get(a.uid, peer) !== undefined || this.s.hasContact.get(peer, a.uid) !== undefined) {
@@ -66,7 +67,7 @@ export class Contacts {
     const asked = this.s.request.get(a.uid, peer) !== undefined;
     const listsCaller = this.s.hasContact.get(peer, a.uid) !== undefined;
     if (listsCaller && this.s.hasContact.get(a.uid, peer) !== undefined) return { status: 'added' };
-    if (!asked && !listsCaller) throw new StoreError('FORBIDDEN', 'this user has not asked to be your contact');
+    if (!asked && !listsCaller) throw new CgiError('FORBIDDEN', 'this user has not asked to be your contact');
     this.becomeContacts(tx, a.uid, peer);
     return { status: 'added' };
   }
@@ -148,7 +149,7 @@ export class Contacts {
   private other(a: { uid: string; peer: string }): string {
     if (typeof a.uid !== 'string' || typeof a.peer !== 'string') invalid('uid and peer are required');
     if (a.peer === a.uid) invalid('that is yourself');
-    if (!this.accounts.exists(a.peer)) throw new StoreError('NO_SUCH_USER', 'no such user');
+    if (!this.accounts.exists(a.peer)) throw new CgiError('NO_SUCH_USER', 'no such user');
     return a.peer;
   }
 }

@@ -17,7 +17,8 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Tx } from './group-commit.js';
-import { StoreError, type Conversation, type ConversationRef, type ReadEvent, type ReceiptEvent } from './api.js';
+import { CgiError } from '../errors.js';
+import type { Conversation, ConversationRef, ReadEvent, ReceiptEvent } from './api.js';
 import type { Inbox } from './inbox.js';
 import type { MessageFacts, MessageRows } from './message-rows.js';
 import type { ConversationChain } from './chain.js';
@@ -50,10 +51,10 @@ export function resolveConversation(ref: ConversationRef, peers: ConversationPee
   const hasGroup = ref.groupId !== undefined && ref.groupId !== null;
   if (hasPeer === hasGroup) invalid('exactly one of peer and groupId is required');
   if (hasPeer) {
-    if (typeof ref.peer !== 'string' || !peers.userExists(ref.peer)) throw new StoreError('NO_SUCH_USER', 'no such user');
+    if (typeof ref.peer !== 'string' || !peers.userExists(ref.peer)) throw new CgiError('NO_SUCH_USER', 'no such user');
     return { conv: ref.peer, isGroup: false };
   }
-  if (typeof ref.groupId !== 'string' || !peers.groupExists(ref.groupId)) throw new StoreError('NO_SUCH_GROUP', 'no such group');
+  if (typeof ref.groupId !== 'string' || !peers.groupExists(ref.groupId)) throw new CgiError('NO_SUCH_GROUP', 'no such group');
   return { conv: ref.groupId, isGroup: true };
 }
 

@@ -8,7 +8,8 @@
  * messaging.contactsOnly one to someone who is not a contact (NOT_A_CONTACT);
  * group messages are not affected by either.
  */
-import { StoreError, type SendMessageArgs, type SendMessageResult } from './api.js';
+import { CgiError } from '../errors.js';
+import type { SendMessageArgs, SendMessageResult } from './api.js';
 import type { Tx } from './group-commit.js';
 import type { Accounts } from './accounts.js';
 import type { Contacts } from './contacts.js';
@@ -50,7 +51,7 @@ export class Messaging {
     const p = checkPayload(a);
     const first = this.rows.findByClientId(a.from, a.clientMsgId);
     if (first) return sameAnswer(first, p);
-    if (!this.accounts.exists(a.from)) throw new StoreError('NO_SUCH_USER', 'no such sender');
+    if (!this.accounts.exists(a.from)) throw new CgiError('NO_SUCH_USER', 'no such sender');
     if (p.mediaId !== null) this.checkMedia(a.from, p.mediaId, a.type as keyof typeof MEDIA_KIND_OF_TYPE);
 
     let version = 0;
@@ -76,19 +77,19 @@ export class Messaging {
   }
 
   private checkRecipient(from: string, to: string): void {
-    if (!this.accounts.exists(to)) throw new StoreError('NO_SUCH_USER', 'no such recipient');
+    if (!this.accounts.exists(to)) throw new CgiError('NO_SUCH_USER', 'no such recipient');
     if (to === from) return;
-    if (this.contacts.blocks(to, from)) throw new StoreError('BLOCKED', 'this user does not accept your messages');
+    if (this.contacts.blocks(to, from)) throw new CgiError('BLOCKED', 'this user does not accept your messages');
     if (this.contactsOnly && !this.contacts.mutual(from, to)) {
-      throw new StoreError('NOT_A_CONTACT', 'messages go to contacts only on this server');
+      throw new CgiError('NOT_A_CONTACT', 'messages go to contacts only on this server');
     }
   }
 
   private checkMedia(uid: string, mediaId: string, type: keyof typeof MEDIA_KIND_OF_TYPE): void {
     const rec = this.media.readableBy(uid, mediaId);
-    if (!rec) throw new StoreError('NO_SUCH_MEDIA', 'no such media');
+    if (!rec) throw new CgiError('NO_SUCH_MEDIA', 'no such media');
     if (rec.kind !== MEDIA_KIND_OF_TYPE[type]) {
-      throw new StoreError('MEDIA_KIND_MISMATCH', `a ${type} message needs ${MEDIA_KIND_OF_TYPE[type]} media, not ${rec.kind}`);
+      throw new CgiError('MEDIA_KIND_MISMATCH', `a ${type} message needs ${MEDIA_KIND_OF_TYPE[type]} media, not ${rec.kind}`);
     }
   }
 }
@@ -148,7 +149,7 @@ function sameAnswer(first: SentRow, p: Payload): SendMessageResult {
     first.type === p.type &&
     (first.recalled_at !== null || (first.content === p.content && first.media_id === p.mediaId && first.duration_ms === p.durationMs));
   if (!same) {
-    throw new StoreError('IDEMPOTENCY_CONFLICT', 'this clientMsgId was already used for a different message', {
+    throw new CgiError('IDEMPOTENCY_CONFLICT', 'this clientMsgId was already used for a different message', {
       msgId: msgIdOf(first.id),
     });
   }

@@ -6,7 +6,8 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Tx } from './group-commit.js';
-import { StoreError, type Profile } from './api.js';
+import { CgiError } from '../errors.js';
+import type { Profile } from './api.js';
 import type { Media } from './media.js';
 import { codePointsAtMost, invalid } from './validate.js';
 
@@ -41,14 +42,14 @@ export class Profiles {
   }
 
   setProfile(_tx: Tx, a: { uid: string; displayName?: string; avatarMediaId?: string | null }): Profile {
-    if (typeof a.uid !== 'string' || !this.byUid.get(a.uid)) throw new StoreError('NO_SUCH_USER', 'no such user');
+    if (typeof a.uid !== 'string' || !this.byUid.get(a.uid)) throw new CgiError('NO_SUCH_USER', 'no such user');
     if (a.displayName !== undefined) this.setName.run(checkDisplayName(a.displayName), a.uid);
     if (a.avatarMediaId === null) {
       this.setAvatar.run(null, a.uid);
     } else if (a.avatarMediaId !== undefined) {
       const rec = this.media.readableBy(a.uid, a.avatarMediaId);
-      if (!rec) throw new StoreError('NO_SUCH_MEDIA', 'no such media');
-      if (rec.kind !== 'image') throw new StoreError('MEDIA_KIND_MISMATCH', `an avatar is an image, not ${rec.kind}`);
+      if (!rec) throw new CgiError('NO_SUCH_MEDIA', 'no such media');
+      if (rec.kind !== 'image') throw new CgiError('MEDIA_KIND_MISMATCH', `an avatar is an image, not ${rec.kind}`);
       this.setAvatar.run(rec.mediaId, a.uid);
     }
     return toProfile(this.byUid.get(a.uid)!);
@@ -68,7 +69,7 @@ export class Profiles {
 
   findUser(a: { username: string }): Profile {
     const row = typeof a.username === 'string' ? this.byName.get(a.username.trim().toLowerCase()) : undefined;
-    if (!row) throw new StoreError('NO_SUCH_USER', 'no such user');
+    if (!row) throw new CgiError('NO_SUCH_USER', 'no such user');
     return toProfile(row);
   }
 }

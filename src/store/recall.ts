@@ -7,7 +7,8 @@
  * members' through the fan-out queue (crash-safe like any fan-out). Recalling
  * again answers the same and writes nothing.
  */
-import { StoreError, type RecalledEvent } from './api.js';
+import { CgiError } from '../errors.js';
+import type { RecalledEvent } from './api.js';
 import type { Tx } from './group-commit.js';
 import type { Inbox } from './inbox.js';
 import type { Media } from './media.js';
@@ -34,11 +35,11 @@ export class Recall {
     if (typeof a.uid !== 'string') invalid('uid is required');
     const id = rowIdOf(a.msgId);
     const m = id === null ? undefined : this.rows.get(id);
-    if (!m) throw new StoreError('NO_SUCH_MESSAGE', 'no such message');
-    if (m.from !== a.uid || m.type === 'system') throw new StoreError('FORBIDDEN', 'only its sender may recall a message');
+    if (!m) throw new CgiError('NO_SUCH_MESSAGE', 'no such message');
+    if (m.from !== a.uid || m.type === 'system') throw new CgiError('FORBIDDEN', 'only its sender may recall a message');
     if (m.recalledAt !== null) return { recalled: true };
     if (tx.now - m.createdAt > this.windowMs) {
-      throw new StoreError('RECALL_WINDOW_PASSED', `a message can be recalled within ${this.windowMs} ms of sending`, {
+      throw new CgiError('RECALL_WINDOW_PASSED', `a message can be recalled within ${this.windowMs} ms of sending`, {
         recallWindowMs: this.windowMs,
       });
     }

@@ -14,7 +14,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { GroupCommit } from './group-commit.js';
-import type { StoreLogger } from './options.js';
+import type { Logger } from '../log.js';
 import { shortGrams } from './search-grams.js';
 
 /** Wait after a text is stored before indexing, so that batches grow under load. */
@@ -43,7 +43,7 @@ export class SearchIndexer {
   constructor(
     db: Db,
     private readonly commit: GroupCommit,
-    private readonly log: StoreLogger,
+    private readonly log: Logger,
   ) {
     this.readCursor = db.prepare<[], number>('SELECT msg_id FROM search_cursor').pluck();
     this.setCursor = db.prepare('UPDATE search_cursor SET msg_id = ?');
@@ -130,7 +130,7 @@ export class SearchIndexer {
           }
           this.setCursor.run(next);
         },
-        (err) => this.log('error', 'search indexing failed', { error: String(err) }),
+        (err) => this.log.error('search indexing failed', { error: String(err) }),
       );
     });
     if (ok && done) this.cursor = next;

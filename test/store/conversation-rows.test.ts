@@ -10,6 +10,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { tempDir } from '../helpers/index.js';
 import { dbPath, openDatabase, type Db } from '../../src/store/db.js';
 import { GroupCommit, Journals } from '../../src/store/group-commit.js';
+import { silentLogger } from '../../src/log.js';
 import { ConversationRows, type ConversationState } from '../../src/store/conversation-rows.js';
 
 let dir: string;
@@ -20,7 +21,7 @@ beforeEach(() => {
   dir = tempDir();
   db = openDatabase(dir);
   rows = new ConversationRows(db);
-  gc = new GroupCommit(db, new Journals([rows]), { committed: () => {}, lost: () => {} }, () => {});
+  gc = new GroupCommit(db, new Journals([rows]), { committed: () => {}, lost: () => {} }, silentLogger);
 });
 afterEach(() => {
   db.close();
