@@ -98,7 +98,8 @@ export class SearchIndexer {
   }
 
   private run(): void {
-    if (this.stopped) return;
+    // Nothing waits (a fresh or fully indexed store at open): no transaction, so an idle store commits nothing.
+    if (this.stopped || this.pending === 0) return;
     if (!this.batch(BUDGET_MS)) {
       this.timer = setTimeout(() => {
         this.timer = null;
