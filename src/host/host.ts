@@ -7,6 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { Front } from '../http/server.js';
+import { loadWebClient } from '../http/web-client.js';
 import { adminHandler, cgisRoute, type AdminRoute } from '../monitor/admin.js';
 import { createLogger, type Logger } from '../monitor/log.js';
 import { noObserver, type RequestObserver } from '../monitor/observer.js';
@@ -93,6 +94,7 @@ export class Host {
       observer: hooks.observer ?? noObserver,
       tmpDir,
       admin: adminHandler(config.adminToken, [cgisRoute(registry), ...(hooks.adminRoutes ?? [])]),
+      web: loadWebClient(paths.webDir),
     });
     const address = await front.listen(config.port, config.host);
     spares.trim();

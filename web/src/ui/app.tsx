@@ -1,0 +1,12 @@
+/** Signed out: the sign-in screen. Signed in: the chat shell. */
+import type { VNode } from 'preact';
+import { useAppState } from '../state/store.ts';
+import { Shell } from './shell.tsx';
+import { SignIn } from './sign-in.tsx';
+
+export function App(): VNode | null {
+  const session = useAppState((s) => s.session);
+  const restored = useAppState((s) => s.restored);
+  if (session) return <Shell />;
+  return restored ? <SignIn /> : null;
+}
