@@ -4,8 +4,9 @@ import { displayName } from '../state/directory.ts';
 import type { Outgoing, State } from '../state/store.ts';
 import { duration } from './format.ts';
 
+/** Names in the middle of a sentence ("Alice added you and Bob"). */
 function names(s: State, uids: string[]): string {
-  const list = uids.map((u) => displayName(s, u));
+  const list = uids.map((u) => (u === s.session?.uid ? 'you' : displayName(s, u)));
   if (list.length <= 3) return list.join(', ').replace(/, ([^,]*)$/, ' and $1');
   return `${list.slice(0, 2).join(', ')} and ${list.length - 2} others`;
 }

@@ -10,7 +10,7 @@ import { readUpToSeq } from '../state/inbox.ts';
 import { useAppState, type Outgoing } from '../state/store.ts';
 import { loadOlder, openThread } from '../state/threads.ts';
 import { VirtualList } from '../virtual/virtual-list.tsx';
-import { takeFocus } from './focus.ts';
+import { useFocus } from './focus.ts';
 import { Icon } from './icons.tsx';
 import { MessageRow, type Item } from './message-row.tsx';
 
@@ -35,7 +35,7 @@ export function MessageArea({ convKey }: { convKey: string }): VNode {
   const readSeq = useAppState((s) => (group ? 0 : readUpToSeq(s.peerRead[convKey], s.threads[convKey])));
   const [pinned, setPinned] = useState(true);
   const [bottomRequest, setBottomRequest] = useState(0);
-  const [focusSeq] = useState(() => takeFocus(convKey));
+  const focusSeq = useFocus(convKey);
 
   const messages = thread?.messages;
   const items = useMemo<Item[]>(

@@ -87,7 +87,7 @@ export function VoiceContent({ mediaId, file, durationMs }: { mediaId?: string; 
   const [state, setState] = useState<'idle' | 'loading' | 'playing' | 'paused' | 'ended' | 'error'>('idle');
   const [progress, setProgress] = useState(0);
   const audio = useRef<HTMLAudioElement>(null);
-  const heights = useMemo(() => bars(mediaId ?? 'local', Math.min(28, 8 + Math.round(durationMs / 1500))), [mediaId, durationMs]);
+  const heights = useMemo(() => bars(mediaId ?? 'local', Math.min(36, 16 + Math.round(durationMs / 2000))), [mediaId, durationMs]);
 
   useEffect(() => {
     if (src && state === 'loading') audio.current?.play().catch(() => setState('error'));

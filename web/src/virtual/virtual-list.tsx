@@ -205,7 +205,7 @@ export function VirtualList<T>(props: VirtualListProps<T>): VNode {
     );
   }
   return (
-    <div class="vscroller" ref={scroller} tabIndex={0}>
+    <div class="vscroller" ref={scroller} tabIndex={0} data-count={items.length}>
       <div class="vinner">
         {props.header}
         <div style={{ height: `${offsets[range.start] ?? 0}px` }} aria-hidden="true" />

@@ -1,0 +1,84 @@
+/**
+ * A send while the host is down (SPEC §7): the message shows as pending,
+ * and once the host is back on the same address and data it goes out with
+ * the same clientMsgId, once: "Pending" turns into sent, the peer sees it
+ * live, and the peer's inbox holds it exactly once.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { RunningHost } from '../helpers/host.js';
+import {
+  becomeContacts,
+  conversation,
+  expectClean,
+  launchBrowser,
+  messageItem,
+  nav,
+  openPerson,
+  send,
+  signUp,
+  startChatHost,
+  uniqueName,
+  type Person,
+} from './support.js';
+
+let browser: Browser;
+const hosts: RunningHost[] = [];
+let alice: Person;
+let bob: Person;
+// The browser reports each refused connection while the host is down: expected here, and nothing else is.
+const DOWN = /net::ERR_CONNECTION_REFUSED|net::ERR_EMPTY_RESPONSE|net::ERR_CONNECTION_RESET/;
+
+beforeAll(async () => {
+  let host: RunningHost;
+  [browser, host] = await Promise.all([launchBrowser(), startChatHost()]);
+  hosts.push(host);
+  alice = await openPerson(browser, host, uniqueName('alice'), { allowErrors: DOWN });
+  bob = await openPerson(browser, host, uniqueName('bob'), { allowErrors: DOWN });
+  await Promise.all([signUp(alice, host.url), signUp(bob, host.url)]);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([browser?.close(), ...hosts.map((h) => h.kill())]);
+});
+
+it('shows a send as pending while the host is down, then sends it once when it is back', async () => {
+  const first = hosts[0]!;
+  await becomeContacts(alice, bob);
+  await nav(alice.page, 'Chats').click();
+  await conversation(alice.page, bob.name).click();
+  await nav(bob.page, 'Chats').click();
+  await conversation(bob.page, alice.name).click();
+  await send(alice.page, 'Before the restart', 'enter');
+  await messageItem(bob.page, 'Before the restart').waitFor({ timeout: 15_000 });
+
+  expect(await first.stop()).toBe(0);
+  const text = 'Sent while the host was down';
+  await send(alice.page, text, 'enter');
+  const item = messageItem(alice.page, text);
+  await expect.poll(() => item.textContent(), { timeout: 15_000 }).toContain('Pending');
+  await alice.page.getByText('Connecting…').first().waitFor({ timeout: 30_000 });
+
+  const second = await startChatHost({ dataDir: first.dataDir, args: ['--port', String(first.port)] });
+  hosts.push(second);
+  expect(second.port).toBe(first.port);
+  // Retried with backoff (at most 15 s apart), then sent: no longer pending, and Bob has it.
+  await expect.poll(() => item.textContent(), { timeout: 45_000 }).not.toContain('Pending');
+  expect(await item.textContent()).not.toContain('Not sent');
+  await messageItem(bob.page, text).waitFor({ timeout: 45_000 });
+  await expect.poll(() => item.textContent(), { timeout: 15_000 }).toContain('Read');
+  expect(await messageItem(bob.page, text).count()).toBe(1);
+  expect(await messageItem(alice.page, text).count()).toBe(1);
+
+  // Exactly once in Bob's inbox, whatever the client retried.
+  const token = await bob.page.evaluate(() => (JSON.parse(localStorage.getItem('cgihost.session')!) as { token: string }).token);
+  const synced = await second.post('sync', { syncKey: 0, limit: 500 }, { token });
+  expect(synced.status, synced.text).toBe(200);
+  const copies = (synced.body.messages as Array<{ content?: string }>).filter((m) => m.content === text);
+  expect(copies).toHaveLength(1);
+
+  // And the conversation goes on.
+  await send(bob.page, 'Got it after the restart', 'enter');
+  await messageItem(alice.page, 'Got it after the restart').waitFor({ timeout: 15_000 });
+  expectClean(alice, bob);
+});
