@@ -3,7 +3,7 @@
  * batch per turn) and groups (getgroup). Each is asked once per session
  * unless something says it changed.
  */
-import { call, isRetryable } from '../api/client.ts';
+import { ApiError, call, isRetryable } from '../api/client.ts';
 import type { Profile } from '../api/types.ts';
 import { getState, setState, type Conversation, type State } from './store.ts';
 
@@ -59,7 +59,18 @@ export async function refreshGroup(groupId: string, force = false): Promise<void
     needProfiles(g.members);
   } catch (e) {
     if (isRetryable(e)) groupsAsked.delete(groupId);
-    // NOT_GROUP_MEMBER: removed from it; the conversation stays readable, without members.
+    if (e instanceof ApiError && e.code === 'NOT_GROUP_MEMBER') {
+      // Removed from it: the conversation stays readable, and says so instead of offering the composer.
+      setState((s) => {
+        const me = s.session?.uid;
+        const known = s.groups[groupId];
+        const name = known?.name ?? s.conversations[`g:${groupId}`]?.name ?? '';
+        const members = (known?.members ?? []).filter((u) => u !== me);
+        return {
+          groups: { ...s.groups, [groupId]: { groupId, name, owner: known?.owner ?? '', members, createdAt: known?.createdAt ?? 0 } },
+        };
+      });
+    }
   }
 }
 

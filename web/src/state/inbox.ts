@@ -101,13 +101,14 @@ export const noEffects = (): Effects => ({
   arrived: new Set(),
 });
 
-type Inbox = Pick<State, 'conversations' | 'threads' | 'outbox' | 'peerRead' | 'replayBelow'>;
+type Inbox = Pick<State, 'conversations' | 'threads' | 'outbox' | 'peerRead' | 'replayBelow' | 'groups'>;
 
 /** Applies entries in seq order; returns the changed parts of the state and what should be fetched. */
 export function applyEntries(s: Inbox, me: string, entries: InboxEntry[]): { patch: Partial<State>; effects: Effects } {
   const conversations = { ...s.conversations };
   const threads = { ...s.threads };
   const peerRead = { ...s.peerRead };
+  let groups = s.groups;
   const confirmed = new Set<string>();
   const recalls = new Set<string>();
   const effects = noEffects();
@@ -140,8 +141,15 @@ export function applyEntries(s: Inbox, me: string, entries: InboxEntry[]): { pat
     if (!key) continue;
     const group = eventOf(e, 'group_created', 'members_added', 'members_removed');
     if (group) {
-      effects.groups.add(group.groupId);
       for (const u of group.members) effects.profiles.add(u);
+      const known = groups[group.groupId];
+      if (group.kind === 'members_removed' && group.members.includes(me)) {
+        // No longer a member: getgroup would refuse; what is known stays, without me.
+        if (known) groups = { ...groups, [group.groupId]: { ...known, members: known.members.filter((u) => !group.members.includes(u)) } };
+        effects.groups.delete(group.groupId);
+      } else {
+        effects.groups.add(group.groupId);
+      }
     }
     if (e.from !== me) effects.profiles.add(e.from);
     if (e.from === me && e.clientMsgId) confirmed.add(e.clientMsgId);
@@ -158,7 +166,7 @@ export function applyEntries(s: Inbox, me: string, entries: InboxEntry[]): { pat
   for (const [key, list] of byKey) if (threads[key]) threads[key] = mergeIntoThread(threads[key]!, list);
   if (recalls.size) applyRecalls(conversations, threads, recalls);
 
-  const patch: Partial<State> = { conversations, threads, peerRead };
+  const patch: Partial<State> = { conversations, threads, peerRead, groups };
   if (confirmed.size) patch.outbox = s.outbox.filter((o) => !confirmed.has(o.clientMsgId));
   return { patch, effects };
 }

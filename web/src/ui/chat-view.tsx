@@ -26,7 +26,7 @@ export function ChatView({ convKey }: { convKey: string }): VNode {
     void openThread(convKey).then(() => {
       if (document.visibilityState === 'visible') void markRead(convKey);
     });
-    if (conv.groupId) void refreshGroup(conv.groupId);
+    if (conv.groupId && (!group || group.members.includes(me))) void refreshGroup(conv.groupId);
   }, [convKey]);
 
   const member = !group || group.members.includes(me);
