@@ -21,6 +21,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   args?: string[];
   command?: 'start' | 'dev';
+  /** How long to wait for the `listening on` line (default 20 s). */
+  startTimeoutMs?: number;
 }
 
 export interface RunningHost {
@@ -78,7 +80,8 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
   proc.stderr!.on('data', (c) => (out += c));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not start in 20 s:\n${out}`)), 20_000);
+    const ms = opts.startTimeoutMs ?? 20_000;
+    const timer = setTimeout(() => reject(new Error(`host did not start in ${ms / 1000} s:\n${out}`)), ms);
     const check = () => {
       const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
       if (m) {

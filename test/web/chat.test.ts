@@ -38,7 +38,7 @@ beforeAll(async () => {
   bob = await openPerson(browser, host, uniqueName('bob'));
   await screenshotSignIn();
   await Promise.all([signUp(alice, host.url), signUp(bob, host.url)]);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all([browser?.close(), host?.kill()]);
@@ -52,7 +52,7 @@ async function screenshotSignIn() {
   await p.close();
 }
 
-describe('the web client, two people', () => {
+describe('the web client, two people', { timeout: 120_000 }, () => {
   it('becomes contacts, then chats live both ways with unread badges and "Read"', async () => {
     await becomeContacts(alice, bob);
     await nav(alice.page, 'Chats').click();

@@ -40,7 +40,7 @@ beforeAll(async () => {
   bob = await openPerson(browser, host, uniqueName('bob'));
   carol = await openPerson(browser, host, uniqueName('carol'), { viewport: PHONE });
   await Promise.all([signUp(alice, host.url), signUp(bob, host.url), signUp(carol, host.url)]);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all([browser?.close(), host?.kill()]);
@@ -57,7 +57,7 @@ async function setProfile(p: Person, displayName: string, avatar?: Buffer) {
   await p.page.getByRole('heading', { name: displayName }).waitFor();
 }
 
-describe('groups in the web client', () => {
+describe('groups in the web client', { timeout: 120_000 }, () => {
   it('shows display names and avatars set in the profile', async () => {
     await setProfile(alice, 'Alice Chen', landscapePng(96, 96));
     await setProfile(bob, 'Bob Martin');

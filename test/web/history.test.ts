@@ -35,7 +35,7 @@ beforeAll(async () => {
   // Both write, so neither sender's rate limit is reached; one after another, so the labels follow the seqs.
   for (let n = 0; n < COUNT; n++) await (n % 2 ? sendText(host, bob, alice, label(n)) : sendText(host, alice, bob, label(n)));
   person = await openPerson(browser, host, alice.username);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all([browser?.close(), host?.kill()]);
@@ -89,4 +89,4 @@ it('opens a long conversation at its newest message and pages back to its first,
   await page.getByRole('button', { name: 'Jump to latest' }).click();
   await messageItem(page, label(COUNT - 1)).waitFor();
   expectClean(person);
-});
+}, 180_000);

@@ -34,13 +34,13 @@ beforeAll(async () => {
   bob = await openPerson(browser, host, uniqueName('bob'));
   dave = await openPerson(browser, host, uniqueName('dave'));
   await Promise.all([signUp(alice, host.url), signUp(bob, host.url), signUp(dave, host.url)]);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all([browser?.close(), host?.kill()]);
 });
 
-describe('contacts and search', () => {
+describe('contacts and search', { timeout: 120_000 }, () => {
   it('says so when no one has that username', async () => {
     await nav(alice.page, 'Contacts').click();
     await alice.page.getByLabel('Find user', { exact: true }).fill('nobody_has_this_name');

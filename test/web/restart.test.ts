@@ -36,7 +36,7 @@ beforeAll(async () => {
   alice = await openPerson(browser, host, uniqueName('alice'), { allowErrors: DOWN });
   bob = await openPerson(browser, host, uniqueName('bob'), { allowErrors: DOWN });
   await Promise.all([signUp(alice, host.url), signUp(bob, host.url)]);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all([browser?.close(), ...hosts.map((h) => h.kill())]);
@@ -81,4 +81,4 @@ it('shows a send as pending while the host is down, then sends it once when it i
   await send(bob.page, 'Got it after the restart', 'enter');
   await messageItem(alice.page, 'Got it after the restart').waitFor({ timeout: 15_000 });
   expectClean(alice, bob);
-});
+}, 240_000);

@@ -42,7 +42,8 @@ export async function launchBrowser(): Promise<Browser> {
 
 /** The built-in CGIs of this repository, on a temp data dir, not watched. */
 export function startChatHost(opts: StartOptions = {}): Promise<RunningHost> {
-  return startHost({ cgisDir: join(ROOT, 'cgis'), config: { watch: false }, ...opts });
+  // A browser and several hosts share two cores with the other test files: starting may take a while.
+  return startHost({ cgisDir: join(ROOT, 'cgis'), config: { watch: false }, startTimeoutMs: 60_000, ...opts });
 }
 
 let counter = 0;
