@@ -38,12 +38,12 @@ export function isShown(e: InboxEntry): boolean {
  */
 export function convKeyOf(e: InboxEntry, me: string): ConvKey | null {
   if (e.groupId) return groupKey(e.groupId);
+  const group = eventOf(e, 'group_created', 'members_added', 'members_removed');
+  if (group) return groupKey(group.groupId);
   if (eventOf(e, 'contact_request')) return null;
   const peer = e.from === me ? e.to : e.from;
   if (peer) return peerKey(peer);
   // Only from the event when the entry does not say.
-  const group = eventOf(e, 'group_created', 'members_added', 'members_removed');
-  if (group) return groupKey(group.groupId);
   const read = eventOf(e, 'read');
   if (read) return read.groupId ? groupKey(read.groupId) : read.peer ? peerKey(read.peer) : null;
   const other = eventOf(e, 'receipt', 'contact_added');
