@@ -214,6 +214,10 @@ async function readerPage(browser, url, reader) {
   const session = { uid: reader.uid, token: reader.token, username: reader.username };
   await context.addInitScript((s) => localStorage.setItem('cgihost.session', JSON.stringify(s)), session);
   const page = await context.newPage();
+  // A client error would make every figure after it meaningless: say so.
+  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+  page.on('crash', () => console.log('the page crashed'));
+  page.on('console', (m) => m.type() === 'error' && console.log(`console error: ${m.text()}`));
   return { context, page };
 }
 

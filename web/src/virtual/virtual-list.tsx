@@ -42,7 +42,6 @@ export function VirtualList<T>(props: VirtualListProps<T>): VNode {
   const { items, keyOf, estimate } = props;
   const scroller = useRef<HTMLDivElement>(null);
   const heights = useRef(new Map<string, number>());
-  const [heightsVersion, remeasured] = useReducer((n: number) => n + 1, 0);
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const view = useRef({ fromBottom: 0, height: typeof window === 'undefined' ? 800 : window.innerHeight });
   const anchor = useRef<{ key: string; gap: number } | null>(null);
@@ -51,15 +50,26 @@ export function VirtualList<T>(props: VirtualListProps<T>): VNode {
   const latest = useRef(props);
   latest.current = props;
 
-  const offsets = useMemo(() => {
-    const h = new Float64Array(items.length);
-    const known = heights.current;
-    for (let i = 0; i < items.length; i++) h[i] = known.get(keyOf(items[i]!)) ?? estimate(items[i]!);
-    return prefixOffsets(h);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [items, heightsVersion]);
-  const offsetsRef = useRef(offsets);
-  offsetsRef.current = offsets;
+  // Keys once per items array; offsets again only when a height or the items changed (a measurement
+  // of a rendered item needs no render: the spacers sum only items that are not rendered).
+  const layout = useRef<{ items: T[] | null; keys: string[]; offsets: Float64Array | null }>({ items: null, keys: [], offsets: null });
+  const getOffsets = useCallback(() => {
+    const l = layout.current;
+    const list = latest.current.items;
+    if (l.items !== list) {
+      l.items = list;
+      l.keys = list.map(latest.current.keyOf);
+      l.offsets = null;
+    }
+    if (!l.offsets) {
+      const h = new Float64Array(list.length);
+      const known = heights.current;
+      for (let i = 0; i < list.length; i++) h[i] = known.get(l.keys[i]!) ?? latest.current.estimate(list[i]!);
+      l.offsets = prefixOffsets(h);
+    }
+    return l.offsets;
+  }, []);
+  const offsets = getOffsets();
 
   const range = visibleRange(offsets, view.current.fromBottom, view.current.height, OVERSCAN);
   const rangeRef = useRef(range);
@@ -76,7 +86,7 @@ export function VirtualList<T>(props: VirtualListProps<T>): VNode {
       latest.current.onPinnedChange?.(isPinned);
     }
     anchor.current = pickAnchor(el, rendered.current);
-    const next = visibleRange(offsetsRef.current, view.current.fromBottom, view.current.height, OVERSCAN);
+    const next = visibleRange(getOffsets(), view.current.fromBottom, view.current.height, OVERSCAN);
     if (next.viewTop < view.current.height * LOAD_AHEAD) latest.current.onNearTop?.();
     if (next.start !== rangeRef.current.start || next.end !== rangeRef.current.end) rerender(0);
   }, []);
@@ -103,6 +113,7 @@ export function VirtualList<T>(props: VirtualListProps<T>): VNode {
         changed = true;
       }
     }
+    if (changed) layout.current.offsets = null;
     return changed;
   }, []);
 
@@ -118,10 +129,10 @@ export function VirtualList<T>(props: VirtualListProps<T>): VNode {
             }
             if (measure(nodes)) {
               holdAnchor();
-              remeasured(0);
+              readScroll();
             }
           }),
-    [measure, holdAnchor],
+    [measure, holdAnchor, readScroll],
   );
   useEffect(() => () => observer?.disconnect(), [observer]);
 
@@ -149,7 +160,7 @@ export function VirtualList<T>(props: VirtualListProps<T>): VNode {
 
   // After every render: measure what was rendered, keep the anchor in place, and re-render if the range moved.
   useLayoutEffect(() => {
-    if (measure(rendered.current)) remeasured(0);
+    measure(rendered.current);
     holdAnchor();
     readScroll();
   });
