@@ -19,6 +19,7 @@ import {
   messages,
   nav,
   openPerson,
+  recordMp4,
   screenshot,
   send,
   signUp,
@@ -123,6 +124,21 @@ describe('the web client, two people', { timeout: 120_000 }, () => {
     }
     await expect.poll(() => conversation(alice.page, bob.name).textContent()).toContain('Voice message');
     await screenshot(alice.page, 'desktop-chat');
+  });
+
+  it('sends a video that both play', async () => {
+    const mp4 = await recordMp4(bob.page);
+    expect(mp4.subarray(4, 8).toString('latin1')).toBe('ftyp');
+    await bob.page.getByLabel('Attach', { exact: true }).setInputFiles({ name: 'clip.mp4', mimeType: 'video/mp4', buffer: mp4 });
+    for (const p of [alice, bob]) {
+      const poster = messages(p.page).getByRole('button', { name: 'Play video' }).last();
+      await poster.click({ timeout: 15_000 });
+      const video = messages(p.page).locator('video').last();
+      await video.waitFor({ timeout: 15_000 });
+      await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 15_000 }).toBe(320);
+      await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime > 0 || v.ended), { timeout: 15_000 }).toBe(true);
+    }
+    await expect.poll(() => conversation(alice.page, bob.name).textContent()).toContain('Video');
   });
 
   it('recalls a message: it is gone for both', async () => {

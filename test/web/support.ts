@@ -132,3 +132,35 @@ export function expectClean(...people: Person[]): void {
     expect(p.outside, `${p.name}: requests outside the host`).toEqual([]);
   }
 }
+
+/** A short real MP4 (H.264), recorded from a canvas by the browser itself: the tests need no video file or encoder. */
+export async function recordMp4(page: Page, ms = 1500): Promise<Buffer> {
+  const base64 = await page.evaluate(async (duration) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 320;
+    canvas.height = 240;
+    const g = canvas.getContext('2d')!;
+    let frame = 0;
+    const draw = setInterval(() => {
+      g.fillStyle = `hsl(${(frame * 12) % 360} 70% 50%)`;
+      g.fillRect(0, 0, 320, 240);
+      g.fillStyle = '#fff';
+      g.font = '48px sans-serif';
+      g.fillText(String(frame++), 130, 140);
+    }, 40);
+    const recorder = new MediaRecorder(canvas.captureStream(25), { mimeType: 'video/mp4;codecs=avc1.42E01E' });
+    const chunks: Blob[] = [];
+    recorder.ondataavailable = (e) => chunks.push(e.data);
+    const stopped = new Promise((r) => (recorder.onstop = r));
+    recorder.start();
+    await new Promise((r) => setTimeout(r, duration));
+    recorder.stop();
+    await stopped;
+    clearInterval(draw);
+    const bytes = new Uint8Array(await new Blob(chunks).arrayBuffer());
+    let s = '';
+    for (const b of bytes) s += String.fromCharCode(b);
+    return btoa(s);
+  }, ms);
+  return Buffer.from(base64, 'base64');
+}

@@ -61,8 +61,9 @@ export function VideoContent({ mediaId, file }: { mediaId?: string; file?: Blob 
   const local = useObjectUrl(file);
   const [wanted, setWanted] = useState(false);
   const { url, failed } = useMediaUrl(wanted && !local ? mediaId : undefined);
-  const src = local ?? (wanted ? url : undefined);
-  if (src) return <video class="video-el" src={src} controls autoPlay={wanted} playsInline preload="metadata" aria-label="Video" />;
+  // A poster until asked for: a list of videos should not download (or start) every one of them.
+  const src = wanted ? (local ?? url) : undefined;
+  if (src) return <video class="video-el" src={src} controls autoPlay playsInline aria-label="Video" />;
   return (
     <button type="button" class="video-poster" aria-label="Play video" onClick={() => setWanted(true)}>
       {wanted && !failed ? <span class="spinner light" aria-hidden="true" /> : <Icon name="play" size={34} class="fill" />}
