@@ -8,5 +8,6 @@ export function App(): VNode | null {
   const session = useAppState((s) => s.session);
   const restored = useAppState((s) => s.restored);
   if (session) return <Shell />;
+  if (restored) document.title = 'Chat';
   return restored ? <SignIn /> : null;
 }

@@ -109,7 +109,7 @@ function ConversationList({ list, active, restored }: { list: Row[]; active?: st
     <div class="pane-scroll">
       <ul class="conv-list" aria-label="Conversations">
         {list.map((r) => (
-          <li key={r.key} class={r.key === active ? 'active' : ''} aria-labelledby={`cn-${r.key}`}>
+          <li key={r.key} class={`${r.key === active ? 'active' : ''} ${r.conv.unread ? 'unread' : ''}`} aria-labelledby={`cn-${r.key}`}>
             <a href={chatHref(r.key)} class="conv" aria-current={r.key === active ? 'true' : undefined}>
               <Avatar id={r.key.slice(2)} name={r.name} mediaId={r.avatar} group={!!r.conv.groupId} size={48} />
               <span class="conv-main">

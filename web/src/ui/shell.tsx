@@ -68,8 +68,17 @@ function Rail({ tab }: { tab: string }): VNode {
   );
 }
 
+/** The unread count in the tab's title, as mail and chat apps do: "(3) Chat". */
+function useTitle(): void {
+  const unread = useAppState((s) => Object.values(s.conversations).reduce((n, c) => n + c.unread, 0));
+  useEffect(() => {
+    document.title = unread ? `(${unread > 99 ? '99+' : unread}) Chat` : 'Chat';
+  }, [unread]);
+}
+
 export function Shell(): VNode {
   const route = useRoute();
+  useTitle();
   useEffect(() => needProfiles([getState().session?.uid ?? '']), []);
   const detail = route.chat ? (
     <ChatView key={route.chat} convKey={route.chat} />
