@@ -8,7 +8,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHost } from '../helpers/host.js';
-import { landscapePng } from './picture.js';
+import { landscapePng, portrait } from './picture.js';
 import {
   becomeContacts,
   conversation,
@@ -22,6 +22,7 @@ import {
   recordMp4,
   screenshot,
   send,
+  setProfile,
   signUp,
   startChatHost,
   uniqueName,
@@ -32,6 +33,9 @@ let browser: Browser;
 let host: RunningHost;
 let alice: Person;
 let bob: Person;
+// Display names: the conversation list and notices show them, not the usernames.
+const ALICE = 'Alice Chen';
+const BOB = 'Bob Martin';
 
 beforeAll(async () => {
   [browser, host] = await Promise.all([launchBrowser(), startChatHost()]);
@@ -39,6 +43,7 @@ beforeAll(async () => {
   bob = await openPerson(browser, host, uniqueName('bob'));
   await screenshotSignIn();
   await Promise.all([signUp(alice, host.url), signUp(bob, host.url)]);
+  await Promise.all([setProfile(alice, ALICE, portrait('#f6d2b0', '#d9785e')), setProfile(bob, BOB)]);
 }, 180_000);
 
 afterAll(async () => {
@@ -57,33 +62,33 @@ describe('the web client, two people', { timeout: 120_000 }, () => {
   it('becomes contacts, then chats live both ways with unread badges and "Read"', async () => {
     await becomeContacts(alice, bob);
     await nav(alice.page, 'Chats').click();
-    await conversation(alice.page, bob.name).click();
+    await conversation(alice.page, BOB).click();
     await send(alice.page, 'Hello Bob', 'button');
     await send(alice.page, 'Are you free for lunch tomorrow?', 'enter');
     await expect.poll(() => messageField(alice.page).inputValue()).toBe('');
 
     // Bob is on his contacts: the conversation list shows both as unread.
     await nav(bob.page, 'Chats').click();
-    await expect.poll(() => conversation(bob.page, alice.name).textContent(), { timeout: 15_000 }).toContain('2 unread');
+    await expect.poll(() => conversation(bob.page, ALICE).textContent(), { timeout: 15_000 }).toContain('2 unread');
     await expect.poll(() => messageItem(alice.page, 'Are you free').textContent()).toContain('Sent');
     expect(await messageItem(alice.page, 'Are you free').textContent()).not.toContain('Read');
     await screenshot(bob.page, 'desktop-chats-unread');
 
-    await conversation(bob.page, alice.name).click();
+    await conversation(bob.page, ALICE).click();
     await messageItem(bob.page, 'Hello Bob').waitFor();
     await messageItem(bob.page, 'Are you free for lunch tomorrow?').waitFor();
-    await expect.poll(() => conversation(bob.page, alice.name).textContent()).not.toContain('unread');
+    await expect.poll(() => conversation(bob.page, ALICE).textContent()).not.toContain('unread');
     // Bob has read them: Alice sees "Read" under her messages, live.
     await expect.poll(() => messageItem(alice.page, 'Are you free').textContent(), { timeout: 15_000 }).toContain('Read');
 
     await send(bob.page, 'Sure! Noon at the usual place?', 'enter');
     await messageItem(alice.page, 'Noon at the usual place').waitFor({ timeout: 15_000 });
     // Alice has the conversation open: nothing is unread for her.
-    await expect.poll(() => conversation(alice.page, bob.name).textContent()).not.toContain('unread');
+    await expect.poll(() => conversation(alice.page, BOB).textContent()).not.toContain('unread');
     await send(alice.page, 'Perfect, see you there', 'enter');
     await messageItem(bob.page, 'Perfect, see you there').waitFor({ timeout: 15_000 });
     // Newest first in the list, and the newest message in its preview.
-    await expect.poll(() => conversation(bob.page, alice.name).textContent()).toContain('Perfect, see you there');
+    await expect.poll(() => conversation(bob.page, ALICE).textContent()).toContain('Perfect, see you there');
   });
 
   it('sends a picture that both see inline, and opens it full size', async () => {
@@ -122,7 +127,7 @@ describe('the web client, two people', { timeout: 120_000 }, () => {
         .poll(() => play.locator('xpath=../audio').evaluate((a: HTMLAudioElement) => a.currentTime > 0 || a.ended), { timeout: 15_000 })
         .toBe(true);
     }
-    await expect.poll(() => conversation(alice.page, bob.name).textContent()).toContain('Voice message');
+    await expect.poll(() => conversation(alice.page, BOB).textContent()).toContain('Voice message');
     await screenshot(alice.page, 'desktop-chat');
   });
 
@@ -138,7 +143,7 @@ describe('the web client, two people', { timeout: 120_000 }, () => {
       await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 15_000 }).toBe(320);
       await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime > 0 || v.ended), { timeout: 15_000 }).toBe(true);
     }
-    await expect.poll(() => conversation(alice.page, bob.name).textContent()).toContain('Video');
+    await expect.poll(() => conversation(alice.page, BOB).textContent()).toContain('Video');
   });
 
   it('recalls a message: it is gone for both', async () => {
@@ -149,7 +154,7 @@ describe('the web client, two people', { timeout: 120_000 }, () => {
     await item.getByRole('button', { name: 'More actions' }).click();
     await alice.page.getByRole('menuitem', { name: 'Recall' }).click();
     await messageItem(alice.page, 'You recalled a message').waitFor();
-    await messageItem(bob.page, `${alice.name} recalled a message`).waitFor({ timeout: 15_000 });
+    await messageItem(bob.page, `${ALICE} recalled a message`).waitFor({ timeout: 15_000 });
     expect(await messageItem(bob.page, 'Oops, that was meant').count()).toBe(0);
     expect(await messageItem(alice.page, 'Oops, that was meant').count()).toBe(0);
   });
@@ -161,17 +166,17 @@ describe('the web client, two people', { timeout: 120_000 }, () => {
       await messageItem(p.page, 'Hello Bob').waitFor({ timeout: 15_000 });
       expect(await p.page.getByRole('button', { name: 'Sign in' }).count()).toBe(0);
       await messageItem(p.page, 'Perfect, see you there').waitFor();
-      await messageItem(p.page, `${p === alice ? 'You' : alice.name} recalled a message`).waitFor();
+      await messageItem(p.page, `${p === alice ? 'You' : ALICE} recalled a message`).waitFor();
       await messages(p.page).getByRole('img', { name: 'Picture' }).last().waitFor();
     }
     // The read receipt too: "Read" under Alice's messages after her reload.
     await expect.poll(() => messageItem(alice.page, 'Are you free').textContent()).toContain('Read');
     // And the list, from a fresh navigation to `/`.
     await bob.page.goto(host.url);
-    await expect.poll(() => conversation(bob.page, alice.name).count()).toBe(1);
+    await expect.poll(() => conversation(bob.page, ALICE).count()).toBe(1);
     // Messages keep flowing after the reload.
     await send(alice.page, 'Still here after the reload', 'enter');
-    await conversation(bob.page, alice.name).click();
+    await conversation(bob.page, ALICE).click();
     await messageItem(bob.page, 'Still here after the reload').waitFor({ timeout: 15_000 });
   });
 

@@ -7,7 +7,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHost } from '../helpers/host.js';
-import { landscapePng } from './picture.js';
+import { portrait } from './picture.js';
 import {
   becomeContacts,
   conversation,
@@ -21,6 +21,7 @@ import {
   PHONE,
   screenshot,
   send,
+  setProfile,
   signUp,
   startChatHost,
   uniqueName,
@@ -46,20 +47,9 @@ afterAll(async () => {
   await Promise.all([browser?.close(), host?.kill()]);
 });
 
-async function setProfile(p: Person, displayName: string, avatar?: Buffer) {
-  await p.page.getByRole('link', { name: 'Profile' }).click();
-  if (avatar) {
-    await p.page.getByLabel('Change photo').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: avatar });
-    await expect.poll(() => p.page.locator('.avatar-edit img').count(), { timeout: 15_000 }).toBe(1);
-  }
-  await p.page.getByLabel('Display name').fill(displayName);
-  await p.page.getByRole('button', { name: 'Save', exact: true }).click();
-  await p.page.getByRole('heading', { name: displayName }).waitFor();
-}
-
 describe('groups in the web client', { timeout: 120_000 }, () => {
   it('shows display names and avatars set in the profile', async () => {
-    await setProfile(alice, 'Alice Chen', landscapePng(96, 96));
+    await setProfile(alice, 'Alice Chen', portrait('#cfe3f7', '#5b8fc9'));
     await setProfile(bob, 'Bob Martin');
     await setProfile(carol, 'Carol Díaz');
     await screenshot(carol.page, 'phone-profile');

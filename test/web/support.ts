@@ -118,6 +118,18 @@ export async function becomeContacts(a: Person, b: Person): Promise<void> {
   await a.page.getByRole('list', { name: 'Contact list' }).getByText(b.name).first().waitFor();
 }
 
+/** Sets the display name (and a picture) on the Profile screen. */
+export async function setProfile(p: Person, displayName: string, avatar?: Buffer): Promise<void> {
+  await p.page.getByRole('link', { name: 'Profile' }).click();
+  if (avatar) {
+    await p.page.getByLabel('Change photo').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: avatar });
+    await expect.poll(() => p.page.locator('.avatar-edit img').count(), { timeout: 15_000 }).toBe(1);
+  }
+  await p.page.getByLabel('Display name').fill(displayName);
+  await p.page.getByRole('button', { name: 'Save', exact: true }).click();
+  await p.page.getByRole('heading', { name: displayName }).waitFor();
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
   // Let fonts, pictures and transitions settle.
