@@ -123,7 +123,7 @@ export async function setProfile(p: Person, displayName: string, avatar?: Buffer
   await p.page.getByRole('link', { name: 'Profile' }).click();
   if (avatar) {
     await p.page.getByLabel('Change photo').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: avatar });
-    await expect.poll(() => p.page.locator('.avatar-edit img').count(), { timeout: 15_000 }).toBe(1);
+    await p.page.locator('.avatar-edit img').waitFor({ timeout: 15_000 });
   }
   await p.page.getByLabel('Display name').fill(displayName);
   await p.page.getByRole('button', { name: 'Save', exact: true }).click();
