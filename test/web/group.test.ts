@@ -7,7 +7,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHost } from '../helpers/host.js';
-import { portrait } from './picture.js';
+import { landscapePng, portrait } from './picture.js';
 import {
   becomeContacts,
   conversation,
@@ -16,6 +16,7 @@ import {
   launchBrowser,
   messageField,
   messageItem,
+  messages,
   nav,
   openPerson,
   PHONE,
@@ -115,6 +116,20 @@ describe('groups in the web client', { timeout: 120_000 }, () => {
     await send(bob.page, 'Thanks for adding me back', 'enter');
     await conversation(carol.page, GROUP).click();
     await messageItem(carol.page, 'Thanks for adding me back').waitFor({ timeout: 15_000 });
+  });
+
+  it('shows a picture sent from the phone to the group, with its sender named', async () => {
+    await alice.page.getByRole('button', { name: 'Close details' }).click();
+    await carol.page
+      .getByLabel('Attach', { exact: true })
+      .setInputFiles({ name: 'view.png', mimeType: 'image/png', buffer: landscapePng() });
+    await send(carol.page, 'The view from the top last time 🏔️', 'enter');
+    const picture = messages(alice.page).getByRole('img', { name: 'Picture' }).last();
+    await expect.poll(() => picture.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth), { timeout: 15_000 }).toBe(480);
+    await messageItem(alice.page, 'The view from the top').waitFor({ timeout: 15_000 });
+    await send(alice.page, 'Wow! Saturday it is 🥾', 'enter');
+    await screenshot(alice.page, 'desktop-group');
+    await screenshot(carol.page, 'phone-group-picture');
   });
 
   it('had no console errors, and made no request outside the host', () => {

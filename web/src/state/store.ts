@@ -159,7 +159,10 @@ let noticeId = 0;
 export function notify(text: string, kind: 'error' | 'info' = 'error'): void {
   const id = ++noticeId;
   setState({ notice: { text, kind, id } });
-  setTimeout(() => {
-    if (getState().notice?.id === id) setState({ notice: null });
-  }, 5000);
+  setTimeout(
+    () => {
+      if (getState().notice?.id === id) setState({ notice: null });
+    },
+    kind === 'error' ? 6000 : 3000,
+  );
 }

@@ -149,7 +149,7 @@ function Requests(): VNode | null {
           <h2 class="section-title">Contact requests</h2>
           <ul class="person-list" aria-label="Contact requests">
             {incoming.map((r, i) => (
-              <li key={r.uid} aria-label={nameList[i]}>
+              <li key={r.uid} class="request" aria-label={nameList[i]}>
                 <Avatar id={r.uid} name={nameList[i]!} mediaId={profiles[r.uid]?.avatarMediaId} size={40} />
                 <span class="person-main">
                   <strong>{nameList[i]}</strong>
