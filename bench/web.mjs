@@ -10,9 +10,10 @@
 //      newest message on screen, alternating with a 10-message one: the ratio
 //      says whether the cost grows with the history (goal: under 500 ms);
 //   4. scrolling it from the newest message to the first at a fast fling
-//      (`--speed` px a frame), older pages loading on the way: frame times
-//      against the same page's idle frames, long tasks, and the most list
-//      items in the DOM at once.
+//      (`--speed` px a frame), older pages loading on the way, twice, ABBA
+//      with the same number of frames of the same messages as a static page
+//      (all in the DOM, no script): frame times, long tasks, and the most
+//      list items in the DOM at once.
 //   node bench/web.mjs [--rounds 6] [--messages 10000] [--speed 300] [--conversations 20]
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -51,7 +52,7 @@ export async function main(argv = process.argv.slice(2)) {
   );
 
   const servers = {};
-  const bare = await bareServer();
+  const bare = await bareServer(messages);
   let browser;
   try {
     servers.host = await startHost({ cgisDir: join(ROOT, 'cgis'), readyTimeoutMs: 120_000 });
@@ -88,8 +89,34 @@ export async function main(argv = process.argv.slice(2)) {
       );
     }
 
-    console.log(`\nscrolling the ${fmtNum(messages)} messages from the newest to the first at ${speed} px a frame…`);
-    const scroll = await scrollRun(browser, url, seeded, speed);
+    console.log(
+      `\nscrolling the ${fmtNum(messages)} messages from the newest to the first at ${speed} px a frame, and the same frames of a static page…`,
+    );
+    const scrolls = { client: [], bare: [] };
+    for (let r = 0; r < 2; r++) {
+      for (const side of r % 2 ? ['bare', 'client'] : ['client', 'bare']) {
+        const frames = side === 'bare' ? scrolls.client[0]?.frames : undefined;
+        const run =
+          side === 'client' ? await scrollRun(browser, url, seeded, speed) : await scrollBare(browser, bare.listUrl, speed, frames ?? 1200);
+        scrolls[side].push(run);
+        console.log(
+          `${side}: ${fmtNum(run.frames)} frames, p50 ${fmtMs(run.frame.p50)} p95 ${fmtMs(run.frame.p95)} max ${fmtMs(run.frame.max)}, ` +
+            `${run.slowFrames} over 50 ms, ${run.longTasks} long tasks, at most ${run.maxItems} list items in the DOM`,
+        );
+      }
+    }
+    const scroll = scrolls.client[0];
+    const bareScroll = {
+      p50: median(scrolls.bare.map((x) => x.frame.p50)),
+      p95: median(scrolls.bare.map((x) => x.frame.p95)),
+      max: Math.max(...scrolls.bare.map((x) => x.frame.max)),
+    };
+    const clientScroll = {
+      p50: median(scrolls.client.map((x) => x.frame.p50)),
+      p95: median(scrolls.client.map((x) => x.frame.p95)),
+      p99: median(scrolls.client.map((x) => x.frame.p99)),
+      max: Math.max(...scrolls.client.map((x) => x.frame.max)),
+    };
 
     const med = (k) => median(rows.map((x) => x[k]));
     const summary = {
@@ -101,7 +128,7 @@ export async function main(argv = process.argv.slice(2)) {
         coldOverBare: median(rows.map((x) => ratio(x.cold, x.bare))),
       },
       open: { bigMs: med('openBig'), smallMs: med('openSmall'), bigOverSmall: median(rows.map((x) => ratio(x.openBig, x.openSmall))) },
-      scroll,
+      scroll: { runs: scrolls, client: clientScroll, bare: bareScroll },
     };
     console.log('');
     printTable(
@@ -129,13 +156,13 @@ export async function main(argv = process.argv.slice(2)) {
           fmtRatio(summary.open.bigOverSmall),
           `< 500 ms ${verdict(summary.open.bigMs < 500)}`,
         ],
-        ['scroll frame p50', fmtMs(scroll.frame.p50), fmtMs(scroll.idle.p50), fmtRatio(ratio(scroll.frame.p50, scroll.idle.p50)), ''],
-        ['scroll frame p95', fmtMs(scroll.frame.p95), fmtMs(scroll.idle.p95), fmtRatio(ratio(scroll.frame.p95, scroll.idle.p95)), ''],
-        ['scroll frame p99 / max', `${fmtMs(scroll.frame.p99)} / ${fmtMs(scroll.frame.max)}`, fmtMs(scroll.idle.max), '', ''],
+        ['scroll frame p50', fmtMs(clientScroll.p50), fmtMs(bareScroll.p50), fmtRatio(ratio(clientScroll.p50, bareScroll.p50)), ''],
+        ['scroll frame p95', fmtMs(clientScroll.p95), fmtMs(bareScroll.p95), fmtRatio(ratio(clientScroll.p95, bareScroll.p95)), ''],
+        ['scroll frame max', fmtMs(clientScroll.max), fmtMs(bareScroll.max), '', ''],
       ],
     );
     console.log(
-      `scroll: ${fmtNum(scroll.frames)} frames in ${fmtNum(scroll.ms)} ms, ${fmtNum(scroll.slowFrames)} over 50 ms, ` +
+      `client scroll (first run): ${fmtNum(scroll.frames)} frames in ${fmtNum(scroll.ms)} ms (idle frames before it: p50 ${fmtMs(scroll.idle.p50)}), ${fmtNum(scroll.slowFrames)} over 50 ms, ` +
         `${fmtNum(scroll.longTasks)} long tasks (longest ${fmtMs(scroll.longestTask)}), ${fmtNum(scroll.waitFrames)} frames at the top waiting for a page, ` +
         `${fmtNum(scroll.pages)} gethistory pages, at most ${scroll.maxItems} list items in the DOM (${fmtNum(scroll.loaded)} loaded)`,
     );
@@ -161,16 +188,32 @@ function bundleSize() {
   return { js, css, total: js + css, brotli: br };
 }
 
-/** The floor: a bare node:http page that marks `conversations-visible` in its first frame. */
-function bareServer() {
+/**
+ * The floors, from a bare node:http server: `/` marks `conversations-visible`
+ * in its first frame; `/list` is the long conversation as plain static HTML
+ * (every message in the DOM, no script), scrolled the same way as the client.
+ */
+function bareServer(messages) {
   const page = `<!doctype html><html><head><meta charset="utf-8"><title>bare</title></head><body><ul><li>bare</li></ul>
 <script>requestAnimationFrame(() => performance.mark('conversations-visible'))</script></body></html>`;
+  const items = Array.from({ length: messages }, (_, i) => `<li><p>message ${i} of a long conversation: ordinary chat text</p></li>`).join(
+    '',
+  );
+  const list = `<!doctype html><html><head><meta charset="utf-8"><title>bare list</title><style>
+html,body{margin:0;height:100%;font:15px/1.45 system-ui,sans-serif}
+.vscroller{height:100%;overflow-y:auto;display:flex;flex-direction:column-reverse}
+ul{margin:0;padding:0;list-style:none}li{padding:1px 16px}p{display:inline-block;margin:0;padding:7px 12px;border-radius:14px;background:#eee}
+</style></head><body><div class="vscroller" data-count="${messages}"><div><ul aria-label="Messages">${items}</ul></div></div></body></html>`;
   const server = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(page) });
-    res.end(page);
+    const body = req.url === '/list' ? list : page;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
   });
   return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}/`, close: () => server.close() })),
+    server.listen(0, '127.0.0.1', () => {
+      const url = `http://127.0.0.1:${server.address().port}/`;
+      resolve({ url, listUrl: `${url}list`, close: () => server.close() });
+    }),
   );
 }
 
@@ -351,6 +394,46 @@ async function scrollRun(browser, url, seeded, speed) {
       loaded: r.loaded,
       pages,
       reachedFirst: !r.timedOut,
+    };
+  } finally {
+    await context.close();
+  }
+}
+
+/** The static list scrolled `frames` frames from its bottom, the same step a frame. */
+async function scrollBare(browser, listUrl, speed, frames) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(listUrl);
+    const r = await page.evaluate(
+      ({ speed, frames }) =>
+        new Promise((resolve) => {
+          const el = document.querySelector('.vscroller');
+          const longTasks = [];
+          new PerformanceObserver((l) => longTasks.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+          const out = [];
+          let last = performance.now();
+          let warm = 30;
+          const step = (now) => {
+            const dt = now - last;
+            last = now;
+            if (warm > 0) warm--;
+            else out.push(dt);
+            if (out.length >= frames) return resolve({ frames: out, longTasks, items: document.querySelectorAll('li').length });
+            el.scrollBy(0, -speed);
+            requestAnimationFrame(step);
+          };
+          requestAnimationFrame(step);
+        }),
+      { speed, frames },
+    );
+    return {
+      frames: r.frames.length,
+      frame: { p50: percentile(r.frames, 50), p95: percentile(r.frames, 95), p99: percentile(r.frames, 99), max: Math.max(...r.frames) },
+      slowFrames: r.frames.filter((x) => x > 50).length,
+      longTasks: r.longTasks.length,
+      maxItems: r.items,
     };
   } finally {
     await context.close();
