@@ -54,6 +54,25 @@ function Status({ item, read }: { item: Item; read: boolean }): VNode {
   );
 }
 
+const URL_IN_TEXT = /(https?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]}'])/g;
+
+/** Web addresses in a text as links (opened in a new tab, telling the site nothing of this page). */
+function linkified(text: string): Array<string | VNode> {
+  const parts: Array<string | VNode> = [];
+  let at = 0;
+  for (const m of text.matchAll(URL_IN_TEXT)) {
+    parts.push(text.slice(at, m.index));
+    parts.push(
+      <a href={m[0]} target="_blank" rel="noopener noreferrer">
+        {m[0]}
+      </a>,
+    );
+    at = m.index! + m[0].length;
+  }
+  parts.push(text.slice(at));
+  return parts;
+}
+
 function Content({ item }: { item: Item }): VNode {
   const m = item.kind === 'out' ? item.o : item.e;
   const file = item.kind === 'out' ? item.o.file : undefined;
@@ -65,7 +84,7 @@ function Content({ item }: { item: Item }): VNode {
     case 'voice':
       return <VoiceContent mediaId={m.mediaId} file={file} durationMs={m.durationMs ?? 0} />;
     default:
-      return <p class="text">{m.content}</p>;
+      return <p class="text">{linkified(m.content ?? '')}</p>;
   }
 }
 
@@ -112,7 +131,9 @@ function Row({ item, prev, me, group, read, focused }: RowProps): VNode {
           <div class={`bubble ${type} ${failed ? 'failed' : ''}`}>
             <Content item={item} />
             <span class="meta">
-              <time dateTime={new Date(when).toISOString()}>{clock(when)}</time>
+              <time dateTime={new Date(when).toISOString()} title={new Date(when).toLocaleString()}>
+                {clock(when)}
+              </time>
               {own && <Status item={item} read={read} />}
             </span>
           </div>
