@@ -282,13 +282,18 @@ async function firstPaint(browser, url) {
 function openTime(page, name, text) {
   return page.evaluate(
     ({ name, text }) =>
-      new Promise((resolve) => {
-        const item = [...document.querySelectorAll('[aria-label="Conversations"] > li')].find((li) => li.textContent.includes(name));
+      new Promise((resolve, reject) => {
+        // The item named exactly so (user_1 must not match user_10).
+        const item = [...document.querySelectorAll('[aria-label="Conversations"] > li')].find(
+          (li) => document.getElementById(li.getAttribute('aria-labelledby'))?.textContent === name,
+        );
+        if (!item) return reject(new Error(`no conversation named ${name}`));
         const t0 = performance.now();
         item.querySelector('a').click();
         const check = () => {
           const list = document.querySelector('[aria-label="Messages"]');
           if (list && list.textContent.includes(text)) requestAnimationFrame(() => resolve(performance.now() - t0));
+          else if (performance.now() - t0 > 60_000) reject(new Error(`"${text}" did not show in 60 s`));
           else requestAnimationFrame(check);
         };
         check();
