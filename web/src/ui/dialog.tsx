@@ -1,8 +1,8 @@
 /**
- * A modal: it takes the focus when it opens and gives it back when it
+ * A modal, drawn on the body: it takes the focus when it opens and gives it back when it
  * closes, keeps Tab inside, and closes on Escape or a click outside.
  */
-import type { ComponentChildren, VNode } from 'preact';
+import { createPortal, type ComponentChildren, type VNode } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { Icon } from './icons.tsx';
 
@@ -41,7 +41,8 @@ export function Dialog(props: { title: string; onClose(): void; children: Compon
       before?.focus?.();
     };
   }, []);
-  return (
+  // On the body: a dialog opened from inside a message row must not be confined by the row's layout containment.
+  return createPortal(
     <div class="backdrop" onMouseDown={(e) => e.target === e.currentTarget && props.onClose()}>
       <div class={`dialog ${props.class ?? ''}`} role="dialog" aria-modal="true" aria-label={props.title} ref={box}>
         {!props.bare && (
@@ -54,6 +55,7 @@ export function Dialog(props: { title: string; onClose(): void; children: Compon
         )}
         {props.children}
       </div>
-    </div>
+    </div>,
+    document.body,
   );
 }

@@ -9,7 +9,6 @@ import { ApiError, call } from '../api/client.ts';
 import { discard, retryFailed } from '../state/outbox.ts';
 import { notify } from '../state/store.ts';
 import { markRecalled } from '../state/threads.ts';
-import { Icon } from './icons.tsx';
 import type { Item } from './message-row.tsx';
 
 /** SPEC §6's default recall window; the host has the last word (RECALL_WINDOW_PASSED). */
@@ -78,7 +77,7 @@ export function MessageMenu({ item, own }: { item: Item; own: boolean }): VNode 
         aria-expanded={open}
         onClick={() => setOpen(!open)}
       >
-        <Icon name="more" size={18} />
+        <span aria-hidden="true">⋯</span>
       </button>
       {open && (
         <div class="menu" role="menu">

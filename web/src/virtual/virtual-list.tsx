@@ -13,9 +13,11 @@
  */
 import type { ComponentChildren, VNode } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef } from 'preact/hooks';
-import { centerOn, prefixOffsets, visibleRange } from './offsets.ts';
+import { centerOn, prefixOffsets, visibleRange, type Range } from './offsets.ts';
 
 const OVERSCAN = 500;
+/** The rendered range moves in steps of this many items: fewer renders while scrolling, each adding a few rows. */
+const STEP = 8;
 /** Within this many pixels of the bottom the list follows new messages. */
 const PINNED = 24;
 /** Ask for older pages when the top of what is loaded is this many viewports away or less. */
@@ -71,7 +73,7 @@ export function VirtualList<T>(props: VirtualListProps<T>): VNode {
   }, []);
   const offsets = getOffsets();
 
-  const range = visibleRange(offsets, view.current.fromBottom, view.current.height, OVERSCAN);
+  const range = snapped(visibleRange(offsets, view.current.fromBottom, view.current.height, OVERSCAN), items.length);
   const rangeRef = useRef(range);
   rangeRef.current = range;
 
@@ -86,7 +88,7 @@ export function VirtualList<T>(props: VirtualListProps<T>): VNode {
       latest.current.onPinnedChange?.(isPinned);
     }
     anchor.current = pickAnchor(el, rendered.current);
-    const next = visibleRange(getOffsets(), view.current.fromBottom, view.current.height, OVERSCAN);
+    const next = snapped(visibleRange(getOffsets(), view.current.fromBottom, view.current.height, OVERSCAN), latest.current.items.length);
     if (next.viewTop < view.current.height * LOAD_AHEAD) latest.current.onNearTop?.();
     if (next.start !== rangeRef.current.start || next.end !== rangeRef.current.end) rerender(0);
   }, []);
@@ -227,6 +229,13 @@ export function VirtualList<T>(props: VirtualListProps<T>): VNode {
       </div>
     </div>
   );
+}
+
+/** The range widened to multiples of STEP (the end to the list's end when that is nearer). */
+function snapped(r: Range, n: number): Range {
+  const start = Math.floor(r.start / STEP) * STEP;
+  const end = Math.min(n, Math.ceil(r.end / STEP) * STEP);
+  return { ...r, start, end: Math.max(end, Math.min(n, start + 1)) };
 }
 
 /** The rendered item nearest the viewport's bottom edge that is on screen, and its distance from that edge. */
