@@ -1,10 +1,12 @@
 /**
  * `GET /` and `/assets/…`: the web chat client (SPEC §7), built by
  * scripts/build-web.mjs into dist/web/ with hashed asset names and their
- * gzip and brotli copies beside them. Everything is read into memory once at
- * start (about 300 KB), so a request costs no disk read. The client routes
- * inside the page (`/#/chat/…`), so nothing else is claimed: /cgi-bin/,
- * /healthz, /metrics and /_host/ are never shadowed.
+ * gzip and brotli copies beside them. The host lists the files at start and
+ * reads each into memory the first time it is asked for (the whole client
+ * with its copies is about 1 MB, source maps included), so a request after
+ * that costs no disk read, and starting costs one directory listing. The
+ * client routes inside the page (`/#/chat/…`), so nothing else is claimed:
+ * /cgi-bin/, /healthz, /metrics and /_host/ are never shadowed.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -49,10 +51,10 @@ interface Variant {
 
 interface Asset {
   type: string;
-  etag: string;
   cacheControl: string;
-  /** Best first: br, gzip, identity. */
-  variants: Variant[];
+  isPage: boolean;
+  file: string;
+  loaded?: { etag: string; variants: Variant[] };
 }
 
 export interface WebClient {
@@ -70,53 +72,51 @@ export function loadWebClient(dir: string): WebClient | null {
     if (!file.isFile() || /\.(gz|br)$/.test(file.name)) continue;
     const abs = join(file.parentPath, file.name);
     const rel = relative(dir, abs).split(sep).join('/');
-    const body = readFileSync(abs);
-    const variants: Variant[] = [];
-    for (const [ext, encoding] of [
-      ['.br', 'br'],
-      ['.gz', 'gzip'],
-    ] as const) {
-      if (existsSync(abs + ext)) variants.push({ body: readFileSync(abs + ext), encoding });
-    }
-    variants.push({ body });
     const isPage = rel === 'index.html';
     assets.set(isPage ? '/' : `/${rel}`, {
       type: TYPES[extname(rel)] ?? 'application/octet-stream',
-      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
       // The page names the current hashed assets, so it is revalidated every time; an asset's name changes with its bytes.
       cacheControl: isPage ? 'no-cache' : 'public, max-age=31536000, immutable',
-      variants,
+      isPage,
+      file: abs,
     });
   }
-  const index = assets.get('/')!;
-  assets.set('/index.html', index);
+  assets.set('/index.html', assets.get('/')!);
 
   return {
     paths: [...assets.keys()],
     serve(req, res, path, requestId) {
       const asset = assets.get(path);
       if (!asset) return false;
+      let loaded: NonNullable<Asset['loaded']>;
+      try {
+        loaded = asset.loaded ??= load(asset.file);
+      } catch {
+        // Gone since the host started (a rebuild meanwhile): the other routes answer, as for any unknown path.
+        assets.delete(path);
+        return false;
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         sendError(res, 'METHOD_NOT_ALLOWED', `${path} is GET or HEAD`, requestId, { headers: { allow: 'GET, HEAD' } });
         return true;
       }
       const headers: Record<string, string> = {
         'content-type': asset.type,
-        etag: asset.etag,
+        etag: loaded.etag,
         'cache-control': asset.cacheControl,
         vary: 'accept-encoding',
         'x-content-type-options': 'nosniff',
       };
-      if (asset === index) {
+      if (asset.isPage) {
         headers['content-security-policy'] = CSP;
         headers['referrer-policy'] = 'no-referrer';
       }
-      if (matches(req.headers['if-none-match'], asset.etag)) {
+      if (matches(req.headers['if-none-match'], loaded.etag)) {
         res.writeHead(304, headers);
         res.end();
         return true;
       }
-      const v = pick(asset.variants, req.headers['accept-encoding']);
+      const v = pick(loaded.variants, req.headers['accept-encoding']);
       if (v.encoding) headers['content-encoding'] = v.encoding;
       headers['content-length'] = String(v.body.length);
       res.writeHead(200, headers);
@@ -124,6 +124,20 @@ export function loadWebClient(dir: string): WebClient | null {
       return true;
     },
   };
+}
+
+/** A file and its .br and .gz copies (best first), with a strong ETag of its bytes. */
+function load(file: string): NonNullable<Asset['loaded']> {
+  const body = readFileSync(file);
+  const variants: Variant[] = [];
+  for (const [ext, encoding] of [
+    ['.br', 'br'],
+    ['.gz', 'gzip'],
+  ] as const) {
+    if (existsSync(file + ext)) variants.push({ body: readFileSync(file + ext), encoding });
+  }
+  variants.push({ body });
+  return { etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`, variants };
 }
 
 function matches(header: string | undefined, etag: string): boolean {
