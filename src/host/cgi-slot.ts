@@ -6,12 +6,12 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
-import type { Logger } from '../monitor/log.js';
+import type { Logger } from '../log.js';
 import { CgiWorker, type ExitReason } from '../worker/cgi-worker.js';
 import type { CgiMeta } from '../worker/protocol.js';
 import type { BootedThread } from '../worker/spare.js';
 import type { CompiledCgi } from './compile.js';
-import { HostError } from './errors.js';
+import { CgiError, type RequestOutcome } from '../errors.js';
 import { SlotStats } from './slot-stats.js';
 
 export type SlotState = 'loading' | 'ready' | 'failed' | 'quarantined';
@@ -81,7 +81,7 @@ export class Deployment {
       });
     });
     const again = this.leastBusy();
-    if (!again) throw new HostError('CGI_UNAVAILABLE', 'the CGI has no running worker');
+    if (!again) throw new CgiError('CGI_UNAVAILABLE', 'the CGI has no running worker');
     return again;
   }
 
@@ -175,15 +175,15 @@ export class CgiSlot {
 
   /** A request's version: the canary for the configured share of users (by a stable hash of the uid), else stable. */
   route(uid: string | undefined): Deployment {
-    if (this.state === 'quarantined') throw new HostError('CGI_UNAVAILABLE', `CGI ${this.name} is quarantined after repeated crashes`);
+    if (this.state === 'quarantined') throw new CgiError('CGI_UNAVAILABLE', `CGI ${this.name} is quarantined after repeated crashes`);
     const c = this.canary;
     if (c && uid !== undefined && this.canaryPercent > 0 && bucketOf(this.name, uid) < this.canaryPercent) return c;
-    if (!this.stable) throw new HostError('CGI_UNAVAILABLE', `CGI ${this.name} is not loaded`);
+    if (!this.stable) throw new CgiError('CGI_UNAVAILABLE', `CGI ${this.name} is not loaded`);
     return this.stable;
   }
 
   /** Counts a finished request and rolls a failing canary back. */
-  record(d: Deployment, status: number, code: string, ms: number): void {
+  record(d: Deployment, status: number, code: RequestOutcome, ms: number): void {
     d.stats.record(status, code, ms);
     this.stats.record(status, code, ms);
     if (d === this.canary && this.canaryPercent > 0) this.judgeCanary(d);

@@ -1,15 +1,17 @@
 /** Request counts and recent latencies of one CGI (or one version of it), for the admin API and canary judgement. */
+import type { RequestOutcome } from '../errors.js';
+
 const RING = 1024;
 
 export class SlotStats {
   requests = 0;
   errors5xx = 0;
-  readonly byCode = new Map<string, number>();
+  readonly byCode = new Map<RequestOutcome, number>();
   private readonly latencies = new Float64Array(RING);
   private filled = 0;
   private next = 0;
 
-  record(status: number, code: string, ms: number): void {
+  record(status: number, code: RequestOutcome, ms: number): void {
     this.requests++;
     if (status >= 500) this.errors5xx++;
     this.byCode.set(code, (this.byCode.get(code) ?? 0) + 1);

@@ -50,7 +50,6 @@ export class HostMetrics {
           }
         },
       });
-      new TallyHistogram(tally, registers);
     }
     const restarts: Counter<'cgi' | 'reason'> = new client.Counter({
       name: 'cgihost_worker_restarts_total',
@@ -70,8 +69,14 @@ export class HostMetrics {
     return this.prom.contentType;
   }
 
-  metrics(): Promise<string> {
-    return this.prom.metrics();
+  /** The exposition text: the registry's series, then the request histogram built from the tally. */
+  async metrics(): Promise<string> {
+    const text = await this.prom.metrics();
+    if (!this.deps.tally) return text;
+    // prom-client has no histogram whose bucket counts can be set, but it formats any series given as
+    // getMetricsAsJSON() objects through AggregatorRegistry.aggregate (one source: each value is its own sum).
+    const histogram = client.AggregatorRegistry.aggregate([[requestHistogram(this.deps.tally)]]);
+    return `${text}\n${await histogram.metrics()}`;
   }
 
   private cgiGauges(): void {
@@ -217,60 +222,34 @@ export class HostMetrics {
   }
 }
 
-type HistogramObject = Awaited<ReturnType<client.Histogram<'cgi'>['get']>>;
+/** The JSON form (as getMetricsAsJSON gives it) of one histogram series, read from plain counts. */
+interface HistogramJson {
+  name: string;
+  help: string;
+  type: 'histogram';
+  aggregator: 'sum';
+  values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }>;
+}
 
 /**
  * cgihost_request_duration_seconds, built from the tally's bucket counts when
  * scraped: prom-client formats it as any histogram, and the hot path never
  * calls observe().
  */
-class TallyHistogram extends client.Histogram<'cgi'> {
-  static readonly metricName = 'cgihost_request_duration_seconds';
-
-  constructor(
-    private readonly tally: RequestTally,
-    registers: client.Registry[],
-  ) {
-    super({
-      name: TallyHistogram.metricName,
-      help: 'Time from receiving a CGI request to answering it.',
-      labelNames: ['cgi'] as const,
-      buckets: [...LATENCY_BUCKETS],
-      registers,
+function requestHistogram(tally: RequestTally): HistogramJson {
+  const name = 'cgihost_request_duration_seconds';
+  const values: HistogramJson['values'] = [];
+  for (const [cgi, t] of tally.cgis) {
+    let cumulative = 0;
+    LATENCY_BUCKETS.forEach((le, i) => {
+      cumulative += t.buckets[i]!;
+      values.push({ labels: { le, cgi }, value: cumulative, metricName: `${name}_bucket` });
     });
+    values.push(
+      { labels: { le: '+Inf', cgi }, value: t.requests, metricName: `${name}_bucket` },
+      { labels: { cgi }, value: t.sum, metricName: `${name}_sum` },
+      { labels: { cgi }, value: t.requests, metricName: `${name}_count` },
+    );
   }
-
-  override async get(): Promise<HistogramObject> {
-    return this.snapshot();
-  }
-
-  /** What the registry reads to write the text format. */
-  async getForPromString(): Promise<HistogramObject> {
-    return this.snapshot();
-  }
-
-  private snapshot(): HistogramObject {
-    const name = TallyHistogram.metricName;
-    const values: HistogramObject['values'] = [];
-    for (const [cgi, t] of this.tally.cgis) {
-      let cumulative = 0;
-      LATENCY_BUCKETS.forEach((le, i) => {
-        cumulative += t.buckets[i]!;
-        values.push({ labels: { le, cgi }, value: cumulative, metricName: `${name}_bucket` } as HistogramObject['values'][number]);
-      });
-      values.push(
-        { labels: { le: '+Inf', cgi }, value: t.requests, metricName: `${name}_bucket` } as HistogramObject['values'][number],
-        { labels: { cgi }, value: t.sum, metricName: `${name}_sum` },
-        { labels: { cgi }, value: t.requests, metricName: `${name}_count` },
-      );
-    }
-    return {
-      name,
-      help: 'Time from receiving a CGI request to answering it.',
-      type: 'histogram' as unknown as HistogramObject['type'],
-      aggregator: 'sum',
-      collect: () => {},
-      values,
-    };
-  }
+  return { name, help: 'Time from receiving a CGI request to answering it.', type: 'histogram', aggregator: 'sum', values };
 }

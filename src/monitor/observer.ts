@@ -1,8 +1,8 @@
+import type { RequestOutcome } from '../errors.js';
+
 /** What the HTTP front reports about each CGI request; metrics and the admin API listen. */
 export interface RequestObserver {
   started(cgi: string): void;
-  /** `version` is '' when no version was chosen (quarantined, not loaded); `code` is 'OK' or an error code. */
-  finished(cgi: string, version: string, code: string, status: number, seconds: number, requestId?: string): void;
+  /** `version` is '' when no version was chosen (quarantined, not loaded). */
+  finished(cgi: string, version: string, code: RequestOutcome, status: number, seconds: number, requestId?: string): void;
 }
-
-export const noObserver: RequestObserver = { started() {}, finished() {} };

@@ -5,22 +5,15 @@
  * and each port it held closes, so the workers' calls can fail too.
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { createLogger, type Logger } from '../log.js';
 import type { StoreControl, StoreControlReply, StoreStats } from './protocol.js';
 import type { StoreOptions } from './options.js';
 import type { StoreThreadOptions } from './thread.js';
 import { revocationCounter, TokenReader } from './token-reader.js';
 
-type Level = 'info' | 'warn' | 'error';
-
-/** Any logger with a `log(level, msg, fields)` method (the host's Logger is one). */
-export interface StoreHostLogger {
-  log(level: Level, msg: string, fields?: Record<string, unknown>): void;
-}
-
-export interface StoreHostOptions extends Omit<StoreOptions, 'log'> {
+export interface StoreHostOptions extends StoreOptions {
   /** The bundled thread entry (dist/store-thread.js). */
   threadFile: string;
-  log?: StoreHostLogger;
   /** Called when the thread stops without being asked to. */
   onExit?: (code: number) => void;
 }
@@ -46,7 +39,7 @@ export class StoreHost {
 
   private constructor(
     private readonly worker: Worker,
-    private readonly log: StoreHostLogger,
+    private readonly log: Logger,
     private readonly onExit: ((code: number) => void) | undefined,
   ) {
     let ready!: { resolve(): void; reject(e: Error): void };
@@ -70,7 +63,7 @@ export class StoreHost {
 
   /** Starts the store thread and resolves once its database is open. */
   static async start(opts: StoreHostOptions): Promise<StoreHost> {
-    const { threadFile, log = consoleLogger, onExit, ...rest } = opts;
+    const { threadFile, log = createLogger({ level: 'info', format: 'json' }), onExit, ...rest } = opts;
     const revocations = revocationCounter();
     const workerData: StoreThreadOptions = {
       revocations,
@@ -187,11 +180,3 @@ export class StoreHost {
     }
   }
 }
-
-const consoleLogger: StoreHostLogger = {
-  log(level, msg, fields) {
-    const line = JSON.stringify({ level, time: Date.now(), msg, ...fields });
-    if (level === 'info') console.log(line);
-    else console.error(line);
-  },
-};

@@ -6,6 +6,7 @@
  * one event-loop turn produced (see Outbox).
  */
 import type { ErrorCode } from '../errors.js';
+import type { Level } from '../log.js';
 import type { StoreOp } from './api.js';
 
 /** CGI worker -> store thread, on a worker's own port. */
@@ -56,4 +57,4 @@ export type StoreControlReply =
   /** A control call failed (the store is closing, an emit could not be stored). */
   | { t: 'failed'; id: number; message: string }
   | { t: 'emitted'; id: number }
-  | { t: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> };
+  | { t: 'log'; level: Level; msg: string; fields?: Record<string, unknown> };

@@ -4,10 +4,11 @@
  * worker calls it on a MessagePort of its own, attached here.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { isErrorCode } from '../errors.js';
-import { StoreError, type StoreOp } from './api.js';
+import { CgiError, isErrorCode, type ErrorCode } from '../errors.js';
+import type { StoreOp } from './api.js';
 import type { StoreControl, StoreControlReply, StoreRequest, StoreResponse } from './protocol.js';
-import type { StoreLogger, StoreOptions } from './options.js';
+import { forwardLogger } from '../log.js';
+import type { StoreOptions } from './options.js';
 import { Store } from './store.js';
 import { Outbox } from '../worker/outbox.js';
 
@@ -35,7 +36,8 @@ const OPS: Record<StoreOp, true> = {
 
 const control = parentPort!;
 const reply = (m: StoreControlReply) => control.postMessage(m);
-const log: StoreLogger = (level, msg, fields) => reply({ t: 'log', level, msg, fields });
+// Records go to the main thread's logger.
+const log = forwardLogger((level, msg, fields) => reply({ t: 'log', level, msg, fields }));
 const store = Store.open({ ...(workerData as StoreThreadOptions), log });
 const ports = new Set<MessagePort>();
 
@@ -48,7 +50,7 @@ control.on('message', (m: StoreControl) => {
       try {
         reply({ t: 'stats', id: m.id, stats: store.stats() });
       } catch (err) {
-        log('error', 'store stats failed', { error: String(err) });
+        log.error('store stats failed', { error: String(err) });
         reply({ t: 'failed', id: m.id, message: 'store stats failed' });
       }
       return;
@@ -68,7 +70,7 @@ control.on('message', (m: StoreControl) => {
           reply({ t: 'closed', id: m.id });
         },
         (err: unknown) => {
-          log('error', 'store close failed', { error: String(err) });
+          log.error('store close failed', { error: String(err) });
           reply({ t: 'failed', id: m.id, message: 'store close failed' });
         },
       );
@@ -106,7 +108,7 @@ function post(port: MessagePort, batch: StoreResponse[]): void {
     try {
       port.postMessage([r]);
     } catch (err) {
-      log('error', 'store answer could not be sent', { error: String(err) });
+      log.error('store answer could not be sent', { error: String(err) });
       port.postMessage([
         { t: 'result', id: r.id, ok: false, error: { code: 'INTERNAL', message: 'internal store error' } } satisfies StoreResponse,
       ]);
@@ -140,17 +142,17 @@ function call(outbox: Outbox<StoreResponse>, m: Extract<StoreRequest, { t: 'call
     });
 }
 
-/** StoreErrors reach the client unchanged; anything else is logged and becomes a bare INTERNAL. */
+/** CgiErrors with a code a client can receive reach it unchanged; anything else is logged and becomes a bare INTERNAL. */
 function wireError(
   err: unknown,
   op: string,
-): { code: 'INTERNAL'; message: string } | { code: StoreError['code']; message: string; details?: unknown } {
-  if (err instanceof StoreError && isErrorCode(err.code)) {
+): { code: 'INTERNAL'; message: string } | { code: ErrorCode; message: string; details?: unknown } {
+  if (err instanceof CgiError && isErrorCode(err.code)) {
     return err.details === undefined
       ? { code: err.code, message: err.message }
       : { code: err.code, message: err.message, details: err.details };
   }
-  log('error', 'store operation failed', { op, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  log.error('store operation failed', { op, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return { code: 'INTERNAL', message: 'internal store error' };
 }
 

@@ -8,8 +8,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire, Module } from 'node:module';
 import * as zod from 'zod';
 import * as sdk from '../index.js';
-import { CgiError, isDefinedCgi, isRawResponse, SUPPORTED_API_VERSIONS, type CgiDefinition, type CgiContext } from '../index.js';
-import { ERROR_STATUS, errorBody, isErrorCode, type ErrorCode } from '../errors.js';
+import { isDefinedCgi, isRawResponse, SUPPORTED_API_VERSIONS, type CgiDefinition, type CgiContext } from '../index.js';
+import { CgiError, ERROR_STATUS, errorBody, isErrorCode, type ErrorCode } from '../errors.js';
 import {
   BEAT,
   type CgiMeta,
@@ -192,7 +192,7 @@ async function handle(m: WorkerRequest): Promise<void> {
     answerJson(m.id, JSON.stringify(checked.data));
   } catch (e) {
     if (e instanceof CgiError && isErrorCode(e.code)) {
-      answerError(m, e.code, e.message, e.details, e.status);
+      answerError(m, e.code, e.message, e.details, e.status, e.headers);
     } else {
       post({ t: 'log', level: 'error', msg: 'CGI threw', fields: { error: describe(e) }, requestId: m.requestId });
       answerError(m, 'INTERNAL', 'internal error');
@@ -219,23 +219,42 @@ function parseInput(m: WorkerRequest): unknown {
     try {
       raw = m.json.trim() === '' ? {} : JSON.parse(m.json);
     } catch {
-      throw new CgiError(400, 'INVALID_JSON', 'the request body is not valid JSON');
+      throw new CgiError('INVALID_JSON', 'the request body is not valid JSON');
     }
   } else {
     raw = m.query ?? {};
   }
   const parsed = def.input.safeParse(raw);
   if (!parsed.success) {
-    throw new CgiError(400, 'INVALID_INPUT', 'the input does not match the schema', parsed.error.issues);
+    throw new CgiError('INVALID_INPUT', 'the input does not match the schema', parsed.error.issues);
   }
   return parsed.data;
 }
 
-function answerError(m: WorkerRequest, code: ErrorCode, message: string, details?: unknown, status?: number): void {
+function answerError(
+  m: WorkerRequest,
+  code: ErrorCode,
+  message: string,
+  details?: unknown,
+  status?: number,
+  extraHeaders?: Record<string, string>,
+): void {
   const s = status && status >= 400 && status <= 599 ? status : ERROR_STATUS[code];
   // SPEC §3: every 429 says when to come back.
-  const headers = code === 'RATE_LIMITED' ? { 'retry-after': String(retryAfter(details)) } : undefined;
+  const own = extraHeaders && errorHeaders(extraHeaders);
+  const headers = code === 'RATE_LIMITED' ? { ...own, 'retry-after': String(retryAfter(details)) } : own;
   post({ t: 'res', id: m.id, status: s, code, headers, json: JSON.stringify(errorBody(code, message, m.requestId, details)) });
+}
+
+/** A CGI's headers for its error answer: strings only, and never the envelope's own content-type or length. */
+function errorHeaders(given: Record<string, unknown>): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const [k, v] of Object.entries(given)) {
+    const name = k.toLowerCase();
+    if (typeof v !== 'string' || name === 'content-type' || name === 'content-length' || name === 'transfer-encoding') continue;
+    (out ??= {})[name] = v;
+  }
+  return out;
 }
 
 function retryAfter(details: unknown): number {

@@ -1,7 +1,6 @@
 /** The `ctx.store` of a CGI: every store method as an RPC on the worker's own port to the store thread. */
 import type { MessagePort } from 'node:worker_threads';
-import { CgiError } from '../index.js';
-import { ERROR_STATUS } from '../errors.js';
+import { CgiError } from '../errors.js';
 import type { StoreClient, StoreOp } from '../store/api.js';
 import type { StoreRequest, StoreResponse } from '../store/protocol.js';
 import { Outbox } from './outbox.js';
@@ -25,7 +24,7 @@ export class StoreRpc {
         if (!p) continue;
         this.pending.delete(m.id);
         if (m.ok) p.resolve(m.value);
-        else p.reject(new CgiError(ERROR_STATUS[m.error.code] ?? 500, m.error.code, m.error.message, m.error.details));
+        else p.reject(new CgiError(m.error.code, m.error.message, m.error.details));
       }
     });
     // The store thread closes every port when it stops or dies: nothing may wait for it forever.

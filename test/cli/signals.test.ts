@@ -4,8 +4,7 @@
  */
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { startHost, waitFor, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import { cgiSummary } from '../host/support.js';
+import { type ApiResponse, cgiSummary, type RunningHost, startHost, waitFor } from '../helpers/index.js';
 
 /** Resolves true when a new TCP connection to the port is refused. */
 function refused(port: number): Promise<boolean> {
@@ -57,5 +56,15 @@ describe.concurrent('graceful stop', () => {
     } finally {
       await host.kill();
     }
+  });
+});
+
+describe('a host whose supervisor goes away', () => {
+  it('stops by itself, exit 0, when CGIHOST_STOP_ON_STDIN_EOF is set and its stdin closes (no orphaned test hosts)', async () => {
+    const host = await startHost({ config: { watch: false } });
+    const exited = new Promise<number | null>((r) => host.proc.once('exit', (code) => r(code)));
+    host.proc.stdin!.end();
+    expect(await exited).toBe(0);
+    expect(host.output()).toMatch(/stdin closed/);
   });
 });

@@ -7,7 +7,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHost } from '../helpers/host.js';
+import type { RunningHost } from '../helpers/index.js';
 import { landscapePng, portrait } from './picture.js';
 import {
   becomeContacts,

@@ -6,8 +6,8 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningHost } from '../helpers/host.js';
-import { newUser, sendText, type User } from '../messaging/client.js';
+import { newUser, type RunningHost, type User } from '../helpers/index.js';
+import { sendText } from '../messaging/client.js';
 import {
   conversation,
   expectClean,

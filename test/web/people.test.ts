@@ -5,7 +5,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHost } from '../helpers/host.js';
+import type { RunningHost } from '../helpers/index.js';
 import {
   becomeContacts,
   conversation,

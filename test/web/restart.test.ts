@@ -6,7 +6,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningHost } from '../helpers/host.js';
+import type { RunningHost } from '../helpers/index.js';
 import {
   becomeContacts,
   conversation,

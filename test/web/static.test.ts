@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, type RunningHost } from '../helpers/host.js';
+import { ROOT, type RunningHost } from '../helpers/index.js';
 import { startChatHost } from './support.js';
 
 const WEB = join(ROOT, 'dist', 'web');

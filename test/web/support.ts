@@ -8,10 +8,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { ROOT, startHost, type RunningHost, type StartOptions } from '../helpers/host.js';
+import { PASSWORD, ROOT, startHost, type RunningHost, type StartOptions } from '../helpers/index.js';
+
+export { PASSWORD, uniqueName } from '../helpers/index.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const PASSWORD = 'correct horse battery';
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 /** Screenshots of the main screens, for people to look at (git-ignored). */
@@ -44,11 +45,6 @@ export async function launchBrowser(): Promise<Browser> {
 export function startChatHost(opts: StartOptions = {}): Promise<RunningHost> {
   // A browser and several hosts share two cores with the other test files: starting may take a while.
   return startHost({ cgisDir: join(ROOT, 'cgis'), config: { watch: false }, startTimeoutMs: 60_000, ...opts });
-}
-
-let counter = 0;
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${process.pid.toString(36)}${(counter++).toString(36)}`.slice(0, 32);
 }
 
 export interface Person {

@@ -1,38 +1,29 @@
 /**
- * The host's life: open the store, load every CGI, watch the folder, serve
- * HTTP; on stop, stop accepting, finish what is in flight, persist, and end
- * every thread.
+ * The composition root: wires config, store, the CGI host, the HTTP front and
+ * the monitor into one server, and is the only module that knows them all.
+ * Start: open the store, load every CGI, serve HTTP, watch the folder. Stop:
+ * stop accepting, finish what is in flight, persist, and end every thread.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config/schema.js';
-import { Front } from '../http/server.js';
-import { loadWebClient } from '../http/web-client.js';
-import { adminHandler, cgisRoute, type AdminRoute } from '../monitor/admin.js';
-import { createLogger, type Logger } from '../monitor/log.js';
-import { noObserver, type RequestObserver } from '../monitor/observer.js';
-import { StoreHost } from '../store/host.js';
-import type { SlotEnv } from './cgi-slot.js';
-import { Registry } from './registry.js';
-import { runtimePaths } from './runtime-paths.js';
-import { listServedCgiFiles } from './cgi-files.js';
-import { watchCgis } from './watch.js';
-import { Watchdog } from './watchdog.js';
-import { SpareThreads } from '../worker/spare.js';
+import type { Config } from './config/schema.js';
+import { listServedCgiFiles } from './host/cgi-files.js';
+import type { SlotEnv } from './host/cgi-slot.js';
+import { Registry } from './host/registry.js';
+import { runtimePaths } from './host/runtime-paths.js';
+import { watchCgis } from './host/watch.js';
+import { Watchdog } from './host/watchdog.js';
+import { canaryRoutes } from './http/admin/canary-routes.js';
+import { monitorRoutes } from './http/admin/monitor-routes.js';
+import { adminHandler, cgisRoute } from './http/admin/router.js';
+import { Front } from './http/server.js';
+import { loadWebClient } from './http/web-client.js';
+import { createLogger, type Logger } from './log.js';
+import { Monitor } from './monitor/monitor.js';
+import { StoreHost } from './store/host.js';
+import { SpareThreads } from './worker/spare.js';
 
-export { DIST_DIR } from './runtime-paths.js';
-
-export interface HostHooks {
-  /** Extra admin routes (metrics, dashboard, canary control). */
-  adminRoutes?: AdminRoute[];
-  observer?: RequestObserver;
-  onWorkerExit?: SlotEnv['onWorkerExit'];
-  onAlert?: SlotEnv['onAlert'];
-  /** The host is stopping: end timers. */
-  onStop?(): void;
-}
-
-export class Host {
+export class Server {
   private stopWatching?: () => Promise<void>;
   private stopping?: Promise<void>;
 
@@ -41,14 +32,14 @@ export class Host {
     readonly log: Logger,
     readonly store: StoreHost,
     readonly registry: Registry,
+    readonly monitor: Monitor,
     readonly front: Front,
     private readonly watchdog: Watchdog,
     private readonly spares: SpareThreads,
     readonly address: { host: string; port: number },
-    private readonly hooks: HostHooks,
   ) {}
 
-  static async start(config: Config, opts: { log?: Logger; hooks?: (host: HostParts) => HostHooks } = {}): Promise<Host> {
+  static async start(config: Config, opts: { log?: Logger } = {}): Promise<Server> {
     const log = opts.log ?? createLogger(config.log);
     mkdirSync(config.dataDir, { recursive: true });
     const tmpDir = join(config.dataDir, 'tmp');
@@ -71,19 +62,20 @@ export class Host {
       await spares.stop();
       throw e;
     });
-    let hooks: HostHooks = {};
+    // The monitor needs the registry, and the registry reports to the monitor: it is set just below, before any CGI loads.
+    let monitor: Monitor | undefined;
     const env: SlotEnv = {
       config,
       log,
       workerFile: paths.workerFile,
       connectStore: () => store.connect(),
       takeSpare: (maxHeapMb) => spares.take(maxHeapMb),
-      onWorkerExit: (cgi, version, reason) => hooks.onWorkerExit?.(cgi, version, reason),
-      onAlert: (name, fields) => hooks.onAlert?.(name, fields),
+      onWorkerExit: (cgi, _version, reason) => monitor?.workerExited(cgi, reason),
+      onAlert: (name, fields) => monitor?.alerts.raise(name, fields),
       onWorkerLog: (cgi, version, m) => log.log(m.level, m.msg, { cgi, version, requestId: m.requestId, ...m.fields }),
     };
     const registry = new Registry(config.cgisDir, env, paths.builtinCgisDir);
-    hooks = opts.hooks?.({ config, log, store, registry }) ?? {};
+    monitor = new Monitor({ config, log, store, registry });
     await registry.loadAll();
 
     const front = new Front({
@@ -91,17 +83,17 @@ export class Host {
       registry,
       tokens: store.tokens,
       log,
-      observer: hooks.observer ?? noObserver,
+      observer: monitor.observer,
       tmpDir,
-      admin: adminHandler(config.adminToken, [cgisRoute(registry), ...(hooks.adminRoutes ?? [])]),
+      admin: adminHandler(config.adminToken, [cgisRoute(registry), ...canaryRoutes(registry), ...monitorRoutes(monitor)]),
       web: loadWebClient(paths.webDir),
     });
     const address = await front.listen(config.port, config.host);
     spares.trim();
     const watchdog = new Watchdog(registry, config, log);
-    const host = new Host(config, log, store, registry, front, watchdog, spares, address, hooks);
-    if (config.watch) host.stopWatching = await watchCgis(config.cgisDir, config.watchDebounceMs, registry, log);
-    return host;
+    const server = new Server(config, log, store, registry, monitor, front, watchdog, spares, address);
+    if (config.watch) server.stopWatching = await watchCgis(config.cgisDir, config.watchDebounceMs, registry, log);
+    return server;
   }
 
   /** Graceful stop: no new connections, in-flight requests finish (held long-polls are answered), then everything closes. */
@@ -113,17 +105,10 @@ export class Host {
       await this.store.releaseWaiters();
       await drained;
       this.watchdog.stop();
-      this.hooks.onStop?.();
+      this.monitor.stop();
       await Promise.all([this.registry.stopAll(), this.spares.stop()]);
       await this.store.close();
     })();
     return this.stopping;
   }
-}
-
-export interface HostParts {
-  config: Config;
-  log: Logger;
-  store: StoreHost;
-  registry: Registry;
 }
