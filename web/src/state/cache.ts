@@ -1,20 +1,23 @@
 /**
- * What survives a reload, in IndexedDB (idb-keyval): a snapshot of the
- * conversation list, the newest pages of recent conversations and the
- * syncKey they were current at, written as one value so the syncKey never
- * runs ahead of the state it describes; and the outbox, with the files of
- * unsent messages, written at every change.
+ * What survives a reload, in IndexedDB (idb-keyval): the conversation list
+ * (with profiles, groups, receipts, contacts and the syncKey they are current
+ * at), the newest pages of recent conversations, and the outbox with the
+ * files of unsent messages.
+ *
+ * The list and the pages are two values written in one transaction (setMany),
+ * so the syncKey never runs ahead of what is saved; they are read separately,
+ * the small list first, so the list shows before the pages are decoded.
+ * Pages restored are refreshed when their conversation opens (threads.ts),
+ * which also mends any gap sync left while they were being read.
  */
-import { createStore, del, get, set, type UseStore } from 'idb-keyval';
+import { createStore, del, get, set, setMany, type UseStore } from 'idb-keyval';
 import type { ConvKey, Outgoing, State, Thread } from './store.ts';
 
-const SNAPSHOT_VERSION = 1;
+const VERSION = 2;
 const KEEP_THREADS = 30;
 const KEEP_MESSAGES = 80;
 
-type Snapshot = Pick<State, 'syncKey' | 'replayBelow' | 'conversations' | 'threads' | 'peerRead' | 'profiles' | 'groups' | 'contacts'> & {
-  v: number;
-};
+type Snapshot = Pick<State, 'syncKey' | 'replayBelow' | 'conversations' | 'peerRead' | 'profiles' | 'groups' | 'contacts'> & { v: number };
 
 let db: UseStore | undefined;
 const store = () => (db ??= createStore('cgihost-chat', 'kv'));
@@ -22,18 +25,43 @@ const store = () => (db ??= createStore('cgihost-chat', 'kv'));
 export async function loadSnapshot(uid: string): Promise<Partial<State> | null> {
   try {
     const s = await get<Snapshot>(`snapshot:${uid}`, store());
-    if (!s || s.v !== SNAPSHOT_VERSION) return null;
+    if (!s || s.v !== VERSION) return null;
     const { v: _v, ...rest } = s;
-    // Threads restored from the cache are refreshed when opened.
-    const threads: Record<ConvKey, Thread> = {};
-    for (const [k, t] of Object.entries(rest.threads)) threads[k] = { ...t, loading: false, fresh: false, error: undefined };
-    return { ...rest, threads };
+    return rest;
   } catch {
     return null;
   }
 }
 
-export async function saveSnapshot(uid: string, s: State): Promise<void> {
+export async function loadThreads(uid: string): Promise<Record<ConvKey, Thread>> {
+  try {
+    const saved = (await get<Record<ConvKey, Thread>>(`threads:${uid}`, store())) ?? {};
+    const threads: Record<ConvKey, Thread> = {};
+    for (const [k, t] of Object.entries(saved)) threads[k] = { ...t, loading: false, fresh: false, error: undefined };
+    return threads;
+  } catch {
+    return {};
+  }
+}
+
+/** Saves the list and, once the saved pages have been read back (`withThreads`), the pages too. */
+export async function saveSnapshot(uid: string, s: State, withThreads: boolean): Promise<void> {
+  const snapshot: Snapshot = {
+    v: VERSION,
+    syncKey: s.syncKey,
+    replayBelow: s.replayBelow,
+    conversations: s.conversations,
+    peerRead: s.peerRead,
+    profiles: s.profiles,
+    groups: s.groups,
+    contacts: s.contacts,
+  };
+  const entries: Array<[string, unknown]> = [[`snapshot:${uid}`, snapshot]];
+  if (withThreads) entries.push([`threads:${uid}`, recentThreads(s)]);
+  await setMany(entries, store()).catch(() => undefined);
+}
+
+function recentThreads(s: State): Record<ConvKey, Thread> {
   const recent = Object.values(s.conversations)
     .sort((a, b) => b.lastSeq - a.lastSeq)
     .slice(0, KEEP_THREADS);
@@ -44,18 +72,7 @@ export async function saveSnapshot(uid: string, s: State): Promise<void> {
     const cut = t.messages.length > KEEP_MESSAGES;
     threads[c.key] = { messages: t.messages.slice(-KEEP_MESSAGES), more: t.more || cut, loading: false, fresh: false };
   }
-  const snapshot: Snapshot = {
-    v: SNAPSHOT_VERSION,
-    syncKey: s.syncKey,
-    replayBelow: s.replayBelow,
-    conversations: s.conversations,
-    threads,
-    peerRead: s.peerRead,
-    profiles: s.profiles,
-    groups: s.groups,
-    contacts: s.contacts,
-  };
-  await set(`snapshot:${uid}`, snapshot, store()).catch(() => undefined);
+  return threads;
 }
 
 export async function loadOutbox(uid: string): Promise<Outgoing[]> {
@@ -71,5 +88,5 @@ export async function saveOutbox(uid: string, outbox: Outgoing[]): Promise<void>
 }
 
 export async function forget(uid: string): Promise<void> {
-  await Promise.all([del(`snapshot:${uid}`, store()), del(`outbox:${uid}`, store())]).catch(() => undefined);
+  await Promise.all([`snapshot:${uid}`, `threads:${uid}`, `outbox:${uid}`].map((k) => del(k, store()))).catch(() => undefined);
 }

@@ -5,8 +5,8 @@
  * everything and forget this user's data in this browser.
  */
 import { call, isRetryable, useToken } from '../api/client.ts';
-import type { InboxEntry } from '../api/types.ts';
-import { forget, loadOutbox, loadSnapshot, saveSnapshot } from './cache.ts';
+import type { ApiOutput, InboxEntry } from '../api/types.ts';
+import { forget, loadOutbox, loadSnapshot, loadThreads, saveSnapshot } from './cache.ts';
 import { refreshContacts } from './contacts.ts';
 import { forgetDirectory, needProfiles, refreshGroup } from './directory.ts';
 import { applyEntries, groupKey, peerKey, type Effects } from './inbox.ts';
@@ -32,14 +32,33 @@ export async function begin(session: Session): Promise<void> {
   storeSession(session);
   useToken(session.token, () => void signOut(false));
   setState(emptyState(session));
-  const [snapshot, outbox] = await Promise.all([loadSnapshot(session.uid), loadOutbox(session.uid)]);
+  // The list is asked for at once while the cache is read, and shown by whichever comes first.
+  const listed = call('getconversations', { limit: 500 }).then(
+    (r) => {
+      if (getState().session === session) applyConversations(r, false);
+      return { r };
+    },
+    (e: unknown) => ({ e }),
+  );
+  const snapshot = await loadSnapshot(session.uid);
   if (getState().session !== session) return;
-  setState({ ...snapshot, restored: true });
-  restoreOutbox(outbox);
-  keepSaved(session.uid);
+  // The fresh list, if it came first, stays on top of the cached one.
+  setState((s) => ({ ...snapshot, conversations: { ...snapshot?.conversations, ...s.conversations }, restored: true, link: s.link }));
+  let threadsRead = false;
+  keepSaved(session.uid, () => threadsRead);
+  void loadThreads(session.uid).then((threads) => {
+    if (getState().session !== session) return;
+    // A conversation opened meanwhile has newer pages than the cache.
+    setState((s) => ({ threads: { ...threads, ...s.threads } }));
+    threadsRead = true;
+  });
+  void loadOutbox(session.uid).then((outbox) => getState().session === session && restoreOutbox(outbox));
   void refreshContacts().catch(() => undefined);
-  if (snapshot) void refreshConversations(false).catch(() => undefined);
-  else await firstConversations(session);
+  const first = await listed;
+  if (getState().session !== session) return;
+  // Applied again over the cached list (an entry newer in the cache wins); a first visit also takes its syncKey from it.
+  if ('r' in first) applyConversations(first.r, !snapshot);
+  else if (!snapshot) await firstConversations(session);
   if (getState().session !== session) return;
   startSync({
     apply: applyFromSync,
@@ -71,7 +90,10 @@ async function firstConversations(session: Session): Promise<void> {
 }
 
 export async function refreshConversations(first: boolean): Promise<void> {
-  const r = await call('getconversations', { limit: 500 });
+  applyConversations(await call('getconversations', { limit: 500 }), first);
+}
+
+function applyConversations(r: ApiOutput<'getconversations'>, first: boolean): void {
   const newest = Math.max(0, ...r.conversations.map((c) => c.lastSeq));
   setState((s) => {
     const conversations = { ...s.conversations };
@@ -120,7 +142,8 @@ function markOpenRead(): void {
   if (open && document.visibilityState === 'visible' && getState().session) void markRead(open);
 }
 
-function keepSaved(uid: string): void {
+/** Saves the snapshot 400 ms after it changes (and when the page goes); the pages only once the saved ones were read back. */
+function keepSaved(uid: string, threadsRead: () => boolean): void {
   unsubscribeSaving?.();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let last = getState();
@@ -136,7 +159,7 @@ function keepSaved(uid: string): void {
     clearTimeout(timer);
     timer = undefined;
     const s = getState();
-    if (s.session?.uid === uid) void saveSnapshot(uid, s);
+    if (s.session?.uid === uid) void saveSnapshot(uid, s, threadsRead());
   };
   const stop = subscribe(() => {
     const s = getState();

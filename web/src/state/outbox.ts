@@ -63,7 +63,14 @@ export function sendVoice(key: ConvKey, clip: Blob, durationMs: number): void {
 
 /** After a reload: what was in flight is pending again. */
 export function restoreOutbox(items: Outgoing[]): void {
-  setState({ outbox: items.map((o) => (o.state === 'sending' ? { ...o, state: 'pending', retryAt: 0 } : o)) });
+  setState((s) => {
+    const now = new Set(s.outbox.map((o) => o.clientMsgId));
+    const restored = items
+      .filter((o) => !now.has(o.clientMsgId))
+      .map((o) => (o.state === 'sending' ? { ...o, state: 'pending' as const, retryAt: 0 } : o));
+    // Written before this page's own sends, so sent before them.
+    return { outbox: [...restored, ...s.outbox] };
+  });
   void pump();
 }
 
