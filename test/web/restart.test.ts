@@ -2,9 +2,11 @@
  * A send while the host is down (SPEC §7): the message shows as pending,
  * and once the host is back on the same address and data it goes out with
  * the same clientMsgId, once: "Pending" turns into sent, the peer sees it
- * live, and the peer's inbox holds it exactly once.
+ * live, and the peer's inbox holds it exactly once. And a send the host
+ * committed whose answer was lost, or never came: retried with the same
+ * clientMsgId, stored once.
  */
-import type { Browser } from 'playwright-core';
+import type { Browser, Route } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningHost } from '../helpers/index.js';
 import {
@@ -28,6 +30,14 @@ let alice: Person;
 let bob: Person;
 // The browser reports each refused connection while the host is down: expected here, and nothing else is.
 const DOWN = /net::ERR_CONNECTION_REFUSED|net::ERR_EMPTY_RESPONSE|net::ERR_CONNECTION_RESET/;
+
+/** The entries of `who`'s inbox whose content is `text` (sync from 0, through the host's API). */
+async function inboxCopies(host: RunningHost, who: Person, text: string): Promise<Array<{ from: string; clientMsgId?: string }>> {
+  const token = await who.page.evaluate(() => (JSON.parse(localStorage.getItem('cgihost.session')!) as { token: string }).token);
+  const synced = await host.post('sync', { syncKey: 0, limit: 500 }, { token });
+  expect(synced.status, synced.text).toBe(200);
+  return (synced.body.messages as Array<{ content?: string; from: string; clientMsgId?: string }>).filter((m) => m.content === text);
+}
 
 beforeAll(async () => {
   let host: RunningHost;
@@ -71,14 +81,52 @@ it('shows a send as pending while the host is down, then sends it once when it i
   expect(await messageItem(alice.page, text).count()).toBe(1);
 
   // Exactly once in Bob's inbox, whatever the client retried.
-  const token = await bob.page.evaluate(() => (JSON.parse(localStorage.getItem('cgihost.session')!) as { token: string }).token);
-  const synced = await second.post('sync', { syncKey: 0, limit: 500 }, { token });
-  expect(synced.status, synced.text).toBe(200);
-  const copies = (synced.body.messages as Array<{ content?: string }>).filter((m) => m.content === text);
-  expect(copies).toHaveLength(1);
+  expect(await inboxCopies(second, bob, text)).toHaveLength(1);
 
   // And the conversation goes on.
   await send(bob.page, 'Got it after the restart', 'enter');
   await messageItem(alice.page, 'Got it after the restart').waitFor({ timeout: 15_000 });
+  expectClean(alice, bob);
+}, 240_000);
+
+it('retries a send whose answer was lost, then one whose answer never came, with the same clientMsgId: stored once', async () => {
+  const host = hosts[hosts.length - 1]!;
+  const page = alice.page;
+  // Alice's sync is cut first (a held poll would bring her own entry and settle the send without a retry):
+  // every poll from now on fails, and Bob's message ends the one in flight, so she is soon "Connecting…".
+  await page.route('**/cgi-bin/sync', (route) => route.abort('connectionreset'));
+  await send(bob.page, 'Are you there?', 'enter');
+  await page.getByText('Connecting…').first().waitFor({ timeout: 60_000 });
+
+  const sent: string[] = [];
+  const held: Route[] = [];
+  await page.route('**/cgi-bin/sendmsg', async (route) => {
+    sent.push((route.request().postDataJSON() as { clientMsgId: string }).clientMsgId);
+    if (sent.length > 2) return route.fallback();
+    // The host gets the request and commits it; the page never gets the answer.
+    await route.fetch();
+    if (sent.length === 1) return route.abort('connectionreset');
+    held.push(route); // the second answer never comes: the client gives up after its deadline
+  });
+  const text = 'Sent twice, stored once';
+  await send(page, text, 'enter');
+  const item = messageItem(page, text);
+  await expect.poll(() => item.textContent(), { timeout: 15_000 }).toContain('Pending');
+  await expect.poll(() => sent.length, { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
+  await expect.poll(() => item.textContent(), { timeout: 30_000 }).not.toContain('Pending');
+  expect(await item.textContent()).not.toContain('Not sent');
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
+
+  expect(new Set(sent).size, `clientMsgIds sent: ${sent.join(', ')}`).toBe(1);
+  await messageItem(bob.page, text).waitFor({ timeout: 30_000 });
+  expect(await messageItem(bob.page, text).count()).toBe(1);
+  expect(await inboxCopies(host, bob, text)).toHaveLength(1);
+  const own = await inboxCopies(host, alice, text);
+  expect(own.map((m) => m.clientMsgId)).toEqual([sent[0]]);
+  // Once sync is back, Alice gets what she missed, and still has her message once.
+  await messageItem(page, 'Are you there?').waitFor({ timeout: 60_000 });
+  await send(bob.page, 'Got it once', 'enter');
+  await messageItem(page, 'Got it once').waitFor({ timeout: 60_000 });
+  expect(await item.count()).toBe(1);
   expectClean(alice, bob);
 }, 240_000);

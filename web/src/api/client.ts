@@ -2,7 +2,8 @@
  * Calls to the host's public HTTP API (SPEC §3): JSON POSTs to /cgi-bin/<name>,
  * the raw upload, and authenticated media downloads. Failures come back as
  * one of two errors: ApiError (the host answered with its error envelope) or
- * NetworkError (no answer: the host is down, the connection dropped).
+ * NetworkError (no answer: the host is down, the connection dropped, or no
+ * answer came in time).
  */
 import type { ApiInput, ApiOutput, CgiName } from './types.ts';
 
@@ -84,21 +85,64 @@ async function send(url: string, init: RequestInit): Promise<Response> {
   }
 }
 
-/** POST /cgi-bin/<name> with a typed input; resolves the typed output. */
-export async function call<K extends CgiName>(name: K, input: ApiInput<K>, opts: { signal?: AbortSignal } = {}): Promise<ApiOutput<K>> {
-  const res = await send(`/cgi-bin/${name}`, {
-    method: 'POST',
-    headers: headers({ 'content-type': 'application/json' }),
-    body: JSON.stringify(input),
-    signal: opts.signal,
-  });
-  return (await answer(res)) as ApiOutput<K>;
+/** How long a call may go unanswered before it counts as lost (a dead connection never errors by itself). */
+export const CALL_TIMEOUT_MS = 15_000;
+
+/**
+ * Runs one request (fetch and answer) under a deadline and the caller's signal: a
+ * connection that went silent (a network switch, a sleeping laptop, a proxy
+ * that drops packets) fails as a NetworkError, so sends are retried and sync
+ * reconnects instead of waiting forever.
+ */
+async function withDeadline<T>(ms: number, outer: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, ms);
+  const forward = () => controller.abort();
+  if (outer?.aborted) controller.abort();
+  outer?.addEventListener('abort', forward);
+  try {
+    return await run(controller.signal);
+  } catch (e) {
+    if (timedOut) throw new NetworkError(`no answer from the server in ${Math.round(ms / 1000)} s`);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', forward);
+  }
 }
 
-/** uploadmedia: the file itself as the body, with its Content-Type. */
-export async function upload(file: Blob, contentType: string): Promise<ApiOutput<'uploadmedia'>> {
-  const res = await send('/cgi-bin/uploadmedia', { method: 'POST', headers: headers({ 'content-type': contentType }), body: file });
-  return (await answer(res)) as ApiOutput<'uploadmedia'>;
+/** POST /cgi-bin/<name> with a typed input; resolves the typed output. */
+export function call<K extends CgiName>(
+  name: K,
+  input: ApiInput<K>,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<ApiOutput<K>> {
+  return withDeadline(opts.timeoutMs ?? CALL_TIMEOUT_MS, opts.signal, async (signal) => {
+    const res = await send(`/cgi-bin/${name}`, {
+      method: 'POST',
+      headers: headers({ 'content-type': 'application/json' }),
+      body: JSON.stringify(input),
+      signal,
+    });
+    return (await answer(res)) as ApiOutput<K>;
+  });
+}
+
+/** uploadmedia: the file itself as the body, with its Content-Type; the deadline grows with the file (64 KiB/s at least). */
+export function upload(file: Blob, contentType: string): Promise<ApiOutput<'uploadmedia'>> {
+  return withDeadline(CALL_TIMEOUT_MS + (file.size / 65_536) * 1000, undefined, async (signal) => {
+    const res = await send('/cgi-bin/uploadmedia', {
+      method: 'POST',
+      headers: headers({ 'content-type': contentType }),
+      body: file,
+      signal,
+    });
+    return (await answer(res)) as ApiOutput<'uploadmedia'>;
+  });
 }
 
 /** getmedia's bytes: it needs the bearer token, so an <img src> cannot fetch it; the browser's HTTP cache still keeps it. */

@@ -33,12 +33,15 @@ function deviceId(): string {
   return id;
 }
 
+const SIGN_IN_TIMEOUT_MS = 60_000;
+
 export async function signIn(username: string, password: string): Promise<Session> {
-  const r = await call('login', { username, password, deviceId: deviceId() });
+  // scrypt on a busy host may take a while; nothing retries a sign-in, so it gets longer than the usual deadline.
+  const r = await call('login', { username, password, deviceId: deviceId() }, { timeoutMs: SIGN_IN_TIMEOUT_MS });
   return { uid: r.uid, token: r.token, username };
 }
 
 export async function signUp(username: string, password: string): Promise<Session> {
-  await call('register', { username, password });
+  await call('register', { username, password }, { timeoutMs: SIGN_IN_TIMEOUT_MS });
   return signIn(username, password);
 }

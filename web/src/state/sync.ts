@@ -1,10 +1,10 @@
 /**
  * The one long-poll loop (SPEC §4 Sync): ask for the inbox after syncKey,
  * held up to 25 s by the host when nothing is waiting; apply what comes; go
- * again. After an error it waits 0.5 s, 1 s, 2 s … up to 15 s (with jitter),
+ * again. A call unanswered 15 s past its hold is an error too. After an error it waits 0.5 s, 1 s, 2 s … up to 15 s (with jitter),
  * or less when the browser says the network is back.
  */
-import { ApiError, call, isAbort } from '../api/client.ts';
+import { ApiError, CALL_TIMEOUT_MS, call, isAbort } from '../api/client.ts';
 import type { ApiOutput, InboxEntry } from '../api/types.ts';
 import { getState, setState } from './store.ts';
 
@@ -58,7 +58,8 @@ export function startSync(hooks: SyncHooks): void {
         const r: ApiOutput<'sync'> = await call(
           'sync',
           { syncKey: getState().syncKey, limit: PAGE, timeoutMs: more ? 0 : HOLD_MS },
-          { signal: controller.signal },
+          // The host holds the call up to HOLD_MS: past that and a margin, the connection is dead.
+          { signal: controller.signal, timeoutMs: HOLD_MS + CALL_TIMEOUT_MS },
         );
         if (stopped) return;
         if (r.messages.length) hooks.apply(r.messages);
