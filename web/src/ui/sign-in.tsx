@@ -35,7 +35,8 @@ export function SignIn(): VNode {
   async function go(creating: boolean) {
     if (busy) return;
     setError('');
-    const name = username.trim();
+    // Usernames are lowercase only (SPEC §4): "Alice" typed on a phone's keyboard means alice.
+    const name = username.trim().toLowerCase();
     if (creating && !/^[a-z0-9_]{3,32}$/.test(name)) {
       setError('Usernames are 3–32 lowercase letters, digits or _.');
       return;
