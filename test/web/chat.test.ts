@@ -12,6 +12,7 @@ import { landscapePng, portrait } from './picture.js';
 import {
   becomeContacts,
   conversation,
+  DESKTOP,
   expectClean,
   launchBrowser,
   messageField,
@@ -19,6 +20,7 @@ import {
   messages,
   nav,
   openPerson,
+  PHONE,
   recordMp4,
   screenshot,
   send,
@@ -51,11 +53,16 @@ afterAll(async () => {
 });
 
 async function screenshotSignIn() {
-  const p = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await p.goto(host.url);
-  await p.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
-  await screenshot(p, 'desktop-sign-in');
-  await p.close();
+  for (const [name, viewport] of [
+    ['desktop-sign-in', DESKTOP],
+    ['phone-sign-in', PHONE],
+  ] as const) {
+    const p = await browser.newPage({ viewport });
+    await p.goto(host.url);
+    await p.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+    await screenshot(p, name);
+    await p.close();
+  }
 }
 
 describe('the web client, two people', { timeout: 120_000 }, () => {

@@ -56,6 +56,7 @@ describe('groups in the web client', { timeout: 120_000 }, () => {
     await screenshot(carol.page, 'phone-profile');
     await becomeContacts(alice, bob);
     await becomeContacts(alice, carol);
+    await screenshot(carol.page, 'phone-contacts');
     // Carol's contact list names Alice by her display name, with her picture.
     const entry = carol.page.getByRole('list', { name: 'Contact list' }).getByRole('listitem').filter({ hasText: 'Alice Chen' });
     await entry.waitFor({ timeout: 15_000 });
@@ -69,6 +70,7 @@ describe('groups in the web client', { timeout: 120_000 }, () => {
     await dialog.getByLabel('Group name').fill(GROUP);
     await dialog.getByRole('checkbox', { name: /Bob Martin/ }).check();
     await dialog.getByRole('checkbox', { name: /Carol Díaz/ }).check();
+    await screenshot(alice.page, 'desktop-new-group');
     await dialog.getByRole('button', { name: /^Create group/ }).click();
     await alice.page.getByRole('heading', { name: GROUP, level: 2 }).waitFor();
     await messageItem(alice.page, 'You created the group').waitFor({ timeout: 15_000 });

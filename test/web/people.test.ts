@@ -98,6 +98,8 @@ describe('contacts and search', { timeout: 120_000 }, () => {
     await nav(bob.page, 'Chats').click();
     await bob.page.getByRole('searchbox', { name: 'Search' }).fill('FRIDGE');
     const results = bob.page.getByRole('list', { name: 'Search results' });
+    await results.getByRole('link').first().waitFor();
+    await screenshot(bob.page, 'desktop-search');
     await results.getByRole('link').filter({ hasText: 'wifi is on the' }).click();
     await messageItem(bob.page, 'The password for the wifi is on the fridge').waitFor();
     await expect.poll(() => bob.page.locator('.msg.focused').count()).toBe(1);
