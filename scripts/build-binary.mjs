@@ -8,11 +8,22 @@
 // its cache dir on first start (src/sea/cache-dir.ts): better-sqlite3's addon,
 // esbuild's executable (CGIs are compiled with no Node or npm on the machine),
 // the CGI worker (a CommonJS bundle with its code cache), the store thread as
-// an ES module, and the built-in CGIs.
+// an ES module, the built-in CGIs and the web client.
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +49,10 @@ mkdirSync(assetsDir, { recursive: true });
 // 1. dist/ as `npm run build` makes it: the binary serves the very same worker bundle.
 // Rebuilt only when older than src/: under `npm test` it is fresh, and other
 // test files are running dist/cli.js while this builds.
-if (newestMtime(join(root, 'src')) > mtimeOf(join(root, 'dist', 'worker-bundle.cjs'))) {
+if (
+  Math.max(newestMtime(join(root, 'src')), newestMtime(join(root, 'web'))) > mtimeOf(join(root, 'dist', 'worker-bundle.cjs')) ||
+  !existsSync(join(root, 'dist', 'web', 'index.html'))
+) {
   execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
   step('dist/ built');
 }
@@ -104,6 +118,8 @@ const files = [
   ...['worker.cjs', 'worker-bundle.cjs', 'worker-bundle.cache'].map((f) => ({ path: f, from: join(root, 'dist', f), mode: 0o644 })),
   { path: 'store-thread.mjs', from: join(stage, 'store-thread.mjs'), mode: 0o644 },
   ...listBuiltinCgis(join(root, 'cgis')).map((f) => ({ path: `cgis/${f}`, from: join(root, 'cgis', f), mode: 0o644 })),
+  // The web client served at `/` (SPEC §7), with its precompressed copies.
+  ...listFiles(join(root, 'dist', 'web')).map((f) => ({ path: `web/${f}`, from: join(root, 'dist', 'web', f), mode: 0o644 })),
 ];
 const hash = createHash('sha256');
 const entries = files.map((f, i) => {
@@ -174,6 +190,18 @@ function mtimeOf(p) {
 
 function newestMtime(dir) {
   return Math.max(...readdirSync(dir, { recursive: true }).map((f) => mtimeOf(join(dir, f))));
+}
+
+/** Every file under dir, as /-separated relative paths. */
+function listFiles(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) =>
+      relative(dir, join(e.parentPath ?? e.path, e.name))
+        .split(sep)
+        .join('/'),
+    )
+    .sort();
 }
 
 /** Every CGI and helper of the built-in cgis folder, tests left out. */

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { compileFunction } from 'node:vm';
+import { buildWeb } from './build-web.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const common = {
@@ -94,6 +95,8 @@ function newestInput() {
 mkdirSync(join(root, 'dist'), { recursive: true });
 for (const f of readdirSync(join(root, 'dist'))) if (/\.(js|cjs|cache|map)$/.test(f)) rmSync(join(root, 'dist', f));
 await Promise.all([
+  // The web chat client served at `/`.
+  buildWeb(root),
   // The host keeps its npm dependencies external (native addon, esbuild binary).
   // zod is bundled in too, with its locales on demand: node_modules' zod evaluates all 40 of them.
   build({

@@ -10,7 +10,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STEPS = [
   ['format', 'prettier', ['--check', '.']],
   ['types', 'tsc', ['--noEmit']],
-  ['tests', 'vitest', ['--run', '--exclude', 'test/binary/**']],
+  ['tests', 'vitest', ['--run', '--exclude', 'test/binary/**', '--exclude', 'test/web/**']],
+  // The browser tests after the rest: Chromium and their hosts want the machine to themselves.
+  ['web', 'vitest', ['--run', 'test/web']],
   // The single binary apart: its build takes the machine's both cores for ~25 s.
   ['binary', 'vitest', ['--run', 'test/binary']],
 ];

@@ -21,6 +21,7 @@ import { canaryRoutes } from './http/admin/canary-routes.js';
 import { monitorRoutes } from './http/admin/monitor-routes.js';
 import { adminHandler, cgisRoute } from './http/admin/router.js';
 import { Front } from './http/server.js';
+import { loadWebClient } from './http/web-client.js';
 import { createLogger, type Logger } from './log.js';
 import { Monitor } from './monitor/monitor.js';
 import { StoreHost } from './store/host.js';
@@ -124,6 +125,7 @@ export class Server {
       observer: monitor.observer,
       tmpDir,
       admin: adminHandler(config.adminToken, [cgisRoute(registry), ...canaryRoutes(registry), ...monitorRoutes(monitor)]),
+      web: loadWebClient(paths.webDir),
     });
     spares.trim();
     const watchdog = new Watchdog(registry, config, log);

@@ -13,7 +13,7 @@ import type { TestProject } from 'vitest/node';
 import { ROOT } from './helpers/paths.js';
 
 /** What scripts/build.mjs reads: the sources, the build script, and the packages it bundles (zod) or externalises. */
-const INPUTS = ['src', 'scripts/build.mjs', 'package.json', 'package-lock.json', 'tsconfig.json'];
+const INPUTS = ['src', 'web', 'scripts/build.mjs', 'scripts/build-web.mjs', 'package.json', 'package-lock.json', 'tsconfig.json'];
 /** What it writes that the tests need (chunks beside them carry a hash in their names). */
 const OUTPUTS = [
   'cli.js',
@@ -24,6 +24,7 @@ const OUTPUTS = [
   'worker.cjs',
   'worker-bundle.cjs',
   'worker-bundle.cache',
+  'web/index.html',
 ];
 const STAMP = join(ROOT, 'dist', '.inputs-sha256');
 

@@ -13,6 +13,8 @@ export const DIST_DIR = dirname(fileURLToPath(import.meta.url));
 export interface RuntimePaths {
   workerFile: string;
   storeThreadFile: string;
+  /** The built web client (index.html and assets/), served at `/`. */
+  webDir: string;
   /** CGIs served when the cgis folder has no file of the same name (the binary's embedded ones). */
   builtinCgisDir?: string;
 }
@@ -25,5 +27,11 @@ export function setRuntimePaths(paths: RuntimePaths): void {
 }
 
 export function runtimePaths(): RuntimePaths {
-  return chosen ?? { workerFile: join(DIST_DIR, 'worker.cjs'), storeThreadFile: join(DIST_DIR, 'store-thread.js') };
+  return (
+    chosen ?? {
+      workerFile: join(DIST_DIR, 'worker.cjs'),
+      storeThreadFile: join(DIST_DIR, 'store-thread.js'),
+      webDir: join(DIST_DIR, 'web'),
+    }
+  );
 }

@@ -4,10 +4,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from '../log.js';
 import { serveCgi, type CgiRouteDeps, type RequestSeen } from './cgi-route.js';
 import { sendError, sendJson } from './respond.js';
+import type { WebClient } from './web-client.js';
 
 export interface FrontDeps extends CgiRouteDeps {
   /** /metrics and /_host/…: answers and returns true when the path is its own. */
   admin(req: IncomingMessage, res: ServerResponse, path: string, query: string, requestId: string): Promise<boolean> | boolean;
+  /** The web client (`/`, `/assets/…`): answers and returns true when the path is its own. */
+  web?: WebClient | null;
   log: Logger;
 }
 
@@ -134,6 +137,7 @@ export class Front {
     res.setHeader('x-request-id', requestId);
     if (path === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
     if (await this.deps.admin(req, res, path, query, requestId)) return;
+    if (this.deps.web?.serve(req, res, path, requestId)) return;
     sendError(res, 'NO_SUCH_CGI', `nothing is served at ${path.slice(0, 200)}`, requestId);
   }
 }

@@ -27,6 +27,7 @@ try {
     workerFile: join(dir, 'worker.cjs'),
     storeThreadFile: join(dir, 'store-thread.mjs'),
     builtinCgisDir: join(dir, 'cgis'),
+    webDir: join(dir, 'web'),
   });
 } catch (e) {
   if (!(e instanceof CgiError && isHostErrorCode(e.code))) throw e;

@@ -5,13 +5,15 @@
  * than the sources (about 25 s here; `npm run build:binary`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, tempDir, waitFor } from '../helpers/index.js';
 
 const BINARY = join(ROOT, 'dist', 'cgihost');
-const SOURCES = ['src', 'cgis', 'scripts', 'package.json', 'package-lock.json'];
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SOURCES = ['src', 'cgis', 'web', 'scripts', 'package.json', 'package-lock.json'];
 
 // SEA blobs are specific to the Node version that makes them; the assets (addon, esbuild) to Linux x64/arm64.
 const unsupported =
@@ -92,6 +94,7 @@ describe.skipIf(unsupported !== null)('single binary (dist/cgihost)', () => {
         'worker-bundle.cache',
         'store-thread.mjs',
         join('cgis', 'account', 'login.ts'),
+        join('web', 'index.html'),
       ]),
     );
   });
@@ -161,6 +164,40 @@ describe.skipIf(unsupported !== null)('single binary (dist/cgihost)', () => {
     ]);
     expect(existsSync(join(dir, 'data', 'cgihost.db'))).toBe(true);
   });
+
+  it('serves the same web client as `npm start`, and it signs in', async () => {
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const html = await page.text();
+    expect(html).toBe(readFileSync(join(ROOT, 'dist', 'web', 'index.html'), 'utf8'));
+    const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBe(3);
+    for (const a of assets) {
+      const res = await fetch(`${url}${a}`, { headers: { 'accept-encoding': 'identity' } });
+      expect(res.status, a).toBe(200);
+      expect(res.headers.get('cache-control'), a).toContain('immutable');
+      expect(Buffer.from(await res.arrayBuffer()).equals(readFileSync(join(ROOT, 'dist', 'web', a))), a).toBe(true);
+    }
+    // In a browser: the sign-in screen, then the chats of a user the previous test made.
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    try {
+      const tab = await browser.newPage();
+      const errors: string[] = [];
+      tab.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      await tab.goto(url);
+      await tab.getByLabel('Username').fill(`alice_${process.pid.toString(36)}`);
+      await tab.getByLabel('Password').fill('correct horse battery');
+      await tab.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await tab.getByRole('list', { name: 'Conversations' }).getByRole('listitem').first().waitFor({ timeout: 30_000 });
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
 
   it('serves a TypeScript CGI dropped into ./cgis beside it, built-ins still served', async () => {
     mkdirSync(join(dir, 'cgis', 'demo'), { recursive: true });

@@ -23,6 +23,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   args?: string[];
   command?: 'start' | 'dev';
+  /** How long to wait for the `listening on` line (default 20 s). */
+  startTimeoutMs?: number;
 }
 
 export interface RunningHost {
@@ -71,10 +73,11 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
   proc.stderr!.on('data', (c) => (out += c));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const port = await new Promise<number>((resolvePort, reject) => {
+    const ms = opts.startTimeoutMs ?? START_TIMEOUT_MS;
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`host did not start in ${START_TIMEOUT_MS / 1000} s:\n${out}`));
-    }, START_TIMEOUT_MS);
+      reject(new Error(`host did not start in ${ms / 1000} s:\n${out}`));
+    }, ms);
     const check = () => {
       const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
       if (m) {

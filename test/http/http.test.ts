@@ -173,7 +173,8 @@ describe('host errors (SPEC §3)', () => {
   });
 
   it('404 NO_SUCH_CGI for a path outside /cgi-bin/', async () => {
-    for (const path of ['/', '/nothing/here', '/cgi-bin', '/cgi-bin/']) {
+    // `/` itself is the web client (test/web/static.test.ts).
+    for (const path of ['/nothing/here', '/cgi-bin', '/cgi-bin/']) {
       const res = await host.get(path);
       expectError(res, 404, 'NO_SUCH_CGI');
     }
