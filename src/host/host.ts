@@ -11,7 +11,7 @@ import { adminHandler, cgisRoute, type AdminRoute } from '../monitor/admin.js';
 import { createLogger, type Logger } from '../monitor/log.js';
 import { noObserver, type RequestObserver } from '../monitor/observer.js';
 import { StoreHost } from '../store/host.js';
-import type { SlotEnv } from './cgi-slot.js';
+import type { SlotEnv } from './slot.js';
 import { Registry } from './registry.js';
 import { runtimePaths } from './runtime-paths.js';
 import { listServedCgiFiles } from './cgi-files.js';

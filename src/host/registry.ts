@@ -8,12 +8,12 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { HostError } from './errors.js';
 import { classify, listCgiFiles, listServedCgiFiles, type CgiFile } from './cgi-files.js';
-import { CgiSlot, type LoadError, type SlotEnv } from './cgi-slot.js';
+import { Slot, type LoadError, type SlotEnv } from './slot.js';
 import { CgiRefused } from '../worker/cgi-worker.js';
 import { compileCgi, CompileError, shortPath } from './compile.js';
 
 export class Registry {
-  readonly slots = new Map<string, CgiSlot>();
+  readonly slots = new Map<string, Slot>();
   /** Files refused outright (name clash, canary with no stable version), by path. */
   readonly fileErrors = new Map<string, LoadError>();
   private readonly chains = new Map<string, Promise<void>>();
@@ -34,7 +34,7 @@ export class Registry {
     await Promise.all(files.filter((f) => f.canary).map((f) => this.serial(f.name, () => this.load(f))));
   }
 
-  get(name: string): CgiSlot | undefined {
+  get(name: string): Slot | undefined {
     return this.slots.get(name);
   }
 
@@ -131,7 +131,7 @@ export class Registry {
       return this.refuseFile(f, `CGI name "${f.name}" is already served by ${shortPath(slot.file)}; names must be unique across groups`);
     }
     if (!slot) {
-      slot = new CgiSlot(f.name, f.group, f.file, this.env);
+      slot = new Slot(f.name, f.group, f.file, this.env);
       this.slots.set(f.name, slot);
     }
     this.fileErrors.delete(f.file);
@@ -189,14 +189,13 @@ export class Registry {
     return this.isBuiltin(next) && !existsSync(current);
   }
 
-  private failed(slot: CgiSlot, f: CgiFile, e: Error): void {
+  private failed(slot: Slot, f: CgiFile, e: Error): void {
     this.failing.set(f.file, f);
     // A worker that crashed or timed out while loading (an overloaded machine) is tried again; a refusal is final until the file changes.
     if (!(e instanceof CompileError) && !(e instanceof CgiRefused)) this.retryLater(f);
     const line = e instanceof CompileError ? e.line : lineIn(e.message, f.file);
     const file = e instanceof CompileError ? e.file : f.file;
-    slot.lastError = { message: e.message, file, line, at: Date.now() };
-    if (!slot.stable) slot.state = 'failed';
+    slot.loadFailed({ message: e.message, file, line, at: Date.now() });
     this.env.log.error(slot.stable ? 'CGI change refused; the previous version keeps serving' : 'CGI failed to load', {
       cgi: f.name,
       file: shortPath(file),

@@ -2,9 +2,9 @@
 import { createReadStream, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
-import type { Deployment } from '../host/cgi-slot.js';
 import { HostError } from '../host/errors.js';
 import type { Registry } from '../host/registry.js';
+import type { WorkerPool } from '../host/worker-pool.js';
 import type { RawBody } from '../index.js';
 import type { Logger } from '../monitor/log.js';
 import type { RequestObserver } from '../monitor/observer.js';
@@ -42,8 +42,8 @@ export async function serveCgi(
   const slot = deps.registry.get(name);
   const headers: Record<string, string> = { 'x-request-id': requestId };
   if (!slot) return sendError(res, 'NO_SUCH_CGI', `no CGI is named "${name}"`, requestId);
-  deps.observer.started(name);
-  let d: Deployment | undefined;
+  slot.started();
+  let d: WorkerPool | undefined;
   let status = 500;
   let code = 'INTERNAL';
   let body: RawBody | undefined;
@@ -104,7 +104,7 @@ export async function serveCgi(
   } finally {
     if (body) rmSync(body.path, { force: true });
     const ms = performance.now() - started;
-    if (d) slot.record(d, status, code, ms);
+    slot.finished(d, status, code, ms);
     deps.observer.finished(name, d?.version ?? '', code, status, ms / 1000, requestId);
   }
 }

@@ -1,6 +1,6 @@
 /** `/_host/api/…`: the JSON admin API (and, through `extra`, /metrics and the dashboard). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CgiSlot } from '../host/cgi-slot.js';
+import type { Slot } from '../host/slot.js';
 import type { Registry } from '../host/registry.js';
 import { shortPath } from '../host/compile.js';
 import { sendError, sendJson } from '../http/respond.js';
@@ -24,9 +24,9 @@ export interface AdminRoute {
   }): Promise<void> | void;
 }
 
-export function slotSummary(slot: CgiSlot) {
-  const version = (d: CgiSlot['stable']) =>
-    d && { version: d.version, file: shortPath(d.file), workers: d.workers.length, ...d.stats.toJSON() };
+export function slotSummary(slot: Slot) {
+  const version = (d: Slot['stable']) =>
+    d && { version: d.version, file: shortPath(d.file), workers: d.workers.length, ...slot.counters.version(d.version).toJSON() };
   return {
     name: slot.name,
     group: slot.group,
@@ -35,9 +35,9 @@ export function slotSummary(slot: CgiSlot) {
     state: slot.state,
     canaryPercent: slot.canaryPercent,
     canaryVersion: slot.canary?.version ?? null,
-    ...slot.stats.toJSON(),
+    ...slot.counters.toJSON(),
     restarts: slot.restarts,
-    inflight: slot.workers().reduce((n, w) => n + w.inflightCount, 0),
+    inflight: slot.counters.inflight,
     lastError: slot.lastError ? { ...slot.lastError, file: shortPath(slot.lastError.file) } : null,
     versions: { stable: version(slot.stable) ?? null, canary: version(slot.canary) ?? null },
   };

@@ -1,28 +1,25 @@
 /**
  * The Prometheus registry of one host (prom-client writes the exposition
  * format). Every series is read when /metrics is scraped: the request series
- * from the request tally's plain counts (so the hot path never hashes a
+ * from each slot's plain counters (so the hot path never hashes a
  * label), the rest from the registry of CGIs, the workers' shared heartbeat,
  * and the store thread's counters.
  */
 import client, { type Counter, type Gauge } from 'prom-client';
-import type { SlotState } from '../host/cgi-slot.js';
+import type { SlotState } from '../host/slot.js';
 import type { Registry } from '../host/registry.js';
 import type { Alerts } from './alerts.js';
-import { LATENCY_BUCKETS } from './latency.js';
+import { LATENCY_BUCKETS } from '../host/latency.js';
 import type { LoopSampler } from './loop-sampler.js';
-import type { RequestTally } from './request-tally.js';
 import type { StoreStatsCache } from './store-stats.js';
 
 export interface MetricsDeps {
   registry: Registry;
-  /** The request counts; absent with metrics off (then there are no request series). */
-  tally?: RequestTally;
+  /** Whether to show the request series (metrics.enabled); they are read from each slot's counters. */
+  requestSeries: boolean;
   storeStats: StoreStatsCache;
   loops: LoopSampler;
   alerts: Alerts;
-  /** Requests in flight per CGI, as the front counts them (undefined: count what the workers hold). */
-  inflight?: (cgi: string) => number;
   /** Workers ended other than by retirement, by CGI and reason (counted by the Monitor since start). */
   restarts: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
@@ -35,8 +32,8 @@ export class HostMetrics {
   constructor(private readonly deps: MetricsDeps) {
     const registers = [this.prom];
     client.collectDefaultMetrics({ register: this.prom });
-    const tally = deps.tally;
-    if (tally) {
+    if (deps.requestSeries) {
+      const registry = deps.registry;
       const requests: Counter<'cgi' | 'version' | 'code'> = new client.Counter({
         name: 'cgihost_requests_total',
         help: 'CGI requests answered, by CGI, version (none: turned away before one was chosen) and code (an error code, or OK).',
@@ -45,12 +42,14 @@ export class HostMetrics {
         collect: () => {
           // A counter has no set(): after reset, one inc by each running total.
           requests.reset();
-          for (const [cgi, t] of tally.cgis) {
-            for (const [version, byCode] of t.byVersion) for (const [code, c] of byCode) requests.inc({ cgi, version, code }, c.n);
+          for (const slot of registry.slots.values()) {
+            for (const [version, v] of slot.counters.byVersion) {
+              for (const [code, c] of v.byCode) requests.inc({ cgi: slot.name, version, code }, c.n);
+            }
           }
         },
       });
-      new TallyHistogram(tally, registers);
+      new CountersHistogram(registry, registers);
     }
     const restarts: Counter<'cgi' | 'reason'> = new client.Counter({
       name: 'cgihost_worker_restarts_total',
@@ -92,10 +91,7 @@ export class HostMetrics {
         },
       });
     };
-    const inflight = this.deps.inflight;
-    perCgi('cgihost_cgi_inflight_requests', 'CGI requests being served now.', (s) =>
-      inflight ? inflight(s.name) : s.workers().reduce((n, w) => n + w.inflightCount, 0),
-    );
+    perCgi('cgihost_cgi_inflight_requests', 'CGI requests being served now.', (s) => s.counters.inflight);
     perCgi('cgihost_cgi_workers', 'Live worker threads of the CGI (all its versions).', (s) => s.workers().filter((w) => w.alive).length);
     perCgi('cgihost_worker_heap_bytes', "JS heap used by the CGI's workers, summed.", (s) =>
       s.workers().reduce((n, w) => n + (w.alive ? w.heapUsed : 0), 0),
@@ -220,19 +216,19 @@ export class HostMetrics {
 type HistogramObject = Awaited<ReturnType<client.Histogram<'cgi'>['get']>>;
 
 /**
- * cgihost_request_duration_seconds, built from the tally's bucket counts when
+ * cgihost_request_duration_seconds, built from the slots' bucket counts when
  * scraped: prom-client formats it as any histogram, and the hot path never
  * calls observe().
  */
-class TallyHistogram extends client.Histogram<'cgi'> {
+class CountersHistogram extends client.Histogram<'cgi'> {
   static readonly metricName = 'cgihost_request_duration_seconds';
 
   constructor(
-    private readonly tally: RequestTally,
+    private readonly registry: Registry,
     registers: client.Registry[],
   ) {
     super({
-      name: TallyHistogram.metricName,
+      name: CountersHistogram.metricName,
       help: 'Time from receiving a CGI request to answering it.',
       labelNames: ['cgi'] as const,
       buckets: [...LATENCY_BUCKETS],
@@ -250,9 +246,11 @@ class TallyHistogram extends client.Histogram<'cgi'> {
   }
 
   private snapshot(): HistogramObject {
-    const name = TallyHistogram.metricName;
+    const name = CountersHistogram.metricName;
     const values: HistogramObject['values'] = [];
-    for (const [cgi, t] of this.tally.cgis) {
+    for (const slot of this.registry.slots.values()) {
+      const cgi = slot.name;
+      const t = slot.counters;
       let cumulative = 0;
       LATENCY_BUCKETS.forEach((le, i) => {
         cumulative += t.buckets[i]!;

@@ -4,7 +4,7 @@
  * default policy; stable serves throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketOf } from '../../src/host/cgi-slot.js';
+import { bucketOf } from '../../src/host/canary.js';
 import { startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/host.js';
 import { adminCgi, probe, versionCgi } from '../reload/support.js';
 import { copyAccountCgis, makeUsers, untilAll, type User } from './users.js';

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketOf } from '../../src/host/cgi-slot.js';
+import { bucketOf } from '../../src/host/canary.js';
 import { runCli, startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/host.js';
 import { adminCgi, cgiPath, probe, SETTLE_MS, versionCgi, writeFile } from '../reload/support.js';
 import { copyAccountCgis, makeUsers, untilAll, type User } from './users.js';

@@ -4,7 +4,7 @@
  * hash of the uid; requests without a uid get the stable version.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketOf } from '../../src/host/cgi-slot.js';
+import { bucketOf } from '../../src/host/canary.js';
 import { startHost, tempDir, writeCgis, type RunningHost } from '../helpers/host.js';
 import { adminCgi, probe, versionCgi } from '../reload/support.js';
 import { callAll, copyAccountCgis, makeUsers, type User } from './users.js';

@@ -1,0 +1,218 @@
+/**
+ * One name in the cgis folder: its stable version and optional canary, each a
+ * pool of workers. The slot ties the three concerns together — the pools
+ * (worker-pool.ts), the crash window and quarantine that own its state
+ * (slot-health.ts), the canary split and judge (canary.ts) — and keeps the one
+ * set of request counters (slot-counters.ts) that all of them and /metrics read.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../monitor/log.js';
+import { CgiWorker, type ExitReason } from '../worker/cgi-worker.js';
+import type { BootedThread } from '../worker/spare.js';
+import { CanarySplit } from './canary.js';
+import type { CompiledCgi } from './compile.js';
+import { HostError } from './errors.js';
+import { SlotCounters } from './slot-counters.js';
+import { SlotHealth, type SlotState } from './slot-health.js';
+import { WorkerPool, type PoolKind } from './worker-pool.js';
+
+export type { SlotState } from './slot-health.js';
+
+export interface LoadError {
+  message: string;
+  file: string;
+  line?: number;
+  at: number;
+}
+
+export interface SlotEnv {
+  config: Config;
+  log: Logger;
+  workerFile: string;
+  connectStore(): MessagePort;
+  takeSpare?(maxHeapMb: number): BootedThread | undefined;
+  onWorkerExit(cgi: string, version: string, reason: ExitReason): void;
+  onAlert(name: string, fields: Record<string, unknown>): void;
+  onWorkerLog(
+    cgi: string,
+    version: string,
+    m: { level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown>; requestId?: string },
+  ): void;
+}
+
+export interface CgiLimits {
+  workers: number;
+  timeoutMs: number;
+  maxHeapMb: number;
+  maxExternalMb: number;
+}
+
+export class Slot {
+  stable?: WorkerPool;
+  canary?: WorkerPool;
+  lastError?: LoadError;
+  restarts = 0;
+  readonly counters = new SlotCounters();
+  private readonly health: SlotHealth;
+  private readonly split: CanarySplit;
+  private removed = false;
+
+  constructor(
+    readonly name: string,
+    public group: string,
+    public file: string,
+    private readonly env: SlotEnv,
+  ) {
+    this.health = new SlotHealth(env.config.faults, {
+      quarantined: (pool, probeInMs) => {
+        void pool.stop('retired');
+        const fields = { cgi: this.name, version: pool.version, probeInMs };
+        this.env.onAlert('cgi_quarantined', fields);
+        this.env.log.error('CGI quarantined after repeated crashes', fields);
+      },
+      probe: async (pool) => {
+        if (this.removed || pool !== this.stable) return false;
+        await pool.start(this.limits().workers);
+        return true;
+      },
+      recovered: (pool) => this.env.log.info('CGI back from quarantine', { cgi: this.name, version: pool.version }),
+    });
+    this.split = new CanarySplit(name, env.config.canary[name]?.percent ?? 0, env.config.canaryPolicy, (why) => {
+      const fields = { cgi: this.name, version: this.canary?.version, why };
+      this.env.onAlert('canary_rolled_back', fields);
+      this.env.log.error('canary rolled back', fields);
+    });
+  }
+
+  get state(): SlotState {
+    return this.health.state;
+  }
+
+  get canaryPercent(): number {
+    return this.split.percent;
+  }
+
+  limits(): CgiLimits {
+    const d = this.env.config.cgiDefaults;
+    const o = this.env.config.cgis[this.name] ?? {};
+    return {
+      workers: o.workers ?? d.workers,
+      timeoutMs: o.timeoutMs ?? this.stable?.meta?.timeoutMs ?? d.timeoutMs,
+      maxHeapMb: o.maxHeapMb ?? d.maxHeapMb,
+      maxExternalMb: o.maxExternalMb ?? d.maxExternalMb,
+    };
+  }
+
+  /**
+   * Loads a compiled version on fresh workers and moves traffic to it only once
+   * every worker has loaded; the previous version finishes its in-flight
+   * requests, then stops. Throws (and keeps the previous version) on failure.
+   */
+  async deploy(kind: PoolKind, compiled: CompiledCgi, file: string): Promise<WorkerPool> {
+    const pool = new WorkerPool(
+      kind,
+      compiled,
+      file,
+      (p, onExit) => this.launch(p, onExit),
+      (p, reason) => this.workerEnded(p, reason),
+      (e) => this.env.log.error('replacement worker failed to start', { cgi: this.name, error: e.message }),
+    );
+    try {
+      await pool.start(this.limits().workers);
+    } catch (e) {
+      pool.retired = true;
+      if (kind === 'stable') this.health.loadFailed(this.stable !== undefined);
+      throw e;
+    }
+    if (this.removed) {
+      pool.retire();
+      return pool;
+    }
+    const old = this[kind];
+    this[kind] = pool;
+    pool.live = true;
+    this.lastError = undefined;
+    if (kind === 'stable') {
+      this.file = file;
+      this.health.loaded();
+    }
+    old?.retire();
+    return pool;
+  }
+
+  /** A load of this slot's file was refused or failed (the previous version, if any, keeps serving). */
+  loadFailed(error: LoadError): void {
+    this.lastError = error;
+    this.health.loadFailed(this.stable !== undefined);
+  }
+
+  /** A request's version: the canary for the configured share of users (by a stable hash of the uid), else stable. */
+  route(uid: string | undefined): WorkerPool {
+    if (this.state === 'quarantined') throw new HostError('CGI_UNAVAILABLE', `CGI ${this.name} is quarantined after repeated crashes`);
+    if (this.canary && this.split.takes(uid)) return this.canary;
+    if (!this.stable) throw new HostError('CGI_UNAVAILABLE', `CGI ${this.name} is not loaded`);
+    return this.stable;
+  }
+
+  /** A request reached this slot (counted in flight until `finished`). */
+  started(): void {
+    this.counters.started();
+  }
+
+  /** Counts a finished request (`pool` undefined: turned away before a version was chosen) and judges the canary. */
+  finished(pool: WorkerPool | undefined, status: number, code: string, ms: number): void {
+    const v = this.counters.finished(pool?.version ?? '', status, code, ms / 1000);
+    if (pool && pool === this.canary && this.stable) this.split.judge(v, this.counters.byVersion.get(this.stable.version));
+  }
+
+  setCanaryPercent(p: number): void {
+    this.split.percent = p;
+  }
+
+  /** The canary is gone (its file deleted, or promoted: the caller replaces the stable file). */
+  dropCanary(): void {
+    const c = this.canary;
+    this.canary = undefined;
+    c?.retire();
+  }
+
+  remove(): void {
+    this.removed = true;
+    this.health.stop();
+    this.stable?.retire();
+    this.canary?.retire();
+    this.stable = this.canary = undefined;
+  }
+
+  workers(): CgiWorker[] {
+    return [...(this.stable?.workers ?? []), ...(this.canary?.workers ?? [])];
+  }
+
+  private launch(pool: WorkerPool, onExit: (w: CgiWorker, reason: ExitReason) => void): CgiWorker {
+    const limits = this.limits();
+    return new CgiWorker({
+      workerFile: this.env.workerFile,
+      cgi: this.name,
+      file: pool.file,
+      version: pool.version,
+      code: pool.compiled.code,
+      storePort: this.env.connectStore(),
+      maxHeapMb: limits.maxHeapMb,
+      heartbeatMs: this.env.config.faults.heartbeatMs,
+      takeSpare: this.env.takeSpare,
+      onLog: (m) => this.env.onWorkerLog(this.name, pool.version, m),
+      onExit,
+    });
+  }
+
+  private workerEnded(pool: WorkerPool, reason: ExitReason): void {
+    if (this.removed) return;
+    this.restarts++;
+    this.env.onWorkerExit(this.name, pool.version, reason);
+    this.env.log.warn('CGI worker ended', { cgi: this.name, version: pool.version, reason });
+    const verdict = this.health.crashed(pool);
+    if (verdict.do === 'roll-back-canary') this.split.rollBack('the canary crashed repeatedly');
+    else if (verdict.do === 'replace') pool.replaceAfter(verdict.delayMs, () => !this.removed && this.state !== 'quarantined');
+  }
+}
