@@ -101,7 +101,12 @@ const files = [
   { path: 'better_sqlite3.node', from: addonPath, mode: 0o755 },
   { path: 'esbuild', from: esbuildBin, mode: 0o755 },
   // The CGI worker: its boot script, the bundle and the bundle's V8 code cache (same node binary).
-  ...['worker.cjs', 'worker-bundle.cjs', 'worker-bundle.cache'].map((f) => ({ path: f, from: join(root, 'dist', f), mode: 0o644 })),
+  // ...and ctx.fetch's undici, which a worker loads from beside its bundle on first use.
+  ...['worker.cjs', 'worker-bundle.cjs', 'worker-bundle.cache', 'worker-fetch.cjs'].map((f) => ({
+    path: f,
+    from: join(root, 'dist', f),
+    mode: 0o644,
+  })),
   { path: 'store-thread.mjs', from: join(stage, 'store-thread.mjs'), mode: 0o644 },
   ...listBuiltinCgis(join(root, 'cgis')).map((f) => ({ path: `cgis/${f}`, from: join(root, 'cgis', f), mode: 0o644 })),
 ];

@@ -96,6 +96,17 @@ await Promise.all([
     outdir: 'dist',
     outExtension: { '.js': '.cjs' },
   }),
+  // ctx.fetch: undici and the address checks, loaded by a worker on its first call (src/worker/runtime.ts).
+  build({
+    ...common,
+    ...selfContained,
+    format: 'cjs',
+    banner: undefined,
+    sourcemap: false,
+    entryPoints: { 'worker-fetch': 'src/worker/fetch/client.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+  }),
   build({
     ...common,
     format: 'cjs',

@@ -5,11 +5,17 @@
  */
 import { z } from 'zod';
 import type { ErrorCode } from './errors.js';
-import type { StoreClient } from './store/api.js';
+import type { CgiContext, RawBody } from './sdk/context.js';
 
 export { z };
 export type { ErrorCode } from './errors.js';
 export type * from './store/api.js';
+export type * from './sdk/context.js';
+export type * from './sdk/kv.js';
+export type { Counter, Gauge, Histogram, MetricLabels, Metrics } from './sdk/metrics.js';
+export { HISTOGRAM_BUCKETS } from './sdk/metrics.js';
+export { defineConsumer, defineSchedule, isDefinedConsumer, isDefinedSchedule } from './sdk/units.js';
+export type { ConsumerDefinition, ScheduleDefinition } from './sdk/units.js';
 
 /** The host API versions this host can load. A CGI declaring another is refused at load. */
 export const SUPPORTED_API_VERSIONS: readonly number[] = [1];
@@ -25,41 +31,6 @@ export class CgiError extends Error {
     super(message);
     this.name = 'CgiError';
   }
-}
-
-export interface CgiLogger {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-export interface CgiContext {
-  /** The authenticated user; set on every `auth: 'user'` CGI, and on `auth: 'none'` ones when a valid token was sent. */
-  uid?: string;
-  sessionId?: string;
-  requestId: string;
-  /** The client's address, as the socket saw it. */
-  ip: string;
-  cgi: string;
-  version: string;
-  /** A few request headers: content-type, range, if-none-match, if-range, user-agent. */
-  headers: Record<string, string>;
-  log: CgiLogger;
-  /** Aborted when the client goes away or the request times out. */
-  signal: AbortSignal;
-  /** The host's message store (accounts, inboxes, groups, media). */
-  store: StoreClient;
-  /** Only on raw-body CGIs: the uploaded body, already streamed to a temp file by the host. */
-  body?: RawBody;
-}
-
-export interface RawBody {
-  contentType: string;
-  size: number;
-  /** Lowercase hex SHA-256 of the bytes, computed while they streamed in. */
-  sha256: string;
-  /** A temp file the host removes after the request unless the CGI moved it away. */
-  path: string;
 }
 
 /** Raw-bytes answer (media download): the host streams the file range or body with these headers. */

@@ -4,6 +4,7 @@
  * every thread.
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { Front } from '../http/server.js';
@@ -27,6 +28,8 @@ export interface HostHooks {
   observer?: RequestObserver;
   onWorkerExit?: SlotEnv['onWorkerExit'];
   onAlert?: SlotEnv['onAlert'];
+  /** ctx.metrics and ctx.fetch counts from the workers. */
+  onWorkerTally?: SlotEnv['onWorkerTally'];
   /** The host is stopping: end timers. */
   onStop?(): void;
 }
@@ -71,14 +74,23 @@ export class Host {
       throw e;
     });
     let hooks: HostHooks = {};
+    // Who holds a schedule's lease: hosts sharing one store (SPEC §9) tell each other apart by it.
+    const holder = `${hostname()}:${process.pid}`;
     const env: SlotEnv = {
       config,
       log,
       workerFile: paths.workerFile,
-      connectStore: () => store.connect(),
+      connectStore: (owner) => store.connect(owner),
       takeSpare: (maxHeapMb) => spares.take(maxHeapMb),
       onWorkerExit: (cgi, version, reason) => hooks.onWorkerExit?.(cgi, version, reason),
       onAlert: (name, fields) => hooks.onAlert?.(name, fields),
+      onWorkerTally: (group, unit, m) => hooks.onWorkerTally?.(group, unit, m),
+      leaseSchedule: async (name, fireAt) => (await store.admin('leaseSchedule', { name, fireAt, holder })).granted,
+      scheduleFinished: (name, fireAt, outcome) => {
+        store
+          .admin('scheduleFinished', { name, fireAt, ok: outcome.ok, error: outcome.ok ? undefined : outcome.error })
+          .catch((e: Error) => log.warn('schedule outcome not recorded', { cgi: name, error: e.message }));
+      },
       onWorkerLog: (cgi, version, m) => log.log(m.level, m.msg, { cgi, version, requestId: m.requestId, ...m.fields }),
     };
     const registry = new Registry(config.cgisDir, env, paths.builtinCgisDir);
@@ -112,7 +124,7 @@ export class Host {
       await drained;
       this.watchdog.stop();
       this.hooks.onStop?.();
-      await Promise.all([this.registry.stopAll(), this.spares.stop()]);
+      await Promise.all([this.registry.stopAll(this.config.limits.shutdownTimeoutMs), this.spares.stop()]);
       await this.store.close();
     })();
     return this.stopping;

@@ -11,6 +11,8 @@ import { classify, listCgiFiles, listServedCgiFiles, type CgiFile } from './cgi-
 import { Slot, type LoadError, type SlotEnv } from './slot.js';
 import { CgiRefused } from '../worker/cgi-worker.js';
 import { compileCgi, CompileError, shortPath } from './compile.js';
+import { parseCron } from './schedule-clock.js';
+import type { UnitMeta } from '../worker/protocol.js';
 
 export class Registry {
   readonly slots = new Map<string, Slot>();
@@ -91,10 +93,24 @@ export class Registry {
     await Promise.all(this.chains.values());
   }
 
-  /** Ends every worker, and resolves once all have exited. */
-  async stopAll(): Promise<void> {
-    const workers = [...this.slots.values()].flatMap((s) => s.workers());
-    for (const s of this.slots.values()) s.remove();
+  /**
+   * Ends every worker, and resolves once all have exited. Consumers first
+   * stop taking jobs and finish the ones they hold, and schedules finish a
+   * run in progress (each within `graceMs`), so that a stop fails no job.
+   */
+  async stopAll(graceMs = 0): Promise<void> {
+    const slots = [...this.slots.values()];
+    if (graceMs > 0) {
+      const bounded = (p: Promise<unknown>) => Promise.race([p, new Promise((r) => setTimeout(r, graceMs).unref())]);
+      await Promise.all(
+        slots.flatMap((s) => [
+          ...(s.kind === 'consumer' ? s.workers().map((w) => bounded(w.drainJobs(graceMs))) : []),
+          ...(s.clock ? [bounded(s.clock.stop())] : []),
+        ]),
+      );
+    }
+    const workers = slots.flatMap((s) => s.workers());
+    for (const s of slots) s.remove();
     await Promise.all(workers.map((w) => w.terminate('retired')));
   }
 
@@ -149,7 +165,7 @@ export class Registry {
       return;
     }
     try {
-      await slot.deploy(f.canary ? 'canary' : 'stable', compiled, f.file);
+      await slot.deploy(f.canary ? 'canary' : 'stable', compiled, f.file, (meta) => this.admit(f.name, meta));
       if (!f.canary) slot.group = f.group;
       this.failing.delete(f.file);
       this.retries.delete(f.file);
@@ -168,6 +184,25 @@ export class Registry {
     } catch (e) {
       this.failed(slot, f, e as Error);
     }
+  }
+
+  /** What a loaded file turned out to be must fit: one consumer per topic, a cron croner reads. */
+  private admit(name: string, meta: UnitMeta): string | undefined {
+    if (meta.kind === 'consumer') {
+      for (const other of this.slots.values()) {
+        const m = other.stable?.meta;
+        if (other.name !== name && m?.kind === 'consumer' && m.topic === meta.topic) {
+          return `topic "${meta.topic}" already has a consumer: ${other.name} (${shortPath(other.file)}); one consumer per topic`;
+        }
+      }
+    } else if (meta.kind === 'schedule') {
+      try {
+        parseCron(meta.cron);
+      } catch (e) {
+        return `cron "${meta.cron}": ${(e as Error).message}`;
+      }
+    }
+    return undefined;
   }
 
   private retryLater(f: CgiFile): void {

@@ -1,15 +1,21 @@
 /**
- * One name in the cgis folder: its stable version and optional canary, each a
- * pool of workers. The slot ties the three concerns together — the pools
- * (worker-pool.ts), the crash window and quarantine that own its state
- * (slot-health.ts), the canary split and judge (canary.ts) — and keeps the one
- * set of request counters (slot-counters.ts) that all of them and /metrics read.
+ * One name in the cgis folder — a CGI, a consumer or a schedule (what the
+ * stable version's file defines) — with its stable version and optional
+ * canary, each a pool of workers. The slot ties the three concerns together
+ * — the pools (worker-pool.ts), the crash window and quarantine that own its
+ * state (slot-health.ts), the canary split and judge (canary.ts) — keeps the
+ * one set of request counters (slot-counters.ts) that all of them and
+ * /metrics read, and a schedule's clock (schedule-clock.ts).
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../monitor/log.js';
-import { CgiWorker, type ExitReason } from '../worker/cgi-worker.js';
+import { CgiRefused, CgiWorker, type ExitReason, type RunOutcome, type TallyMessage } from '../worker/cgi-worker.js';
+import type { UnitKind, UnitMeta } from '../worker/protocol.js';
 import type { BootedThread } from '../worker/spare.js';
+import type { PortOwner } from '../store/platform-api.js';
+import { groupEnv } from './group-env.js';
+import { ScheduleClock } from './schedule-clock.js';
 import { CanarySplit } from './canary.js';
 import type { CompiledCgi } from './compile.js';
 import { HostError } from './errors.js';
@@ -30,10 +36,16 @@ export interface SlotEnv {
   config: Config;
   log: Logger;
   workerFile: string;
-  connectStore(): MessagePort;
+  /** A port to the store thread bound to the unit's group (its kv space). */
+  connectStore(owner: PortOwner): MessagePort;
   takeSpare?(maxHeapMb: number): BootedThread | undefined;
   onWorkerExit(cgi: string, version: string, reason: ExitReason): void;
   onAlert(name: string, fields: Record<string, unknown>): void;
+  /** ctx.metrics and ctx.fetch counts of a unit's workers. */
+  onWorkerTally?(group: string, unit: string, m: TallyMessage): void;
+  /** A schedule's firing: take its lease in the store (false: another host runs it), then record the outcome. */
+  leaseSchedule?(name: string, fireAt: number): Promise<boolean>;
+  scheduleFinished?(name: string, fireAt: number, outcome: RunOutcome): void;
   onWorkerLog(
     cgi: string,
     version: string,
@@ -54,6 +66,8 @@ export class Slot {
   lastError?: LoadError;
   restarts = 0;
   readonly counters = new SlotCounters();
+  /** A schedule's clock (while the stable version is a schedule). */
+  clock?: ScheduleClock;
   private readonly health: SlotHealth;
   private readonly split: CanarySplit;
   private removed = false;
@@ -89,6 +103,11 @@ export class Slot {
     return this.health.state;
   }
 
+  /** What the stable version defines ('cgi' until one has loaded). */
+  get kind(): UnitKind {
+    return this.stable?.meta.kind ?? 'cgi';
+  }
+
   get canaryPercent(): number {
     return this.split.percent;
   }
@@ -109,7 +128,7 @@ export class Slot {
    * every worker has loaded; the previous version finishes its in-flight
    * requests, then stops. Throws (and keeps the previous version) on failure.
    */
-  async deploy(kind: PoolKind, compiled: CompiledCgi, file: string): Promise<WorkerPool> {
+  async deploy(kind: PoolKind, compiled: CompiledCgi, file: string, admit?: (meta: UnitMeta) => string | undefined): Promise<WorkerPool> {
     const pool = new WorkerPool(
       kind,
       compiled,
@@ -120,6 +139,12 @@ export class Slot {
     );
     try {
       await pool.start(this.limits().workers);
+      // What the file turned out to be may not be allowed here (a canary of a consumer, a topic taken, a bad cron).
+      const refusal = admit?.(pool.meta) ?? (kind === 'canary' && pool.meta.kind !== 'cgi' ? 'only CGIs have canaries' : undefined);
+      if (refusal) {
+        await pool.stop('retired');
+        throw new CgiRefused(refusal);
+      }
     } catch (e) {
       pool.retired = true;
       if (kind === 'stable') this.health.loadFailed(this.stable !== undefined);
@@ -131,14 +156,28 @@ export class Slot {
     }
     const old = this[kind];
     this[kind] = pool;
-    pool.live = true;
+    pool.goLive();
     this.lastError = undefined;
     if (kind === 'stable') {
       this.file = file;
       this.health.loaded();
+      this.keepClock(pool.meta);
     }
     old?.retire();
     return pool;
+  }
+
+  /** Runs a schedule once (its clock or the admin API's "run now" asks), on a worker of the stable version. */
+  async runOnce(scheduledAt: number): Promise<RunOutcome> {
+    const pool = this.stable;
+    if (!pool || this.state === 'quarantined' || pool.meta.kind !== 'schedule') return { ok: false, error: `${this.name} is not running` };
+    let w: CgiWorker;
+    try {
+      w = await pool.pick();
+    } catch (e) {
+      return { ok: false, error: (e as Error).message };
+    }
+    return w.run(scheduledAt, pool.meta.timeoutMs);
   }
 
   /** A load of this slot's file was refused or failed (the previous version, if any, keeps serving). */
@@ -180,6 +219,8 @@ export class Slot {
   remove(): void {
     this.removed = true;
     this.health.stop();
+    void this.clock?.stop();
+    this.clock = undefined;
     this.stable?.retire();
     this.canary?.retire();
     this.stable = this.canary = undefined;
@@ -191,18 +232,52 @@ export class Slot {
 
   private launch(pool: WorkerPool, onExit: (w: CgiWorker, reason: ExitReason) => void): CgiWorker {
     const limits = this.limits();
+    const config = this.env.config;
+    const group = this.group;
     return new CgiWorker({
       workerFile: this.env.workerFile,
-      cgi: this.name,
-      file: pool.file,
-      version: pool.version,
-      code: pool.compiled.code,
-      storePort: this.env.connectStore(),
+      spec: {
+        cgi: this.name,
+        group,
+        file: pool.file,
+        version: pool.version,
+        code: pool.compiled.code,
+        storePort: this.env.connectStore({ group, unit: this.name }),
+        env: groupEnv(config, group),
+        fetchAllow: config.cgiGroups[group]?.fetchAllow ?? [],
+        timeoutMs: config.cgis[this.name]?.timeoutMs,
+        defaultTimeoutMs: config.cgiDefaults.timeoutMs,
+      },
       maxHeapMb: limits.maxHeapMb,
-      heartbeatMs: this.env.config.faults.heartbeatMs,
+      heartbeatMs: config.faults.heartbeatMs,
       takeSpare: this.env.takeSpare,
       onLog: (m) => this.env.onWorkerLog(this.name, pool.version, m),
+      onTally: (m) => this.env.onWorkerTally?.(group, this.name, m),
       onExit,
+    });
+  }
+
+  /** A schedule gets a clock (or its new expression); anything else has none. */
+  private keepClock(meta: UnitMeta): void {
+    if (meta.kind !== 'schedule') {
+      void this.clock?.stop();
+      this.clock = undefined;
+      return;
+    }
+    if (this.clock) return this.clock.setCron(meta.cron);
+    const name = this.name;
+    this.clock = new ScheduleClock(meta.cron, {
+      // A quarantined schedule does not fire (its probe brings it back).
+      lease: (fireAt) =>
+        this.state === 'quarantined' ? Promise.resolve(false) : (this.env.leaseSchedule?.(name, fireAt) ?? Promise.resolve(true)),
+      run: (scheduledAt) => this.runOnce(scheduledAt),
+      finished: (fireAt, outcome) => {
+        this.env.scheduleFinished?.(name, fireAt, outcome);
+        const fields = { cgi: name, version: this.stable?.version, scheduledAt: fireAt };
+        if (outcome.ok) this.env.log.info('schedule ran', fields);
+        else this.env.log.warn('schedule run failed', { ...fields, error: outcome.error });
+      },
+      log: (level, msg, fields) => this.env.log.log(level, msg, { cgi: name, ...fields }),
     });
   }
 

@@ -5,7 +5,7 @@
  * is swapped out retires: its workers finish what they hold, then stop.
  */
 import { CgiWorker, type ExitReason } from '../worker/cgi-worker.js';
-import type { CgiMeta } from '../worker/protocol.js';
+import type { UnitMeta } from '../worker/protocol.js';
 import type { CompiledCgi } from './compile.js';
 import { HostError } from './errors.js';
 
@@ -21,8 +21,8 @@ const WAIT_FOR_WORKER_MS = 5_000;
 
 export class WorkerPool {
   readonly workers: CgiWorker[] = [];
-  meta!: CgiMeta;
-  /** Set by the slot once traffic may reach the pool. */
+  meta!: UnitMeta;
+  /** Set (goLive) once traffic may reach the pool: a consumer's workers then take jobs. */
   live = false;
   retired = false;
   private waiters: Array<() => void> = [];
@@ -76,10 +76,24 @@ export class WorkerPool {
     return again;
   }
 
-  /** Swapped out or removed: each worker stops once it has finished what it holds. */
+  /** The pool serves from now on. */
+  goLive(): void {
+    this.live = true;
+    if (this.meta.kind === 'consumer') for (const w of this.workers) w.consume();
+  }
+
+  /**
+   * Swapped out or removed: each worker stops once it has finished what it
+   * holds (a consumer first stops taking jobs, and is given its timeout and a
+   * second to finish the ones it runs).
+   */
   retire(): void {
     this.retired = true;
-    for (const w of this.workers) void w.drained().then(() => w.terminate('retired'));
+    const meta = this.meta as UnitMeta | undefined;
+    for (const w of this.workers) {
+      const done = meta?.kind === 'consumer' ? w.drainJobs(meta.timeoutMs + 1_000) : w.drained();
+      void done.then(() => w.terminate('retired'));
+    }
   }
 
   /** Ends every worker now (quarantine, failed load, host stop); the pool may be started again. */
@@ -97,6 +111,8 @@ export class WorkerPool {
       clearTimeout(timer);
     }
     this.workers.push(w);
+    // A replacement in a live consumer pool takes jobs at once.
+    if (this.live && this.meta.kind === 'consumer') w.consume();
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();

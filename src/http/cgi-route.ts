@@ -41,7 +41,8 @@ export async function serveCgi(
   const started = performance.now();
   const slot = deps.registry.get(name);
   const headers: Record<string, string> = { 'x-request-id': requestId };
-  if (!slot) return sendError(res, 'NO_SUCH_CGI', `no CGI is named "${name}"`, requestId);
+  // Consumers and schedules live in the cgis folder too, but HTTP does not reach them.
+  if (!slot || slot.kind !== 'cgi') return sendError(res, 'NO_SUCH_CGI', `no CGI is named "${name}"`, requestId);
   slot.started();
   let d: WorkerPool | undefined;
   let status = 500;
@@ -52,6 +53,7 @@ export async function serveCgi(
     d = slot.route(auth?.uid);
     headers['x-cgi-version'] = d.version;
     const meta = d.meta;
+    if (meta.kind !== 'cgi') throw new HostError('CGI_UNAVAILABLE', `${name} is not a CGI`);
     if (req.method !== meta.method && !(meta.method === 'GET' && req.method === 'HEAD')) {
       throw new HostError('METHOD_NOT_ALLOWED', `${name} takes ${meta.method}`);
     }
@@ -89,7 +91,7 @@ export async function serveCgi(
     if (e instanceof HostError) {
       status = e.status;
       code = e.code;
-      if (e.code === 'METHOD_NOT_ALLOWED' && d) headers.allow = d.meta.method;
+      if (e.code === 'METHOD_NOT_ALLOWED' && d?.meta.kind === 'cgi') headers.allow = d.meta.method;
       const unread = !req.complete;
       sendError(res, e.code, e.message, requestId, { details: e.details, headers });
       // Answered before the body was read (413, 401, 415…).

@@ -27,8 +27,12 @@ export interface AdminRoute {
 export function slotSummary(slot: Slot) {
   const version = (d: Slot['stable']) =>
     d && { version: d.version, file: shortPath(d.file), workers: d.workers.length, ...slot.counters.version(d.version).toJSON() };
+  const meta = slot.stable?.meta;
   return {
     name: slot.name,
+    /** cgi, consumer or schedule (what the stable version defines). */
+    kind: slot.kind,
+    ...(meta?.kind === 'consumer' ? { topic: meta.topic } : meta?.kind === 'schedule' ? { cron: meta.cron } : {}),
     group: slot.group,
     file: shortPath(slot.file),
     version: slot.stable?.version ?? null,

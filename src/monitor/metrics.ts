@@ -12,6 +12,7 @@ import type { Alerts } from './alerts.js';
 import { LATENCY_BUCKETS } from '../host/latency.js';
 import type { LoopSampler } from './loop-sampler.js';
 import type { StoreStatsCache } from './store-stats.js';
+import { bizJson, type BizMetrics } from './biz-metrics.js';
 
 export interface MetricsDeps {
   registry: Registry;
@@ -22,6 +23,8 @@ export interface MetricsDeps {
   alerts: Alerts;
   /** Workers ended other than by retirement, by CGI and reason (counted by the Monitor since start). */
   restarts: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** ctx.metrics and ctx.fetch counts. */
+  biz: BizMetrics;
 }
 
 const STATES: SlotState[] = ['loading', 'ready', 'failed', 'quarantined'];
@@ -69,8 +72,12 @@ export class HostMetrics {
     return this.prom.contentType;
   }
 
-  metrics(): Promise<string> {
-    return this.prom.metrics();
+  /** The exposition text: the registry's series, then the business metrics and ctx.fetch counts. */
+  async metrics(): Promise<string> {
+    const text = await this.prom.metrics();
+    // Their names and label sets are the CGIs' own: prom-client formats them from the getMetricsAsJSON form.
+    const biz = client.AggregatorRegistry.aggregate([bizJson(this.deps.biz)]);
+    return `${text}\n${await biz.metrics()}`;
   }
 
   private cgiGauges(): void {

@@ -12,6 +12,7 @@ import type { HostMetrics } from './metrics.js';
 import type { RequestObserver } from './observer.js';
 import { RecentErrors } from './recent-errors.js';
 import type { CgiCounts } from '../host/slot-counters.js';
+import { BizMetrics } from './biz-metrics.js';
 import { StoreStatsCache } from './store-stats.js';
 import { RequestWindows, SeriesSet } from './timeline.js';
 
@@ -31,6 +32,8 @@ export class Monitor {
   readonly loops = new LoopSampler();
   readonly storeStats: StoreStatsCache;
   readonly alerts: Alerts;
+  /** ctx.metrics and ctx.fetch counts of every group. */
+  readonly biz: BizMetrics;
   /** Workers ended other than by retirement: cgi -> reason -> count. */
   readonly restarts = new Map<string, Map<string, number>>();
   private prom?: Promise<HostMetrics>;
@@ -44,6 +47,7 @@ export class Monitor {
   constructor(readonly parts: HostParts) {
     const { config, log, store, registry } = parts;
     this.storeStats = new StoreStatsCache(store);
+    this.biz = new BizMetrics((msg, fields) => log.warn(msg, fields));
     this.alerts = new Alerts(config.alerts, { log, emit: (event, payload) => store.emit(event, payload) });
     this.observer = {
       finished: (cgi, version, code, status, _seconds, requestId) => {
@@ -78,6 +82,7 @@ export class Monitor {
           loops: this.loops,
           alerts: this.alerts,
           restarts: this.restarts,
+          biz: this.biz,
         }),
     );
     return this.prom;
@@ -94,6 +99,7 @@ export class Monitor {
       const counts = new Map<string, { counts: CgiCounts; p99Ms: number | null }>();
       for (const slot of this.parts.registry.slots.values()) counts.set(slot.name, { counts: slot.counters, p99Ms: null });
       this.windows.sample(counts);
+      this.biz.sample();
       if (this.ticks % this.storeEvery === 0) void this.storeStats.get();
       if (this.ticks % SERIES_STEP_SECONDS === 0) this.samplePoint();
       this.alerts.evaluate((rule) => this.measure(rule));
@@ -122,6 +128,7 @@ export class Monitor {
       }
       values.set('host/-/syncWaiters', s.syncWaiters);
     }
+    for (const b of this.biz.metrics.values()) values.set(`biz/${b.group}.${b.name}/value`, this.biz.judged(b));
     const mem = process.memoryUsage();
     values.set('host/-/rps', total);
     values.set('host/-/rssMb', mem.rss / 2 ** 20);
@@ -154,6 +161,13 @@ export class Monitor {
         for (const topic of rule.target === '*' ? Object.keys(lag) : [rule.target]) out.set(topic, lag[topic] ?? 0);
         break;
       }
+      case 'biz':
+        // "<group>.<name>": the group is everything before the last dot (metric names have none).
+        for (const m of this.biz.metrics.values()) {
+          const target = `${m.group}.${m.name}`;
+          if (rule.target === '*' || rule.target === target) out.set(target, this.biz.judged(m));
+        }
+        break;
     }
     return out;
   }
