@@ -10,7 +10,7 @@ import { ERROR_STATUS, errorBody, isErrorCode } from '../src/errors.js';
 import { ROOT } from './helpers/host.js';
 
 /** Codes we added beyond the SPEC's table, each documented in the README. */
-const ADDITIONS: Record<string, number> = { RANGE_NOT_SATISFIABLE: 416, NO_SUCH_JOB: 404 };
+const ADDITIONS: Record<string, number> = { RANGE_NOT_SATISFIABLE: 416, NO_SUCH_JOB: 404, NO_SUCH_MOMENT: 404 };
 
 /** `| 404 | `A`, `B` |` rows of the first table after `heading` → { A: 404, B: 404 }. */
 function statusTable(markdown: string, heading: RegExp): Record<string, number> {

@@ -61,6 +61,7 @@ export class JobQueue {
   private readonly oldest: Statement<[string], number>;
   private readonly dead: Statement<[], { topic: string; n: number }>;
   private readonly claimableStmt: Statement<[string, number, number], JobRow>;
+  private readonly claimableAfterStmt: Statement<[string, number, number, number, number, number], JobRow>;
   private readonly nextDueInTopic: Statement<[string, number], number | null>;
   private readonly deleteJob: Statement<[number]>;
   private readonly deadList: Statement<[string, string, number, number], DeadJobRow>;
@@ -105,7 +106,15 @@ export class JobQueue {
     this.claimableStmt = db.prepare(
       `SELECT ${JOB_COLUMNS} FROM jobs j
         WHERE j.topic = ? AND j.state = 'pending' AND j.next_run_at <= ?
-          AND (j.key = '' OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.topic = j.topic AND o.key = j.key AND o.state = 'pending' AND o.id < j.id))
+          AND (j.key = '' OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.topic = j.topic AND o.key = j.key AND o.key != '' AND o.state = 'pending' AND o.id < j.id))
+        ORDER BY j.next_run_at, j.id LIMIT ?`,
+    );
+    // The same, continuing after the last job a sweep reached (in due order), so jobs handed out are not read again.
+    this.claimableAfterStmt = db.prepare(
+      `SELECT ${JOB_COLUMNS} FROM jobs j
+        WHERE j.topic = ? AND j.state = 'pending' AND j.next_run_at <= ?
+          AND (j.next_run_at > ? OR (j.next_run_at = ? AND j.id > ?))
+          AND (j.key = '' OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.topic = j.topic AND o.key = j.key AND o.key != '' AND o.state = 'pending' AND o.id < j.id))
         ORDER BY j.next_run_at, j.id LIMIT ?`,
     );
     this.nextDueInTopic = db
@@ -133,7 +142,8 @@ export class JobQueue {
   enqueue(tx: Tx, topic: string, payload: string, key = '', runAt = tx.now): number {
     const id = ++this.lastId;
     this.insert.run(id, topic, key, payload, runAt, tx.now, tx.now);
-    this.saveLastId.run(id);
+    // Once per transaction, with the highest id it used.
+    tx.beforeCommit('jobs.id', () => this.saveLastId.run(this.lastId));
     tx.jobAdded(topic);
     return id;
   }
@@ -168,6 +178,11 @@ export class JobQueue {
   /** Due jobs of a consumer topic that may start now (see `claimable` above), oldest due first. */
   claimable(topic: string, now: number, limit: number): JobRow[] {
     return this.claimableStmt.all(topic, now, limit);
+  }
+
+  /** claimable(), after the job at (`at`, `id`) in due order. */
+  claimableAfter(topic: string, now: number, at: number, id: number, limit: number): JobRow[] {
+    return this.claimableAfterStmt.all(topic, now, at, at, id, limit);
   }
 
   /** The earliest due time after `now` of any job of the topic, or null. */

@@ -110,7 +110,7 @@ export class Kv {
       if (p.value === null) this.remove.run(space, p.key);
       else this.upsert.run(space, p.key, p.value, version, p.expiresAt);
     }
-    if (planned.length > 0) this.saveVersion.run(VERSION_COUNTER, version);
+    if (planned.length > 0) tx.beforeCommit(VERSION_COUNTER, () => this.saveVersion.run(VERSION_COUNTER, this.lastVersion));
     const jobIds = w.enqueues.map((m) => jobIdOf(enqueue(tx, m)));
     return { ok: true, version: formatVersion(version), jobIds };
   }

@@ -138,9 +138,10 @@ export const migrations: readonly string[] = [
   ) WITHOUT ROWID;
 
   -- Consumer topics: the due jobs of a topic in due order, and each key's
-  -- oldest pending job (jobs with the same key run one at a time, in order).
+  -- oldest pending job (jobs with the same key run one at a time, in order;
+  -- jobs without a key stay out of that index).
   CREATE INDEX jobs_pending_next ON jobs(topic, next_run_at, id) WHERE state = 'pending';
-  CREATE INDEX jobs_pending_key ON jobs(topic, key, id) WHERE state = 'pending';
+  CREATE INDEX jobs_pending_key ON jobs(topic, key, id) WHERE state = 'pending' AND key != '';
 
   -- One row per schedule: the last time it fired (taken as a lease, so that
   -- hosts sharing a store run each firing once) and how that run ended.

@@ -128,6 +128,8 @@ export class Platform {
     if (RESERVED_TOPICS.has(dead.topic)) invalid(`dead letters of the host's own topic "${dead.topic}" cannot be retried`);
     const topic = await this.commit.write((tx) => this.jobs.retryDead(tx, dead.id));
     if (topic === null) throw new StoreError('NO_SUCH_JOB', `${a.jobId} is no longer a dead letter`);
+    // An old job: behind where the topic's sweep has got to.
+    this.dispatch.wake(topic, true);
     return { jobId: a.jobId, topic };
   }
 
