@@ -14,6 +14,9 @@ const BENCHES = {
   sync: () => import('./sync.mjs'),
   fanout: () => import('./fanout.mjs'),
   metrics: () => import('./metrics.mjs'),
+  kv: () => import('./kv.mjs'),
+  queue: () => import('./queue.mjs'),
+  moments: () => import('./moments.mjs'),
 };
 const DEFAULT = ['echo', 'startup'];
 
