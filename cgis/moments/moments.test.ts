@@ -19,9 +19,17 @@ async function user(name: string): Promise<string> {
   return (await t.store.createUser({ username: name, passwordHash: 'x' })).uid;
 }
 
+/** The messenger's contact operations of ctx.store (SPEC §6). */
+interface ContactOps {
+  addContact(a: { uid: string; peer: string }): Promise<unknown>;
+  acceptContact(a: { uid: string; peer: string }): Promise<unknown>;
+  deleteContact(a: { uid: string; peer: string }): Promise<unknown>;
+}
+const contactOps = () => t.store as unknown as ContactOps;
+
 async function contacts(x: string, y: string): Promise<void> {
-  await t.store.addContact({ uid: x, peer: y });
-  await t.store.acceptContact({ uid: y, peer: x });
+  await contactOps().addContact({ uid: x, peer: y });
+  await contactOps().acceptContact({ uid: y, peer: x });
 }
 
 /** An image uploaded by `uploader` (a real PNG header, so its kind is image). */
@@ -214,7 +222,7 @@ describe('deleting, and contacts that change', () => {
   it('a contact the author removes no longer sees the author’s posts, old or new', async () => {
     const before = (await timeline(b)).moments.filter((m) => m.author === a).length;
     expect(before).toBeGreaterThan(0);
-    await t.store.deleteContact({ uid: a, peer: b });
+    await contactOps().deleteContact({ uid: a, peer: b });
     await cgi.postmoment!.call({ text: 'after the split' }, { uid: a });
     await t.queueIdle();
     expect((await timeline(b)).moments.filter((m) => m.author === a)).toEqual([]);
