@@ -74,6 +74,15 @@ await Promise.all([
     define: { 'import.meta.url': '__cgihostMetaUrl' },
     banner: { js: 'var __cgihostMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   }),
+  // A CGI worker's ctx.kv reads (loaded from beside the worker bundle), with the addon from the cache dir.
+  build({
+    ...common,
+    entryPoints: ['src/worker/kv-direct.ts'],
+    outfile: join(stage, 'worker-sqlite.cjs'),
+    format: 'cjs',
+    define: { 'import.meta.url': '__cgihostMetaUrl' },
+    banner: { js: 'var __cgihostMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  }),
   // The store thread is started from its file in the cache dir, so an ES module, with undici inside.
   build({
     ...common,
@@ -108,6 +117,7 @@ const files = [
     mode: 0o644,
   })),
   { path: 'store-thread.mjs', from: join(stage, 'store-thread.mjs'), mode: 0o644 },
+  { path: 'worker-sqlite.cjs', from: join(stage, 'worker-sqlite.cjs'), mode: 0o644 },
   ...listBuiltinCgis(join(root, 'cgis')).map((f) => ({ path: `cgis/${f}`, from: join(root, 'cgis', f), mode: 0o644 })),
 ];
 const hash = createHash('sha256');

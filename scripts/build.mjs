@@ -96,6 +96,17 @@ await Promise.all([
     outdir: 'dist',
     outExtension: { '.js': '.cjs' },
   }),
+  // ctx.kv's reads on a worker's own read-only connection, loaded on its first read; better-sqlite3 stays in node_modules.
+  build({
+    ...common,
+    format: 'cjs',
+    banner: undefined,
+    sourcemap: false,
+    packages: 'external',
+    entryPoints: { 'worker-sqlite': 'src/worker/kv-direct.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+  }),
   // ctx.fetch: undici and the address checks, loaded by a worker on its first call (src/worker/runtime.ts).
   build({
     ...common,

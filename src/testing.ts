@@ -30,6 +30,7 @@ import type { Kv } from './sdk/kv.js';
 import type { Queue } from './sdk/context.js';
 import type { StoreClient } from './store/api.js';
 import { StoreHost } from './store/host.js';
+import { dbPath } from './store/db.js';
 import type { QueueOptions } from './store/options.js';
 import type { DeadLetter } from './store/platform.js';
 import { CgiWorker, type RunOutcome, type TallyMessage } from './worker/cgi-worker.js';
@@ -169,6 +170,7 @@ export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlat
         env: opts.env?.[group] ?? {},
         fetchAllow: opts.fetchAllow?.[group] ?? [],
         defaultTimeoutMs: opts.timeoutMs ?? 10_000,
+        kvReadFile: dbPath(dataDir),
       },
       maxHeapMb: 256,
       heartbeatMs: 1_000,

@@ -12,6 +12,7 @@ import { adminHandler, cgisRoute, type AdminRoute } from '../monitor/admin.js';
 import { createLogger, type Logger } from '../monitor/log.js';
 import { noObserver, type RequestObserver } from '../monitor/observer.js';
 import { StoreHost } from '../store/host.js';
+import { dbPath } from '../store/db.js';
 import type { SlotEnv } from './slot.js';
 import { Registry } from './registry.js';
 import { runtimePaths } from './runtime-paths.js';
@@ -81,6 +82,7 @@ export class Host {
       log,
       workerFile: paths.workerFile,
       connectStore: (owner) => store.connect(owner),
+      kvReadFile: dbPath(config.dataDir),
       takeSpare: (maxHeapMb) => spares.take(maxHeapMb),
       onWorkerExit: (cgi, version, reason) => hooks.onWorkerExit?.(cgi, version, reason),
       onAlert: (name, fields) => hooks.onAlert?.(name, fields),

@@ -8,63 +8,43 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Tx } from './group-commit.js';
 import { StoreError } from './api.js';
+import { checkKey, formatVersion, KvReads } from './kv-reads.js';
 import { invalid } from './validate.js';
 import {
   ATOMIC_LIMITS,
   MAX_DELAY_MS,
-  MAX_GET_MANY,
   MAX_JOB_KEY_LENGTH,
-  MAX_KEY_BYTES,
-  MAX_LIST_LIMIT,
   MAX_TOPIC_LENGTH,
   MAX_VALUE_BYTES,
   RESERVED_TOPICS,
   TOPIC,
   type AtomicWrite,
   type CommitResult,
-  type KvEntry,
-  type KvListArgs,
   type KvMutation,
   type QueueMessage,
 } from './platform-api.js';
-
-interface Row {
-  key: Uint8Array;
-  value: string;
-  version: number;
-}
 
 /** Inserts a consumer job in the caller's transaction; returns its id. */
 export type Enqueue = (tx: Tx, m: QueueMessage) => number;
 
 const VERSION_COUNTER = 'kv.version';
 
-export class Kv {
-  private readonly getOne: Statement<[string, Uint8Array, number], Row>;
+export class Kv extends KvReads {
   private readonly current: Statement<[string, Uint8Array], { value: string; version: number; expires_at: number | null }>;
   private readonly upsert: Statement<[string, Uint8Array, string, number, number | null]>;
   private readonly remove: Statement<[string, Uint8Array]>;
-  private readonly listAsc: Statement<[string, Uint8Array, Uint8Array, number, number], Row>;
-  private readonly listDesc: Statement<[string, Uint8Array, Uint8Array, number, number], Row>;
   private readonly sweepExpired: Statement<[number, number]>;
   private readonly saveVersion: Statement<[string, number]>;
   private lastVersion: number;
 
   constructor(db: Db) {
-    const live = '(expires_at IS NULL OR expires_at > ?)';
-    this.getOne = db.prepare(`SELECT key, value, version FROM kv WHERE space = ? AND key = ? AND ${live}`);
+    super(db);
     this.current = db.prepare('SELECT value, version, expires_at FROM kv WHERE space = ? AND key = ?');
     this.upsert = db.prepare(
       `INSERT INTO kv (space, key, value, version, expires_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (space, key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at`,
     );
     this.remove = db.prepare('DELETE FROM kv WHERE space = ? AND key = ?');
-    const list = (order: string) =>
-      db.prepare<[string, Uint8Array, Uint8Array, number, number], Row>(
-        `SELECT key, value, version FROM kv WHERE space = ? AND key >= ? AND key < ? AND ${live} ORDER BY key ${order} LIMIT ?`,
-      );
-    this.listAsc = list('ASC');
-    this.listDesc = list('DESC');
     this.sweepExpired = db.prepare(
       'DELETE FROM kv WHERE (space, key) IN (SELECT space, key FROM kv WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)',
     );
@@ -74,23 +54,6 @@ export class Kv {
     const saved = db.prepare<[string], number>('SELECT value FROM counters WHERE name = ?').pluck().get(VERSION_COUNTER) ?? 0;
     const highest = db.prepare<[], number | null>('SELECT MAX(version) FROM kv').pluck().get() ?? 0;
     this.lastVersion = Math.max(saved, highest);
-  }
-
-  get(space: string, a: { keys: Uint8Array[] }, now: number): Array<KvEntry | null> {
-    if (!Array.isArray(a.keys) || a.keys.length < 1 || a.keys.length > MAX_GET_MANY) {
-      invalid(`getMany takes 1 to ${MAX_GET_MANY} keys`);
-    }
-    return a.keys.map((k) => {
-      const row = this.getOne.get(space, checkKey(k), now);
-      return row ? entry(row) : null;
-    });
-  }
-
-  list(space: string, a: KvListArgs, now: number): KvEntry[] {
-    const start = checkBound(a.start);
-    const end = checkBound(a.end);
-    if (!Number.isInteger(a.limit) || a.limit < 1 || a.limit > MAX_LIST_LIMIT + 1) invalid(`limit must be 1 to ${MAX_LIST_LIMIT}`);
-    return (a.reverse ? this.listDesc : this.listAsc).all(space, start, end, now, a.limit).map(entry);
   }
 
   /** Runs inside a write: the checks, then (only if every one holds) the mutations and the jobs. */
@@ -153,10 +116,6 @@ export class Kv {
   }
 }
 
-export function formatVersion(v: number): string {
-  return v.toString(16).padStart(16, '0');
-}
-
 export function jobIdOf(rowId: number): string {
   return 'j' + rowId.toString(36);
 }
@@ -166,20 +125,6 @@ export function jobRowOf(jobId: string): number | null {
   if (!/^j[0-9a-z]{1,11}$/.test(jobId)) return null;
   const n = parseInt(jobId.slice(1), 36);
   return Number.isSafeInteger(n) ? n : null;
-}
-
-function entry(r: Row): KvEntry {
-  return { key: r.key, value: r.value, version: formatVersion(r.version) };
-}
-
-function checkKey(k: unknown): Uint8Array {
-  if (!(k instanceof Uint8Array) || k.length < 1 || k.length > MAX_KEY_BYTES) invalid('a key must be 1 to 2048 encoded bytes');
-  return k;
-}
-
-function checkBound(k: unknown): Uint8Array {
-  if (!(k instanceof Uint8Array) || k.length > MAX_KEY_BYTES + 1) invalid('a range bound must be an encoded key');
-  return k;
 }
 
 function checkValue(v: unknown): string {

@@ -13,27 +13,38 @@ import {
   MAX_LIST_LIMIT,
   type AtomicWrite,
   type KvEntry as StoredEntry,
+  type KvListArgs,
   type QueueMessage,
 } from '../store/platform-api.js';
 import { toJsonText } from './json-value.js';
 import { compareBytes, decodeKey, encodeKey, encodePrefix, invalidKey, justAfter, KEY_SPACE_END, prefixRange } from './kv-keys.js';
 import type { StoreRpc } from './store-client.js';
 
-export function createKv(rpc: StoreRpc): Kv {
+/** Where reads go: the worker's own read-only connection when it has one (kv-direct.ts), else the store thread. */
+export interface KvReadPath {
+  get(a: { keys: Uint8Array[] }): Promise<Array<StoredEntry | null>> | Array<StoredEntry | null>;
+  list(a: KvListArgs): Promise<StoredEntry[]> | StoredEntry[];
+}
+
+export function storeReads(rpc: StoreRpc): KvReadPath {
+  return { get: (a) => rpc.platform('kvGet', a), list: (a) => rpc.platform('kvList', a) };
+}
+
+export function createKv(rpc: StoreRpc, reads: () => KvReadPath = () => storeReads(rpc)): Kv {
   const commit = async (w: AtomicWrite) => {
     const r = await rpc.platform('kvCommit', w);
     return r;
   };
   return {
     async get<T>(key: KvKey) {
-      const [e] = await rpc.platform('kvGet', { keys: [encodeKey(key)] });
+      const [e] = await reads().get({ keys: [encodeKey(key)] });
       return e ? decoded<T>(e) : null;
     },
     async getMany<T>(keys: readonly KvKey[]) {
       if (!Array.isArray(keys)) invalidKey('getMany takes an array of keys');
       if (keys.length === 0) return [];
       if (keys.length > MAX_GET_MANY) invalid(`getMany takes at most ${MAX_GET_MANY} keys, not ${keys.length}`);
-      const found = await rpc.platform('kvGet', { keys: keys.map((k) => encodeKey(k)) });
+      const found = await reads().get({ keys: keys.map((k) => encodeKey(k)) });
       return found.map((e) => (e ? decoded<T>(e) : null));
     },
     async set(key, value, options) {
@@ -45,7 +56,7 @@ export function createKv(rpc: StoreRpc): Kv {
       await commit({ checks: [], mutations: [{ t: 'delete', key: encodeKey(key) }], enqueues: [] });
     },
     async list<T>(options: KvListOptions = {}) {
-      return list<T>(rpc, options);
+      return list<T>(reads(), options);
     },
     atomic() {
       return new Atomic(commit);
@@ -109,7 +120,7 @@ class Atomic implements KvAtomic {
   }
 }
 
-async function list<T>(rpc: StoreRpc, o: KvListOptions): Promise<KvPage<T>> {
+async function list<T>(reads: KvReadPath, o: KvListOptions): Promise<KvPage<T>> {
   if (typeof o !== 'object' || o === null) invalid('list() takes an options object');
   const limit = o.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) invalid(`list(): limit must be 1 to ${MAX_LIST_LIMIT}`);
@@ -127,7 +138,7 @@ async function list<T>(rpc: StoreRpc, o: KvListOptions): Promise<KvPage<T>> {
   }
   if (compareBytes(start, end) >= 0) return { entries: [] };
   // One more than asked: whether another page follows.
-  const rows = await rpc.platform('kvList', { start, end, limit: limit + 1, reverse });
+  const rows = await reads.list({ start, end, limit: limit + 1, reverse });
   const entries = rows.slice(0, limit).map((e) => decoded<T>(e));
   if (rows.length <= limit) return { entries };
   return { entries, cursor: Buffer.from(rows[limit - 1]!.key).toString('base64url') };

@@ -109,7 +109,9 @@ export function decodeKey(bytes: Uint8Array): KvKeyPart[] {
     const tag = bytes[i++];
     if (tag === NUMBER) {
       if (i + 8 > bytes.length) throw new Error('truncated number in a kv key');
-      const b = bytes.slice(i, i + 8);
+      // A copy (a Buffer's slice would share, and be changed): the bytes may come from SQLite as a Buffer.
+      const b = new Uint8Array(8);
+      b.set(bytes.subarray(i, i + 8));
       if (b[0]! & 0x80) b[0]! &= 0x7f;
       else for (let j = 0; j < 8; j++) b[j] = ~b[j]! & 0xff;
       parts.push(new DataView(b.buffer).getFloat64(0, false));

@@ -30,6 +30,8 @@ export interface LoadSpec {
   timeoutMs?: number;
   /** The host's default (cgiDefaults.timeoutMs). */
   defaultTimeoutMs: number;
+  /** The store's SQLite file, for ctx.kv's reads on the worker's own read-only connection (absent: reads go to the store thread). */
+  kvReadFile?: string;
 }
 
 export interface WorkerData {

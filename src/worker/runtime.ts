@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import type { CgiFetch, CgiLogger, FetchInit, Queue } from '../sdk/context.js';
 import type { Kv } from '../sdk/kv.js';
 import type { GuardedFetch } from './fetch/client.js';
-import { createKv, createQueue } from './kv-client.js';
+import { createKv, createQueue, storeReads, type KvReadPath } from './kv-client.js';
+import { CgiError } from '../index.js';
+import { StoreError } from '../store/api.js';
 import type { Outbox } from './outbox.js';
 import type { LoadSpec, WorkerToHost } from './protocol.js';
 import { StoreRpc } from './store-client.js';
@@ -21,13 +23,14 @@ export class Runtime {
   readonly metrics: Tally;
   readonly env: Readonly<Record<string, string>>;
   private guarded?: GuardedFetch;
+  private reads?: KvReadPath;
 
   constructor(
     readonly spec: LoadSpec,
     private readonly outbox: Outbox<WorkerToHost>,
   ) {
     this.store = new StoreRpc(spec.storePort);
-    this.kv = createKv(this.store);
+    this.kv = createKv(this.store, () => (this.reads ??= this.openReads()));
     this.queue = createQueue(this.store);
     this.metrics = new Tally((m) => this.post(m));
     this.env = Object.freeze({ ...spec.env });
@@ -49,6 +52,36 @@ export class Runtime {
       this.guarded ??= this.loadFetch();
       return this.guarded(input, init, signal());
     };
+  }
+
+  /**
+   * ctx.kv's reads on a read-only connection of this worker's own (loaded on
+   * the first read, from dist/worker-sqlite.cjs), when the host named the
+   * store's file; else, or if it cannot be opened, through the store thread.
+   */
+  private openReads(): KvReadPath {
+    const viaStore = storeReads(this.store);
+    if (!this.spec.kvReadFile) return viaStore;
+    try {
+      const { openKvReads } = require(join(__dirname, 'worker-sqlite.cjs')) as typeof import('./kv-direct.js');
+      const local = openKvReads(this.spec.kvReadFile);
+      const group = this.spec.group;
+      const asCgiError = <T>(read: () => T): T => {
+        try {
+          return read();
+        } catch (e) {
+          if (e instanceof StoreError) throw new CgiError(400, e.code, e.message, e.details);
+          throw e;
+        }
+      };
+      return {
+        get: (a) => asCgiError(() => local.get(group, a, Date.now())),
+        list: (a) => asCgiError(() => local.list(group, a, Date.now())),
+      };
+    } catch (e) {
+      this.post({ t: 'log', level: 'warn', msg: 'ctx.kv reads go through the store thread', fields: { error: (e as Error).message } });
+      return viaStore;
+    }
   }
 
   private loadFetch(): GuardedFetch {

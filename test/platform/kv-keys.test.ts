@@ -50,6 +50,16 @@ describe('kv key encoding', () => {
     for (const k of keys) expect(decodeKey(encodeKey(k))).toEqual(k.map((p) => (Object.is(p, -0) ? 0 : p)));
   });
 
+  it('decodes a key held in a Buffer that is a view into a larger one (as SQLite hands BLOBs over), leaving it unchanged', () => {
+    const key = ['n', -2.5, 7, 'x'];
+    const enc = encodeKey(key);
+    const pool = Buffer.alloc(enc.length + 32, 0xaa);
+    pool.set(enc, 16);
+    const view = pool.subarray(16, 16 + enc.length);
+    expect(decodeKey(view)).toEqual(key);
+    expect(Buffer.from(view)).toEqual(Buffer.from(enc));
+  });
+
   it('-0 and 0 are one key; NaN, Infinity, lone surrogates and other types are refused', () => {
     expect(encodeKey([-0])).toEqual(encodeKey([0]));
     for (const bad of [[NaN], [Infinity], ['\ud800'], [true], [null], [{}], [[1]], [], Array(9).fill(1)]) {
