@@ -1,6 +1,5 @@
 /** The single binary's start-up pieces, without building it: cache dir, extraction, and the messages for a machine it cannot run on. */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,8 +9,9 @@ import { SeaStartError } from '../../src/sea/errors.js';
 import { glibcProblem, isOlder } from '../../src/sea/glibc.js';
 import type { AssetReader, SeaManifest } from '../../src/sea/manifest.js';
 import { explainLoadError } from '../../src/sea/sqlite-addon.js';
+import { tempDir } from '../helpers/index.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'cgihost-sea-'));
+const tmp = tempDir('cgihost-sea-');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('cache dir', () => {

@@ -5,12 +5,11 @@
  * than the sources (about 25 s here; `npm run build:binary`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, tempDir, waitFor } from '../helpers/index.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const BINARY = join(ROOT, 'dist', 'cgihost');
 const SOURCES = ['src', 'cgis', 'scripts', 'package.json', 'package-lock.json'];
 
@@ -24,11 +23,11 @@ const unsupported =
 if (unsupported) console.warn(`test/binary skipped: ${unsupported}`);
 
 describe.skipIf(unsupported !== null)('single binary (dist/cgihost)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cgihost-bin-'));
+  const dir = tempDir('cgihost-bin-');
   const cacheDir = join(dir, '..', `${dir.split('/').pop()}-cache`);
   const bin = join(dir, 'cgihost');
   // No node, no npm: PATH holds only an empty folder.
-  const emptyPath = mkdtempSync(join(tmpdir(), 'cgihost-empty-path-'));
+  const emptyPath = tempDir('cgihost-empty-path-');
   const env = { HOME: process.env.HOME ?? dir, PATH: emptyPath, CGIHOST_CACHE_DIR: cacheDir };
   let proc: ChildProcess | undefined;
   let out = '';
@@ -114,16 +113,18 @@ describe.skipIf(unsupported !== null)('single binary (dist/cgihost)', () => {
   };
 
   /** Polls until the CGI answers as `ok` wants, for at most `ms`. */
-  const eventually = async (name: string, body: unknown, ok: (r: Awaited<ReturnType<typeof post>>) => boolean, ms = 5_000) => {
-    const until = Date.now() + ms;
-    let last;
-    while (Date.now() < until) {
-      last = await post(name, body);
-      if (ok(last)) return last;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`${name} did not answer as expected within ${ms} ms: ${last?.status} ${last?.text}\n${out.slice(-3000)}`);
-  };
+  const eventually = (name: string, body: unknown, ok: (r: Awaited<ReturnType<typeof post>>) => boolean, ms = 5_000) =>
+    waitFor(
+      async () => {
+        const last = await post(name, body);
+        if (ok(last)) return last;
+        throw new Error(`last: ${last.status} ${last.text}`);
+      },
+      ms,
+      { everyMs: 100, what: `${name} answering as expected` },
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${out.slice(-3000)}`);
+    });
 
   it('serves the built-in messaging CGIs with data in ./data', async () => {
     const names = ['alice', 'bob'].map((n) => `${n}_${process.pid.toString(36)}`);
@@ -240,7 +241,7 @@ export default defineCgi({
   });
 
   it('says what to do when the cache dir is on a noexec filesystem', (ctx) => {
-    const mnt = mkdtempSync(join(tmpdir(), 'cgihost-noexec-'));
+    const mnt = tempDir('cgihost-noexec-');
     // Needs root (CI and this machine have it); skipped elsewhere.
     if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'noexec,size=64m', 'tmpfs', mnt]).status !== 0) {
       rmSync(mnt, { recursive: true, force: true });

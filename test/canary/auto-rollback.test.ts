@@ -5,23 +5,33 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf } from '../../src/host/canary.js';
-import { startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/host.js';
-import { adminCgi, probe, versionCgi } from '../reload/support.js';
-import { copyAccountCgis, makeUsers, untilAll, type User } from './users.js';
+import { probe, versionCgi } from '../reload/support.js';
+import { untilAll } from './support.js';
+import {
+  adminCgi,
+  copyProjectCgis,
+  newUsers,
+  type RunningHost,
+  startHost,
+  tempDir,
+  type User,
+  waitFor,
+  writeCgis,
+} from '../helpers/index.js';
 
 describe('automatic canary rollback', () => {
   let host: RunningHost;
   let users: User[];
   beforeAll(async () => {
     const cgisDir = tempDir('cgihost-canary-auto-');
-    copyAccountCgis(cgisDir);
+    copyProjectCgis(cgisDir, 'account', '_shared');
     writeCgis(cgisDir, {
       'exp/flaky.ts': versionCgi({ v: 'stable', auth: 'user' }),
       // Plain Error: a 500 INTERNAL on every request.
       'exp/flaky.canary.ts': versionCgi({ v: 'canary', auth: 'user', throws: true }),
     });
     host = await startHost({ cgisDir, config: { canary: { flaky: { percent: 50 } } } });
-    users = await makeUsers(host, 12);
+    users = await newUsers(host, 12);
   }, 120_000);
   afterAll(async () => {
     await host?.stop();

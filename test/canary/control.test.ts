@@ -7,9 +7,21 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf } from '../../src/host/canary.js';
-import { runCli, startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/host.js';
-import { adminCgi, cgiPath, probe, SETTLE_MS, versionCgi, writeFile } from '../reload/support.js';
-import { copyAccountCgis, makeUsers, untilAll, type User } from './users.js';
+import { cgiPath, probe, SETTLE_MS, untilServes, versionCgi } from '../reload/support.js';
+import { untilAll } from './support.js';
+import {
+  adminCgi,
+  copyProjectCgis,
+  newUsers,
+  runCli,
+  type RunningHost,
+  startHost,
+  tempDir,
+  type User,
+  waitFor,
+  writeCgis,
+  writeFile,
+} from '../helpers/index.js';
 
 describe('canary control at run time', () => {
   let host: RunningHost;
@@ -28,7 +40,7 @@ describe('canary control at run time', () => {
 
   beforeAll(async () => {
     const cgisDir = tempDir('cgihost-canary-ctl-');
-    copyAccountCgis(cgisDir);
+    copyProjectCgis(cgisDir, 'account', '_shared');
     writeCgis(cgisDir, {
       'exp/pick.ts': versionCgi({ v: 'stable', auth: 'user' }),
       'exp/pick.canary.ts': versionCgi({ v: 'canary', auth: 'user' }),
@@ -36,7 +48,7 @@ describe('canary control at run time', () => {
       'exp/plain.ts': versionCgi({ v: 'plain', auth: 'user' }),
     });
     host = await startHost({ cgisDir, config: { canary: { pick: { percent: 10 }, late: { percent: 50 } } } });
-    users = await makeUsers(host, 20);
+    users = await newUsers(host, 20);
   }, 120_000);
   afterAll(async () => {
     await host?.stop();
@@ -168,8 +180,10 @@ describe('canary control at run time', () => {
     expect(s.canaryPercent).toBe(0);
     expect(s.version).not.toBe(oldStable);
     expect(s.lastError).toBeNull();
-    // The promoted version stays after the watcher has seen both file events.
-    await new Promise((res) => setTimeout(res, 300));
+    // The promoted version stays after the watcher has seen both file events: a file written after them in the
+    // same folder serves, so theirs have been applied (the watcher delivers events in order).
+    writeFile(cgiPath(host, 'exp/after_promote.ts'), versionCgi({ v: 'witness' }));
+    await untilServes(host, 'after_promote', 'witness', SETTLE_MS);
     await allGet('pick', 'canary');
     // Requests without a uid get the promoted code too: it is the stable version now.
     const anon = await probe(host, 'pick');

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf } from '../../src/host/canary.js';
-import { startHost, tempDir, writeCgis, type RunningHost } from '../helpers/host.js';
-import { adminCgi, probe, versionCgi } from '../reload/support.js';
-import { callAll, copyAccountCgis, makeUsers, type User } from './users.js';
+import { probe, versionCgi } from '../reload/support.js';
+import { callAll } from './support.js';
+import { adminCgi, copyProjectCgis, newUsers, type RunningHost, startHost, tempDir, type User, writeCgis } from '../helpers/index.js';
 
 const USERS = 40;
 
@@ -16,7 +16,7 @@ describe('canary split by uid', () => {
   let users: User[];
   beforeAll(async () => {
     const cgisDir = tempDir('cgihost-canary-');
-    copyAccountCgis(cgisDir);
+    copyProjectCgis(cgisDir, 'account', '_shared');
     writeCgis(cgisDir, {
       'exp/pick.ts': versionCgi({ v: 'stable', auth: 'user' }),
       'exp/pick.canary.ts': versionCgi({ v: 'canary', auth: 'user' }),
@@ -24,7 +24,7 @@ describe('canary split by uid', () => {
       'exp/anon.canary.ts': versionCgi({ v: 'canary' }),
     });
     host = await startHost({ cgisDir, config: { canary: { pick: { percent: 50 }, anon: { percent: 100 } } } });
-    users = await makeUsers(host, USERS);
+    users = await newUsers(host, USERS);
   }, 120_000);
   afterAll(async () => {
     await host?.stop();

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tempDir, writeCgis } from '../helpers/host.js';
+import { runCli, tempDir, writeCgis } from '../helpers/index.js';
 
 describe('cgihost check', () => {
   it('a good folder: exit 0, every CGI listed ok', async () => {

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli, startHost, tempDir, writeCgis, type RunningHost } from '../helpers/host.js';
+import { ROOT, runCli, type RunningHost, startHost, tempDir, writeCgis } from '../helpers/index.js';
 
 /** Runs `cgihost start` with this config file text; it must fail before listening. */
 async function startWithConfig(text: string, extra: string[] = []) {

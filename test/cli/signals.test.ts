@@ -4,8 +4,7 @@
  */
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { startHost, waitFor, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import { cgiSummary } from '../host/support.js';
+import { type ApiResponse, cgiSummary, type RunningHost, startHost, waitFor } from '../helpers/index.js';
 
 /** Resolves true when a new TCP connection to the port is refused. */
 function refused(port: number): Promise<boolean> {

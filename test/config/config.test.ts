@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
-import { tempDir } from '../helpers/host.js';
+import { tempDir } from '../helpers/index.js';
 
 function errorOf(raw: unknown): string {
   try {

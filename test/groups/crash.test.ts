@@ -9,8 +9,8 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { ROOT, startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { clientMsgId, createGroup, expectDense, inbox, metric, newUsers } from '../messaging/client.js';
+import { clientMsgId, createGroup, expectDense, inbox } from '../messaging/client.js';
+import { metric, newUsers, PROJECT_CGIS, type RunningHost, startHost, waitFor } from '../helpers/index.js';
 
 /** 100 members: 200 scrypt calls to register and log them in is what the time budget allows. */
 const MEMBERS = 100;
@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 it('delivers every acknowledged group message exactly once after kill -9 mid fan-out', async () => {
-  const cgisDir = join(ROOT, 'cgis');
+  const cgisDir = PROJECT_CGIS;
   const first = await startHost({ cgisDir });
   hosts.push(first);
   const users = await newUsers(first, MEMBERS, 'gk', 25);
@@ -73,7 +73,7 @@ it('delivers every acknowledged group message exactly once after kill -9 mid fan
 
   const second = await startHost({ cgisDir, dataDir: first.dataDir });
   hosts.push(second);
-  await waitFor(async () => (await metric(second, 'cgihost_queue_depth', '{topic="fanout"}')) === 0, 20_000, 100);
+  await waitFor(async () => (await metric(second, 'cgihost_queue_depth', { topic: 'fanout' })) === 0, 20_000, 100);
 
   const acked = [...acks, ...background];
   const ids = new Set(acked.map((a) => a.msgId));

@@ -5,25 +5,13 @@
  * nothing older, removed members nothing newer; group changes arrive as system
  * entries; every member sees the messages in the order they were sent.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import {
-  clientMsgId,
-  createGroup,
-  expectDense,
-  inbox,
-  newUsers,
-  sendGroupText,
-  sleep,
-  sync,
-  type SyncMessage,
-  type User,
-} from '../messaging/client.js';
+import { clientMsgId, createGroup, expectDense, inbox, sendGroupText, sync, syncWaiters, type SyncMessage } from '../messaging/client.js';
+import { newUsers, PROJECT_CGIS, type RunningHost, startHost, type User, waitFor } from '../helpers/index.js';
 
 let h: RunningHost;
 beforeAll(async () => {
-  h = await startHost({ cgisDir: join(ROOT, 'cgis') });
+  h = await startHost({ cgisDir: PROJECT_CGIS });
 });
 afterAll(async () => {
   await h?.stop();
@@ -34,6 +22,22 @@ async function inboxOf(u: User, n: number): Promise<SyncMessage[]> {
   let all: SyncMessage[] = [];
   await waitFor(async () => (all = await inbox(h, u)).length >= n, 10_000, 20);
   return all;
+}
+
+/**
+ * The user's inbox once it holds `msgId`. The fan-out takes jobs in the order
+ * messages were sent, so once a later message has reached someone, every
+ * earlier message's fan-out is done: the witness for "never arrived".
+ */
+async function inboxWith(u: User, msgId: string): Promise<SyncMessage[]> {
+  return waitFor(
+    async () => {
+      const all = await inbox(h, u);
+      return all.some((m) => m.msgId === msgId) && all;
+    },
+    10_000,
+    { everyMs: 20, what: `${msgId} in ${u.username}'s inbox` },
+  );
 }
 
 const groupMsgs = (all: SyncMessage[]) => all.filter((m) => m.type !== 'system');
@@ -66,13 +70,16 @@ describe('delivery', () => {
       // No `to`, no clientMsgId for the others, no nulls.
       expect(entry).toEqual({ seq: entry.seq, msgId, from: b.uid, groupId, type: 'text', content: 'hello group', createdAt });
     }
-    await sleep(200);
-    expect(await inbox(h, outsider)).toEqual([]);
+    // A later group message that the outsider is sent has arrived: the first one's fan-out is over, and missed them.
+    const { groupId: laterGroup } = await createGroup(h, a, [outsider], 'witness');
+    const later = await sendGroupText(h, a, laterGroup, 'later, to the outsider');
+    expect((await inboxWith(outsider, later.msgId)).filter((m) => m.groupId !== laterGroup)).toEqual([]);
     // An idempotent retry of a group send writes no second entry anywhere.
     const again = await h.post('sendmsg', { groupId, type: 'text', content: 'hello group', clientMsgId: cmid }, { token: b.token });
     expect(again.body).toEqual(r.body);
-    await sleep(200);
-    for (const m of [a, b, c]) expect((await inbox(h, m)).filter((x) => x.msgId === msgId)).toHaveLength(1);
+    // A message sent after the retry has reached everyone: a second fan-out of the first would have come before it.
+    const next = await sendGroupText(h, a, groupId, 'after the retry');
+    for (const m of [a, b, c]) expect((await inboxWith(m, next.msgId)).filter((x) => x.msgId === msgId)).toHaveLength(1);
   });
 
   it('gives nothing older to members added later, and nothing newer to removed members', async () => {
@@ -87,13 +94,11 @@ describe('delivery', () => {
     // b was there throughout: everything.
     const bs = await inboxOf(b, 6);
     expect(groupMsgs(bs).map((m) => m.msgId)).toEqual([before.msgId, after.msgId, afterRemoval.msgId]);
-    // late: the join, and what came after it.
-    const ls = await inboxOf(late, 3);
-    await sleep(200);
-    const lsAll = await inbox(h, late);
+    // late: the join, and what came after it; the last send has reached late, so every earlier fan-out is done.
+    const lsAll = await inboxWith(late, afterRemoval.msgId);
     expectDense(lsAll);
     expect(groupMsgs(lsAll).map((m) => m.msgId)).toEqual([after.msgId, afterRemoval.msgId]);
-    expect(ls[0]).toMatchObject({ type: 'system', event: { kind: 'members_added', members: [late.uid] } });
+    expect(lsAll[0]).toMatchObject({ type: 'system', event: { kind: 'members_added', members: [late.uid] } });
     // c: up to its removal (which it is told of), then nothing.
     const cs = await inbox(h, c);
     expectDense(cs);
@@ -215,27 +220,32 @@ describe('long-poll', () => {
     const { groupId } = await createGroup(h, a, [b, c], 'wake');
     const bKey = (await inboxOf(b, 1)).length;
     const cKey = (await inboxOf(c, 1)).length;
-    const started = performance.now();
+    await syncWaiters(h, 0);
     const polls = [b, c].map((u, i) =>
       sync(h, u, { syncKey: i === 0 ? bKey : cKey, timeoutMs: 5_000 }).then((r) => ({ r, at: performance.now() })),
     );
-    await sleep(300);
+    // Both are held by the store.
+    await syncWaiters(h, 2);
+    const sentAt = performance.now();
     const ack = await sendGroupText(h, a, groupId, 'wake up');
     const ackAt = performance.now();
     for (const p of await Promise.all(polls)) {
       expect(p.r.status).toBe(200);
       expect(p.r.body.messages.map((m: SyncMessage) => m.msgId)).toEqual([ack.msgId]);
-      expect(p.at - started).toBeGreaterThan(250);
+      // Held until the send: never answered before it began.
+      expect(p.at).toBeGreaterThan(sentAt);
       // Fan-out is asynchronous, but on an idle host it is prompt.
       expect(p.at - ackAt, 'wake-up after the sender’s 200 (ms)').toBeLessThan(500);
     }
+    // Released: the next test's reading of one held sync is then a fresh one.
+    await syncWaiters(h, 0);
   });
 
   it('a held sync is answered when its user is added to a group (the system entry)', async () => {
     const [a, newcomer] = (await newUsers(h, 2, 'gn')) as [User, User];
     const { groupId } = await createGroup(h, a, [], 'door');
     const poll = sync(h, newcomer, { syncKey: 0, timeoutMs: 5_000 });
-    await sleep(300);
+    await syncWaiters(h, 1);
     expect((await h.post('addgroupmember', { groupId, members: [newcomer.uid] }, { token: a.token })).status).toBe(200);
     const r = await poll;
     expect(r.body.messages).toHaveLength(1);

@@ -3,15 +3,14 @@
  * remove, rights of owner and members, the members cap, and who may send.
  * The host runs with `groups.maxMembers: 5` so the cap is cheap to reach.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startHost, type RunningHost } from '../helpers/host.js';
-import { createGroup, expectError, newUsers, send, type User } from '../messaging/client.js';
+import { createGroup, send } from '../messaging/client.js';
+import { expectError, newUsers, PROJECT_CGIS, type RunningHost, startHost, type User } from '../helpers/index.js';
 
 let h: RunningHost;
 let u: User[];
 beforeAll(async () => {
-  h = await startHost({ cgisDir: join(ROOT, 'cgis'), config: { groups: { maxMembers: 5 } } });
+  h = await startHost({ cgisDir: PROJECT_CGIS, config: { groups: { maxMembers: 5 } } });
 });
 beforeAll(async () => {
   u = await newUsers(h, 8, 'gm');

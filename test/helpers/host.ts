@@ -3,13 +3,10 @@
  * process on a random port, with a temp data dir, and talks HTTP to it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-export const ROOT = resolve(import.meta.dirname, '../..');
-export const CLI = join(ROOT, 'dist/cli.js');
-export const FIXTURES = join(ROOT, 'test/fixtures');
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir, writeCgis } from './fs.js';
+import { CLI } from './paths.js';
 
 export interface StartOptions {
   /** A cgis folder to serve; default: a fresh empty temp folder. */
@@ -45,20 +42,6 @@ export interface ApiResponse {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
   text: string;
-}
-
-export function tempDir(prefix = 'cgihost-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
-/** Writes CGI files into a cgis dir: values are source text, or `@fixture/path.ts` to copy a fixture. */
-export function writeCgis(cgisDir: string, files: Record<string, string>): void {
-  for (const [rel, src] of Object.entries(files)) {
-    const dest = join(cgisDir, rel);
-    mkdirSync(join(dest, '..'), { recursive: true });
-    if (src.startsWith('@')) cpSync(join(FIXTURES, 'cgis', src.slice(1)), dest);
-    else writeFileSync(dest, src);
-  }
 }
 
 export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
@@ -132,51 +115,4 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
     post: (name, body, o) => call('POST', `/cgi-bin/${name}`, body, o),
     get: (path, o) => call('GET', path, undefined, o),
   };
-}
-
-/** Polls `fn` until it returns a truthy value or `ms` runs out. */
-export async function waitFor<T>(fn: () => Promise<T> | T, ms = 5_000, everyMs = 25): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs dist/cli.js to its end (check, new, --version, a start that must fail) and collects its output. */
-export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const proc = spawn(process.execPath, [CLI, ...args], {
-      cwd: opts.cwd ?? tempDir('cgihost-cwd-'),
-      env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout!.on('data', (c) => (stdout += c));
-    proc.stderr!.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`cgihost ${args.join(' ')} did not end in ${opts.timeoutMs ?? 20_000} ms:\n${stdout}\n${stderr}`));
-    }, opts.timeoutMs ?? 20_000);
-    proc.once('error', reject);
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, stdout, stderr });
-    });
-  });
 }

@@ -4,8 +4,8 @@
  * and the faulty one answers again once its worker is replaced.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import { cgiSummary, HEX12, timed } from './support.js';
+import { HEX12, timed } from './support.js';
+import { type ApiResponse, cgiSummary, expectError, type RunningHost, sleep, startHost, waitFor } from '../helpers/index.js';
 
 let host: RunningHost;
 
@@ -30,11 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await host?.kill();
 });
-
-function expectError(res: ApiResponse, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
-  expect(res.body.error.requestId).toBe(res.headers.get('x-request-id'));
-}
 
 async function echoStillAnswers(): Promise<void> {
   const res = await host.post('echo', { text: 'next door' });
@@ -180,7 +175,8 @@ describe('a storm of crashing requests beside echo', () => {
     const calls: Array<Promise<{ cgi: string; res: ApiResponse }>> = [];
     // Four waves, so that some requests arrive while the worker is dead and wait for its replacement.
     for (let i = 0; i < 40; i++) {
-      if (i % 10 === 0 && i > 0) await new Promise((r) => setTimeout(r, 30));
+      // The pause between waves is the point: it spreads the arrivals over the worker's deaths and restarts.
+      if (i % 10 === 0 && i > 0) await sleep(30);
       calls.push(host.post('exits_storm', { exit: true }).then((res) => ({ cgi: 'exits_storm', res })));
       calls.push(host.post('echo', { text: `e${i}` }).then((res) => ({ cgi: 'echo', res })));
     }

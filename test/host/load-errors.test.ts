@@ -6,8 +6,8 @@
 import { existsSync, utimesSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startHost, tempDir, writeCgis, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import { adminCgis, cgiSummary, HEX12 } from './support.js';
+import { HEX12 } from './support.js';
+import { adminCgis, cgiSummary, expectError, ROOT, type RunningHost, startHost, tempDir, writeCgis } from '../helpers/index.js';
 
 let host: RunningHost;
 let cgisDir: string;
@@ -37,11 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await host?.kill();
 });
-
-function expectError(res: ApiResponse, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
-  expect(res.body.error.requestId).toBe(res.headers.get('x-request-id'));
-}
 
 /** The host's JSON log lines. */
 function logLines(): Array<Record<string, unknown>> {

@@ -5,8 +5,8 @@
  * (`maxExternalMb: 64`) and every other setting at its default.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startHost, type RunningHost } from '../helpers/host.js';
 import { rssWatch, timed } from './support.js';
+import { type RunningHost, startHost } from '../helpers/index.js';
 
 let host: RunningHost;
 let rss: ReturnType<typeof rssWatch> | undefined;

@@ -3,8 +3,8 @@
  * over its bound is replaced, and the host process stays within bounds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import { cgiSummary, memoryOf, rssWatch, timed } from './support.js';
+import { memoryOf, rssWatch, timed } from './support.js';
+import { cgiSummary, expectError, type RunningHost, startHost, waitFor } from '../helpers/index.js';
 
 let host: RunningHost;
 let rss: ReturnType<typeof rssWatch> | undefined;
@@ -31,10 +31,6 @@ afterAll(async () => {
   rss?.stop();
   await host?.kill();
 });
-
-function expectError(res: ApiResponse, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
-}
 
 async function echoStillAnswers(): Promise<void> {
   const res = await host.post('echo', { text: 'next door' });

@@ -4,8 +4,8 @@
  * straight back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import { cgiSummary, timed } from './support.js';
+import { timed } from './support.js';
+import { cgiSummary, expectError, type RunningHost, startHost, waitFor } from '../helpers/index.js';
 
 let host: RunningHost;
 
@@ -19,11 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await host?.kill();
 });
-
-function expectError(res: ApiResponse, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
-  expect(res.body.error.requestId).toBe(res.headers.get('x-request-id'));
-}
 
 describe('quarantine (crashLimit 3 in 10 s, first probe after 500 ms)', () => {
   it('three crashes: each request gets 502 CGI_CRASHED', async () => {

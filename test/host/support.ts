@@ -1,35 +1,5 @@
 /** Small helpers shared by the host-core tests (not a test file: vitest only runs *.test.ts). */
 import { readFileSync } from 'node:fs';
-import type { RunningHost } from '../helpers/host.js';
-
-export interface CgiSummary {
-  name: string;
-  group: string;
-  file: string;
-  version: string | null;
-  state: 'loading' | 'ready' | 'failed' | 'quarantined';
-  restarts: number;
-  inflight: number;
-  lastError: { message: string; file: string; line?: number; at: number } | null;
-}
-
-export interface CgisAnswer {
-  cgis: CgiSummary[];
-  refused: Array<{ message: string; file: string; line?: number; at: number }>;
-}
-
-/** GET /_host/api/cgis (served to loopback clients when no admin token is configured). */
-export async function adminCgis(host: RunningHost): Promise<CgisAnswer> {
-  const res = await host.get('/_host/api/cgis');
-  if (res.status !== 200) throw new Error(`/_host/api/cgis answered ${res.status}: ${res.text}`);
-  return res.body as CgisAnswer;
-}
-
-export async function cgiSummary(host: RunningHost, name: string): Promise<CgiSummary> {
-  const found = (await adminCgis(host)).cgis.find((c) => c.name === name);
-  if (!found) throw new Error(`${name} is not in /_host/api/cgis`);
-  return found;
-}
 
 /** Resident and peak resident memory of a process, in MB, from /proc (Linux). */
 export function memoryOf(pid: number): { rssMb: number; peakMb: number } {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileFunction } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/host.js';
+import { ROOT } from '../helpers/index.js';
 
 describe('worker bundle code cache', () => {
   it('is accepted by this node for the bundle beside it, compiled the way dist/worker.cjs compiles it', () => {

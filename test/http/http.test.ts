@@ -4,8 +4,8 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import { cgiSummary, HEX12 } from '../host/support.js';
+import { HEX12 } from '../host/support.js';
+import { cgiSummary, expectError, type RunningHost, sleep, startHost } from '../helpers/index.js';
 
 let host: RunningHost;
 
@@ -26,19 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await host?.kill();
 });
-
-/** Every error is `{error: {code, message, details?, requestId}}` and its requestId is the x-request-id header. */
-function expectError(res: ApiResponse, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  const { error } = res.body;
-  expect(Object.keys(error).sort()).toEqual(
-    error.details === undefined ? ['code', 'message', 'requestId'] : ['code', 'details', 'message', 'requestId'],
-  );
-  expect(typeof error.message).toBe('string');
-  expect(error.message.length).toBeGreaterThan(0);
-  expect(error.requestId).toBe(res.headers.get('x-request-id'));
-}
 
 /** A raw node:http request, for what fetch cannot do (a Content-Length it does not send, a paced chunked body). */
 interface RawResult {
@@ -80,8 +67,8 @@ function rawPost(path: string, opts: { contentLength?: number; chunk: Buffer; ma
       while (!answered && sent < opts.maxBytes && !req.destroyed) {
         const ok = req.write(opts.chunk);
         sent += opts.chunk.length;
-        // Pace the upload, so "answered before the body was sent" is observable over loopback.
-        await new Promise((r) => setTimeout(r, ok ? 2 : 10));
+        // Pace the upload, so "answered before the body was sent" is observable over loopback (the pacing is the point).
+        await sleep(ok ? 2 : 10);
       }
       if (!answered && !req.destroyed) req.end();
     };

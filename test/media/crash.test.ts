@@ -3,9 +3,9 @@
  * the partial temp file is gone after the restart; the same upload then works.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningHost } from '../helpers/host.js';
 import { mp4, sha256 } from './files.js';
-import { getMedia, makeUsers, mediaFiles, startMediaHost, streamUpload, tmpFiles, upload, stopAndClean } from './support.js';
+import { getMedia, mediaFiles, startMediaHost, streamUpload, tmpFiles, upload, stopAndClean } from './support.js';
+import { newUsers, type RunningHost, tempDir, waitFor } from '../helpers/index.js';
 
 let host: RunningHost | undefined;
 afterAll(async () => {
@@ -16,7 +16,7 @@ describe('uploadmedia across a crash', () => {
   it('kill -9 mid-upload: no half file, temp cleared on restart, the upload then succeeds', async () => {
     const dataDir = tempDir('cgihost-media-crash-');
     host = await startMediaHost({ dataDir });
-    const [alice] = await makeUsers(host, ['alice']);
+    const [alice] = await newUsers(host, ['alice']);
     const bytes = mp4(5_000_000);
     const crashed = host;
     let killed: Promise<void> | undefined;

@@ -7,9 +7,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningHost } from '../helpers/host.js';
 import { mp4, png, sha256 } from './files.js';
-import { getMedia, makeUsers, startMediaHost, upload, type User, stopAndClean } from './support.js';
+import { getMedia, startMediaHost, upload, stopAndClean } from './support.js';
+import { newUsers, type RunningHost, type User } from '../helpers/index.js';
 
 let host: RunningHost;
 let alice: User;
@@ -19,7 +19,7 @@ let id: string;
 
 beforeAll(async () => {
   host = await startMediaHost();
-  [alice, mallory] = await makeUsers(host, ['alice', 'mallory']);
+  [alice, mallory] = await newUsers(host, ['alice', 'mallory']);
   const res = await upload(host, VIDEO, 'video/mp4', alice.token);
   if (res.status !== 200) throw new Error(res.text);
   id = res.body.mediaId;

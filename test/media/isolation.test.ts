@@ -6,10 +6,10 @@
  * times the idle p99 when the machine itself is that slow (it is shared).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type RunningHost } from '../helpers/host.js';
 import { createHash } from 'node:crypto';
 import { bigMp4Parts } from './files.js';
-import { makeUsers, percentile, startMediaHost, streamUpload, tmpFiles, type StreamResult, type User, stopAndClean } from './support.js';
+import { percentile, startMediaHost, streamUpload, tmpFiles, type StreamResult, stopAndClean } from './support.js';
+import { newUsers, type RunningHost, type User, waitFor } from '../helpers/index.js';
 
 const P99_LIMIT_MS = 500;
 const UPLOAD_BYTES = 50_000_000;
@@ -20,7 +20,7 @@ let n = 0;
 
 beforeAll(async () => {
   host = await startMediaHost();
-  [a, b] = await makeUsers(host, ['ann', 'ben']);
+  [a, b] = await newUsers(host, ['ann', 'ben']);
 });
 afterAll(async () => {
   await stopAndClean(host);

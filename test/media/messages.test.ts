@@ -5,9 +5,9 @@
  * group media reaching every member.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type RunningHost } from '../helpers/host.js';
 import { amr, gif, mp4, ogg, png, webp } from './files.js';
-import { getMedia, makeUsers, startMediaHost, upload, type User, stopAndClean } from './support.js';
+import { getMedia, startMediaHost, upload, stopAndClean } from './support.js';
+import { newUsers, type RunningHost, type User, waitFor } from '../helpers/index.js';
 
 let host: RunningHost;
 let a: User, b: User, c: User, d: User, e: User;
@@ -16,7 +16,7 @@ const cmid = () => `c-${++n}`;
 
 beforeAll(async () => {
   host = await startMediaHost();
-  [a, b, c, d, e] = await makeUsers(host, ['ann', 'ben', 'cat', 'dan', 'eve']);
+  [a, b, c, d, e] = await newUsers(host, ['ann', 'ben', 'cat', 'dan', 'eve']);
 });
 afterAll(async () => {
   await stopAndClean(host);

@@ -1,17 +1,14 @@
 /**
- * The media suites run the project's own cgis/ on a real host: users come from
- * register + login, uploads go over HTTP (fetch for small files, node:http
+ * The media suites run the project's own cgis/ on a real host: uploads go over HTTP (fetch for small files, node:http
  * for streamed, slow or aborted ones), and the store is checked on disk.
  */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { ROOT, startHost, type ApiResponse, type RunningHost } from '../helpers/host.js';
-
-export const CGIS_DIR = join(ROOT, 'cgis');
+import { filesUnder, PROJECT_CGIS, startHost, type ApiResponse, type RunningHost } from '../helpers/index.js';
 
 export function startMediaHost(opts: { dataDir?: string } = {}): Promise<RunningHost> {
-  return startHost({ cgisDir: CGIS_DIR, dataDir: opts.dataDir, config: { watch: false } });
+  return startHost({ cgisDir: PROJECT_CGIS, dataDir: opts.dataDir, config: { watch: false } });
 }
 
 /** Kills the host and removes its data dir: these suites leave 50 MB files behind otherwise. */
@@ -19,28 +16,6 @@ export async function stopAndClean(host: RunningHost | undefined): Promise<void>
   if (!host) return;
   await host.kill();
   rmSync(host.dataDir, { recursive: true, force: true });
-}
-
-export interface User {
-  username: string;
-  uid: string;
-  token: string;
-}
-
-/** Registers and logs in one user per name (a random tag keeps names unique per run). */
-export async function makeUsers(host: RunningHost, names: string[]): Promise<User[]> {
-  const tag = Math.random().toString(36).slice(2, 7);
-  return Promise.all(
-    names.map(async (n) => {
-      const username = `${n}_${tag}`;
-      const password = `pw-${username}-long`;
-      const reg = await host.post('register', { username, password });
-      if (reg.status !== 200) throw new Error(`register ${username}: ${reg.status} ${reg.text}`);
-      const login = await host.post('login', { username, password });
-      if (login.status !== 200) throw new Error(`login ${username}: ${login.status} ${login.text}`);
-      return { username, uid: login.body.uid, token: login.body.token };
-    }),
-  );
 }
 
 /** POST /cgi-bin/uploadmedia with the bytes as the body. */
@@ -86,21 +61,6 @@ export async function getMedia(
     }
   }
   return { status: res.status, headers: res.headers, bytes, json };
-}
-
-/** Every regular file under a folder, recursively (paths relative to it); [] when it does not exist. */
-export function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else out.push(r);
-    }
-  };
-  walk('');
-  return out;
 }
 
 export const mediaFiles = (host: RunningHost) => filesUnder(join(host.dataDir, 'media'));

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type RunningHost } from '../helpers/host.js';
 import { jpeg, mp4, ogg, png, samples, sha256 } from './files.js';
-import { makeUsers, mediaFiles, mediaPath, startMediaHost, streamUpload, tmpFiles, upload, type User, stopAndClean } from './support.js';
+import { mediaFiles, mediaPath, startMediaHost, streamUpload, tmpFiles, upload, stopAndClean } from './support.js';
+import { newUsers, type RunningHost, type User, waitFor } from '../helpers/index.js';
 
 const MiB = 1024 * 1024;
 let host: RunningHost;
@@ -16,7 +16,7 @@ let bob: User;
 
 beforeAll(async () => {
   host = await startMediaHost();
-  [alice, bob] = await makeUsers(host, ['alice', 'bob']);
+  [alice, bob] = await newUsers(host, ['alice', 'bob']);
 });
 afterAll(async () => {
   await stopAndClean(host);

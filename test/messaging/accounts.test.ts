@@ -7,12 +7,21 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startHost, type RunningHost } from '../helpers/host.js';
-import { expectError, login, newUser, PASSWORD, register, uniqueName } from './client.js';
+import {
+  expectError,
+  login,
+  newUser,
+  PASSWORD,
+  PROJECT_CGIS,
+  register,
+  type RunningHost,
+  startHost,
+  uniqueName,
+} from '../helpers/index.js';
 
 let h: RunningHost;
 beforeAll(async () => {
-  h = await startHost({ cgisDir: join(ROOT, 'cgis') });
+  h = await startHost({ cgisDir: PROJECT_CGIS });
 });
 afterAll(async () => {
   await h?.stop();

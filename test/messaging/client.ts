@@ -4,14 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import type { ApiResponse, RunningHost } from '../helpers/host.js';
-
-export interface User {
-  username: string;
-  password: string;
-  uid: string;
-  token: string;
-}
+import { metric, waitFor, type ApiResponse, type RunningHost, type User } from '../helpers/index.js';
 
 export interface SyncMessage {
   seq: number;
@@ -26,41 +19,6 @@ export interface SyncMessage {
   event?: { kind: string; groupId: string; by: string; members: string[]; owner?: string };
   clientMsgId?: string;
   createdAt: number;
-}
-
-let counter = 0;
-/** A username no other test of the run uses (3–32 chars of [a-z0-9_]). */
-export function uniqueName(prefix = 'u'): string {
-  return `${prefix}_${process.pid.toString(36)}${(counter++).toString(36)}${randomBytes(2).toString('hex')}`.slice(0, 32);
-}
-
-export const PASSWORD = 'correct horse battery';
-
-export function register(h: RunningHost, username: string, password = PASSWORD): Promise<ApiResponse> {
-  return h.post('register', { username, password });
-}
-
-export function login(h: RunningHost, username: string, password = PASSWORD, deviceId?: string): Promise<ApiResponse> {
-  return h.post('login', deviceId === undefined ? { username, password } : { username, password, deviceId });
-}
-
-/** Registers and logs in a fresh user. */
-export async function newUser(h: RunningHost, prefix = 'u'): Promise<User> {
-  const username = uniqueName(prefix);
-  const r = await register(h, username);
-  expect(r.status, r.text).toBe(200);
-  const l = await login(h, username);
-  expect(l.status, l.text).toBe(200);
-  return { username, password: PASSWORD, uid: r.body.uid, token: l.body.token };
-}
-
-/** `n` fresh users, registered and logged in `batch` at a time (scrypt makes each ~50 ms). */
-export async function newUsers(h: RunningHost, n: number, prefix = 'u', batch = 16): Promise<User[]> {
-  const out: User[] = [];
-  for (let i = 0; i < n; i += batch) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => newUser(h, prefix)))));
-  }
-  return out;
 }
 
 let msgCounter = 0;
@@ -112,25 +70,6 @@ export function expectDense(messages: SyncMessage[], from = 0): void {
   expect(messages.map((m) => m.seq)).toEqual(Array.from({ length: messages.length }, (_, i) => from + i + 1));
 }
 
-/** An error answer with exactly this status and code, in the SPEC's envelope. */
-export function expectError(r: ApiResponse, status: number, code: string): void {
-  expect({ status: r.status, code: r.body?.error?.code }, r.text).toEqual({ status, code });
-  expect(typeof r.body.error.message).toBe('string');
-  expect(r.body.error.requestId).toBe(r.headers.get('x-request-id'));
-}
-
-/** One value of a Prometheus text series (no labels, or an exact label set such as `{topic="webhook"}`). */
-export async function metric(h: RunningHost, name: string, labels = ''): Promise<number | undefined> {
-  const r = await h.get('/metrics');
-  expect(r.status, r.text).toBe(200);
-  for (const line of r.text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    if (line.slice(0, sp) === name + labels) return Number(line.slice(sp + 1));
-  }
-  return undefined;
-}
-
 /** Creates a group and expects a 200. */
 export async function createGroup(h: RunningHost, owner: User, members: Array<User | string>, name = 'group') {
   const r = await h.post('creategroup', { name, members: members.map(uidOf) }, { token: owner.token });
@@ -142,4 +81,12 @@ export function uidOf(u: User | string): string {
   return typeof u === 'string' ? u : u.uid;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Waits until the host holds `n` long-polls. The gauge is read through a cache
+ * up to 1 s old, so a reading proves a poll is held only when it differs from
+ * the last reading before the poll began: tests alternate (0, start polls, n,
+ * answer them, 0).
+ */
+export async function syncWaiters(h: RunningHost, n: number): Promise<void> {
+  await waitFor(async () => (await metric(h, 'cgihost_sync_waiters')) === n, 5_000, { everyMs: 100, what: `${n} held syncs` });
+}

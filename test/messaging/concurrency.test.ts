@@ -2,14 +2,13 @@
  * Concurrent sends (SPEC §4 The inbox): however many requests race, every
  * inbox stays dense (1..n, no gap, no duplicate) and holds each message once.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROOT, startHost, type RunningHost } from '../helpers/host.js';
-import { clientMsgId, expectDense, inbox, newUsers, type User } from './client.js';
+import { clientMsgId, expectDense, inbox } from './client.js';
+import { newUsers, PROJECT_CGIS, type RunningHost, startHost, type User } from '../helpers/index.js';
 
 let h: RunningHost;
 beforeAll(async () => {
-  h = await startHost({ cgisDir: join(ROOT, 'cgis') });
+  h = await startHost({ cgisDir: PROJECT_CGIS });
 });
 afterAll(async () => {
   await h?.stop();

@@ -3,14 +3,13 @@
  * as an entry is committed for its user, or empty when the time runs out, and
  * ends cleanly when the client goes away.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROOT, startHost, waitFor, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import { expectError, metric, newUsers, sendText, sleep, sync, type User } from './client.js';
+import { sendText, sync, syncWaiters } from './client.js';
+import { type ApiResponse, expectError, newUsers, PROJECT_CGIS, type RunningHost, startHost, type User } from '../helpers/index.js';
 
 let h: RunningHost;
 beforeAll(async () => {
-  h = await startHost({ cgisDir: join(ROOT, 'cgis') });
+  h = await startHost({ cgisDir: PROJECT_CGIS });
 });
 afterAll(async () => {
   await h?.stop();
@@ -22,18 +21,16 @@ function heldSync(u: User, body: { syncKey: number; timeoutMs: number; limit?: n
   return sync(h, u, body).then((r) => ({ r, at: performance.now(), elapsed: performance.now() - started }));
 }
 
-/** Waits until the host holds `n` long-polls (metrics are cached for up to 1 s). */
-async function waiters(n: number): Promise<void> {
-  await waitFor(async () => (await metric(h, 'cgihost_sync_waiters')) === n, 5_000, 100);
-}
+const waiters = (n: number) => syncWaiters(h, n);
 
 it("is answered within 100 ms of another user's send committing, with that message", async () => {
   const [a, b] = await newUsers(h, 2, 'lp');
   const latencies: number[] = [];
+  await waiters(0);
   for (let i = 0; i < 5; i++) {
     const poll = heldSync(b!, { syncKey: i, timeoutMs: 5_000 });
-    // Let the poll reach the store and be held.
-    await sleep(250);
+    // The poll has reached the store and is held.
+    await waiters(1);
     const sentAt = performance.now();
     const ack = await sendText(h, a!, b!, `wake ${i}`);
     const ackAt = performance.now();
@@ -48,6 +45,7 @@ it("is answered within 100 ms of another user's send committing, with that messa
     });
     // The commit happened before the sender's 200 left the host: measure from there.
     latencies.push(at - ackAt);
+    await waiters(0);
   }
   const shown = latencies.map((l) => l.toFixed(1)).join(', ');
   // The median, so that one scheduling hiccup of a busy test machine does not decide; a host that
@@ -55,7 +53,7 @@ it("is answered within 100 ms of another user's send committing, with that messa
   const median = [...latencies].sort((x, y) => x - y)[2]!;
   expect(median, `wake-up after the sender's 200: ${shown} ms`).toBeLessThan(100);
   expect(Math.max(...latencies), `wake-up after the sender's 200: ${shown} ms`).toBeLessThan(1_000);
-});
+}, 60_000); // ten readings of the waiter gauge, each up to 1 s old
 
 it('answers at once when entries are already waiting', async () => {
   const [a, b] = await newUsers(h, 2, 'lp');
@@ -91,14 +89,18 @@ it("is not woken by another user's entry, and wakes every device of its own user
   const [a, b, c] = await newUsers(h, 3, 'lp');
   const phone = heldSync(b!, { syncKey: 0, timeoutMs: 5_000 });
   const laptop = heldSync(b!, { syncKey: 0, timeoutMs: 5_000 });
-  const bystander = heldSync(c!, { syncKey: 0, timeoutMs: 1_500 });
-  await sleep(300);
+  const bystander = heldSync(c!, { syncKey: 0, timeoutMs: 4_000 });
+  // All three are held (no earlier test held three at once, so this reading is a fresh one).
+  await waiters(3);
   const ack = await sendText(h, a!, b!, 'for b only');
+  const ackAt = performance.now();
   const [p, l] = await Promise.all([phone, laptop]);
   for (const x of [p, l]) expect(x.r.body.messages.map((m: { msgId: string }) => m.msgId)).toEqual([ack.msgId]);
   const c1 = await bystander;
   expect(c1.r.body.messages).toEqual([]);
-  expect(c1.elapsed).toBeGreaterThanOrEqual(1_400);
+  // It was still held when b's entry committed, and ran its full time regardless.
+  expect(c1.at).toBeGreaterThan(ackAt);
+  expect(c1.elapsed).toBeGreaterThanOrEqual(3_900);
 });
 
 it('ends cleanly when the client goes away: the host keeps serving and holds no waiter', async () => {
@@ -123,7 +125,7 @@ it('ends cleanly when the client goes away: the host keeps serving and holds no 
   await waiters(0);
   // The host keeps serving: the user's next poll is held and woken as usual.
   const next = heldSync(b!, { syncKey: 0, timeoutMs: 5_000 });
-  await sleep(300);
+  await waiters(1);
   const ack = await sendText(h, a!, b!, 'after the abort');
   const { r } = await next;
   expect(r.status).toBe(200);

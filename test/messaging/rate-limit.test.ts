@@ -4,16 +4,23 @@
  * host from its own loopback address (127.0.0.x, bound as the socket's local
  * address) to tell the two limits apart.
  */
-import { join } from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROOT, startHost, type ApiResponse, type RunningHost } from '../helpers/host.js';
-import { expectError, PASSWORD, register, uniqueName } from './client.js';
+import {
+  type ApiResponse,
+  expectError,
+  PASSWORD,
+  PROJECT_CGIS,
+  register,
+  type RunningHost,
+  startHost,
+  uniqueName,
+} from '../helpers/index.js';
 
 let h: RunningHost;
 const agents: Agent[] = [];
 beforeAll(async () => {
-  h = await startHost({ cgisDir: join(ROOT, 'cgis') });
+  h = await startHost({ cgisDir: PROJECT_CGIS });
 });
 afterAll(async () => {
   await Promise.all(agents.map((a) => a.close()));

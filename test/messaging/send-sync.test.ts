@@ -3,26 +3,13 @@
  * answers, inbox entries and their exact shape, dense seqs, paging, input
  * rules, idempotent retries, and that sync only ever reads the caller's inbox.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startHost, type RunningHost } from '../helpers/host.js';
-import {
-  clientMsgId,
-  expectDense,
-  expectError,
-  inbox,
-  newUser,
-  newUsers,
-  send,
-  sendText,
-  sync,
-  type SyncMessage,
-  type User,
-} from './client.js';
+import { clientMsgId, expectDense, inbox, send, sendText, sync, type SyncMessage } from './client.js';
+import { expectError, newUser, newUsers, PROJECT_CGIS, type RunningHost, startHost, type User } from '../helpers/index.js';
 
 let h: RunningHost;
 beforeAll(async () => {
-  h = await startHost({ cgisDir: join(ROOT, 'cgis') });
+  h = await startHost({ cgisDir: PROJECT_CGIS });
 });
 afterAll(async () => {
   await h?.stop();

@@ -7,8 +7,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { makeUsers, type User } from '../canary/users.js';
+import { ROOT, startHost, waitFor, type RunningHost } from '../helpers/index.js';
+import { newUsers, type User } from '../helpers/index.js';
 import { png } from '../media/files.js';
 
 let host: RunningHost;
@@ -36,7 +36,7 @@ const timeline = async (u: User) => {
 
 beforeAll(async () => {
   host = await startHost({ cgisDir: join(ROOT, 'cgis'), config: { watch: false } });
-  [A, B, C] = (await makeUsers(host, 3, 'm')) as [User, User, User];
+  [A, B, C] = (await newUsers(host, 3, 'm')) as [User, User, User];
   await contacts(A, B);
   await contacts(B, C);
 }, 120_000);

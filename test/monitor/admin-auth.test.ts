@@ -6,8 +6,8 @@
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminDenied } from '../../src/monitor/admin-auth.js';
-import { startHost, type RunningHost } from '../helpers/host.js';
 import { CGIS } from './support.js';
+import { type RunningHost, startHost } from '../helpers/index.js';
 
 const ADMIN_PATHS = ['/metrics', '/_host/', '/_host', '/_host/api/cgis', '/_host/api/overview', '/_host/api/series', '/_host/api/alerts'];
 const CONFIG_TOKEN = 'config-token-0123456789';

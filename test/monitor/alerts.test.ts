@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertRuleSchema } from '../../src/config/schema.js';
 import { Alerts, type AlertEvent } from '../../src/monitor/alerts.js';
 import { createLogger } from '../../src/monitor/log.js';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
 import { CGIS } from './support.js';
+import { type RunningHost, startHost, waitFor } from '../helpers/index.js';
 
 describe('Alerts (the rule engine, with a fake clock)', () => {
   const setup = (rule: Record<string, unknown>) => {

@@ -4,8 +4,8 @@
  * series are gone and the rest still answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { CGIS, scrape, value } from './support.js';
+import { CGIS } from './support.js';
+import { type RunningHost, scrape, startHost, value, waitFor } from '../helpers/index.js';
 
 const SPEC_SERIES = [
   'cgihost_requests_total',

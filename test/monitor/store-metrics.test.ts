@@ -4,32 +4,21 @@
  * its fan-out, and the queue's depth, lag, retries and dead letters.
  * Runs the real messaging CGIs of cgis/.
  */
-import { cpSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startHost, tempDir, waitFor, type RunningHost } from '../helpers/host.js';
-import { scrape, value } from './support.js';
+import { copyProjectCgis, newUsers, type RunningHost, scrape, startHost, tempDir, type User, value, waitFor } from '../helpers/index.js';
 
 const USED = ['account/register.ts', 'account/login.ts', 'group/creategroup.ts', 'msgsend/sendmsg.ts', 'msgsync/sync.ts'];
 
 let host: RunningHost;
 let groupId: string;
-const users: Record<string, { uid: string; token: string }> = {};
+const users: Record<string, User> = {};
 
 beforeAll(async () => {
   const cgisDir = tempDir('cgihost-monitor-cgis-');
-  cpSync(join(ROOT, 'cgis/_shared'), join(cgisDir, '_shared'), { recursive: true });
-  for (const f of USED) {
-    mkdirSync(join(cgisDir, f, '..'), { recursive: true });
-    cpSync(join(ROOT, 'cgis', f), join(cgisDir, f));
-  }
+  copyProjectCgis(cgisDir, '_shared', ...USED);
   host = await startHost({ cgisDir, config: { watch: false } });
-  for (const name of ['alice_m', 'bob_m', 'carol_m']) {
-    const reg = await host.post('register', { username: name, password: 'password-123' });
-    expect(reg.status).toBe(200);
-    const login = await host.post('login', { username: name, password: 'password-123' });
-    users[name] = login.body;
-  }
+  const names = ['alice_m', 'bob_m', 'carol_m'];
+  (await newUsers(host, names)).forEach((u, i) => (users[names[i]!] = u));
 });
 
 afterAll(async () => {

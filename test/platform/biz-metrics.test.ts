@@ -5,8 +5,8 @@
  * rules on a counter's rate and a gauge's value.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { scrape, value as sample } from '../monitor/support.js';
+import { startHost, waitFor, type RunningHost } from '../helpers/index.js';
+import { scrape, value as sample } from '../helpers/index.js';
 
 let host: RunningHost;
 

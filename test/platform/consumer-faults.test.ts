@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, startHost, waitFor, writeCgis, type RunningHost } from '../helpers/host.js';
-import { cgiSummary } from '../host/support.js';
+import { FIXTURES, startHost, waitFor, writeCgis, type RunningHost } from '../helpers/index.js';
+import { cgiSummary } from '../helpers/index.js';
 import { kv, listAll, topic, value } from './support.js';
 
 const crashy = readFileSync(join(FIXTURES, 'cgis/platform/crashy.ts'), 'utf8');

@@ -5,7 +5,7 @@
  * there, and every acknowledged job is handled (at least once).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/host.js';
+import { startHost, tempDir, waitFor, writeCgis, type RunningHost } from '../helpers/index.js';
 import { listAll } from './support.js';
 
 const consumer = `import { defineConsumer, z } from 'cgihost';

@@ -10,8 +10,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { scrape, value as sample } from '../monitor/support.js';
+import { startHost, waitFor, type RunningHost } from '../helpers/index.js';
+import { scrape, value as sample } from '../helpers/index.js';
 
 let host: RunningHost;
 let target: Server;

@@ -5,7 +5,7 @@
  * answered 400 INVALID_INPUT.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
+import { startHost, waitFor, type RunningHost } from '../helpers/index.js';
 import { kv, listAll, topic, value, type Key } from './support.js';
 
 let host: RunningHost;

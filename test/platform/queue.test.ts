@@ -6,8 +6,8 @@
  * payloads that fail the consumer's input; what may not be a consumer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, writeCgis, type RunningHost } from '../helpers/host.js';
-import { cgiSummary } from '../host/support.js';
+import { startHost, waitFor, writeCgis, type RunningHost } from '../helpers/index.js';
+import { cgiSummary } from '../helpers/index.js';
 import { adminPost, kv, topic, value } from './support.js';
 
 let host: RunningHost;

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { cgiSummary } from '../host/support.js';
+import { startHost, waitFor, type RunningHost } from '../helpers/index.js';
+import { cgiSummary } from '../helpers/index.js';
 import { adminPost, kv, value } from './support.js';
 
 let host: RunningHost;

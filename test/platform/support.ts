@@ -1,5 +1,5 @@
 /** Helpers of the CGI-platform tests (SPEC §8): calling the kv fixture, reading the queue admin API. */
-import type { ApiResponse, RunningHost } from '../helpers/host.js';
+import type { ApiResponse, RunningHost } from '../helpers/index.js';
 
 export type Key = Array<string | number>;
 

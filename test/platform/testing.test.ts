@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testPlatform, type TestPlatform } from 'cgihost/testing';
-import { FIXTURES } from '../helpers/host.js';
+import { FIXTURES } from '../helpers/index.js';
 
 const fixture = (name: string) => join(FIXTURES, 'cgis/platform', name);
 let t: TestPlatform;

@@ -7,7 +7,8 @@ import { dbPath, openDatabase } from '../../src/store/db.js';
 import { Batch, Tx } from '../../src/store/group-commit.js';
 import { JobQueue } from '../../src/queue/jobs.js';
 import { resolveQueueOptions } from '../../src/store/options.js';
-import { makeUsers, openStore, readAll, tempDir, until, type Opened } from '../store/support.js';
+import { storeUsers, openStore, readAll, type Opened } from '../store/support.js';
+import { sleep, tempDir, waitFor } from '../helpers/index.js';
 
 let o: Opened | undefined;
 let server: Server | undefined;
@@ -91,15 +92,15 @@ describe('fan-out consumer', () => {
     );
     db.close();
     o = openStore({ dataDir: dir, webhooks: [{ url, events: ['alert'] }], queue: { maxAttempts: 3, backoffBaseMs: 30, backoffMaxMs: 60 } });
-    const [a, b] = await makeUsers(o.store, 2);
+    const [a, b] = await storeUsers(o.store, 2);
     const g = await o.store.createGroup({ owner: a!, name: 'ok', members: [b!] });
     await o.store.sendMessage({ from: a!, groupId: g.groupId, type: 'text', content: 'fine', clientMsgId: 'f' });
-    await until(() => o!.store.stats().queueDeadLetters.fanout === 1, 5_000, 'the dead letter');
+    await waitFor(() => o!.store.stats().queueDeadLetters.fanout === 1, 5_000, { what: 'the dead letter' });
     await o.store.whenIdle();
     expect((await readAll(o.store, b!)).map((m) => m.type)).toEqual(['system', 'text']);
     const s = o.store.stats();
     expect([s.queueDepth.fanout, s.queueRetries.fanout, s.queueDeadLetters.fanout]).toEqual([0, 2, 1]);
-    await until(() => alerts.length === 1, 3_000, 'the alert');
+    await waitFor(() => alerts.length === 1, 3_000, { what: 'the alert' });
     expect(alerts[0]).toMatchObject({
       event: 'alert',
       data: { kind: 'job_dead', topic: 'fanout', jobId: 1, error: 'group g_missing has no membership version 1' },
@@ -120,18 +121,20 @@ describe('fan-out consumer', () => {
     db.close();
     o = openStore({ dataDir: dir, queue: { maxAttempts: 2, backoffBaseMs: 30, backoffMaxMs: 60 } });
     // As if its timer had fired early and been used up (after the turn at open): only a later turn can set it again.
-    await new Promise((r) => setTimeout(r, 20));
-    (o.store as unknown as { fanout: { timer: { cancel(): void } } }).fanout.timer.cancel();
-    const [a, b] = await makeUsers(o.store, 2);
+    const { timer } = (o.store as unknown as { fanout: { timer: { at: number; cancel(): void } } }).fanout;
+    await waitFor(() => timer.at < Infinity, 2_000, { what: 'the turn at open to set the retry timer' });
+    timer.cancel();
+    const [a, b] = await storeUsers(o.store, 2);
     await o.store.createGroup({ owner: a!, name: 'g', members: [b!] });
-    await until(() => o!.store.stats().queueDeadLetters.fanout === 1, 3_000, 'the retried job to die');
+    await waitFor(() => o!.store.stats().queueDeadLetters.fanout === 1, 3_000, { what: 'the retried job to die' });
   });
 
   it('runs no transaction while idle', async () => {
     o = openStore();
-    await makeUsers(o.store, 1);
+    await storeUsers(o.store, 1);
     const before = o.store.stats().commits;
-    await new Promise((r) => setTimeout(r, 200));
+    // The point of the test: a window of idleness, in which nothing may commit.
+    await sleep(200);
     expect(o.store.stats().commits).toBe(before);
   });
 });

@@ -4,7 +4,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dbPath } from '../../src/store/db.js';
-import { makeUsers, openStore, readAll, until, type Opened } from '../store/support.js';
+import { storeUsers, openStore, readAll, type Opened } from '../store/support.js';
+import { waitFor } from '../helpers/index.js';
 
 let o: Opened | undefined;
 const servers: Server[] = [];
@@ -44,9 +45,9 @@ describe('webhooks', () => {
       res.end();
     });
     o = openStore({ webhooks: [{ url, events: ['message.sent'], secret: 's3cret' }], queue: FAST });
-    const [a, b] = await makeUsers(o.store, 2);
+    const [a, b] = await storeUsers(o.store, 2);
     const sent = await o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'hook me', clientMsgId: 'h1' });
-    await until(() => got.length === 3 && o!.store.stats().queueDepth.webhook === 0, 5_000, 'the third delivery');
+    await waitFor(() => got.length === 3 && o!.store.stats().queueDepth.webhook === 0, 5_000, { what: 'the third delivery' });
     expect(got.length).toBe(3);
     // Every try carries the same body and delivery id, signed.
     for (const r of got) {
@@ -70,7 +71,7 @@ describe('webhooks', () => {
       hits++; // never answers
     });
     o = openStore({ webhooks: [{ url, events: ['alert', 'group.created'] }], queue: { ...FAST, maxAttempts: 3 } });
-    const users = await makeUsers(o.store, 50);
+    const users = await storeUsers(o.store, 50);
     await o.store.emit('alert', { name: 'queue_lag', value: 12 });
     // While the endpoint hangs, group messages still fan out at once.
     const g = await o.store.createGroup({ owner: users[0]!, name: 'busy', members: users });
@@ -78,10 +79,10 @@ describe('webhooks', () => {
     for (let i = 0; i < 20; i++) {
       await o.store.sendMessage({ from: users[i]!, groupId: g.groupId, type: 'text', content: `m${i}`, clientMsgId: `m${i}` });
     }
-    await until(async () => (await readAll(o!.store, users[49]!)).length === 21, 2_000, 'the fan-out');
+    await waitFor(async () => (await readAll(o!.store, users[49]!)).length === 21, 2_000, { what: 'the fan-out' });
     expect(Date.now() - t0).toBeLessThan(1_500);
     // 2 events (alert, group.created), 3 tries each, 300 ms per try.
-    await until(() => o!.store.stats().queueDeadLetters.webhook === 2, 10_000, 'the dead letters');
+    await waitFor(() => o!.store.stats().queueDeadLetters.webhook === 2, 10_000, { what: 'the dead letters' });
     const s = o.store.stats();
     expect([s.queueDepth.webhook, s.queueDeadLetters.webhook, s.queueRetries.webhook]).toEqual([0, 2, 4]);
     expect(hits).toBe(6);
@@ -105,10 +106,10 @@ describe('webhooks', () => {
     });
     const opts = { webhooks: [{ url, events: ['group.created', 'alert'] }], queue: { ...FAST, backoffBaseMs: 1_500, backoffMaxMs: 5_000 } };
     o = openStore(opts);
-    const [a, b] = await makeUsers(o.store, 2);
+    const [a, b] = await storeUsers(o.store, 2);
     await o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'not delivered', clientMsgId: 'x' });
     await o.store.createGroup({ owner: a!, name: 'g', members: [b!] });
-    await until(() => o!.store.stats().queueRetries.webhook === 1, 5_000, 'the first failure');
+    await waitFor(() => o!.store.stats().queueRetries.webhook === 1, 5_000, { what: 'the first failure' });
     const dir = o.dir;
     await o.store.close();
     up = true;
@@ -116,11 +117,11 @@ describe('webhooks', () => {
     // A new event goes out at once; the pending one when its retry is due (1.1 to 1.9 s after its first try).
     const t0 = Date.now();
     await o.store.emit('alert', { name: 'x' });
-    await until(() => got.length === 1, 1_000, 'the alert');
+    await waitFor(() => got.length === 1, 1_000, { what: 'the alert' });
     expect(Date.now() - t0).toBeLessThan(800);
-    await until(() => got.length === 2, 4_000, 'the retried delivery');
+    await waitFor(() => got.length === 2, 4_000, { what: 'the retried delivery' });
     expect(got).toEqual(['alert', 'group.created']);
     // The delivery's outcome is written once the answer is in.
-    await until(() => o!.store.stats().queueDepth.webhook === 0, 2_000, 'the done mark');
+    await waitFor(() => o!.store.stats().queueDepth.webhook === 0, 2_000, { what: 'the done mark' });
   });
 });

@@ -1,8 +1,8 @@
 /** SPEC §5 Hot reload: adding, changing or deleting a CGI file takes effect within 1 s. */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { adminCgi, cgiPath, probe, RELOAD_BOUND_MS, SETTLE_MS, until, versionCgi, writeFile } from './support.js';
+import { cgiPath, probe, RELOAD_BOUND_MS, SETTLE_MS, untilServes, versionCgi } from './support.js';
+import { adminCgi, type RunningHost, startHost, waitFor, writeFile } from '../helpers/index.js';
 
 describe('hot reload: add, change, delete', () => {
   let host: RunningHost;
@@ -19,13 +19,13 @@ describe('hot reload: add, change, delete', () => {
     const file = cgiPath(host, 'demo/fresh.ts');
     let t0 = Date.now();
     writeFile(file, versionCgi({ v: 'one' }));
-    const one = await until(host, 'fresh', 'one', RELOAD_BOUND_MS);
+    const one = await untilServes(host, 'fresh', 'one', RELOAD_BOUND_MS);
     const addMs = Date.now() - t0;
     expect(one.version).toMatch(/^[0-9a-f]{6,}$/);
 
     t0 = Date.now();
     writeFile(file, versionCgi({ v: 'two' }));
-    const two = await until(host, 'fresh', 'two', RELOAD_BOUND_MS);
+    const two = await untilServes(host, 'fresh', 'two', RELOAD_BOUND_MS);
     const changeMs = Date.now() - t0;
     expect(two.version).not.toBe(one.version);
     expect(two.version).toMatch(/^[0-9a-f]{6,}$/);
@@ -51,22 +51,22 @@ describe('hot reload: add, change, delete', () => {
   it('the same content saved again keeps the same x-cgi-version (the version is a content hash)', async () => {
     const file = cgiPath(host, 'demo/same.ts');
     writeFile(file, versionCgi({ v: 'same' }));
-    const a = await until(host, 'same', 'same');
+    const a = await untilServes(host, 'same', 'same');
     writeFile(file, versionCgi({ v: 'other-for-a-moment' }));
-    await until(host, 'same', 'other-for-a-moment');
+    await untilServes(host, 'same', 'other-for-a-moment');
     writeFile(file, versionCgi({ v: 'same' }));
-    const b = await until(host, 'same', 'same');
+    const b = await untilServes(host, 'same', 'same');
     expect(b.version).toBe(a.version);
   });
 
   it('a CGI deleted and re-added serves again', async () => {
     const file = cgiPath(host, 'demo/phoenix.ts');
     writeFile(file, versionCgi({ v: 'first' }));
-    await until(host, 'phoenix', 'first');
+    await untilServes(host, 'phoenix', 'first');
     rmSync(file);
     await waitFor(async () => (await probe(host, 'phoenix')).status === 404);
     writeFile(file, versionCgi({ v: 'again' }));
-    const p = await until(host, 'phoenix', 'again', SETTLE_MS);
+    const p = await untilServes(host, 'phoenix', 'again', SETTLE_MS);
     expect(p.status).toBe(200);
   });
 });

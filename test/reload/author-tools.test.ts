@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCgi } from 'cgihost/testing';
-import { ROOT, runCli, tempDir } from '../helpers/host.js';
-import { versionCgi, writeFile } from './support.js';
+import { versionCgi } from './support.js';
+import { ROOT, runCli, tempDir, writeFile } from '../helpers/index.js';
 
 describe('cgihost/testing loadCgi', () => {
   const dir = tempDir('cgihost-testing-');

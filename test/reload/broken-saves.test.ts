@@ -7,8 +7,8 @@
  */
 import { renameSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { adminCgi, adminCgis, cgiPath, probe, SETTLE_MS, until, versionCgi, writeFile } from './support.js';
+import { cgiPath, probe, SETTLE_MS, untilServes, versionCgi } from './support.js';
+import { adminCgi, adminCgis, type RunningHost, startHost, waitFor, writeFile } from '../helpers/index.js';
 
 interface BrokenCase {
   kind: string;
@@ -62,7 +62,7 @@ describe('broken saves keep the previous version serving', () => {
   it.each(CASES.map((c, i) => ({ ...c, name: `broken${i}` })))('$kind: refused, shown, old version serves; the fix loads', async (c) => {
     const file = cgiPath(host, `demo/${c.name}.ts`);
     writeFile(file, versionCgi({ v: 'good' }));
-    const good = await until(host, c.name, 'good');
+    const good = await untilServes(host, c.name, 'good');
 
     const broken = c.source('broken');
     writeFile(file, broken);
@@ -86,7 +86,7 @@ describe('broken saves keep the previous version serving', () => {
     }
 
     writeFile(file, versionCgi({ v: 'fixed' }));
-    const fixed = await until(host, c.name, 'fixed', SETTLE_MS);
+    const fixed = await untilServes(host, c.name, 'fixed', SETTLE_MS);
     expect(fixed.version).not.toBe(good.version);
     const after = await adminCgi(host, c.name);
     expect(after.lastError).toBeNull();
@@ -98,7 +98,7 @@ describe('broken saves keep the previous version serving', () => {
     const file = cgiPath(host, 'demo/revert.ts');
     const original = versionCgi({ v: 'orig' });
     writeFile(file, original);
-    const good = await until(host, 'revert', 'orig');
+    const good = await untilServes(host, 'revert', 'orig');
     writeFile(file, original.replace('return { v:', 'return ( { v:'));
     await waitFor(async () => (await adminCgi(host, 'revert'))?.lastError);
     writeFile(file, original);
@@ -120,13 +120,13 @@ describe('broken saves keep the previous version serving', () => {
     const p = await probe(host, 'newborn');
     expect(p).toMatchObject({ status: 503, code: 'CGI_UNAVAILABLE' });
     writeFile(file, versionCgi({ v: 'born' }));
-    await until(host, 'newborn', 'born', SETTLE_MS);
+    await untilServes(host, 'newborn', 'born', SETTLE_MS);
     expect((await adminCgi(host, 'newborn')).lastError).toBeNull();
   });
 
   it('a name clash with another group is refused (listed in refused), the first keeps serving; renaming the newcomer loads it', async () => {
     writeFile(cgiPath(host, 'clasha/dup.ts'), versionCgi({ v: 'from-a' }));
-    const a = await until(host, 'dup', 'from-a');
+    const a = await untilServes(host, 'dup', 'from-a');
     const newcomer = cgiPath(host, 'clashb/dup.ts');
     writeFile(newcomer, versionCgi({ v: 'from-b' }));
     const refused = await waitFor(async () => (await adminCgis(host)).refused.find((r) => /clashb\/dup\.ts$/.test(r.file)), SETTLE_MS);
@@ -137,13 +137,13 @@ describe('broken saves keep the previous version serving', () => {
     const slot = await adminCgi(host, 'dup');
     expect(slot.group).toBe('clasha');
 
-    // A further edit of the clashing file is refused again, and never overrides.
+    // A further edit of the clashing file is refused again (a newer refusal is listed), and never overrides.
     writeFile(newcomer, versionCgi({ v: 'from-b-edited' }));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(async () => (await adminCgis(host)).refused.some((r) => /clashb\/dup\.ts$/.test(r.file) && r.at > refused.at), SETTLE_MS);
     expect(await probe(host, 'dup')).toMatchObject({ status: 200, v: 'from-a' });
 
     renameSync(newcomer, cgiPath(host, 'clashb/dup2.ts'));
-    await until(host, 'dup2', 'from-b-edited', SETTLE_MS);
+    await untilServes(host, 'dup2', 'from-b-edited', SETTLE_MS);
     await waitFor(async () => !(await adminCgis(host)).refused.some((r) => /clashb\/dup\.ts$/.test(r.file)), SETTLE_MS);
     expect(await probe(host, 'dup')).toMatchObject({ status: 200, v: 'from-a' });
   });

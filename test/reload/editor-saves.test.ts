@@ -6,10 +6,8 @@
  */
 import { renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { adminCgi, cgiPath, probe, SETTLE_MS, until, versionCgi, writeFile } from './support.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { cgiPath, probe, SETTLE_MS, untilServes, versionCgi } from './support.js';
+import { adminCgi, type RunningHost, sleep, startHost, waitFor, writeFile } from '../helpers/index.js';
 
 /** Calls `name` back to back until stopped; collects every answer that is not a 200. */
 function background(host: RunningHost, name: string) {
@@ -24,6 +22,8 @@ function background(host: RunningHost, name: string) {
     }
   });
   return {
+    /** Answers so far (any status). */
+    count: () => count,
     async stop() {
       running = false;
       await Promise.all(loops);
@@ -42,8 +42,10 @@ describe('editor-style saves', () => {
   });
 
   const noErrorLeft = async (name: string) => {
-    // Give a late event from a half-written state the time to land, then look.
-    await sleep(300);
+    // A late event from a half-written state would come before a later save's in the same folder: once that
+    // later file serves, whatever the half-written moments set off has been applied. Then look.
+    writeFile(cgiPath(host, `ed/${name}_after.ts`), versionCgi({ v: 'after' }));
+    await untilServes(host, `${name}_after`, 'after', SETTLE_MS);
     const s = await adminCgi(host, name);
     expect(s.lastError, JSON.stringify(s.lastError)).toBeNull();
     expect(s.state).toBe('ready');
@@ -52,12 +54,13 @@ describe('editor-style saves', () => {
   it('truncate, then write, in quick succession: the final content serves, no error remains', async () => {
     const file = cgiPath(host, 'ed/trunc.ts');
     writeFile(file, versionCgi({ v: 'a' }));
-    await until(host, 'trunc', 'a');
+    await untilServes(host, 'trunc', 'a');
     const load = background(host, 'trunc');
     truncateSync(file, 0);
+    // The point of this test: the write follows within the debounce, as an editor's does.
     await sleep(5);
     writeFileSync(file, versionCgi({ v: 'b' }));
-    await until(host, 'trunc', 'b', SETTLE_MS);
+    await untilServes(host, 'trunc', 'b', SETTLE_MS);
     await noErrorLeft('trunc');
     const { failures, count } = await load.stop();
     expect(failures.slice(0, 5), `${failures.length} of ${count} failed`).toEqual([]);
@@ -66,11 +69,13 @@ describe('editor-style saves', () => {
   it('truncate, a pause longer than the debounce, then write: the final content serves, no error remains', async () => {
     const file = cgiPath(host, 'ed/slowtrunc.ts');
     writeFile(file, versionCgi({ v: 'a' }));
-    await until(host, 'slowtrunc', 'a');
+    await untilServes(host, 'slowtrunc', 'a');
     truncateSync(file, 0);
-    await sleep(250);
+    // The host acts on the empty file (and refuses it) before the bytes come.
+    await waitFor(async () => (await adminCgi(host, 'slowtrunc'))?.lastError, SETTLE_MS);
+    expect((await probe(host, 'slowtrunc')).v).toBe('a');
     writeFileSync(file, versionCgi({ v: 'b' }));
-    await until(host, 'slowtrunc', 'b', SETTLE_MS);
+    await untilServes(host, 'slowtrunc', 'b', SETTLE_MS);
     await noErrorLeft('slowtrunc');
   });
 
@@ -79,12 +84,13 @@ describe('editor-style saves', () => {
     const file = cgiPath(host, 'ed/nochange.ts');
     const text = versionCgi({ v: 'same' });
     writeFile(file, text);
-    const before = await until(host, 'nochange', 'same');
+    const before = await untilServes(host, 'nochange', 'same');
     truncateSync(file, 0);
     // The host has seen the empty file (and refused it) before the bytes come back.
     await waitFor(async () => (await adminCgi(host, 'nochange'))?.lastError, SETTLE_MS);
     writeFileSync(file, text);
-    await sleep(200);
+    // The host has seen the bytes come back: the refusal is cleared.
+    await waitFor(async () => (await adminCgi(host, 'nochange'))?.lastError === null, SETTLE_MS);
     expect(await probe(host, 'nochange')).toMatchObject({ status: 200, v: 'same', version: before.version });
     await noErrorLeft('nochange');
   });
@@ -92,14 +98,14 @@ describe('editor-style saves', () => {
   it('write a temp file, then rename it over the CGI: the final content serves, no request fails', async () => {
     const file = cgiPath(host, 'ed/atomic.ts');
     writeFile(file, versionCgi({ v: 'a' }));
-    await until(host, 'atomic', 'a');
+    await untilServes(host, 'atomic', 'a');
     const load = background(host, 'atomic');
-    await sleep(100);
+    await waitFor(() => load.count() >= 4);
     for (const v of ['b', 'c']) {
       const tmp = cgiPath(host, `ed/.atomic.ts.${process.pid}.tmp`);
       writeFileSync(tmp, versionCgi({ v }));
       renameSync(tmp, file);
-      await until(host, 'atomic', v, SETTLE_MS);
+      await untilServes(host, 'atomic', v, SETTLE_MS);
     }
     await noErrorLeft('atomic');
     const { failures, count } = await load.stop();
@@ -109,14 +115,14 @@ describe('editor-style saves', () => {
   it('vim-style: move the original aside, write the new file, delete the backup; no request fails', async () => {
     const file = cgiPath(host, 'ed/vimmed.ts');
     writeFile(file, versionCgi({ v: 'a' }));
-    await until(host, 'vimmed', 'a');
+    await untilServes(host, 'vimmed', 'a');
     const load = background(host, 'vimmed');
-    await sleep(100);
+    await waitFor(() => load.count() >= 4);
     const backup = `${file}~`;
     renameSync(file, backup);
     writeFileSync(file, versionCgi({ v: 'b' }));
     rmSync(backup);
-    await until(host, 'vimmed', 'b', SETTLE_MS);
+    await untilServes(host, 'vimmed', 'b', SETTLE_MS);
     await noErrorLeft('vimmed');
     const { failures, count } = await load.stop();
     expect(failures.slice(0, 5), `${failures.length} of ${count} failed`).toEqual([]);
@@ -127,8 +133,10 @@ describe('editor-style saves', () => {
     writeFile(cgiPath(host, 'ed/.hidden.ts'), versionCgi({ v: 'x' }));
     writeFile(cgiPath(host, 'ed/thing.test.ts'), "import { it } from 'vitest'; it('x', () => {});\n");
     writeFile(cgiPath(host, 'ed/marker.ts'), versionCgi({ v: 'marker' }));
-    await until(host, 'marker', 'marker');
-    await sleep(200);
+    await untilServes(host, 'marker', 'marker');
+    // A witness written after the marker has served: the files before it have had a whole load's time since.
+    writeFile(cgiPath(host, 'ed/marker2.ts'), versionCgi({ v: 'marker2' }));
+    await untilServes(host, 'marker2', 'marker2', SETTLE_MS);
     for (const name of ['notes', 'hidden', '_hidden', 'thing', 'thing_test']) {
       expect((await probe(host, name)).code, name).toBe('NO_SUCH_CGI');
     }

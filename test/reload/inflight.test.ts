@@ -5,8 +5,8 @@
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, waitFor, type RunningHost } from '../helpers/host.js';
-import { adminCgi, cgiPath, probe, SETTLE_MS, until, versionCgi, writeFile } from './support.js';
+import { cgiPath, probe, SETTLE_MS, untilServes, versionCgi } from './support.js';
+import { adminCgi, metric, type RunningHost, sleep, startHost, waitFor, writeFile } from '../helpers/index.js';
 
 /** Long enough that v2 is serving before it ends, even when a fresh worker is slow to start. */
 const SLOW_MS = 4_000;
@@ -21,14 +21,14 @@ describe('in-flight requests across a swap', () => {
   });
 
   it('a slow request begun on v1 finishes 200 on v1 after v2 is swapped in; new requests get v2', async () => {
-    const v1 = await until(host, 'slow', 'v1');
+    const v1 = await untilServes(host, 'slow', 'v1');
     let settled = false;
     const slow = host.post('slow', { sleepMs: SLOW_MS }).finally(() => (settled = true));
     // The request is in the worker once the admin API counts it in flight.
     await waitFor(async () => (await adminCgi(host, 'slow'))?.inflight >= 1, 2_000, 10);
 
     writeFile(cgiPath(host, 'demo/slow.ts'), versionCgi({ v: 'v2' }));
-    const v2 = await until(host, 'slow', 'v2', SLOW_MS - 1_000);
+    const v2 = await untilServes(host, 'slow', 'v2', SLOW_MS - 1_000);
     expect(v2.version).not.toBe(v1.version);
     expect(settled, 'v2 served while the slow v1 request was still running').toBe(false);
 
@@ -49,7 +49,7 @@ describe('in-flight requests across a swap', () => {
   it('a request whose body is still arriving during the swap is answered 200 (not left to a stopped worker)', async () => {
     // The route is chosen when the headers arrive; the rest of the body comes
     // only once v2 serves, when the old version has nothing in flight and stops.
-    await until(host, 'upload', 'u1');
+    await untilServes(host, 'upload', 'u1');
     let finishBody!: () => void;
     let started = 0;
     const answer = new Promise<{ status: number; body: string; ms: number }>((resolve, reject) => {
@@ -75,10 +75,15 @@ describe('in-flight requests across a swap', () => {
         req.end('}');
       };
     });
-    await new Promise((r) => setTimeout(r, 100));
+    // The headers have arrived and the route is chosen: the request counts as in flight for upload.
+    await waitFor(async () => (await metric(host, 'cgihost_cgi_inflight_requests', { cgi: 'upload' })) === 1, 5_000, {
+      what: 'the upload request to be routed',
+    });
     writeFile(cgiPath(host, 'demo/upload.ts'), versionCgi({ v: 'u2' }));
-    await until(host, 'upload', 'u2', SETTLE_MS);
-    await new Promise((r) => setTimeout(r, 200));
+    await untilServes(host, 'upload', 'u2', SETTLE_MS);
+    // A window for the old version's idle worker to stop: no outside signal tells when a retired worker has
+    // exited, and the test holds whether or not it has (the window only makes the race it guards likelier).
+    await sleep(200);
     finishBody();
     const r = await answer;
     expect(r.status, r.body).toBe(200);

@@ -2,9 +2,8 @@
  * Shared by the reload and canary tests: CGI sources that say which version
  * they are, and small probes of a running host.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { RunningHost } from '../helpers/host.js';
+import { join } from 'node:path';
+import { waitFor, type RunningHost } from '../helpers/index.js';
 
 /** Hot reload must take effect within this (SPEC §5); asserted where that is the point of the test. */
 export const RELOAD_BOUND_MS = 1_000;
@@ -50,11 +49,6 @@ export default defineCgi({
 `;
 }
 
-export function writeFile(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
-}
-
 export function cgiPath(host: RunningHost, rel: string): string {
   return join(host.cgisDir, rel);
 }
@@ -79,30 +73,15 @@ export async function probe(host: RunningHost, name: string, token?: string, bod
   };
 }
 
-/** Polls until the CGI answers 200 with `v`; resolves that probe. */
-export async function until(host: RunningHost, name: string, v: string, ms = 5_000, token?: string): Promise<Probe> {
-  const end = Date.now() + ms;
-  let last: Probe | undefined;
-  for (;;) {
-    try {
-      last = await probe(host, name, token);
+/** Polls until the CGI answers 200 with `v`; resolves that probe (the timeout's message shows the last one). */
+export function untilServes(host: RunningHost, name: string, v: string, ms = 5_000, token?: string): Promise<Probe> {
+  return waitFor(
+    async () => {
+      const last = await probe(host, name, token);
       if (last.status === 200 && last.v === v) return last;
-    } catch (e) {
-      last = { status: -1, version: null, v: String(e), code: undefined, uid: undefined };
-    }
-    if (Date.now() > end) throw new Error(`${name} did not answer v=${v} within ${ms} ms; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+      throw new Error(`last: ${JSON.stringify(last)}`);
+    },
+    ms,
+    { everyMs: 10, what: `${name} answering v=${v}` },
+  );
 }
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-export async function adminCgis(host: RunningHost): Promise<{ cgis: any[]; refused: any[] }> {
-  const r = await host.get('/_host/api/cgis');
-  if (r.status !== 200) throw new Error(`GET /_host/api/cgis: ${r.status} ${r.text}`);
-  return r.body;
-}
-
-export async function adminCgi(host: RunningHost, name: string): Promise<any> {
-  return (await adminCgis(host)).cgis.find((c) => c.name === name);
-}
-/* eslint-enable @typescript-eslint/no-explicit-any */

@@ -4,8 +4,8 @@
  * every version must have been seen serving.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type RunningHost } from '../helpers/host.js';
-import { cgiPath, until, versionCgi, writeFile } from './support.js';
+import { cgiPath, SETTLE_MS, untilServes, versionCgi } from './support.js';
+import { type RunningHost, startHost, waitFor, writeFile } from '../helpers/index.js';
 
 const CLIENTS = 20;
 const SWAPS = 5;
@@ -20,7 +20,7 @@ describe('swap under concurrent load', () => {
   });
 
   it(`${CLIENTS} clients, ${SWAPS} rewrites: zero non-200 answers, every version observed`, async () => {
-    await until(host, 'busy', 'v0');
+    await untilServes(host, 'busy', 'v0');
     let running = true;
     const seen = new Map<string, number>(); // v -> count
     const versions = new Map<string, string>(); // v -> x-cgi-version
@@ -52,16 +52,16 @@ describe('swap under concurrent load', () => {
       }
     };
     const clients = Array.from({ length: CLIENTS }, client);
+    const servedAWhile = (v: string) => waitFor(() => (seen.get(v) ?? 0) >= CLIENTS, SETTLE_MS, { what: `${CLIENTS} answers from ${v}` });
     try {
       for (let i = 1; i <= SWAPS; i++) {
-        // Let the load run on the current version a little, then rewrite.
-        await new Promise((r) => setTimeout(r, 200));
+        // Let the load run on the current version a while (some answers from it), then rewrite.
+        await servedAWhile(`v${i - 1}`);
         writeFile(cgiPath(host, 'demo/busy.ts'), versionCgi({ v: `v${i}` }));
-        // Wait for the swap to be served before the next rewrite, so every version serves for a while.
-        const end = Date.now() + 5_000;
-        while (!seen.has(`v${i}`) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+        // The swap serves before the next rewrite, so every version serves for a while.
+        await waitFor(() => seen.has(`v${i}`), SETTLE_MS, { everyMs: 10, what: `v${i} to serve` });
       }
-      await new Promise((r) => setTimeout(r, 300));
+      await servedAWhile(`v${SWAPS}`);
     } finally {
       running = false;
       await Promise.all(clients);

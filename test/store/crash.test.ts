@@ -10,7 +10,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dbPath } from '../../src/store/db.js';
-import { bundle, openStore, removeBundle, tempDir } from './support.js';
+import { bundle, openStore, removeBundle } from './support.js';
+import { tempDir } from '../helpers/index.js';
 
 let child: string;
 beforeAll(async () => {

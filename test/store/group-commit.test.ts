@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dbPath, openDatabase, type Db } from '../../src/store/db.js';
 import { GroupCommit, type Batch, type Journal } from '../../src/store/group-commit.js';
 import { StoreError } from '../../src/store/api.js';
-import { tempDir } from './support.js';
+import { tempDir } from '../helpers/index.js';
 
 /** A journal that records what the committer asked of it. */
 class LogJournal implements Journal {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dbPath } from '../../src/store/db.js';
 import type { SyncMessage } from '../../src/store/api.js';
-import { makeUsers, openStore, readAll, type Opened } from './support.js';
+import { storeUsers, openStore, readAll, type Opened } from './support.js';
 
 let o: Opened;
 afterEach(async () => {
@@ -23,7 +23,7 @@ const view = (all: SyncMessage[]) =>
 describe('groups', () => {
   it('creates a group: owner first and always a member, members deduplicated, system entry for all', async () => {
     o = openStore();
-    const [a, b, c] = await makeUsers(o.store, 3);
+    const [a, b, c] = await storeUsers(o.store, 3);
     const g = await o.store.createGroup({ owner: a!, name: 'team', members: [b!, c!, b!, a!] });
     expect(g.groupId).toMatch(/^g[0-9a-f]{16}$/);
     expect(g.members).toEqual([a, b, c]);
@@ -50,7 +50,7 @@ describe('groups', () => {
 
   it('refuses unknown users, too many members, non-members and unknown groups', async () => {
     o = openStore({ groupsMaxMembers: 3 });
-    const [a, b, c, d] = await makeUsers(o.store, 4);
+    const [a, b, c, d] = await storeUsers(o.store, 4);
     await expect(o.store.createGroup({ owner: a!, name: 'x', members: [b!, 'u_ghost'] })).rejects.toMatchObject({
       code: 'NO_SUCH_USER',
       details: { uids: ['u_ghost'] },
@@ -72,7 +72,7 @@ describe('groups', () => {
 
   it('delivers a group message once to every member; the sender gets its own entry at once', async () => {
     o = openStore();
-    const users = await makeUsers(o.store, 6);
+    const users = await storeUsers(o.store, 6);
     const [a, b] = users;
     const g = await o.store.createGroup({ owner: a!, name: 'six', members: users.slice(1) });
     const sent = await o.store.sendMessage(text(b!, g.groupId, 'hello'));
@@ -91,7 +91,7 @@ describe('groups', () => {
 
   it('members added later get nothing older; removed members get nothing newer (even while the queue lags)', async () => {
     o = openStore();
-    const [a, b, c, d] = await makeUsers(o.store, 4);
+    const [a, b, c, d] = await storeUsers(o.store, 4);
     const g = await o.store.createGroup({ owner: a!, name: 'x', members: [b!, c!] });
     await o.store.whenIdle();
     // Same batch, before any fan-out: the message goes to a, b, c only; then d joins; then c leaves.
@@ -123,7 +123,7 @@ describe('groups', () => {
 
   it('lets anyone leave, only the owner remove others, and passes ownership when the owner leaves', async () => {
     o = openStore();
-    const [a, b, c, d] = await makeUsers(o.store, 4);
+    const [a, b, c, d] = await storeUsers(o.store, 4);
     const g = await o.store.createGroup({ owner: a!, name: 'x', members: [b!, c!, d!] });
     await expect(o.store.removeGroupMembers({ by: b!, groupId: g.groupId, members: [c!] })).rejects.toMatchObject({
       code: 'FORBIDDEN',
@@ -146,7 +146,7 @@ describe('groups', () => {
 
   it('fans out in the order messages were sent, to every member, each inbox dense', async () => {
     o = openStore({ queue: { fanoutBatchEntries: 100 } });
-    const users = await makeUsers(o.store, 30);
+    const users = await storeUsers(o.store, 30);
     const g = await o.store.createGroup({ owner: users[0]!, name: 'order', members: users });
     const sends = [];
     for (let i = 0; i < 200; i++) sends.push(o.store.sendMessage(text(users[i % 30]!, g.groupId, `n${i}`)));
@@ -167,7 +167,7 @@ describe('groups', () => {
 
   it('keeps only the membership versions still needed', async () => {
     o = openStore();
-    const [a, b, c] = await makeUsers(o.store, 3);
+    const [a, b, c] = await storeUsers(o.store, 3);
     const g = await o.store.createGroup({ owner: a!, name: 'v', members: [b!] });
     await o.store.sendMessage(text(a!, g.groupId, 'm1'));
     await o.store.addGroupMembers({ by: a!, groupId: g.groupId, members: [c!] });

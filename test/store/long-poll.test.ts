@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeUsers, openStore, type Opened } from './support.js';
+import { storeUsers, openStore, type Opened } from './support.js';
+import { waitFor } from '../helpers/index.js';
 
 let o: Opened;
 afterEach(async () => {
@@ -11,11 +12,10 @@ const since = (t: number) => Date.now() - t;
 describe('long-poll sync', () => {
   it('is answered as soon as a 1:1 entry commits', async () => {
     o = openStore();
-    const [a, b] = await makeUsers(o.store, 2);
+    const [a, b] = await storeUsers(o.store, 2);
     const t0 = Date.now();
     const held = o.store.sync({ uid: b!, syncKey: 0, limit: 10, timeoutMs: 10_000 }, { requestId: 'r1' });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(o.store.stats().syncWaiters).toBe(1);
+    await waitFor(() => o.store.stats().syncWaiters === 1, 2_000, { what: 'the sync to be held' });
     const sent = await o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'wake', clientMsgId: 'w' });
     const r = await held;
     expect(since(t0)).toBeLessThan(2_000);
@@ -26,7 +26,7 @@ describe('long-poll sync', () => {
 
   it('is answered by a group fan-out entry and by a system entry', async () => {
     o = openStore();
-    const [a, b, c] = await makeUsers(o.store, 3);
+    const [a, b, c] = await storeUsers(o.store, 3);
     const heldC = o.store.sync({ uid: c!, syncKey: 0, limit: 10, timeoutMs: 10_000 }, { requestId: 'rc' });
     // c learns of the group through the fan-out of the group_created entry.
     const g = await o.store.createGroup({ owner: a!, name: 'team', members: [b!, c!] });
@@ -40,7 +40,7 @@ describe('long-poll sync', () => {
 
   it('answers empty when the time runs out', async () => {
     o = openStore();
-    const [a] = await makeUsers(o.store, 1);
+    const [a] = await storeUsers(o.store, 1);
     const t0 = Date.now();
     const r = await o.store.sync({ uid: a!, syncKey: 0, limit: 10, timeoutMs: 150 });
     expect(r).toEqual({ messages: [], syncKey: 0, continueFlag: false });
@@ -51,7 +51,7 @@ describe('long-poll sync', () => {
 
   it('ends at once (empty) when its request is cancelled', async () => {
     o = openStore();
-    const [a] = await makeUsers(o.store, 1);
+    const [a] = await storeUsers(o.store, 1);
     const t0 = Date.now();
     const held = o.store.sync({ uid: a!, syncKey: 3, limit: 10, timeoutMs: 20_000 }, { requestId: 'gone' });
     expect(o.store.cancel('gone')).toBe(true);
@@ -62,15 +62,18 @@ describe('long-poll sync', () => {
 
   it('does not answer a held sync for an entry of another user, nor for an entry it already has', async () => {
     o = openStore();
-    const [a, b, c] = await makeUsers(o.store, 3);
+    const [a, b, c] = await storeUsers(o.store, 3);
     await o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'old', clientMsgId: 'o' });
     let done = false;
     const held = o.store.sync({ uid: b!, syncKey: 1, limit: 10, timeoutMs: 5_000 }, { requestId: 'rb' }).then((r) => {
       done = true;
       return r;
     });
+    const heldC = o.store.sync({ uid: c!, syncKey: 0, limit: 10, timeoutMs: 5_000 }, { requestId: 'rc' });
     await o.store.sendMessage({ from: a!, to: c!, type: 'text', content: 'not for b', clientMsgId: 'n' });
-    await new Promise((r) => setTimeout(r, 50));
+    // The witness: c's sync, held alongside, is woken by that entry; b's is not (a turn later, still not).
+    expect((await heldC).messages.map((m) => m.content)).toEqual(['not for b']);
+    await new Promise((r) => setImmediate(r));
     expect(done).toBe(false);
     await o.store.sendMessage({ from: c!, to: b!, type: 'text', content: 'for b', clientMsgId: 'f' });
     expect((await held).messages.map((m) => m.content)).toEqual(['for b']);
@@ -78,7 +81,7 @@ describe('long-poll sync', () => {
 
   it('holds ten thousand idle syncs cheaply and releases them all', async () => {
     o = openStore();
-    const users = await makeUsers(o.store, 100);
+    const users = await storeUsers(o.store, 100);
     const heapBefore = process.memoryUsage().heapUsed;
     const t0 = performance.now();
     const held = [];
@@ -107,7 +110,7 @@ describe('long-poll sync', () => {
 
   it('answers held syncs (empty) when the store closes', async () => {
     o = openStore();
-    const [a] = await makeUsers(o.store, 1);
+    const [a] = await storeUsers(o.store, 1);
     const held = o.store.sync({ uid: a!, syncKey: 0, limit: 10, timeoutMs: 20_000 });
     await o.store.close();
     expect(await held).toEqual({ messages: [], syncKey: 0, continueFlag: false });

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { makeUsers, openStore, readAll, tempDir, type Opened } from './support.js';
+import { storeUsers, openStore, readAll, type Opened } from './support.js';
+import { tempDir } from '../helpers/index.js';
 
 let o: Opened;
 afterEach(async () => {
@@ -24,7 +25,7 @@ const OGG = Buffer.concat([Buffer.from('OggS'), Buffer.from('fake voice')]);
 describe('media', () => {
   it('moves an upload into content-addressed storage and stores the same bytes once', async () => {
     o = openStore();
-    const [a, b] = await makeUsers(o.store, 2);
+    const [a, b] = await storeUsers(o.store, 2);
     const first = upload(a!, PNG, 'image', 'image/png');
     const rec = await o.store.putMedia(first);
     expect(rec).toEqual({ mediaId: first.sha256, kind: 'image', contentType: 'image/png', size: PNG.length });
@@ -40,7 +41,7 @@ describe('media', () => {
 
   it('refuses a temp file whose size is not the declared one, and a malformed sha256', async () => {
     o = openStore();
-    const [a] = await makeUsers(o.store, 1);
+    const [a] = await storeUsers(o.store, 1);
     await expect(o.store.putMedia({ ...upload(a!, PNG, 'image', 'image/png'), size: 3 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     await expect(o.store.putMedia({ ...upload(a!, PNG, 'image', 'image/png'), sha256: '../../etc' })).rejects.toMatchObject({
       code: 'INVALID_INPUT',
@@ -49,7 +50,7 @@ describe('media', () => {
 
   it('lets the uploader and the recipients of a message read it, nobody else', async () => {
     o = openStore();
-    const [a, b, c, d, e] = await makeUsers(o.store, 5);
+    const [a, b, c, d, e] = await storeUsers(o.store, 5);
     const rec = await o.store.putMedia(upload(a!, PNG, 'image', 'image/png'));
     await expect(o.store.openMedia({ uid: b!, mediaId: rec.mediaId })).rejects.toMatchObject({ code: 'NO_SUCH_MEDIA' });
     // b cannot send what b may not read.
@@ -83,7 +84,7 @@ describe('media', () => {
 
   it('checks the media kind of voice, image and video messages', async () => {
     o = openStore();
-    const [a, b] = await makeUsers(o.store, 2);
+    const [a, b] = await storeUsers(o.store, 2);
     const voice = await o.store.putMedia(upload(a!, OGG, 'voice', 'audio/ogg'));
     const image = await o.store.putMedia(upload(a!, PNG, 'image', 'image/png'));
     await expect(

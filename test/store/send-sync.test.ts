@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dbPath } from '../../src/store/db.js';
-import { makeUsers, openStore, readAll, type Opened } from './support.js';
+import { storeUsers, openStore, readAll, type Opened } from './support.js';
 
 let o: Opened;
 afterEach(async () => {
@@ -11,7 +11,7 @@ afterEach(async () => {
 describe('sendMessage 1:1', () => {
   it('writes one message, an entry for the recipient and one for the sender', async () => {
     o = openStore();
-    const [a, b] = await makeUsers(o.store, 2);
+    const [a, b] = await storeUsers(o.store, 2);
     const r = await o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'hi 👋', clientMsgId: 'c-1' });
     expect(r).toEqual({ msgId: expect.stringMatching(/^m[0-9a-z]+$/), seq: 1, createdAt: expect.any(Number) });
     const forB = await o.store.sync({ uid: b!, syncKey: 0, limit: 100, timeoutMs: 0 });
@@ -30,7 +30,7 @@ describe('sendMessage 1:1', () => {
 
   it('is durably committed when it resolves (another connection sees it)', async () => {
     o = openStore({ synchronous: 'FULL' });
-    const [a, b] = await makeUsers(o.store, 2);
+    const [a, b] = await storeUsers(o.store, 2);
     const r = await o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'x', clientMsgId: 'c' });
     const other = new Database(dbPath(o.dir), { readonly: true });
     try {
@@ -43,7 +43,7 @@ describe('sendMessage 1:1', () => {
 
   it('writes one entry for a message to oneself', async () => {
     o = openStore();
-    const [a] = await makeUsers(o.store, 1);
+    const [a] = await storeUsers(o.store, 1);
     const r = await o.store.sendMessage({ from: a!, to: a!, type: 'text', content: 'note', clientMsgId: 'n1' });
     const all = await readAll(o.store, a!);
     expect(all).toEqual([
@@ -53,7 +53,7 @@ describe('sendMessage 1:1', () => {
 
   it('refuses an unknown recipient and a bad payload, writing nothing', async () => {
     o = openStore();
-    const [a] = await makeUsers(o.store, 1);
+    const [a] = await storeUsers(o.store, 1);
     await expect(o.store.sendMessage({ from: a!, to: 'u_nobody', type: 'text', content: 'x', clientMsgId: 'c1' })).rejects.toMatchObject({
       code: 'NO_SUCH_USER',
     });
@@ -76,7 +76,7 @@ describe('sendMessage 1:1', () => {
 
   it('answers an idempotent retry with the first answer and writes nothing; a changed payload conflicts', async () => {
     o = openStore();
-    const [a, b, c] = await makeUsers(o.store, 3);
+    const [a, b, c] = await storeUsers(o.store, 3);
     const first = await o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'once', clientMsgId: 'same' });
     const again = await o.store.sendMessage({ from: a!, to: b!, type: 'text', content: 'once', clientMsgId: 'same' });
     expect(again).toEqual(first);
@@ -95,7 +95,7 @@ describe('sendMessage 1:1', () => {
 
   it('dedupes a retry that lands in the same batch as the original', async () => {
     o = openStore();
-    const [a, b] = await makeUsers(o.store, 2);
+    const [a, b] = await storeUsers(o.store, 2);
     const args = { from: a!, to: b!, type: 'text' as const, content: 'dup', clientMsgId: 'x' };
     const [r1, r2] = await Promise.all([o.store.sendMessage(args), o.store.sendMessage(args)]);
     expect(r2).toEqual(r1);
@@ -104,7 +104,7 @@ describe('sendMessage 1:1', () => {
 
   it('keeps every inbox dense and every message once under many concurrent sends', async () => {
     o = openStore();
-    const users = await makeUsers(o.store, 20);
+    const users = await storeUsers(o.store, 20);
     const sends = [];
     for (let i = 0; i < 2_000; i++) {
       const from = users[i % 20]!;
@@ -128,7 +128,7 @@ describe('sendMessage 1:1', () => {
 
   it('keeps seqs dense when an operation in the middle of a batch fails', async () => {
     o = openStore();
-    const [a, b] = await makeUsers(o.store, 2);
+    const [a, b] = await storeUsers(o.store, 2);
     const r = await Promise.allSettled([
       o.store.sendMessage({ from: a!, to: b!, type: 'text', content: '1', clientMsgId: 'k1' }),
       o.store.sendMessage({ from: a!, to: b!, type: 'image', mediaId: 'f'.repeat(64), clientMsgId: 'k2' }),
@@ -146,7 +146,7 @@ describe('sendMessage 1:1', () => {
 describe('sync', () => {
   it('pages with limit, syncKey and continueFlag', async () => {
     o = openStore();
-    const [a, b] = await makeUsers(o.store, 2);
+    const [a, b] = await storeUsers(o.store, 2);
     for (let i = 1; i <= 5; i++) await o.store.sendMessage({ from: a!, to: b!, type: 'text', content: `${i}`, clientMsgId: `c${i}` });
     const p1 = await o.store.sync({ uid: b!, syncKey: 0, limit: 2, timeoutMs: 0 });
     expect([p1.messages.map((m) => m.seq), p1.syncKey, p1.continueFlag]).toEqual([[1, 2], 2, true]);

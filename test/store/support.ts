@@ -1,20 +1,14 @@
 /**
  * Shared by the store and queue tests: a Store on a real SQLite file in a temp
- * dir, users, and bundles of TypeScript entries (the store thread, child
+ * dir, users made in it, and bundles of TypeScript entries (the store thread, child
  * processes) that run with plain node.
  */
 import { build } from 'esbuild';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Store } from '../../src/store/store.js';
 import type { StoreOptions } from '../../src/store/options.js';
-
-export const ROOT = resolve(import.meta.dirname, '../..');
-
-export function tempDir(prefix = 'cgihost-store-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+import { ROOT, tempDir } from '../helpers/index.js';
 
 export interface Opened {
   store: Store;
@@ -25,7 +19,7 @@ export interface Opened {
 }
 
 export function openStore(opts: Partial<StoreOptions> = {}): Opened {
-  const dir = opts.dataDir ?? tempDir();
+  const dir = opts.dataDir ?? tempDir('cgihost-store-test-');
   const logs: Opened['logs'] = [];
   const store = Store.open({
     synchronous: 'NORMAL',
@@ -44,7 +38,8 @@ export function openStore(opts: Partial<StoreOptions> = {}): Opened {
   };
 }
 
-export async function makeUsers(store: Store, n: number, prefix = 'user'): Promise<string[]> {
+/** `n` users made straight in the store (no password hashing), named `prefix_0`…; resolves their uids. */
+export async function storeUsers(store: Store, n: number, prefix = 'user'): Promise<string[]> {
   const made = await Promise.all(
     Array.from({ length: n }, (_, i) => store.createUser({ username: `${prefix}_${i}`, passwordHash: 'hash' })),
   );
@@ -88,12 +83,4 @@ export async function bundle(entry: string): Promise<string> {
 
 export function removeBundle(file: string): void {
   rmSync(resolve(file, '..'), { recursive: true, force: true });
-}
-
-export async function until(cond: () => boolean | Promise<boolean>, ms = 5_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

@@ -8,7 +8,8 @@ import type { MessagePort } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreHost, type StoreHostLogger } from '../../src/store/host.js';
 import type { StoreRequest, StoreResponse } from '../../src/store/protocol.js';
-import { ROOT, bundle, removeBundle, tempDir, until } from './support.js';
+import { bundle, removeBundle } from './support.js';
+import { ROOT, tempDir, waitFor } from '../helpers/index.js';
 
 let threadFile: string;
 beforeAll(async () => {
@@ -70,7 +71,7 @@ describe('StoreHost and the store thread', () => {
         ok: false,
         error: { code: 'INTERNAL', message: 'internal store error' },
       });
-      await until(() => lines.some((l) => l.msg === 'store operation failed'), 2_000, 'the log line');
+      await waitFor(() => lines.some((l) => l.msg === 'store operation failed'), 2_000, { what: 'the log line' });
       expect(lines.find((l) => l.msg === 'store operation failed')).toMatchObject({
         level: 'error',
         fields: { src: 'store', op: 'close' },
@@ -102,7 +103,7 @@ describe('StoreHost and the store thread', () => {
 
       const t0 = Date.now();
       const held = sync('r-cancel');
-      await until(async () => (await host.stats()).syncWaiters === 1, 2_000, 'the waiter');
+      await waitFor(async () => (await host.stats()).syncWaiters === 1, 2_000, { what: 'the waiter' });
       c.cancel('r-cancel');
       expect(await held).toMatchObject({ ok: true, value: { messages: [], syncKey: 0, continueFlag: false } });
       expect(Date.now() - t0).toBeLessThan(2_000);
@@ -111,12 +112,12 @@ describe('StoreHost and the store thread', () => {
       const other = host.connect();
       const c2 = client(other);
       void c2.call('sync', { uid, syncKey: 0, limit: 10, timeoutMs: 30_000 }, 'r-gone');
-      await until(async () => (await host.stats()).syncWaiters === 1, 2_000, 'the second waiter');
+      await waitFor(async () => (await host.stats()).syncWaiters === 1, 2_000, { what: 'the second waiter' });
       other.close();
-      await until(async () => (await host.stats()).syncWaiters === 0, 2_000, 'the closed port to release its waiter');
+      await waitFor(async () => (await host.stats()).syncWaiters === 0, 2_000, { what: 'the closed port to release its waiter' });
 
       const held2 = sync('r-release');
-      await until(async () => (await host.stats()).syncWaiters === 1, 2_000, 'the third waiter');
+      await waitFor(async () => (await host.stats()).syncWaiters === 1, 2_000, { what: 'the third waiter' });
       expect(await host.releaseWaiters()).toBe(1);
       expect(await held2).toMatchObject({ ok: true, value: { messages: [] } });
       port.close();

@@ -1,0 +1,47 @@
+/**
+ * Vitest global setup: the tests run the built dist/ (as `npm start` does), so
+ * it is rebuilt once per run when its inputs changed, and
+ * `npx vitest --run test/x.test.ts` never tests a stale build. The inputs'
+ * hash is kept beside the output, so a second vitest run of `npm test` (the
+ * binary project) and an unchanged tree skip the ~2 s build.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { ROOT } from './helpers/paths.js';
+
+/** What scripts/build.mjs reads: the sources, the build script, and the packages it bundles (zod) or externalises. */
+const INPUTS = ['src', 'scripts/build.mjs', 'package.json', 'package-lock.json', 'tsconfig.json'];
+/** What it writes that the tests need (chunks beside them carry a hash in their names). */
+const OUTPUTS = ['cli.js', 'index.js', 'testing.js', 'store-thread.js', 'worker.cjs', 'worker-bundle.cjs', 'worker-bundle.cache'];
+const STAMP = join(ROOT, 'dist', '.inputs-sha256');
+
+function inputsHash(): string {
+  const h = createHash('sha256');
+  const add = (rel: string) => {
+    const abs = join(ROOT, rel);
+    if (!existsSync(abs)) return;
+    if (statSync(abs).isDirectory()) {
+      for (const e of readdirSync(abs).sort()) add(join(rel, e));
+    } else {
+      h.update(`${rel}\0`).update(readFileSync(abs)).update('\0');
+    }
+  };
+  for (const p of INPUTS) add(p);
+  return h.digest('hex');
+}
+
+export default function setup(project: TestProject): void {
+  // A vitest run rooted elsewhere (a scaffolded CGI folder under test/.tmp) that picked up this config does not build.
+  if (resolve(project.config.root) !== ROOT) return;
+  const want = inputsHash();
+  const fresh = existsSync(STAMP) && readFileSync(STAMP, 'utf8') === want && OUTPUTS.every((f) => existsSync(join(ROOT, 'dist', f)));
+  if (fresh) return;
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`node scripts/build.mjs failed (${r.signal ?? `exit ${r.status}`}): the tests run dist/`);
+  writeFileSync(STAMP, want);
+  console.log(`global setup: built dist/ in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
