@@ -62,7 +62,7 @@ describe('a consumer that crashes or loops', () => {
 
   it('one that exits is quarantined after its crash limit; echo answers throughout; the job stays queued', async () => {
     await kv(host, 'kv', { op: 'send', topic: 'crashy', payload: { how: 'exit' } });
-    const answered = await echoAnswersWhile(async () => (await cgiSummary(host, 'crashy')).state === 'quarantined', 20_000);
+    const answered = await echoAnswersWhile(async () => (await cgiSummary(host, 'crashy')).state === 'quarantined', 25_000);
     expect(answered).toBeGreaterThan(0);
     const s = await cgiSummary(host, 'crashy');
     expect(s.restarts).toBeGreaterThanOrEqual(3);
@@ -72,7 +72,7 @@ describe('a consumer that crashes or loops', () => {
     // The other consumer and the CGIs are untouched.
     expect((await cgiSummary(host, 'looper')).state).toBe('ready');
     expect((await cgiSummary(host, 'echo')).restarts).toBe(0);
-  });
+  }, 40_000);
 
   it('one stuck in a synchronous loop is ended by the watchdog each time, then quarantined; echo answers throughout', async () => {
     await kv(host, 'kv', { op: 'send', topic: 'looper', payload: { how: 'loop' } });
@@ -81,7 +81,7 @@ describe('a consumer that crashes or loops', () => {
     expect((await cgiSummary(host, 'echo')).restarts).toBe(0);
     const res = await host.post('echo', { text: 'still here' });
     expect(res.body).toEqual({ echo: 'still here' });
-  });
+  }, 60_000);
 });
 
 describe('hot reload of a consumer under a stream of jobs', () => {
@@ -118,5 +118,5 @@ describe('hot reload of a consumer under a stream of jobs', () => {
     const t = (await topic(host, 'stream'))!;
     expect(t).toMatchObject({ depth: 0, failed: 0, deadLetters: 0, retries: 0 });
     expect(host.output()).not.toMatch(/consumer job failed/);
-  });
+  }, 120_000);
 });

@@ -74,7 +74,7 @@ describe('retries, dead letters, and a retry from the admin API', () => {
     await waitFor(async () => (await topic(host, 'flaky'))?.deadLetters === 1, 5_000);
     const dead = (await host.get('/_host/api/queue/dead?topic=flaky')).body.deadLetters[0];
     expect(dead.error).toMatch(/timed out after 500 ms/);
-  });
+  }, 40_000);
 
   it('a payload that fails the consumer input is dead-lettered at once (no retry can mend it)', async () => {
     const before = (await topic(host, 'flaky'))!.deadLetters;
@@ -101,7 +101,7 @@ describe('ordering by key', () => {
     for (const key of ['k1', 'k2', 'k3', 'k4']) expect(await value(host, 'kv', ['last', key])).toBe(12);
     // The consumer's concurrency (8) was used: ordering by key is not everything running one by one.
     expect(await value(host, 'kv', ['peak'])).toBeGreaterThan(1);
-  });
+  }, 60_000);
 });
 
 describe('atomic().enqueue and delays', () => {
