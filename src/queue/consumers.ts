@@ -14,9 +14,8 @@
  */
 import type { GroupCommit } from '../store/group-commit.js';
 import type { ResolvedQueueOptions, StoreLogger } from '../store/options.js';
-import { jobIdOf } from '../store/kv.js';
 import { DueTimer } from './due-timer.js';
-import type { JobQueue, JobRow } from './jobs.js';
+import { jobIdOf, type JobQueue, type JobRow } from './jobs.js';
 
 /** What the store sends a consumer worker. */
 export type ToConsumer =

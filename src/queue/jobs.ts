@@ -260,3 +260,15 @@ export class JobQueue {
     return s;
   }
 }
+
+/** A job's id as the API shows it: `j` and its row number in base 36. */
+export function jobIdOf(rowId: number): string {
+  return 'j' + rowId.toString(36);
+}
+
+/** A job id from the admin API back to its row, or null. */
+export function jobRowOf(jobId: string): number | null {
+  if (!/^j[0-9a-z]{1,11}$/.test(jobId)) return null;
+  const n = parseInt(jobId.slice(1), 36);
+  return Number.isSafeInteger(n) ? n : null;
+}

@@ -9,6 +9,7 @@ import type { Db } from './db.js';
 import type { Tx } from './group-commit.js';
 import { StoreError } from './api.js';
 import { checkKey, formatVersion, KvReads } from './kv-reads.js';
+import { jobIdOf } from '../queue/jobs.js';
 import { invalid } from './validate.js';
 import {
   ATOMIC_LIMITS,
@@ -114,17 +115,6 @@ export class Kv extends KvReads {
     }
     return out;
   }
-}
-
-export function jobIdOf(rowId: number): string {
-  return 'j' + rowId.toString(36);
-}
-
-/** A job id from the admin API back to its row, or null. */
-export function jobRowOf(jobId: string): number | null {
-  if (!/^j[0-9a-z]{1,11}$/.test(jobId)) return null;
-  const n = parseInt(jobId.slice(1), 36);
-  return Number.isSafeInteger(n) ? n : null;
 }
 
 function checkValue(v: unknown): string {

@@ -8,7 +8,8 @@ import type { Db } from './db.js';
 import type { Batch, GroupCommit, Tx } from './group-commit.js';
 import type { ResolvedQueueOptions, StoreLogger } from './options.js';
 import { invalid } from './validate.js';
-import { checkMessage, jobIdOf, jobRowOf, Kv } from './kv.js';
+import { checkMessage, Kv } from './kv.js';
+import { jobIdOf, jobRowOf } from '../queue/jobs.js';
 import { StoreError } from './api.js';
 import {
   MAX_LIST_LIMIT,
