@@ -23,7 +23,7 @@ const N = Number(o.messages);
 
 const { Store } = await loadStore();
 const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-fanout-'));
-const store = Store.open({ dataDir: dir, synchronous: o.sync, log: () => {} });
+const store = Store.open({ dataDir: dir, synchronous: o.sync, log: { log() {}, debug() {}, info() {}, warn() {}, error() {} } });
 const uids = [];
 for (let i = 0; i < M; i++) uids.push((await store.createUser({ username: `member_${i}`, passwordHash: 'x' })).uid);
 const { groupId } = await store.createGroup({ owner: uids[0], name: 'bench', members: uids });

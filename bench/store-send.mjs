@@ -27,7 +27,7 @@ const raw = (sync, n) => Math.round(rawSends({ sync, messages: n, pair: (i) => [
 
 const { Store } = await loadStore();
 const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-store-'));
-const store = Store.open({ dataDir: dir, synchronous: o.sync, log: () => {} });
+const store = Store.open({ dataDir: dir, synchronous: o.sync, log: { log() {}, debug() {}, info() {}, warn() {}, error() {} } });
 const uids = [];
 for (let i = 0; i < U; i++) uids.push((await store.createUser({ username: `user_${i}`, passwordHash: 'x' })).uid);
 

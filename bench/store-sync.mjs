@@ -14,7 +14,7 @@ const E = Number(o.entries);
 const R = Number(o.reads);
 const { Store } = await loadStore();
 const dir = mkdtempSync(join(tmpdir(), 'cgihost-bench-sync-'));
-const store = Store.open({ dataDir: dir, synchronous: 'NORMAL', log: () => {} });
+const store = Store.open({ dataDir: dir, synchronous: 'NORMAL', log: { log() {}, debug() {}, info() {}, warn() {}, error() {} } });
 const [a, b] = await Promise.all([
   store.createUser({ username: 'alice', passwordHash: 'x' }),
   store.createUser({ username: 'bob', passwordHash: 'x' }),

@@ -2,9 +2,10 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './config/load.js';
-import { DIST_DIR } from './host/host.js';
-import { startHost } from './host/start.js';
+import { loadConfig } from './config/load.js';
+import { CgiError, HOST_ERROR_EXIT, isHostErrorCode } from './errors.js';
+import { DIST_DIR } from './host/runtime-paths.js';
+import { runServer } from './start.js';
 import { checkCgis } from './host/check.js';
 import { scaffoldCgi } from './host/scaffold.js';
 import { canaryCommand } from './host/canary-cli.js';
@@ -61,15 +62,16 @@ async function main(argv: string[]): Promise<number> {
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be a port number, not "${values.port}"`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new CgiError('CONFIG_INVALID', `--port must be a port number, not "${values.port}"`);
   }
   const overrides = { port, host: values.host, dataDir: values['data-dir'], cgisDir: values['cgis-dir'] };
   const config = () => loadConfig(values.config, overrides);
   switch (command) {
     case 'start':
-      return startHost(config(), { dev: false });
+      return runServer(config(), { dev: false });
     case 'dev':
-      return startHost(config(), { dev: true });
+      return runServer(config(), { dev: true });
     case 'check':
       return checkCgis(config());
     case 'new':
@@ -89,11 +91,12 @@ main(process.argv.slice(2)).then(
     if (code !== -1) process.exitCode = code;
   },
   (e: Error) => {
-    if (
-      e instanceof ConfigError ||
-      (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
-      (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
-    ) {
+    if (e instanceof CgiError && isHostErrorCode(e.code)) {
+      console.error(`cgihost: ${e.message}`);
+      process.exit(HOST_ERROR_EXIT[e.code]);
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       console.error(`cgihost: ${e.message}`);
       process.exit(2);
     }

@@ -2,13 +2,50 @@
  * The SDK that CGI authors import as `cgihost`. Inside a worker the host hands
  * this very module to the CGI, so `instanceof CgiError` holds across the
  * boundary.
+ *
+ * @example
+ * // cgis/demo/echo.ts, served at POST /cgi-bin/echo
+ * import { defineCgi, z, CgiError } from 'cgihost';
+ *
+ * export default defineCgi({
+ *   apiVersion: 1,
+ *   input: z.object({ text: z.string().max(100) }),
+ *   output: z.object({ echo: z.string() }),
+ *   async handler(input, ctx) {
+ *     if (input.text === 'no') throw new CgiError(403, 'FORBIDDEN', 'not allowed');
+ *     ctx.log.info('echoing', { length: input.text.length });
+ *     return { echo: input.text };
+ *   },
+ * });
+ * @module
  */
 import { z } from 'zod';
-import type { ErrorCode } from './errors.js';
 import type { CgiContext, RawBody } from './sdk/context.js';
 
+/**
+ * zod, the one the host validates with: a CGI's `input` and `output` must be
+ * schemas made with this `z` (the host supplies it; nothing to install).
+ *
+ * @example
+ * import { z } from 'cgihost';
+ * const input = z.object({ to: z.string(), text: z.string().min(1).max(4096) });
+ */
 export { z };
+export { CgiError, type CgiErrorOptions } from './errors.js';
+/**
+ * A code a client can receive (src/errors.ts, README's table).
+ *
+ * @example
+ * const code: ErrorCode = 'NOT_GROUP_MEMBER';
+ */
 export type { ErrorCode } from './errors.js';
+/**
+ * The store's types, for CGIs that pass its results along.
+ *
+ * @example
+ * import type { SyncMessage } from 'cgihost';
+ * const texts = (messages: SyncMessage[]) => messages.filter((m) => m.type === 'text');
+ */
 export type * from './store/api.js';
 export type * from './sdk/context.js';
 export type * from './sdk/kv.js';
@@ -17,23 +54,27 @@ export { HISTOGRAM_BUCKETS } from './sdk/metrics.js';
 export { defineConsumer, defineSchedule, isDefinedConsumer, isDefinedSchedule } from './sdk/units.js';
 export type { ConsumerDefinition, ScheduleDefinition } from './sdk/units.js';
 
-/** The host API versions this host can load. A CGI declaring another is refused at load. */
+/**
+ * The host API versions this host can load. A CGI declaring another is refused at load.
+ *
+ * @example
+ * SUPPORTED_API_VERSIONS.includes(1); // true
+ */
 export const SUPPORTED_API_VERSIONS: readonly number[] = [1];
+/**
+ * The newest host API version: what `apiVersion` a new CGI declares.
+ *
+ * @example
+ * defineCgi({ apiVersion: HOST_API_VERSION, input, output, handler });
+ */
 export const HOST_API_VERSION = 1;
 
-export class CgiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'CgiError';
-  }
-}
-
-/** Raw-bytes answer (media download): the host streams the file range or body with these headers. */
+/**
+ * Raw-bytes answer (media download): the host streams the file range or body with these headers.
+ *
+ * @example
+ * const init: RawResponseInit = { status: 206, headers: { 'content-type': 'video/mp4' }, file: { path, start: 0, end: 1023 } };
+ */
 export interface RawResponseInit {
   status?: number;
   headers?: Record<string, string>;
@@ -43,16 +84,46 @@ export interface RawResponseInit {
 }
 
 const RAW = Symbol.for('cgihost.rawResponse');
+/**
+ * What rawResponse() returns; a handler returns it instead of its JSON output.
+ *
+ * @example
+ * const answer: RawResponse = rawResponse({ status: 304, headers: { etag } });
+ */
 export interface RawResponse extends RawResponseInit {
   readonly [RAW]: true;
 }
+
+/**
+ * Answers with raw bytes instead of JSON (a download): the host streams
+ * `file` (or a byte range of it) or sends `body`, with `status` (200 by
+ * default) and `headers`; `output` is not checked. Errors still go through
+ * CgiError, so they keep the JSON envelope.
+ *
+ * @example
+ * const media = await ctx.store.openMedia({ uid: ctx.uid!, mediaId: input.mediaId });
+ * return rawResponse({
+ *   status: 200,
+ *   headers: { 'content-type': media.contentType, 'content-length': String(media.size) },
+ *   file: { path: media.path },
+ * });
+ */
 export function rawResponse(init: RawResponseInit): RawResponse {
   return { ...init, [RAW]: true } as RawResponse;
 }
+
+/**
+ * Whether a handler's result is a rawResponse() (the host's worker asks it).
+ *
+ * @example
+ * isRawResponse(rawResponse({ body: 'ok' })); // true
+ * isRawResponse({ ok: true }); // false
+ */
 export function isRawResponse(v: unknown): v is RawResponse {
   return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[RAW] === true;
 }
 
+/** What every CGI definition declares. */
 interface CgiCommon {
   /** The host API version this CGI was written against. */
   apiVersion: number;
@@ -65,6 +136,12 @@ interface CgiCommon {
   maxBodyBytes?: number;
 }
 
+/**
+ * A CGI that takes JSON (POST) or a query string (GET) and answers JSON.
+ *
+ * @example
+ * const def: JsonCgiDefinition<typeof input, typeof output> = { apiVersion: 1, method: 'GET', input, output, handler };
+ */
 export interface JsonCgiDefinition<I extends z.ZodType, O extends z.ZodType> extends CgiCommon {
   input: I;
   output: O;
@@ -77,6 +154,15 @@ export interface JsonCgiDefinition<I extends z.ZodType, O extends z.ZodType> ext
  * accepted Content-Type to its size limit in bytes. The host answers 415 for
  * any other type and 413 past the limit, without reading the rest. `input`
  * validates the query string.
+ *
+ * @example
+ * export default defineCgi({
+ *   apiVersion: 1,
+ *   body: { kind: 'raw', types: { 'image/png': 10 * 2 ** 20 } },
+ *   input: z.object({}),
+ *   output: z.object({ sha256: z.string() }),
+ *   handler: (_input, ctx) => ({ sha256: ctx.body.sha256 }),
+ * });
  */
 export interface RawBodyCgiDefinition<I extends z.ZodType, O extends z.ZodType> extends CgiCommon {
   body: { kind: 'raw'; types: Record<string, number> };
@@ -85,11 +171,37 @@ export interface RawBodyCgiDefinition<I extends z.ZodType, O extends z.ZodType> 
   handler(input: z.output<I>, ctx: CgiContext & { body: RawBody }): Promise<z.input<O> | RawResponse> | z.input<O> | RawResponse;
 }
 
+/**
+ * Either kind of CGI definition.
+ *
+ * @example
+ * const defs: CgiDefinition[] = [echo, upload];
+ */
 export type CgiDefinition<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> =
   JsonCgiDefinition<I, O> | RawBodyCgiDefinition<I, O>;
 
 const DEFINED = Symbol.for('cgihost.cgi');
 
+/**
+ * Declares a CGI: the default export of `cgis/<group>/<name>.ts`, served at
+ * `/cgi-bin/<name>`. The host validates `input` before the handler runs
+ * (400 INVALID_INPUT) and `output` after it returns (500 INTERNAL, logged as
+ * the CGI's fault); anything the handler throws other than a CgiError is a
+ * 500 INTERNAL whose message reveals nothing.
+ *
+ * @example
+ * import { defineCgi, z } from 'cgihost';
+ *
+ * export default defineCgi({
+ *   apiVersion: 1,
+ *   method: 'GET',
+ *   auth: 'none',
+ *   timeoutMs: 5_000,
+ *   input: z.object({ name: z.string().max(64) }),
+ *   output: z.object({ greeting: z.string() }),
+ *   handler: (input) => ({ greeting: `hello, ${input.name}` }),
+ * });
+ */
 export function defineCgi<I extends z.ZodType, O extends z.ZodType>(def: JsonCgiDefinition<I, O>): JsonCgiDefinition<I, O>;
 export function defineCgi<I extends z.ZodType, O extends z.ZodType>(def: RawBodyCgiDefinition<I, O>): RawBodyCgiDefinition<I, O>;
 export function defineCgi(def: CgiDefinition): CgiDefinition {
@@ -97,6 +209,13 @@ export function defineCgi(def: CgiDefinition): CgiDefinition {
   return def;
 }
 
+/**
+ * Whether a module's default export came from defineCgi() (the host checks it at load).
+ *
+ * @example
+ * isDefinedCgi(defineCgi({ apiVersion: 1, input, output, handler })); // true
+ * isDefinedCgi({ handler }); // false
+ */
 export function isDefinedCgi(v: unknown): v is CgiDefinition {
   return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[DEFINED] === true;
 }

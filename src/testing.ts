@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { compileCgi } from './host/compile.js';
 import { DIST_DIR } from './host/runtime-paths.js';
 import { parseCron } from './host/schedule-clock.js';
-import { createLogger } from './monitor/log.js';
+import { createLogger } from './log.js';
 import type { Kv } from './sdk/kv.js';
 import type { Queue } from './sdk/context.js';
 import type { StoreClient } from './store/api.js';

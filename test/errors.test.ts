@@ -11,7 +11,17 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_STATUS, errorBody, isErrorCode } from '../src/errors.js';
+import {
+  CgiError,
+  CLIENT_ERROR_CODES,
+  ERROR_STATUS,
+  errorBody,
+  HOST_ERROR_EXIT,
+  isErrorCode,
+  isHostErrorCode,
+  OUTCOME_CODES,
+  SYSTEM_ERROR_CODES,
+} from '../src/errors.js';
 import { ROOT } from './helpers/index.js';
 
 const README = join(ROOT, 'README.md');
@@ -26,13 +36,13 @@ interface Row {
   text: string;
 }
 
-/** The `| 404 | `A`, `B` |` rows of the first status table after `heading`. */
-function statusRows(markdown: string, heading: RegExp): Row[] {
+/** The `| 404 | `A`, `B` |` rows of the first status table after `heading` (`digits`: 3 for statuses, 1 for exit codes). */
+function statusRows(markdown: string, heading: RegExp, digits = 3): Row[] {
   const start = markdown.search(heading);
   expect(start, `no ${heading} in the document`).toBeGreaterThanOrEqual(0);
   const rows: Row[] = [];
   for (const line of markdown.slice(start).split('\n')) {
-    const m = /^\|\s*(\d{3})\s*\|(.*)\|\s*$/.exec(line);
+    const m = new RegExp(`^\\|\\s*(\\d{${digits}})\\s*\\|(.*)\\|\\s*$`).exec(line);
     if (m) rows.push({ status: Number(m[1]), codes: [...m[2]!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((c) => c[1]!), text: m[2]! });
     else if (rows.length && !line.startsWith('|')) break;
   }
@@ -114,5 +124,35 @@ describe('error codes', () => {
     expect(errorBody('INVALID_INPUT', 'bad', 'r2', [{ path: ['x'] }])).toEqual({
       error: { code: 'INVALID_INPUT', message: 'bad', requestId: 'r2', details: [{ path: ['x'] }] },
     });
+  });
+
+  it("splits the codes into the client's fault (4xx) and the system's (5xx), each code once", () => {
+    for (const code of CLIENT_ERROR_CODES) expect(ERROR_STATUS[code], code).toBeLessThan(500);
+    for (const code of SYSTEM_ERROR_CODES) expect(ERROR_STATUS[code], code).toBeGreaterThanOrEqual(500);
+    expect([...CLIENT_ERROR_CODES, ...SYSTEM_ERROR_CODES].sort()).toEqual(Object.keys(ERROR_STATUS).sort());
+  });
+
+  it('the README lists every code that never reaches a client with its exit code, and no name is used twice', () => {
+    const readme = readFileSync(README, 'utf8');
+    const exits = table(statusRows(readme, /^Errors that never reach an HTTP client/m, 1));
+    expect(exits).toEqual({ ...HOST_ERROR_EXIT });
+    for (const code of [...Object.keys(HOST_ERROR_EXIT), ...OUTCOME_CODES]) {
+      expect(code).toMatch(/^[A-Z][A-Z0-9_]*$/);
+      expect(isErrorCode(code), code).toBe(false);
+      expect(readme).toContain(`\`${code}\``);
+    }
+    expect(isHostErrorCode('CONFIG_INVALID')).toBe(true);
+    expect(isHostErrorCode('INTERNAL')).toBe(false);
+  });
+
+  it('CgiError takes the SPEC form (status first) or derives the status from its code', () => {
+    const spec = new CgiError(403, 'FORBIDDEN', 'not allowed');
+    expect(spec).toMatchObject({ name: 'CgiError', status: 403, code: 'FORBIDDEN', message: 'not allowed' });
+    expect(spec.details).toBeUndefined();
+    const derived = new CgiError('GROUP_FULL', 'full', { maxMembers: 2 }, { headers: { 'x-a': 'b' } });
+    expect(derived).toMatchObject({ status: 409, code: 'GROUP_FULL', details: { maxMembers: 2 }, headers: { 'x-a': 'b' } });
+    expect(new CgiError('CONFIG_INVALID', 'bad key').status).toBe(500);
+    const cause = new Error('ENOTDIR');
+    expect(new CgiError('CACHE_DIR_UNWRITABLE', 'cannot write', undefined, { cause }).cause).toBe(cause);
   });
 });

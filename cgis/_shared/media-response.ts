@@ -21,12 +21,8 @@ export function mediaResponse(media: MediaRecord & { path: string }, ctx: CgiCon
   if (range && (!ifRange || ifRange === etag)) {
     const r = parseRange(range, media.size);
     if (r === 'unsatisfiable') {
-      return rawResponse({
-        status: 416,
-        headers: { 'content-type': 'application/json; charset=utf-8', 'content-range': `bytes */${media.size}` },
-        body: JSON.stringify({
-          error: { code: 'RANGE_NOT_SATISFIABLE', message: `the range is outside the ${media.size} bytes`, requestId: ctx.requestId },
-        }),
+      throw new CgiError('RANGE_NOT_SATISFIABLE', `the range is outside the ${media.size} bytes`, undefined, {
+        headers: { 'content-range': `bytes */${media.size}` },
       });
     }
     if (r) {

@@ -1,14 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { CgiError } from '../errors.js';
 import { ConfigSchema, type Config } from './schema.js';
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
 
 export interface ConfigOverrides {
   port?: number;
@@ -30,12 +24,12 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
     try {
       text = readFileSync(path, 'utf8');
     } catch (e) {
-      throw new ConfigError(`cannot read config ${path}: ${(e as Error).message}`);
+      throw new CgiError('CONFIG_INVALID', `cannot read config ${path}: ${(e as Error).message}`);
     }
     try {
       raw = JSON.parse(text);
     } catch (e) {
-      throw new ConfigError(`config ${path} is not valid JSON: ${(e as Error).message}`);
+      throw new CgiError('CONFIG_INVALID', `config ${path} is not valid JSON: ${(e as Error).message}`);
     }
   }
   const config = parseConfig(raw, path ?? 'defaults');
@@ -53,7 +47,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
 export function parseConfig(raw: unknown, source: string): Config {
   const result = ConfigSchema.safeParse(raw);
   if (result.success) return result.data;
-  throw new ConfigError(`invalid config ${source}:\n${formatIssues(result.error)}`);
+  throw new CgiError('CONFIG_INVALID', `invalid config ${source}:\n${formatIssues(result.error)}`);
 }
 
 function formatIssues(error: z.ZodError): string {

@@ -7,6 +7,7 @@
 import { build, type Message } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { relative, resolve } from 'node:path';
+import { CgiError } from '../errors.js';
 
 export interface CompiledCgi {
   code: string;
@@ -16,15 +17,19 @@ export interface CompiledCgi {
   inputs: string[];
 }
 
-export class CompileError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number | undefined,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CompileError';
-  }
+/** Where a CGI_COMPILE_FAILED error points: the file (the CGI or a helper it imports) and line. */
+export interface CompileFailure {
+  file: string;
+  line?: number;
+}
+
+function compileFailed(at: CompileFailure, message: string): CgiError {
+  return new CgiError('CGI_COMPILE_FAILED', message, at);
+}
+
+/** The file and line of a compile error, or undefined for any other error. */
+export function compileFailure(e: unknown): CompileFailure | undefined {
+  return e instanceof CgiError && e.code === 'CGI_COMPILE_FAILED' ? (e.details as CompileFailure) : undefined;
 }
 
 export async function compileCgi(file: string): Promise<CompiledCgi> {
@@ -46,10 +51,10 @@ export async function compileCgi(file: string): Promise<CompiledCgi> {
     });
   } catch (e) {
     const first: Message | undefined = (e as { errors?: Message[] }).errors?.[0];
-    if (!first) throw new CompileError(file, undefined, String(e));
+    if (!first) throw compileFailed({ file }, String(e));
     const loc = first.location;
     const where = loc ? `${resolve(loc.file)}:${loc.line}:${loc.column}` : file;
-    throw new CompileError(loc ? resolve(loc.file) : file, loc?.line, `${where}: ${first.text}`);
+    throw compileFailed({ file: loc ? resolve(loc.file) : file, line: loc?.line }, `${where}: ${first.text}`);
   }
   const code = result.outputFiles[0]!.text;
   const version = createHash('sha256').update(code).digest('hex').slice(0, 12);

@@ -6,11 +6,10 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
-import { HostError } from './errors.js';
+import { CgiError } from '../errors.js';
 import { classify, listCgiFiles, listServedCgiFiles, type CgiFile } from './cgi-files.js';
 import { Slot, type LoadError, type SlotEnv } from './slot.js';
-import { CgiRefused } from '../worker/cgi-worker.js';
-import { compileCgi, CompileError, shortPath } from './compile.js';
+import { compileCgi, compileFailure, shortPath } from './compile.js';
 import { parseCron } from './schedule-clock.js';
 import type { UnitMeta } from '../worker/protocol.js';
 
@@ -77,7 +76,7 @@ export class Registry {
   async promote(name: string): Promise<void> {
     const slot = this.slots.get(name);
     const canary = slot?.canary;
-    if (!slot || !canary) throw new HostError('CGI_UNAVAILABLE', `${name} has no loaded canary to promote`);
+    if (!slot || !canary) throw new CgiError('CGI_UNAVAILABLE', `${name} has no loaded canary to promote`);
     // A built-in stable file is never written: the promoted version becomes a local override.
     const stableFile = this.isBuiltin(slot.file) ? join(dirname(canary.file), basename(slot.file)) : slot.file;
     writeFileSync(stableFile, readFileSync(canary.file));
@@ -227,9 +226,11 @@ export class Registry {
   private failed(slot: Slot, f: CgiFile, e: Error): void {
     this.failing.set(f.file, f);
     // A worker that crashed or timed out while loading (an overloaded machine) is tried again; a refusal is final until the file changes.
-    if (!(e instanceof CompileError) && !(e instanceof CgiRefused)) this.retryLater(f);
-    const line = e instanceof CompileError ? e.line : lineIn(e.message, f.file);
-    const file = e instanceof CompileError ? e.file : f.file;
+    const refused = e instanceof CgiError && (e.code === 'CGI_COMPILE_FAILED' || e.code === 'CGI_REFUSED');
+    if (!refused) this.retryLater(f);
+    const at = compileFailure(e);
+    const line = at ? at.line : lineIn(e.message, f.file);
+    const file = at ? at.file : f.file;
     slot.loadFailed({ message: e.message, file, line, at: Date.now() });
     this.env.log.error(slot.stable ? 'CGI change refused; the previous version keeps serving' : 'CGI failed to load', {
       cgi: f.name,

@@ -9,8 +9,8 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
-import type { Logger } from '../monitor/log.js';
-import { CgiRefused, CgiWorker, type ExitReason, type RunOutcome, type TallyMessage } from '../worker/cgi-worker.js';
+import type { Logger } from '../log.js';
+import { CgiWorker, type ExitReason, type RunOutcome, type TallyMessage } from '../worker/cgi-worker.js';
 import type { UnitKind, UnitMeta } from '../worker/protocol.js';
 import type { BootedThread } from '../worker/spare.js';
 import type { PortOwner } from '../store/platform-api.js';
@@ -18,7 +18,7 @@ import { groupEnv } from './group-env.js';
 import { ScheduleClock } from './schedule-clock.js';
 import { CanarySplit } from './canary.js';
 import type { CompiledCgi } from './compile.js';
-import { HostError } from './errors.js';
+import { CgiError, type RequestOutcome } from '../errors.js';
 import { SlotCounters } from './slot-counters.js';
 import { SlotHealth, type SlotState } from './slot-health.js';
 import { WorkerPool, type PoolKind } from './worker-pool.js';
@@ -145,7 +145,7 @@ export class Slot {
       const refusal = admit?.(pool.meta) ?? (kind === 'canary' && pool.meta.kind !== 'cgi' ? 'only CGIs have canaries' : undefined);
       if (refusal) {
         await pool.stop('retired');
-        throw new CgiRefused(refusal);
+        throw new CgiError('CGI_REFUSED', refusal);
       }
     } catch (e) {
       pool.retired = true;
@@ -190,9 +190,9 @@ export class Slot {
 
   /** A request's version: the canary for the configured share of users (by a stable hash of the uid), else stable. */
   route(uid: string | undefined): WorkerPool {
-    if (this.state === 'quarantined') throw new HostError('CGI_UNAVAILABLE', `CGI ${this.name} is quarantined after repeated crashes`);
+    if (this.state === 'quarantined') throw new CgiError('CGI_UNAVAILABLE', `CGI ${this.name} is quarantined after repeated crashes`);
     if (this.canary && this.split.takes(uid)) return this.canary;
-    if (!this.stable) throw new HostError('CGI_UNAVAILABLE', `CGI ${this.name} is not loaded`);
+    if (!this.stable) throw new CgiError('CGI_UNAVAILABLE', `CGI ${this.name} is not loaded`);
     return this.stable;
   }
 
@@ -202,7 +202,7 @@ export class Slot {
   }
 
   /** Counts a finished request (`pool` undefined: turned away before a version was chosen) and judges the canary. */
-  finished(pool: WorkerPool | undefined, status: number, code: string, ms: number): void {
+  finished(pool: WorkerPool | undefined, status: number, code: RequestOutcome, ms: number): void {
     const v = this.counters.finished(pool?.version ?? '', status, code, ms / 1000);
     if (pool && pool === this.canary && this.stable) this.split.judge(v, this.counters.byVersion.get(this.stable.version));
   }

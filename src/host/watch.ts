@@ -2,7 +2,7 @@
 import { watch } from 'chokidar';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../monitor/log.js';
+import type { Logger } from '../log.js';
 import type { Registry } from './registry.js';
 
 const NEW_DIR_RESCANS_MS = [0, 250, 1_000];

@@ -4,7 +4,7 @@
  * shared heartbeat, so it works while a worker is stuck in synchronous code.
  */
 import type { Config } from '../config/schema.js';
-import type { Logger } from '../monitor/log.js';
+import type { Logger } from '../log.js';
 import type { CgiWorker } from '../worker/cgi-worker.js';
 import type { Registry } from './registry.js';
 

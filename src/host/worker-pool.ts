@@ -7,7 +7,7 @@
 import { CgiWorker, type ExitReason } from '../worker/cgi-worker.js';
 import type { UnitMeta } from '../worker/protocol.js';
 import type { CompiledCgi } from './compile.js';
-import { HostError } from './errors.js';
+import { CgiError } from '../errors.js';
 
 export type PoolKind = 'stable' | 'canary';
 
@@ -72,7 +72,7 @@ export class WorkerPool {
       });
     });
     const again = this.leastBusy();
-    if (!again) throw new HostError('CGI_UNAVAILABLE', 'the CGI has no running worker');
+    if (!again) throw new CgiError('CGI_UNAVAILABLE', 'the CGI has no running worker');
     return again;
   }
 

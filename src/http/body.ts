@@ -7,11 +7,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { HostError } from '../host/errors.js';
+import { CgiError } from '../errors.js';
 import type { RawBody } from '../index.js';
 
-function tooLarge(limit: number): HostError {
-  return new HostError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${limit} bytes`, { limit });
+function tooLarge(limit: number): CgiError {
+  return new CgiError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${limit} bytes`, { limit });
 }
 
 function declaredLength(req: IncomingMessage): number | undefined {
@@ -54,7 +54,7 @@ export async function receiveRaw(req: IncomingMessage, types: Record<string, num
   const contentType = mediaType(req.headers['content-type']);
   const limit = types[contentType];
   if (limit === undefined) {
-    throw new HostError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${contentType || '(none)'}" is not accepted here`, {
+    throw new CgiError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${contentType || '(none)'}" is not accepted here`, {
       accepted: Object.keys(types),
     });
   }
@@ -89,7 +89,7 @@ export async function receiveRaw(req: IncomingMessage, types: Record<string, num
     req.on('data', onData);
     req.on('end', () => out.end(() => (failed ? undefined : resolve())));
     req.on('close', () => {
-      if (!req.complete) fail(new HostError('INVALID_INPUT', 'the upload was interrupted'));
+      if (!req.complete) fail(new CgiError('INVALID_INPUT', 'the upload was interrupted'));
     });
     out.on('error', (e) => fail(e));
   });

@@ -2,11 +2,11 @@
 import { createReadStream, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
-import { HostError } from '../host/errors.js';
+import { CgiError, isErrorCode, type RequestOutcome } from '../errors.js';
 import type { Registry } from '../host/registry.js';
 import type { WorkerPool } from '../host/worker-pool.js';
 import type { RawBody } from '../index.js';
-import type { Logger } from '../monitor/log.js';
+import type { Logger } from '../log.js';
 import type { RequestObserver } from '../monitor/observer.js';
 import type { WorkerReply } from '../worker/cgi-worker.js';
 import type { WorkerRequest } from '../worker/protocol.js';
@@ -46,18 +46,18 @@ export async function serveCgi(
   slot.started();
   let d: WorkerPool | undefined;
   let status = 500;
-  let code = 'INTERNAL';
+  let code: RequestOutcome = 'INTERNAL';
   let body: RawBody | undefined;
   try {
     const auth = authenticate(deps.tokens, req.headers.authorization);
     d = slot.route(auth?.uid);
     headers['x-cgi-version'] = d.version;
     const meta = d.meta;
-    if (meta.kind !== 'cgi') throw new HostError('CGI_UNAVAILABLE', `${name} is not a CGI`);
+    if (meta.kind !== 'cgi') throw new CgiError('CGI_UNAVAILABLE', `${name} is not a CGI`);
     if (req.method !== meta.method && !(meta.method === 'GET' && req.method === 'HEAD')) {
-      throw new HostError('METHOD_NOT_ALLOWED', `${name} takes ${meta.method}`);
+      throw new CgiError('METHOD_NOT_ALLOWED', `${name} takes ${meta.method}`);
     }
-    if (meta.auth === 'user' && !auth) throw new HostError('UNAUTHENTICATED', 'a valid Bearer token is required');
+    if (meta.auth === 'user' && !auth) throw new CgiError('UNAUTHENTICATED', 'a valid Bearer token is required');
     const wreq: Omit<WorkerRequest, 't' | 'id'> = {
       requestId,
       uid: auth?.uid,
@@ -88,12 +88,12 @@ export async function serveCgi(
     code = reply.t === 'res' && reply.code ? reply.code : status < 400 ? 'OK' : 'INTERNAL';
     await send(res, reply, headers);
   } catch (e) {
-    if (e instanceof HostError) {
+    if (e instanceof CgiError && isErrorCode(e.code)) {
       status = e.status;
       code = e.code;
       if (e.code === 'METHOD_NOT_ALLOWED' && d?.meta.kind === 'cgi') headers.allow = d.meta.method;
       const unread = !req.complete;
-      sendError(res, e.code, e.message, requestId, { details: e.details, headers });
+      sendError(res, e.code, e.message, requestId, { details: e.details, headers: e.headers ? { ...e.headers, ...headers } : headers });
       // Answered before the body was read (413, 401, 415…).
       if (unread) discardRest(req, res);
     } else if (res.destroyed) {

@@ -1,7 +1,7 @@
 /** The HTTP front: node:http, routing, request ids, and nothing a client sends may crash it. */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Logger } from '../monitor/log.js';
+import type { Logger } from '../log.js';
 import { serveCgi, type CgiRouteDeps } from './cgi-route.js';
 import { sendError, sendJson } from './respond.js';
 

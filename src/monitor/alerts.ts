@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import type { AlertRule } from '../config/schema.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 export interface AlertEvent {
   /** The rule's name, or the host alert's (cgi_quarantined, canary_rolled_back). */

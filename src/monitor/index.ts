@@ -1,4 +1,3 @@
-/** Monitoring: metrics, the admin API, the dashboard, alerts, logs. */
-export { monitorHooks } from './hooks.js';
-export { Monitor } from './monitor.js';
-export { createLogger, type Logger, type Level } from './log.js';
+/** Monitoring: the request tally, metrics, live windows and series, alerts, recent errors (http/admin serves them). */
+export { Monitor, type MonitorParts } from './monitor.js';
+export type { RequestObserver } from './observer.js';

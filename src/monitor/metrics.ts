@@ -52,7 +52,6 @@ export class HostMetrics {
           }
         },
       });
-      new CountersHistogram(registry, registers);
     }
     const restarts: Counter<'cgi' | 'reason'> = new client.Counter({
       name: 'cgihost_worker_restarts_total',
@@ -72,12 +71,14 @@ export class HostMetrics {
     return this.prom.contentType;
   }
 
-  /** The exposition text: the registry's series, then the business metrics and ctx.fetch counts. */
+  /** The exposition text: the registry's series, then the request histogram (from the slots' counters), the business metrics and ctx.fetch counts. */
   async metrics(): Promise<string> {
     const text = await this.prom.metrics();
-    // Their names and label sets are the CGIs' own: prom-client formats them from the getMetricsAsJSON form.
-    const biz = client.AggregatorRegistry.aggregate([bizJson(this.deps.biz)]);
-    return `${text}\n${await biz.metrics()}`;
+    // prom-client has no histogram whose bucket counts can be set, and the business metrics' names and labels are the CGIs' own:
+    // it formats any series given as getMetricsAsJSON() objects through AggregatorRegistry.aggregate (one source: each value is its own sum).
+    const json = [...(this.deps.requestSeries ? [requestHistogram(this.deps.registry)] : []), ...bizJson(this.deps.biz)];
+    const more = client.AggregatorRegistry.aggregate([json]);
+    return `${text}\n${await more.metrics()}`;
   }
 
   private cgiGauges(): void {
@@ -220,62 +221,36 @@ export class HostMetrics {
   }
 }
 
-type HistogramObject = Awaited<ReturnType<client.Histogram<'cgi'>['get']>>;
+/** The JSON form (as getMetricsAsJSON gives it) of one histogram series, read from plain counts. */
+interface HistogramJson {
+  name: string;
+  help: string;
+  type: 'histogram';
+  aggregator: 'sum';
+  values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }>;
+}
 
 /**
  * cgihost_request_duration_seconds, built from the slots' bucket counts when
  * scraped: prom-client formats it as any histogram, and the hot path never
  * calls observe().
  */
-class CountersHistogram extends client.Histogram<'cgi'> {
-  static readonly metricName = 'cgihost_request_duration_seconds';
-
-  constructor(
-    private readonly registry: Registry,
-    registers: client.Registry[],
-  ) {
-    super({
-      name: CountersHistogram.metricName,
-      help: 'Time from receiving a CGI request to answering it.',
-      labelNames: ['cgi'] as const,
-      buckets: [...LATENCY_BUCKETS],
-      registers,
+function requestHistogram(registry: Registry): HistogramJson {
+  const name = 'cgihost_request_duration_seconds';
+  const values: HistogramJson['values'] = [];
+  for (const slot of registry.slots.values()) {
+    const cgi = slot.name;
+    const t = slot.counters;
+    let cumulative = 0;
+    LATENCY_BUCKETS.forEach((le, i) => {
+      cumulative += t.buckets[i]!;
+      values.push({ labels: { le, cgi }, value: cumulative, metricName: `${name}_bucket` });
     });
+    values.push(
+      { labels: { le: '+Inf', cgi }, value: t.requests, metricName: `${name}_bucket` },
+      { labels: { cgi }, value: t.sum, metricName: `${name}_sum` },
+      { labels: { cgi }, value: t.requests, metricName: `${name}_count` },
+    );
   }
-
-  override async get(): Promise<HistogramObject> {
-    return this.snapshot();
-  }
-
-  /** What the registry reads to write the text format. */
-  async getForPromString(): Promise<HistogramObject> {
-    return this.snapshot();
-  }
-
-  private snapshot(): HistogramObject {
-    const name = CountersHistogram.metricName;
-    const values: HistogramObject['values'] = [];
-    for (const slot of this.registry.slots.values()) {
-      const cgi = slot.name;
-      const t = slot.counters;
-      let cumulative = 0;
-      LATENCY_BUCKETS.forEach((le, i) => {
-        cumulative += t.buckets[i]!;
-        values.push({ labels: { le, cgi }, value: cumulative, metricName: `${name}_bucket` } as HistogramObject['values'][number]);
-      });
-      values.push(
-        { labels: { le: '+Inf', cgi }, value: t.requests, metricName: `${name}_bucket` } as HistogramObject['values'][number],
-        { labels: { cgi }, value: t.sum, metricName: `${name}_sum` },
-        { labels: { cgi }, value: t.requests, metricName: `${name}_count` },
-      );
-    }
-    return {
-      name,
-      help: 'Time from receiving a CGI request to answering it.',
-      type: 'histogram' as unknown as HistogramObject['type'],
-      aggregator: 'sum',
-      collect: () => {},
-      values,
-    };
-  }
+  return { name, help: 'Time from receiving a CGI request to answering it.', type: 'histogram', aggregator: 'sum', values };
 }

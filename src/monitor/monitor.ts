@@ -3,8 +3,10 @@
  * its own requests), the live windows, the dashboard's series and the alert
  * rules. Everything the admin API and /metrics show is read from here.
  */
-import type { AlertRule } from '../config/schema.js';
-import type { HostParts } from '../host/host.js';
+import type { AlertRule, Config } from '../config/schema.js';
+import type { Registry } from '../host/registry.js';
+import type { Logger } from '../log.js';
+import type { StoreHost } from '../store/host.js';
 import type { ExitReason } from '../worker/cgi-worker.js';
 import { Alerts } from './alerts.js';
 import { LoopSampler } from './loop-sampler.js';
@@ -23,6 +25,14 @@ export const LIVE_WINDOW_SECONDS = 10;
 /** One dashboard point every STEP seconds, for the last POINTS of them (10 minutes). */
 export const SERIES_STEP_SECONDS = 5;
 export const SERIES_POINTS = 120;
+
+/** What the monitor watches; it only reads them (and raises alerts through the store's queue). */
+export interface MonitorParts {
+  config: Config;
+  log: Logger;
+  store: StoreHost;
+  registry: Registry;
+}
 
 export class Monitor {
   readonly startedAt = Date.now();
@@ -44,7 +54,7 @@ export class Monitor {
   private readonly storeEvery: number;
   private ticks = 0;
 
-  constructor(readonly parts: HostParts) {
+  constructor(readonly parts: MonitorParts) {
     const { config, log, store, registry } = parts;
     this.storeStats = new StoreStatsCache(store);
     this.biz = new BizMetrics((msg, fields) => log.warn(msg, fields));

@@ -3,7 +3,7 @@
  * logs. A CGI that throws logs the error and then answers 500; both arrive
  * here with the same requestId and become one entry.
  */
-import type { Level } from './log.js';
+import type { Level } from '../log.js';
 
 export interface RecentError {
   at: number;

@@ -13,7 +13,8 @@
  * try); one that was draining (a hot reload) gives its jobs back untried.
  */
 import type { GroupCommit } from '../store/group-commit.js';
-import type { ResolvedQueueOptions, StoreLogger } from '../store/options.js';
+import type { ResolvedQueueOptions } from '../store/options.js';
+import type { Logger } from '../log.js';
 import { DueTimer } from './due-timer.js';
 import { jobIdOf, type JobQueue, type JobRow } from './jobs.js';
 
@@ -95,7 +96,7 @@ export class ConsumerDispatch {
     private readonly jobs: JobQueue,
     private readonly commit: GroupCommit,
     private readonly opts: ResolvedQueueOptions,
-    private readonly log: StoreLogger,
+    private readonly log: Logger,
   ) {}
 
   subscribe(sub: Subscriber): void {
@@ -258,9 +259,9 @@ export class ConsumerDispatch {
           }
           if (t) t.failed++;
           const fields = { topic: job.topic, consumer: sub.unit, jobId: jobIdOf(job.id), attempt: job.attempts + 1, error: o.error };
-          if (r.dead) this.log('error', 'consumer job dead-lettered', fields);
+          if (r.dead) this.log.error('consumer job dead-lettered', fields);
           else {
-            this.log('warn', 'consumer job failed, will retry', { ...fields, retryInMs: r.nextRunAt - Date.now() });
+            this.log.warn('consumer job failed, will retry', { ...fields, retryInMs: r.nextRunAt - Date.now() });
             t?.timer.schedule(r.nextRunAt);
           }
         });
@@ -268,7 +269,7 @@ export class ConsumerDispatch {
       },
       (err: unknown) => {
         // Nothing was written: the jobs are still pending as they were, and are handed out again.
-        this.log('error', 'consumer job outcomes not recorded; the jobs will run again', { jobs: batch.length, error: String(err) });
+        this.log.error('consumer job outcomes not recorded; the jobs will run again', { jobs: batch.length, error: String(err) });
         for (const o of batch) this.topics.get(o.flight.job.topic)?.flights.delete(o.flight.job.id);
         setTimeout(() => this.afterWrite(batch, true), LOST_RETRY_MS).unref();
       },

@@ -8,7 +8,8 @@
  * duplicates an entry; pending jobs resume when the store opens again.
  */
 import { Tx, type Batch, type GroupCommit } from '../store/group-commit.js';
-import type { ResolvedQueueOptions, StoreLogger } from '../store/options.js';
+import type { Logger } from '../log.js';
+import type { ResolvedQueueOptions } from '../store/options.js';
 import { DueTimer } from './due-timer.js';
 import type { JobQueue, JobRow } from './jobs.js';
 
@@ -50,7 +51,7 @@ export class FanoutConsumer {
     private readonly commit: GroupCommit,
     private readonly target: FanoutTarget,
     private readonly opts: ResolvedQueueOptions,
-    private readonly log: StoreLogger,
+    private readonly log: Logger,
   ) {}
 
   /** New jobs were committed (or the store just opened): process them soon. */
@@ -144,7 +145,7 @@ export class FanoutConsumer {
     const r = this.jobs.fail(tx, job, error);
     batch.absorb(tx);
     if (r.dead) {
-      this.log('error', 'fan-out job dead-lettered', { jobId: job.id, attempts: job.attempts + 1, error });
+      this.log.error('fan-out job dead-lettered', { jobId: job.id, attempts: job.attempts + 1, error });
       this.target.dead(tx, job, error);
       try {
         const p = JSON.parse(job.payload) as FanoutJob;
@@ -153,7 +154,7 @@ export class FanoutConsumer {
         // An unreadable payload holds no version.
       }
     } else {
-      this.log('warn', 'fan-out job failed, will retry', { jobId: job.id, attempts: job.attempts + 1, error });
+      this.log.warn('fan-out job failed, will retry', { jobId: job.id, attempts: job.attempts + 1, error });
       this.timer.schedule(r.nextRunAt);
     }
   }

@@ -14,7 +14,8 @@ import { createHmac } from 'node:crypto';
 import type { Agent } from 'undici';
 import type { Db } from '../store/db.js';
 import type { GroupCommit, Tx } from '../store/group-commit.js';
-import type { ResolvedQueueOptions, StoreLogger, WebhookConfig } from '../store/options.js';
+import type { Logger } from '../log.js';
+import type { ResolvedQueueOptions, WebhookConfig } from '../store/options.js';
 import { DueTimer } from './due-timer.js';
 import type { JobQueue, JobRow } from './jobs.js';
 
@@ -41,7 +42,7 @@ export class WebhookDispatcher {
     private readonly jobs: JobQueue,
     private readonly commit: GroupCommit,
     private readonly opts: ResolvedQueueOptions,
-    private readonly log: StoreLogger,
+    private readonly log: Logger,
   ) {
     // One endpoint listed twice would get every event twice.
     const seen = new Set<string>();
@@ -90,7 +91,7 @@ export class WebhookDispatcher {
           WHERE topic = '${WEBHOOK}' AND state = 'pending' AND key NOT IN (SELECT value FROM json_each(?))`,
       )
       .run(Date.now(), JSON.stringify(this.hooks.map((h) => h.url)));
-    if (r.changes > 0) this.log('warn', 'webhook jobs of removed endpoints dead-lettered', { jobs: r.changes });
+    if (r.changes > 0) this.log.warn('webhook jobs of removed endpoints dead-lettered', { jobs: r.changes });
     this.wake();
   }
 
@@ -176,14 +177,14 @@ export class WebhookDispatcher {
         return this.jobs.fail(tx, job, error);
       });
       if (outcome?.dead) {
-        this.log('error', 'webhook delivery dead-lettered', { url: hook.url, jobId: job.id, attempts: job.attempts + 1, error });
+        this.log.error('webhook delivery dead-lettered', { url: hook.url, jobId: job.id, attempts: job.attempts + 1, error });
       } else if (outcome) {
-        this.log('warn', 'webhook delivery failed, will retry', { url: hook.url, jobId: job.id, error });
+        this.log.warn('webhook delivery failed, will retry', { url: hook.url, jobId: job.id, error });
         this.timer.schedule(outcome.nextRunAt);
       }
     } catch (err) {
       // The outcome was not written: the job is still pending and will be delivered again.
-      this.log('error', 'webhook outcome not recorded', { jobId: job.id, error: errorText(err) });
+      this.log.error('webhook outcome not recorded', { jobId: job.id, error: errorText(err) });
     } finally {
       this.inflight.delete(job.id);
       this.perEndpoint.set(hook.url, this.perEndpoint.get(hook.url)! - 1);

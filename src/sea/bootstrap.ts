@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { setRuntimePaths } from '../host/runtime-paths.js';
 import { cacheRoot, extractAll } from './cache-dir.js';
-import { SeaStartError } from './errors.js';
+import { CgiError, HOST_ERROR_EXIT, isHostErrorCode } from '../errors.js';
 import { assetReader, readManifest } from './manifest.js';
 import { useSqliteAddon } from './sqlite-addon.js';
 
@@ -29,7 +29,7 @@ try {
     builtinCgisDir: join(dir, 'cgis'),
   });
 } catch (e) {
-  if (!(e instanceof SeaStartError)) throw e;
+  if (!(e instanceof CgiError && isHostErrorCode(e.code))) throw e;
   console.error(`cgihost: ${e.message}`);
-  process.exit(1);
+  process.exit(HOST_ERROR_EXIT[e.code]);
 }

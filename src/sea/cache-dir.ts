@@ -9,7 +9,8 @@ import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } fro
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CACHE_DIR_HINT, SeaStartError } from './errors.js';
+import { CgiError } from '../errors.js';
+import { CACHE_DIR_HINT } from './errors.js';
 import { unpack, type AssetReader, type SeaManifest } from './manifest.js';
 
 /** CGIHOST_CACHE_DIR, else $XDG_CACHE_HOME/cgihost, else ~/.cache/cgihost, else <tmp>/cgihost-<user>. */
@@ -47,9 +48,10 @@ export function extractAll(root: string, manifest: SeaManifest, read: AssetReade
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code && UNWRITABLE.has(code)) {
-        throw new SeaStartError(
+        throw new CgiError(
           'CACHE_DIR_UNWRITABLE',
           `cannot write its runtime files to the cache dir ${root} (${code}: ${(e as Error).message}). ${CACHE_DIR_HINT}`,
+          undefined,
           { cause: e },
         );
       }

@@ -7,7 +7,7 @@ import { getRawAsset, isSea } from 'node:sea';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SeaStartError } from './errors.js';
+import { CgiError } from '../errors.js';
 
 export interface SeaFile {
   /** Where the file goes, relative to the cache dir of this build. */
@@ -43,10 +43,7 @@ export function assetReader(): AssetReader {
   if (isSea()) return (key) => new Uint8Array(getRawAsset(key) as ArrayBuffer);
   const dir = process.env.CGIHOST_SEA_ASSETS;
   if (!dir)
-    throw new SeaStartError(
-      'NOT_A_BINARY',
-      'not running as the single binary: set CGIHOST_SEA_ASSETS to the staged assets (dist/sea/assets)',
-    );
+    throw new CgiError('NOT_A_BINARY', 'not running as the single binary: set CGIHOST_SEA_ASSETS to the staged assets (dist/sea/assets)');
   return (key) => readFileSync(join(dir, key));
 }
 

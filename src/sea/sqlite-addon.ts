@@ -6,7 +6,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { CACHE_DIR_HINT, SeaStartError } from './errors.js';
+import { CgiError } from '../errors.js';
+import { CACHE_DIR_HINT } from './errors.js';
 import { glibcProblem, runtimeGlibc } from './glibc.js';
 
 export const ADDON_FILE = 'better_sqlite3.node';
@@ -40,14 +41,15 @@ export function sqliteAddon(): object {
 export function explainLoadError(e: Error, dir: string, neededGlibc: string | null): Error {
   const msg = e.message ?? String(e);
   const glibc = glibcProblem(msg, neededGlibc, /GLIBC_/.test(msg) ? runtimeGlibc() : null);
-  if (glibc) return new SeaStartError('GLIBC_TOO_OLD', glibc, { cause: e });
+  if (glibc) return new CgiError('GLIBC_TOO_OLD', glibc, undefined, { cause: e });
   // mmap(PROT_EXEC) refused: the cache dir's filesystem is mounted noexec.
   if (/failed to map segment|operation not permitted|permission denied/i.test(msg)) {
-    return new SeaStartError(
+    return new CgiError(
       'CACHE_DIR_NOEXEC',
       `cannot load its SQLite addon from the cache dir ${dir}: the filesystem does not allow running code from it (mounted noexec?) (${msg.trim()}). ${CACHE_DIR_HINT}`,
+      undefined,
       { cause: e },
     );
   }
-  return new SeaStartError('ADDON_LOAD_FAILED', `cannot load its SQLite addon ${join(dir, ADDON_FILE)}: ${msg.trim()}`, { cause: e });
+  return new CgiError('ADDON_LOAD_FAILED', `cannot load its SQLite addon ${join(dir, ADDON_FILE)}: ${msg.trim()}`, undefined, { cause: e });
 }

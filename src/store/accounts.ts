@@ -5,7 +5,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Tx } from './group-commit.js';
-import { StoreError } from './api.js';
+import { CgiError } from '../errors.js';
 import { newSessionId, newUid } from './ids.js';
 import { invalid, requireString } from './validate.js';
 
@@ -44,7 +44,7 @@ export class Accounts {
   requireUsers(uids: readonly string[]): void {
     const unknown = uids.filter((u) => !this.exists(u));
     if (unknown.length > 0) {
-      throw new StoreError('NO_SUCH_USER', unknown.length === 1 ? 'no such user' : 'no such users', { uids: unknown });
+      throw new CgiError('NO_SUCH_USER', unknown.length === 1 ? 'no such user' : 'no such users', { uids: unknown });
     }
   }
 
@@ -57,7 +57,7 @@ export class Accounts {
     if (typeof a.username !== 'string' || !USERNAME.test(a.username)) invalid('username must match ^[a-z0-9_]{3,32}$');
     requireString(a.passwordHash, 'passwordHash', 1024);
     if (this.nameTaken.get(a.username) !== undefined) {
-      throw new StoreError('USERNAME_TAKEN', 'this username is taken');
+      throw new CgiError('USERNAME_TAKEN', 'this username is taken');
     }
     let uid = newUid();
     while (this.userExists.get(uid) !== undefined) uid = newUid();
@@ -73,7 +73,7 @@ export class Accounts {
   createSession(tx: Tx, a: { uid: string; tokenHash: string; deviceId?: string }): { sessionId: string } {
     requireString(a.tokenHash, 'tokenHash', 256);
     if (a.deviceId !== undefined) requireString(a.deviceId, 'deviceId', 256);
-    if (!this.exists(a.uid)) throw new StoreError('NO_SUCH_USER', 'no such user');
+    if (!this.exists(a.uid)) throw new CgiError('NO_SUCH_USER', 'no such user');
     const sessionId = newSessionId();
     this.insertSession.run(a.tokenHash, sessionId, a.uid, a.deviceId ?? null, tx.now);
     return { sessionId };

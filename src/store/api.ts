@@ -1,10 +1,9 @@
 /**
  * What the store offers to CGIs through `ctx.store` (and what the store thread
  * answers). Every method is called by RPC from a CGI worker; arguments and
- * results must be structured-clonable. A failure is a StoreError carrying a
+ * results must be structured-clonable. A failure is a CgiError carrying a
  * code of src/errors.ts, which reaches the client unchanged.
  */
-import type { ErrorCode } from '../errors.js';
 
 export type MessageType = 'text' | 'voice' | 'image' | 'video' | 'system';
 
@@ -119,14 +118,3 @@ export type StoreOp = keyof StoreApi;
 export type StoreClient = {
   [K in StoreOp]: (args: Parameters<StoreApi[K]>[0]) => Promise<ReturnType<StoreApi[K]>>;
 };
-
-export class StoreError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}

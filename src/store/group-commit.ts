@@ -19,8 +19,8 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { StoreError } from './api.js';
-import type { StoreLogger } from './options.js';
+import { CgiError } from '../errors.js';
+import type { Logger } from '../log.js';
 
 /** What a batch's committed operations did, for after-commit work (wake-ups, queue consumers, stats). */
 export class Batch {
@@ -119,7 +119,7 @@ export class GroupCommit {
     private readonly db: Db,
     private readonly journal: Journal,
     private readonly hooks: CommitHooks,
-    private readonly log: StoreLogger,
+    private readonly log: Logger,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -136,7 +136,7 @@ export class GroupCommit {
 
   /** Queues a write; it resolves with `run`'s value once the batch holding it has committed. */
   write<T>(run: (tx: Tx) => T): Promise<T> {
-    if (this.closed) return Promise.reject(new StoreError('INTERNAL', 'the store is closed'));
+    if (this.closed) return Promise.reject(new CgiError('INTERNAL', 'the store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
@@ -166,7 +166,7 @@ export class GroupCommit {
       }
     });
     if (!batch) {
-      for (const op of ops) op.reject(new StoreError('INTERNAL', 'the write could not be committed'));
+      for (const op of ops) op.reject(new CgiError('INTERNAL', 'the write could not be committed'));
       return;
     }
     for (let i = 0; i < ops.length; i++) {
@@ -207,7 +207,7 @@ export class GroupCommit {
         try {
           if (this.db.inTransaction) this.rollback.run();
         } catch (rollbackErr) {
-          this.log('error', 'rollback failed', { error: String(rollbackErr) });
+          this.log.error('rollback failed', { error: String(rollbackErr) });
         }
         this.journal.rollbackAll();
         this.hooks.lost();
@@ -215,7 +215,7 @@ export class GroupCommit {
           this.isolatedRetries++;
           continue;
         }
-        this.log('error', 'store transaction lost', { error: String(err), entries: batch.entries });
+        this.log.error('store transaction lost', { error: String(err), entries: batch.entries });
         return null;
       }
       this.journal.commit();

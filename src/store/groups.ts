@@ -20,7 +20,8 @@
  */
 import type { Db } from './db.js';
 import type { Tx } from './group-commit.js';
-import { StoreError, type GroupInfo, type SystemEvent } from './api.js';
+import { CgiError } from '../errors.js';
+import type { GroupInfo, SystemEvent } from './api.js';
 import type { Accounts } from './accounts.js';
 import type { Inbox } from './inbox.js';
 import type { MessageRows } from './message-rows.js';
@@ -98,7 +99,7 @@ export class Groups {
     const g = this.memberOf(a.groupId, a.by);
     const asked = unique(a.members);
     if (a.by !== g.owner && asked.some((u) => u !== a.by)) {
-      throw new StoreError('FORBIDDEN', 'only the owner may remove other members');
+      throw new CgiError('FORBIDDEN', 'only the owner may remove other members');
     }
     const current = this.members(a.groupId, g.version);
     const gone = new Set(asked.filter((u) => current.includes(u)));
@@ -193,16 +194,16 @@ export class Groups {
 
   private memberOf(groupId: unknown, uid: unknown): GroupRow {
     const g = typeof groupId === 'string' ? this.s.group.get(groupId) : undefined;
-    if (!g) throw new StoreError('NO_SUCH_GROUP', 'no such group');
+    if (!g) throw new CgiError('NO_SUCH_GROUP', 'no such group');
     if (typeof uid !== 'string' || this.s.isMember.get(groupId as string, uid) === undefined) {
-      throw new StoreError('NOT_GROUP_MEMBER', 'not a member of this group');
+      throw new CgiError('NOT_GROUP_MEMBER', 'not a member of this group');
     }
     return g;
   }
 
   private checkCap(count: number): void {
     if (count > this.maxMembers) {
-      throw new StoreError('GROUP_FULL', `a group has at most ${this.maxMembers} members`, { maxMembers: this.maxMembers });
+      throw new CgiError('GROUP_FULL', `a group has at most ${this.maxMembers} members`, { maxMembers: this.maxMembers });
     }
   }
 }

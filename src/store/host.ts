@@ -5,7 +5,8 @@
  * and each port it held closes, so the workers' calls can fail too.
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { StoreError } from './api.js';
+import { createLogger, type Logger } from '../log.js';
+import { CgiError } from '../errors.js';
 import type { StoreControl, StoreControlReply, StoreStats } from './protocol.js';
 import type { PortOwner } from './platform-api.js';
 import type { StoreAdminApi, StoreAdminOp } from './platform.js';
@@ -13,17 +14,9 @@ import type { StoreOptions } from './options.js';
 import type { StoreThreadOptions } from './thread.js';
 import { revocationCounter, TokenReader } from './token-reader.js';
 
-type Level = 'info' | 'warn' | 'error';
-
-/** Any logger with a `log(level, msg, fields)` method (the host's Logger is one). */
-export interface StoreHostLogger {
-  log(level: Level, msg: string, fields?: Record<string, unknown>): void;
-}
-
-export interface StoreHostOptions extends Omit<StoreOptions, 'log'> {
+export interface StoreHostOptions extends StoreOptions {
   /** The bundled thread entry (dist/store-thread.js). */
   threadFile: string;
-  log?: StoreHostLogger;
   /** Called when the thread stops without being asked to. */
   onExit?: (code: number) => void;
 }
@@ -49,7 +42,7 @@ export class StoreHost {
 
   private constructor(
     private readonly worker: Worker,
-    private readonly log: StoreHostLogger,
+    private readonly log: Logger,
     private readonly onExit: ((code: number) => void) | undefined,
   ) {
     let ready!: { resolve(): void; reject(e: Error): void };
@@ -73,7 +66,7 @@ export class StoreHost {
 
   /** Starts the store thread and resolves once its database is open. */
   static async start(opts: StoreHostOptions): Promise<StoreHost> {
-    const { threadFile, log = consoleLogger, onExit, ...rest } = opts;
+    const { threadFile, log = createLogger({ level: 'info', format: 'json' }), onExit, ...rest } = opts;
     const revocations = revocationCounter();
     const workerData: StoreThreadOptions = {
       revocations,
@@ -118,11 +111,11 @@ export class StoreHost {
     return port2;
   }
 
-  /** The admin API's questions about topics, dead letters and schedules. A store refusal keeps its code (StoreError). */
+  /** The admin API's questions about topics, dead letters and schedules. A store refusal keeps its code (a CgiError). */
   async admin<K extends StoreAdminOp>(op: K, args: Parameters<StoreAdminApi[K]>[0]): Promise<Awaited<ReturnType<StoreAdminApi[K]>>> {
     const r = await this.call({ t: 'admin', op, args });
     if (r.t !== 'admin') throw new Error('unexpected store reply');
-    if (!r.ok) throw new StoreError(r.error.code, r.error.message, r.error.details);
+    if (!r.ok) throw new CgiError(r.error.code, r.error.message, r.error.details);
     return r.value as Awaited<ReturnType<StoreAdminApi[K]>>;
   }
 
@@ -201,11 +194,3 @@ export class StoreHost {
     }
   }
 }
-
-const consoleLogger: StoreHostLogger = {
-  log(level, msg, fields) {
-    const line = JSON.stringify({ level, time: Date.now(), msg, ...fields });
-    if (level === 'info') console.log(line);
-    else console.error(line);
-  },
-};

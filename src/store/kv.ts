@@ -7,7 +7,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Tx } from './group-commit.js';
-import { StoreError } from './api.js';
+import { CgiError } from '../errors.js';
 import { checkKey, formatVersion, KvReads } from './kv-reads.js';
 import { jobIdOf } from '../queue/jobs.js';
 import { invalid } from './validate.js';
@@ -169,5 +169,5 @@ export function checkTopic(topic: unknown): asserts topic is string {
   if (typeof topic !== 'string' || topic.length > MAX_TOPIC_LENGTH || !TOPIC.test(topic)) {
     invalid(`a topic must match [a-z][a-z0-9_.-]* (at most ${MAX_TOPIC_LENGTH} characters)`);
   }
-  if (RESERVED_TOPICS.has(topic)) throw new StoreError('INVALID_INPUT', `topic "${topic}" is the host's own`);
+  if (RESERVED_TOPICS.has(topic)) throw new CgiError('INVALID_INPUT', `topic "${topic}" is the host's own`);
 }

@@ -12,7 +12,8 @@ import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Tx } from './group-commit.js';
-import { StoreError, type MediaRecord } from './api.js';
+import { CgiError } from '../errors.js';
+import type { MediaRecord } from './api.js';
 import { isMediaId } from './ids.js';
 import { invalid, isIntIn, requireString } from './validate.js';
 
@@ -106,7 +107,7 @@ export class Media {
 
   open(a: { uid: string; mediaId: string }): MediaRecord & { path: string } {
     const rec = typeof a.uid === 'string' ? this.readableBy(a.uid, a.mediaId) : undefined;
-    if (!rec) throw new StoreError('NO_SUCH_MEDIA', 'no such media');
+    if (!rec) throw new CgiError('NO_SUCH_MEDIA', 'no such media');
     return { ...rec, path: this.pathOf(rec.mediaId) };
   }
 }

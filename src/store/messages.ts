@@ -5,7 +5,8 @@
  * sender's. A message to oneself writes ONE entry (the sender's, which is also
  * the recipient's): an inbox never holds the same message twice.
  */
-import { StoreError, type SendMessageArgs, type SendMessageResult } from './api.js';
+import { CgiError } from '../errors.js';
+import type { SendMessageArgs, SendMessageResult } from './api.js';
 import type { Tx } from './group-commit.js';
 import type { Accounts } from './accounts.js';
 import type { Groups } from './groups.js';
@@ -44,12 +45,12 @@ export class Messaging {
     const p = checkPayload(a);
     const first = this.rows.findByClientId(a.from, a.clientMsgId);
     if (first) return sameAnswer(first, p);
-    if (!this.accounts.exists(a.from)) throw new StoreError('NO_SUCH_USER', 'no such sender');
+    if (!this.accounts.exists(a.from)) throw new CgiError('NO_SUCH_USER', 'no such sender');
     if (p.mediaId !== null) this.checkMedia(a.from, p.mediaId, a.type as keyof typeof MEDIA_KIND_OF_TYPE);
 
     let version = 0;
     if (p.groupId !== null) version = this.groups.versionForPost(p.groupId, a.from);
-    else if (!this.accounts.exists(p.to)) throw new StoreError('NO_SUCH_USER', 'no such recipient');
+    else if (!this.accounts.exists(p.to)) throw new CgiError('NO_SUCH_USER', 'no such recipient');
 
     const seq = this.inbox.reserve(a.from);
     const id = this.rows.insert({ from: a.from, ...p, event: null, clientMsgId: a.clientMsgId, senderSeq: seq, createdAt: tx.now });
@@ -71,9 +72,9 @@ export class Messaging {
 
   private checkMedia(uid: string, mediaId: string, type: keyof typeof MEDIA_KIND_OF_TYPE): void {
     const rec = this.media.readableBy(uid, mediaId);
-    if (!rec) throw new StoreError('NO_SUCH_MEDIA', 'no such media');
+    if (!rec) throw new CgiError('NO_SUCH_MEDIA', 'no such media');
     if (rec.kind !== MEDIA_KIND_OF_TYPE[type]) {
-      throw new StoreError('MEDIA_KIND_MISMATCH', `a ${type} message needs ${MEDIA_KIND_OF_TYPE[type]} media, not ${rec.kind}`);
+      throw new CgiError('MEDIA_KIND_MISMATCH', `a ${type} message needs ${MEDIA_KIND_OF_TYPE[type]} media, not ${rec.kind}`);
     }
   }
 }
@@ -131,7 +132,7 @@ function sameAnswer(first: SentRow, p: Payload): SendMessageResult {
     first.media_id === p.mediaId &&
     first.duration_ms === p.durationMs;
   if (!same) {
-    throw new StoreError('IDEMPOTENCY_CONFLICT', 'this clientMsgId was already used for a different message', {
+    throw new CgiError('IDEMPOTENCY_CONFLICT', 'this clientMsgId was already used for a different message', {
       msgId: msgIdOf(first.id),
     });
   }

@@ -3,6 +3,7 @@
  * everything here is structured-clonable; the host's config schema validates
  * them before they get here.
  */
+import type { Logger } from '../log.js';
 
 export interface WebhookConfig {
   url: string;
@@ -37,8 +38,6 @@ export interface LoginThrottleOptions {
   windowMs?: number;
 }
 
-export type StoreLogger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
-
 export interface StoreOptions {
   dataDir: string;
   /** 'FULL' (default): a commit survives power loss. 'NORMAL': it survives a process crash only. */
@@ -47,7 +46,8 @@ export interface StoreOptions {
   webhooks?: WebhookConfig[];
   queue?: QueueOptions;
   login?: LoginThrottleOptions;
-  log?: StoreLogger;
+  /** Where the store's records go (default: JSON lines on stdout); in the store thread, to the main thread's logger. */
+  log?: Logger;
   /** Over a SharedArrayBuffer: bumped after each committed session revocation (see TokenReader). */
   revocations?: Int32Array;
 }
@@ -75,9 +75,3 @@ export function resolveQueueOptions(q: QueueOptions | undefined): ResolvedQueueO
   }
   return out;
 }
-
-export const defaultLogger: StoreLogger = (level, msg, fields) => {
-  const line = JSON.stringify({ level, time: Date.now(), src: 'store', msg, ...fields });
-  if (level === 'info') console.log(line);
-  else console.error(line);
-};

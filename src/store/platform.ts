@@ -6,11 +6,12 @@
  */
 import type { Db } from './db.js';
 import type { Batch, GroupCommit, Tx } from './group-commit.js';
-import type { ResolvedQueueOptions, StoreLogger } from './options.js';
+import type { ResolvedQueueOptions } from './options.js';
+import type { Logger } from '../log.js';
 import { invalid } from './validate.js';
 import { checkMessage, Kv } from './kv.js';
 import { jobIdOf, jobRowOf } from '../queue/jobs.js';
-import { StoreError } from './api.js';
+import { CgiError } from '../errors.js';
 import {
   MAX_LIST_LIMIT,
   RESERVED_TOPICS,
@@ -63,7 +64,7 @@ export class Platform {
     private readonly commit: GroupCommit,
     private readonly jobs: JobQueue,
     opts: ResolvedQueueOptions,
-    private readonly log: StoreLogger,
+    private readonly log: Logger,
   ) {
     this.kv = new Kv(db);
     this.dispatch = new ConsumerDispatch(jobs, commit, opts, log);
@@ -125,10 +126,10 @@ export class Platform {
   async retryDead(a: { jobId: string }) {
     const id = typeof a.jobId === 'string' ? jobRowOf(a.jobId) : null;
     const dead = id === null ? undefined : this.jobs.deadJob(id);
-    if (!dead) throw new StoreError('NO_SUCH_JOB', `no dead letter ${String(a.jobId).slice(0, 40)}`);
+    if (!dead) throw new CgiError('NO_SUCH_JOB', `no dead letter ${String(a.jobId).slice(0, 40)}`);
     if (RESERVED_TOPICS.has(dead.topic)) invalid(`dead letters of the host's own topic "${dead.topic}" cannot be retried`);
     const topic = await this.commit.write((tx) => this.jobs.retryDead(tx, dead.id));
-    if (topic === null) throw new StoreError('NO_SUCH_JOB', `${a.jobId} is no longer a dead letter`);
+    if (topic === null) throw new CgiError('NO_SUCH_JOB', `${a.jobId} is no longer a dead letter`);
     // An old job: behind where the topic's sweep has got to.
     this.dispatch.wake(topic, true);
     return { jobId: a.jobId, topic };
@@ -167,7 +168,7 @@ export class Platform {
         // More were due than one sweep takes: go on soon.
         if (n === SWEEP_LIMIT) setTimeout(() => this.sweep(), 100).unref();
       })
-      .catch((err: unknown) => this.log('warn', 'expired kv keys not swept', { error: String(err) }));
+      .catch((err: unknown) => this.log.warn('expired kv keys not swept', { error: String(err) }));
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import type { ErrorCode } from '../errors.js';
 import type { ToConsumer, Subscription, TopicCounts } from '../queue/consumers.js';
+import type { Level } from '../log.js';
 import type { StoreOp } from './api.js';
 import type { PlatformOp, PortOwner } from './platform-api.js';
 import type { StoreAdminOp } from './platform.js';
@@ -77,4 +78,4 @@ export type StoreControlReply =
   | { t: 'emitted'; id: number }
   | { t: 'admin'; id: number; ok: true; value: unknown }
   | { t: 'admin'; id: number; ok: false; error: { code: ErrorCode; message: string; details?: unknown } }
-  | { t: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> };
+  | { t: 'log'; level: Level; msg: string; fields?: Record<string, unknown> };

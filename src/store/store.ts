@@ -17,7 +17,8 @@ import { Groups } from './groups.js';
 import { Media, type PutMediaArgs } from './media.js';
 import { Messaging } from './messages.js';
 import { invalid } from './validate.js';
-import { DEFAULT_GROUPS_MAX_MEMBERS, defaultLogger, resolveQueueOptions, type StoreLogger, type StoreOptions } from './options.js';
+import { createLogger, type Logger } from '../log.js';
+import { DEFAULT_GROUPS_MAX_MEMBERS, resolveQueueOptions, type StoreOptions } from './options.js';
 import { JobQueue, type JobRow } from '../queue/jobs.js';
 import { FANOUT, FanoutConsumer } from '../queue/fanout.js';
 import { WEBHOOK, WebhookDispatcher } from '../queue/webhooks.js';
@@ -34,7 +35,7 @@ const MAX_SYNC_TIMEOUT_MS = 30_000;
 
 export class Store implements StoreClient {
   private readonly db: Db;
-  private readonly log: StoreLogger;
+  private readonly log: Logger;
   private readonly commit: GroupCommit;
   private readonly inbox: Inbox;
   private readonly waiters: SyncWaiters;
@@ -61,7 +62,7 @@ export class Store implements StoreClient {
   }
 
   private constructor(opts: StoreOptions) {
-    this.log = opts.log ?? defaultLogger;
+    this.log = opts.log ?? createLogger({ level: 'info', format: 'json' });
     this.revocations = opts.revocations;
     const queue = resolveQueueOptions(opts.queue);
     const db = (this.db = openDatabase(opts.dataDir, { synchronous: opts.synchronous }));

@@ -4,13 +4,14 @@
  * worker calls it on a MessagePort of its own, attached here.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { isErrorCode } from '../errors.js';
-import { StoreError, type StoreOp } from './api.js';
+import { CgiError, isErrorCode, type ErrorCode } from '../errors.js';
+import type { StoreOp } from './api.js';
 import type { StoreControl, StoreControlReply, StoreRequest, StoreResponse } from './protocol.js';
 import type { PlatformOp, PortOwner } from './platform-api.js';
 import type { StoreAdminOp } from './platform.js';
 import type { Subscriber } from '../queue/consumers.js';
-import type { StoreLogger, StoreOptions } from './options.js';
+import { forwardLogger } from '../log.js';
+import type { StoreOptions } from './options.js';
 import { Store } from './store.js';
 import { Outbox } from '../worker/outbox.js';
 
@@ -51,7 +52,8 @@ const ADMIN_OPS: Record<StoreAdminOp, true> = {
 
 const control = parentPort!;
 const reply = (m: StoreControlReply) => control.postMessage(m);
-const log: StoreLogger = (level, msg, fields) => reply({ t: 'log', level, msg, fields });
+// Records go to the main thread's logger.
+const log = forwardLogger((level, msg, fields) => reply({ t: 'log', level, msg, fields }));
 const store = Store.open({ ...(workerData as StoreThreadOptions), log });
 const ports = new Set<MessagePort>();
 
@@ -67,7 +69,7 @@ control.on('message', (m: StoreControl) => {
       try {
         reply({ t: 'stats', id: m.id, stats: store.stats() });
       } catch (err) {
-        log('error', 'store stats failed', { error: String(err) });
+        log.error('store stats failed', { error: String(err) });
         reply({ t: 'failed', id: m.id, message: 'store stats failed' });
       }
       return;
@@ -87,7 +89,7 @@ control.on('message', (m: StoreControl) => {
           reply({ t: 'closed', id: m.id });
         },
         (err: unknown) => {
-          log('error', 'store close failed', { error: String(err) });
+          log.error('store close failed', { error: String(err) });
           reply({ t: 'failed', id: m.id, message: 'store close failed' });
         },
       );
@@ -145,7 +147,7 @@ function platformCall(outbox: Outbox<StoreResponse>, m: Extract<StoreRequest, { 
   let result: Promise<unknown>;
   try {
     if (!Object.hasOwn(PLATFORM_OPS, m.op)) throw new Error(`unknown platform operation ${String(m.op)}`);
-    if (!owner) throw new StoreError('INTERNAL', 'this port belongs to no CGI group');
+    if (!owner) throw new CgiError('INTERNAL', 'this port belongs to no CGI group');
     const fn = store.platform[m.op] as (args: unknown, owner: PortOwner) => Promise<unknown>;
     result = fn.call(store.platform, m.args ?? {}, owner);
   } catch (err) {
@@ -184,7 +186,7 @@ function post(port: MessagePort, batch: StoreResponse[]): void {
     try {
       port.postMessage([r]);
     } catch (err) {
-      log('error', 'store answer could not be sent', { error: String(err) });
+      log.error('store answer could not be sent', { error: String(err) });
       port.postMessage([
         { t: 'result', id: r.id, ok: false, error: { code: 'INTERNAL', message: 'internal store error' } } satisfies StoreResponse,
       ]);
@@ -218,17 +220,17 @@ function call(outbox: Outbox<StoreResponse>, m: Extract<StoreRequest, { t: 'call
     });
 }
 
-/** StoreErrors reach the client unchanged; anything else is logged and becomes a bare INTERNAL. */
+/** CgiErrors with a code a client can receive reach it unchanged; anything else is logged and becomes a bare INTERNAL. */
 function wireError(
   err: unknown,
   op: string,
-): { code: 'INTERNAL'; message: string } | { code: StoreError['code']; message: string; details?: unknown } {
-  if (err instanceof StoreError && isErrorCode(err.code)) {
+): { code: 'INTERNAL'; message: string } | { code: ErrorCode; message: string; details?: unknown } {
+  if (err instanceof CgiError && isErrorCode(err.code)) {
     return err.details === undefined
       ? { code: err.code, message: err.message }
       : { code: err.code, message: err.message, details: err.details };
   }
-  log('error', 'store operation failed', { op, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  log.error('store operation failed', { op, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return { code: 'INTERNAL', message: 'internal store error' };
 }
 

@@ -2,10 +2,10 @@
  * The store's own checks. CGIs validate their input with zod first; these guard
  * the database's integrity against a CGI that did not (any CGI may call the store).
  */
-import { StoreError } from './api.js';
+import { CgiError } from '../errors.js';
 
 export function invalid(message: string, details?: unknown): never {
-  throw new StoreError('INVALID_INPUT', message, details);
+  throw new CgiError('INVALID_INPUT', message, details);
 }
 
 export function requireString(v: unknown, name: string, maxLength: number): asserts v is string {

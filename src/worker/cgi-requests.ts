@@ -3,8 +3,8 @@
  * run, the output validated, and the answer (or the error envelope) posted.
  * Anything the CGI throws inside a request is answered here.
  */
-import { CgiError, isRawResponse, type CgiDefinition } from '../index.js';
-import { ERROR_STATUS, errorBody, isErrorCode, type ErrorCode } from '../errors.js';
+import { isRawResponse, type CgiDefinition } from '../index.js';
+import { CgiError, ERROR_STATUS, errorBody, isErrorCode, type ErrorCode } from '../errors.js';
 import { RequestContext } from './context.js';
 import { describe } from './load-unit.js';
 import type { HostToWorker, WorkerRequest } from './protocol.js';
@@ -40,7 +40,7 @@ export function serveRequests(rt: Runtime, def: CgiDefinition): (m: HostToWorker
       answerJson(m.id, JSON.stringify(checked.data));
     } catch (e) {
       if (e instanceof CgiError && isErrorCode(e.code)) {
-        answerError(m, e.code, e.message, e.details, e.status);
+        answerError(m, e.code, e.message, e.details, e.status, e.headers);
       } else {
         rt.post({ t: 'log', level: 'error', msg: 'CGI threw', fields: { error: describe(e) }, requestId: m.requestId });
         answerError(m, 'INTERNAL', 'internal error');
@@ -58,10 +58,18 @@ export function serveRequests(rt: Runtime, def: CgiDefinition): (m: HostToWorker
     rt.post({ t: 'res', id, status: 200, json: bytes }, bytes.buffer as ArrayBuffer);
   }
 
-  function answerError(m: WorkerRequest, code: ErrorCode, message: string, details?: unknown, status?: number): void {
+  function answerError(
+    m: WorkerRequest,
+    code: ErrorCode,
+    message: string,
+    details?: unknown,
+    status?: number,
+    extraHeaders?: Record<string, string>,
+  ): void {
     const s = status && status >= 400 && status <= 599 ? status : ERROR_STATUS[code];
     // SPEC §3: every 429 says when to come back.
-    const headers = code === 'RATE_LIMITED' ? { 'retry-after': String(retryAfter(details)) } : undefined;
+    const own = extraHeaders && errorHeaders(extraHeaders);
+    const headers = code === 'RATE_LIMITED' ? { ...own, 'retry-after': String(retryAfter(details)) } : own;
     rt.post({ t: 'res', id: m.id, status: s, code, headers, json: JSON.stringify(errorBody(code, message, m.requestId, details)) });
   }
 
@@ -77,14 +85,14 @@ function parseInput(def: CgiDefinition, m: WorkerRequest): unknown {
     try {
       raw = m.json.trim() === '' ? {} : JSON.parse(m.json);
     } catch {
-      throw new CgiError(400, 'INVALID_JSON', 'the request body is not valid JSON');
+      throw new CgiError('INVALID_JSON', 'the request body is not valid JSON');
     }
   } else {
     raw = m.query ?? {};
   }
   const parsed = def.input.safeParse(raw);
   if (!parsed.success) {
-    throw new CgiError(400, 'INVALID_INPUT', 'the input does not match the schema', parsed.error.issues);
+    throw new CgiError('INVALID_INPUT', 'the input does not match the schema', parsed.error.issues);
   }
   return parsed.data;
 }
@@ -92,4 +100,15 @@ function parseInput(def: CgiDefinition, m: WorkerRequest): unknown {
 function retryAfter(details: unknown): number {
   const sec = (details as { retryAfterSec?: unknown } | undefined)?.retryAfterSec;
   return typeof sec === 'number' && sec > 0 ? Math.ceil(sec) : 1;
+}
+
+/** A CGI's headers for its error answer: strings only, and never the envelope's own content-type or length. */
+function errorHeaders(given: Record<string, unknown>): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const [k, v] of Object.entries(given)) {
+    const name = k.toLowerCase();
+    if (typeof v !== 'string' || name === 'content-type' || name === 'content-length' || name === 'transfer-encoding') continue;
+    (out ??= {})[name] = v;
+  }
+  return out;
 }

@@ -7,7 +7,7 @@
  */
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { HostError } from '../host/errors.js';
+import { CgiError } from '../errors.js';
 import { Outbox } from './outbox.js';
 import { BEAT, type HostToWorker, type LoadSpec, type UnitMeta, type WorkerRequest, type WorkerToHost } from './protocol.js';
 import { bootThread, type BootedThread } from './spare.js';
@@ -78,7 +78,7 @@ export class CgiWorker {
           case 'ready':
             return resolve(m.meta);
           case 'load-error':
-            this.lastError = new CgiRefused(m.message);
+            this.lastError = new CgiError('CGI_REFUSED', m.message);
             reject(this.lastError);
             void this.terminate('load-error');
         }
@@ -98,7 +98,7 @@ export class CgiWorker {
         for (const [id, p] of this.inflight) {
           clearTimeout(p.timer);
           this.inflight.delete(id);
-          p.reject(new HostError('CGI_CRASHED', 'the worker serving this request died'));
+          p.reject(new CgiError('CGI_CRASHED', 'the worker serving this request died'));
         }
         this.notifyDrained();
         this.jobsDrained?.();
@@ -141,10 +141,10 @@ export class CgiWorker {
    * goes away (the CGI's ctx.signal fires, ending a held long-poll).
    */
   dispatch(req: Omit<WorkerRequest, 't' | 'id'>, timeoutMs: number, onSent?: (id: number) => void): Promise<WorkerReply> {
-    if (!this.alive) return Promise.reject(new HostError('CGI_CRASHED', 'the worker serving this request died'));
+    if (!this.alive) return Promise.reject(new CgiError('CGI_CRASHED', 'the worker serving this request died'));
     const id = this.nextId++;
     return new Promise<WorkerReply>((resolve, reject) => {
-      const timer = setTimeout(() => this.timeOut(id, new HostError('CGI_TIMEOUT', 'the CGI did not answer in time')), timeoutMs);
+      const timer = setTimeout(() => this.timeOut(id, new CgiError('CGI_TIMEOUT', 'the CGI did not answer in time')), timeoutMs);
       this.inflight.set(id, { resolve: resolve as InFlight['resolve'], reject, timer });
       (req as WorkerRequest).t = 'req';
       (req as WorkerRequest).id = id;
@@ -159,8 +159,8 @@ export class CgiWorker {
     const id = this.nextId++;
     return new Promise<RunOutcome>((resolve) => {
       const fail = (e: Error) =>
-        resolve({ ok: false, error: e instanceof HostError && e.code === 'CGI_CRASHED' ? 'the worker died during the run' : e.message });
-      const timer = setTimeout(() => this.timeOut(id, new HostError('CGI_TIMEOUT', `the run took over ${timeoutMs} ms`)), timeoutMs);
+        resolve({ ok: false, error: e instanceof CgiError && e.code === 'CGI_CRASHED' ? 'the worker died during the run' : e.message });
+      const timer = setTimeout(() => this.timeOut(id, new CgiError('CGI_TIMEOUT', `the run took over ${timeoutMs} ms`)), timeoutMs);
       this.inflight.set(id, { resolve: resolve as InFlight['resolve'], reject: fail, timer });
       this.outbox.push({ t: 'run', id, scheduledAt });
     });
@@ -172,8 +172,8 @@ export class CgiWorker {
     const id = this.nextId++;
     return new Promise<RunOutcome>((resolve) => {
       const fail = (e: Error) =>
-        resolve({ ok: false, error: e instanceof HostError && e.code === 'CGI_CRASHED' ? 'the worker died during the job' : e.message });
-      const timer = setTimeout(() => this.timeOut(id, new HostError('CGI_TIMEOUT', `the job took over ${timeoutMs} ms`)), timeoutMs);
+        resolve({ ok: false, error: e instanceof CgiError && e.code === 'CGI_CRASHED' ? 'the worker died during the job' : e.message });
+      const timer = setTimeout(() => this.timeOut(id, new CgiError('CGI_TIMEOUT', `the job took over ${timeoutMs} ms`)), timeoutMs);
       this.inflight.set(id, { resolve: resolve as InFlight['resolve'], reject: fail, timer });
       this.outbox.push({ t: 'run-job', id, payload, job });
     });
@@ -235,7 +235,7 @@ export class CgiWorker {
     this.outbox.push({ t: 'abort', id });
     // A worker whose event loop has not turned for a while is stuck in synchronous code: replace it.
     // Only a request that ran out of time says anything about the worker: a client going away does not.
-    if (why instanceof HostError && why.code === 'CGI_TIMEOUT' && this.staleMs() > Math.max(3 * this.opts.heartbeatMs, 250)) {
+    if (why instanceof CgiError && why.code === 'CGI_TIMEOUT' && this.staleMs() > Math.max(3 * this.opts.heartbeatMs, 250)) {
       void this.terminate('timeout');
     }
     if (this.inflight.size === 0) this.notifyDrained();
@@ -245,14 +245,6 @@ export class CgiWorker {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w();
-  }
-}
-
-/** The CGI itself refused to load (threw, no valid export, wrong apiVersion): loading it again will not help. */
-export class CgiRefused extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CgiRefused';
   }
 }
 

@@ -9,8 +9,6 @@ import type { CgiFetch, CgiLogger, FetchInit, Queue } from '../sdk/context.js';
 import type { Kv } from '../sdk/kv.js';
 import type { GuardedFetch } from './fetch/client.js';
 import { createKv, createQueue, storeReads, type KvReadPath } from './kv-client.js';
-import { CgiError } from '../index.js';
-import { StoreError } from '../store/api.js';
 import type { Outbox } from './outbox.js';
 import type { LoadSpec, WorkerToHost } from './protocol.js';
 import { StoreRpc } from './store-client.js';
@@ -66,17 +64,10 @@ export class Runtime {
       const { openKvReads } = require(join(__dirname, 'worker-sqlite.cjs')) as typeof import('./kv-direct.js');
       const local = openKvReads(this.spec.kvReadFile);
       const group = this.spec.group;
-      const asCgiError = <T>(read: () => T): T => {
-        try {
-          return read();
-        } catch (e) {
-          if (e instanceof StoreError) throw new CgiError(400, e.code, e.message, e.details);
-          throw e;
-        }
-      };
+      // A bad argument is a CgiError 400 thrown in the unit, as from the store thread.
       return {
-        get: (a) => asCgiError(() => local.get(group, a, Date.now())),
-        list: (a) => asCgiError(() => local.list(group, a, Date.now())),
+        get: (a) => local.get(group, a, Date.now()),
+        list: (a) => local.list(group, a, Date.now()),
       };
     } catch (e) {
       this.post({ t: 'log', level: 'warn', msg: 'ctx.kv reads go through the store thread', fields: { error: (e as Error).message } });

@@ -4,8 +4,7 @@
  * jobs the store hands it and their outcomes.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { CgiError } from '../index.js';
-import { ERROR_STATUS, isErrorCode } from '../errors.js';
+import { CgiError, isErrorCode } from '../errors.js';
 import type { StoreClient, StoreOp } from '../store/api.js';
 import type { PlatformApi, PlatformOp } from '../store/platform-api.js';
 import type { StoreRequest, StoreResponse } from '../store/protocol.js';
@@ -37,10 +36,7 @@ export class StoreRpc {
         if (!p) continue;
         this.pending.delete(m.id);
         if (m.ok) p.resolve(m.value);
-        else {
-          const code = isErrorCode(m.error.code) ? m.error.code : 'INTERNAL';
-          p.reject(new CgiError(ERROR_STATUS[code], code, m.error.message, m.error.details));
-        }
+        else p.reject(new CgiError(isErrorCode(m.error.code) ? m.error.code : 'INTERNAL', m.error.message, m.error.details));
       }
     });
     // The store thread closes every port when it stops or dies: nothing may wait for it forever.

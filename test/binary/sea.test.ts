@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listServedCgiFiles } from '../../src/host/cgi-files.js';
 import { cacheRoot, extractAll } from '../../src/sea/cache-dir.js';
-import { SeaStartError } from '../../src/sea/errors.js';
+import { CgiError } from '../../src/errors.js';
 import { glibcProblem, isOlder } from '../../src/sea/glibc.js';
 import type { AssetReader, SeaManifest } from '../../src/sea/manifest.js';
 import { explainLoadError } from '../../src/sea/sqlite-addon.js';
@@ -76,8 +76,8 @@ describe('extractAll', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(SeaStartError);
-    expect((err as SeaStartError).problem).toBe('CACHE_DIR_UNWRITABLE');
+    expect(err).toBeInstanceOf(CgiError);
+    expect((err as CgiError).code).toBe('CACHE_DIR_UNWRITABLE');
     expect((err as Error).message).toMatch(/cannot write its runtime files to the cache dir .*ENOTDIR.*CGIHOST_CACHE_DIR/);
   });
 });
@@ -95,12 +95,12 @@ describe('loading the SQLite addon', () => {
 
   it('tells a noexec cache dir from other failures', () => {
     const noexec = explainLoadError(new Error('/c/better_sqlite3.node: failed to map segment from shared object'), '/c', '2.34');
-    expect((noexec as SeaStartError).problem).toBe('CACHE_DIR_NOEXEC');
+    expect((noexec as CgiError).code).toBe('CACHE_DIR_NOEXEC');
     expect(noexec.message).toMatch(/noexec.*CGIHOST_CACHE_DIR/);
     const glibc = explainLoadError(new Error("version `GLIBC_2.34' not found"), '/c', '2.34');
-    expect((glibc as SeaStartError).problem).toBe('GLIBC_TOO_OLD');
+    expect((glibc as CgiError).code).toBe('GLIBC_TOO_OLD');
     const other = explainLoadError(new Error('/c/better_sqlite3.node: invalid ELF header'), '/c', '2.34');
-    expect((other as SeaStartError).problem).toBe('ADDON_LOAD_FAILED');
+    expect((other as CgiError).code).toBe('ADDON_LOAD_FAILED');
   });
 });
 

@@ -58,3 +58,13 @@ describe.concurrent('graceful stop', () => {
     }
   });
 });
+
+describe('a host whose supervisor goes away', () => {
+  it('stops by itself, exit 0, when CGIHOST_STOP_ON_STDIN_EOF is set and its stdin closes (no orphaned test hosts)', async () => {
+    const host = await startHost({ config: { watch: false } });
+    const exited = new Promise<number | null>((r) => host.proc.once('exit', (code) => r(code)));
+    host.proc.stdin!.end();
+    expect(await exited).toBe(0);
+    expect(host.output()).toMatch(/stdin closed/);
+  });
+});

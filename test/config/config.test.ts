@@ -2,14 +2,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { CgiError } from '../../src/errors.js';
 import { tempDir } from '../helpers/index.js';
 
 function errorOf(raw: unknown): string {
   try {
     parseConfig(raw, 'test.json');
   } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
+    expect(e).toBeInstanceOf(CgiError);
+    expect((e as CgiError).code).toBe('CONFIG_INVALID');
     return (e as Error).message;
   }
   throw new Error('the config was accepted');
@@ -99,8 +101,8 @@ describe('loadConfig', () => {
     expect(loadConfig(file).adminToken).toBe('from-the-env-4567');
   });
 
-  it('refuses a missing file and a file that is not JSON, with ConfigError', () => {
-    expect(() => loadConfig('/nonexistent/host.config.json')).toThrow(ConfigError);
+  it('refuses a missing file and a file that is not JSON, with CONFIG_INVALID', () => {
+    expect(() => loadConfig('/nonexistent/host.config.json')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     expect(() => loadConfig(configFile('{"port": 1,'))).toThrow(/not valid JSON/);
     expect(() => loadConfig(configFile({ prot: 1 }))).toThrow(/"prot"/);
   });

@@ -9,7 +9,7 @@
  * delivery to `flaky` happens while `blackhole` holds its slots.
  *
  * The queue's retry knobs (tries, backoff, per-delivery timeout) are not
- * settable from host.config.json (src/host/host.ts passes no `queue` options
+ * settable from host.config.json (src/server.ts passes no `queue` options
  * to the store): these tests run on the defaults (8 tries, 1 s backoff
  * doubling, 5 s timeout, 4 deliveries in flight per endpoint), so a dead
  * letter takes 3 to 7 minutes and that test only runs with CGIHOST_SLOW_TESTS=1.

@@ -55,7 +55,11 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
     args.push('--config', file);
   }
   args.push(...(opts.args ?? []));
-  const proc = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin is a pipe the host watches: if this test process dies without stopping it, the host stops too (no orphans).
+  const proc = spawn(process.execPath, args, {
+    env: { CGIHOST_STOP_ON_STDIN_EOF: '1', ...process.env, ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout!.on('data', (c) => (out += c));
   proc.stderr!.on('data', (c) => (out += c));

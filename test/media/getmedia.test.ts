@@ -113,6 +113,8 @@ describe('getmedia: ranges', () => {
     const r = await getMedia(host, id, alice.token, { range: 'bytes=999999-' });
     expect(r.status).toBe(416);
     expect(r.headers.get('content-range')).toBe(`bytes */${size}`);
+    // The CGI throws CgiError with the header: the answer is the usual error envelope.
+    expect(r.json).toMatchObject({ error: { code: 'RANGE_NOT_SATISFIABLE', requestId: r.headers.get('x-request-id') } });
     const exact = await getMedia(host, id, alice.token, { range: `bytes=${size}-` });
     expect(exact.status).toBe(416);
   });

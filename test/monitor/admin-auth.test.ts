@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminDenied } from '../../src/monitor/admin-auth.js';
+import { adminDenied } from '../../src/http/admin/auth.js';
 import { CGIS } from './support.js';
 import { type RunningHost, startHost } from '../helpers/index.js';
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertRuleSchema } from '../../src/config/schema.js';
 import { Alerts, type AlertEvent } from '../../src/monitor/alerts.js';
-import { createLogger } from '../../src/monitor/log.js';
+import { createLogger } from '../../src/log.js';
 import { CGIS } from './support.js';
 import { type RunningHost, startHost, waitFor } from '../helpers/index.js';
 

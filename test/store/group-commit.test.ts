@@ -3,7 +3,8 @@ import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dbPath, openDatabase, type Db } from '../../src/store/db.js';
 import { GroupCommit, type Batch, type Journal } from '../../src/store/group-commit.js';
-import { StoreError } from '../../src/store/api.js';
+import { CgiError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
 import { tempDir } from '../helpers/index.js';
 
 /** A journal that records what the committer asked of it. */
@@ -36,7 +37,7 @@ beforeEach(() => {
   journal = new LogJournal();
   batches = [];
   lost = 0;
-  gc = new GroupCommit(db, journal, { committed: (b) => batches.push(b), lost: () => lost++ }, () => {});
+  gc = new GroupCommit(db, journal, { committed: (b) => batches.push(b), lost: () => lost++ }, silentLogger);
 });
 afterEach(() => {
   db.close();
@@ -72,7 +73,7 @@ describe('group commit', () => {
     const r = await Promise.allSettled([
       gc.write(() => insert('a')),
       gc.write(() => {
-        throw new StoreError('USERNAME_TAKEN', 'taken');
+        throw new CgiError('USERNAME_TAKEN', 'taken');
       }),
       gc.write(() => insert('c')),
     ]);

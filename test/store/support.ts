@@ -6,6 +6,7 @@
 import { build } from 'esbuild';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { forwardLogger } from '../../src/log.js';
 import { Store } from '../../src/store/store.js';
 import type { StoreOptions } from '../../src/store/options.js';
 import { ROOT, tempDir } from '../helpers/index.js';
@@ -25,7 +26,7 @@ export function openStore(opts: Partial<StoreOptions> = {}): Opened {
     synchronous: 'NORMAL',
     ...opts,
     dataDir: dir,
-    log: (level, msg, fields) => logs.push({ level, msg, fields }),
+    log: forwardLogger((level, msg, fields) => logs.push({ level, msg, fields })),
   });
   return {
     store,

@@ -6,7 +6,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StoreHost, type StoreHostLogger } from '../../src/store/host.js';
+import { forwardLogger } from '../../src/log.js';
+import { StoreHost } from '../../src/store/host.js';
 import type { StoreRequest, StoreResponse } from '../../src/store/protocol.js';
 import { bundle, removeBundle } from './support.js';
 import { ROOT, tempDir, waitFor } from '../helpers/index.js';
@@ -43,7 +44,7 @@ function client(port: MessagePort) {
 
 function recorder() {
   const lines: Array<{ level: string; msg: string; fields?: Record<string, unknown> }> = [];
-  const log: StoreHostLogger = { log: (level, msg, fields) => lines.push({ level, msg, fields }) };
+  const log = forwardLogger((level, msg, fields) => lines.push({ level, msg, fields }));
   return { lines, log };
 }
 

@@ -1,16 +1,15 @@
 /** `cgihost start` / `dev`: run until SIGTERM or SIGINT, then drain and exit 0. */
-import type { Config } from '../config/schema.js';
-import { createLogger } from '../monitor/log.js';
-import { Host } from './host.js';
-import { monitorHooks } from '../monitor/index.js';
+import type { Config } from './config/schema.js';
+import { createLogger } from './log.js';
+import { Server } from './server.js';
 
 /** Resolves -1: the process keeps running; the signal handlers end it. */
-export async function startHost(config: Config, opts: { dev: boolean }): Promise<number> {
+export async function runServer(config: Config, opts: { dev: boolean }): Promise<number> {
   if (opts.dev) config.log.format = 'pretty';
   const log = createLogger(config.log);
-  let host: Host;
+  let server: Server;
   try {
-    host = await Host.start(config, { log, hooks: monitorHooks });
+    server = await Server.start(config, { log });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
@@ -26,8 +25,8 @@ export async function startHost(config: Config, opts: { dev: boolean }): Promise
       log.warn('second signal: exiting without draining', { signal });
       process.exit(1);
     }
-    log.info('stopping: finishing in-flight requests', { signal, inflight: host.front.inflightCount });
-    host.stop().then(
+    log.info('stopping: finishing in-flight requests', { signal, inflight: server.front.inflightCount });
+    server.stop().then(
       () => {
         log.info('stopped');
         process.exit(0);
@@ -40,7 +39,12 @@ export async function startHost(config: Config, opts: { dev: boolean }): Promise
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  const { host: h, port } = host.address;
+  // For supervisors (the test suite among them): a host whose parent died without stopping it must not run on, orphaned.
+  if (process.env.CGIHOST_STOP_ON_STDIN_EOF === '1') {
+    process.stdin.on('end', () => stop('stdin closed'));
+    process.stdin.resume();
+  }
+  const { host: h, port } = server.address;
   const shown = h.includes(':') ? `[${h}]` : h;
   console.log(`cgihost ${opts.dev ? 'dev ' : ''}listening on http://${shown}:${port} (cgis: ${config.cgisDir}, data: ${config.dataDir})`);
   return -1;

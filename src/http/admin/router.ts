@@ -1,12 +1,12 @@
-/** `/_host/api/…`: the JSON admin API (and, through `extra`, /metrics and the dashboard). */
+/** `/_host/api/…`: the admin check, the admin routes' dispatcher, and the CGI list (the other routes: canary-routes.ts, monitor-routes.ts). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Slot } from '../host/slot.js';
-import type { Registry } from '../host/registry.js';
-import { shortPath } from '../host/compile.js';
-import { sendError, sendJson } from '../http/respond.js';
-import { readText } from '../http/body.js';
-import { HostError } from '../host/errors.js';
-import { adminDenied } from './admin-auth.js';
+import type { Slot } from '../../host/slot.js';
+import type { Registry } from '../../host/registry.js';
+import { shortPath } from '../../host/compile.js';
+import { sendError, sendJson } from '../respond.js';
+import { readText } from '../body.js';
+import { CgiError, isErrorCode } from '../../errors.js';
+import { adminDenied } from './auth.js';
 
 export interface AdminRoute {
   method: 'GET' | 'POST';
@@ -94,8 +94,8 @@ export function adminHandler(adminToken: string | undefined, routes: AdminRoute[
           body: () => readAdminBody(req),
         });
       } catch (e) {
-        if (!(e instanceof HostError)) throw e;
-        sendError(res, e.code, e.message, requestId, { details: e.details });
+        if (!(e instanceof CgiError && isErrorCode(e.code))) throw e;
+        sendError(res, e.code, e.message, requestId, { details: e.details, headers: e.headers });
       }
       return true;
     }
@@ -109,6 +109,6 @@ async function readAdminBody(req: IncomingMessage): Promise<unknown> {
   try {
     return text.trim() === '' ? {} : JSON.parse(text);
   } catch {
-    throw new HostError('INVALID_JSON', 'the request body is not valid JSON');
+    throw new CgiError('INVALID_JSON', 'the request body is not valid JSON');
   }
 }

@@ -1,4 +1,10 @@
-/** Structured logs: one JSON object a line on stdout; readable lines in `cgihost dev`. */
+/**
+ * The one logger. The main thread writes every record: one JSON object a line
+ * on stdout in production, readable lines in `cgihost dev`. The other threads
+ * log through a forwardLogger, whose records travel to the main thread as
+ * typed messages (the store thread's `log` reply, a CGI worker's `log`
+ * message) and are written there. Why not pino: docs/ARCHITECTURE.md.
+ */
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const COLOR: Record<Level, string> = { debug: '\x1b[90m', info: '\x1b[36m', warn: '\x1b[33m', error: '\x1b[31m' };
@@ -15,6 +21,7 @@ export interface Logger {
   listen?(min: Level, fn: LogListener): () => void;
 }
 
+/** The main thread's logger. */
 export function createLogger(opts: { level: Level; format: 'json' | 'pretty'; write?: (line: string) => void }): Logger {
   const write = opts.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const min = RANK[opts.level];
@@ -51,6 +58,20 @@ export function createLogger(opts: { level: Level; format: 'json' | 'pretty'; wr
     },
   };
 }
+
+/** A logger that hands every record to `sink`: a thread's, which posts it to the main thread (or a test's, which keeps it). */
+export function forwardLogger(sink: (level: Level, msg: string, fields?: Record<string, unknown>) => void): Logger {
+  return {
+    log: sink,
+    debug: (m, f) => sink('debug', m, f),
+    info: (m, f) => sink('info', m, f),
+    warn: (m, f) => sink('warn', m, f),
+    error: (m, f) => sink('error', m, f),
+  };
+}
+
+/** Drops every record (benchmarks, and code run without a host). */
+export const silentLogger: Logger = forwardLogger(() => {});
 
 /**
  * `cgihost dev`: time, level, message, then the request's identity

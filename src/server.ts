@@ -1,41 +1,31 @@
 /**
- * The host's life: open the store, load every CGI, watch the folder, serve
- * HTTP; on stop, stop accepting, finish what is in flight, persist, and end
- * every thread.
+ * The composition root: wires config, store, the CGI host, the HTTP front and
+ * the monitor into one server, and is the only module that knows them all.
+ * Start: open the store, load every CGI, serve HTTP, watch the folder. Stop:
+ * stop accepting, finish what is in flight, persist, and end every thread.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../config/schema.js';
-import { Front } from '../http/server.js';
-import { adminHandler, cgisRoute, type AdminRoute } from '../monitor/admin.js';
-import { createLogger, type Logger } from '../monitor/log.js';
-import { noObserver, type RequestObserver } from '../monitor/observer.js';
-import { StoreHost } from '../store/host.js';
-import { dbPath } from '../store/db.js';
-import type { SlotEnv } from './slot.js';
-import { Registry } from './registry.js';
-import { runtimePaths } from './runtime-paths.js';
-import { listServedCgiFiles } from './cgi-files.js';
-import { watchCgis } from './watch.js';
-import { Watchdog } from './watchdog.js';
-import { SpareThreads } from '../worker/spare.js';
+import type { Config } from './config/schema.js';
+import { listServedCgiFiles } from './host/cgi-files.js';
+import type { SlotEnv } from './host/slot.js';
+import { Registry } from './host/registry.js';
+import { runtimePaths } from './host/runtime-paths.js';
+import { watchCgis } from './host/watch.js';
+import { Watchdog } from './host/watchdog.js';
+import { canaryRoutes } from './http/admin/canary-routes.js';
+import { platformRoutes } from './http/admin/platform-routes.js';
+import { monitorRoutes } from './http/admin/monitor-routes.js';
+import { adminHandler, cgisRoute } from './http/admin/router.js';
+import { Front } from './http/server.js';
+import { createLogger, type Logger } from './log.js';
+import { Monitor } from './monitor/monitor.js';
+import { StoreHost } from './store/host.js';
+import { dbPath } from './store/db.js';
+import { SpareThreads } from './worker/spare.js';
 
-export { DIST_DIR } from './runtime-paths.js';
-
-export interface HostHooks {
-  /** Extra admin routes (metrics, dashboard, canary control). */
-  adminRoutes?: AdminRoute[];
-  observer?: RequestObserver;
-  onWorkerExit?: SlotEnv['onWorkerExit'];
-  onAlert?: SlotEnv['onAlert'];
-  /** ctx.metrics and ctx.fetch counts from the workers. */
-  onWorkerTally?: SlotEnv['onWorkerTally'];
-  /** The host is stopping: end timers. */
-  onStop?(): void;
-}
-
-export class Host {
+export class Server {
   private stopWatching?: () => Promise<void>;
   private stopping?: Promise<void>;
 
@@ -44,14 +34,14 @@ export class Host {
     readonly log: Logger,
     readonly store: StoreHost,
     readonly registry: Registry,
+    readonly monitor: Monitor,
     readonly front: Front,
     private readonly watchdog: Watchdog,
     private readonly spares: SpareThreads,
     readonly address: { host: string; port: number },
-    private readonly hooks: HostHooks,
   ) {}
 
-  static async start(config: Config, opts: { log?: Logger; hooks?: (host: HostParts) => HostHooks } = {}): Promise<Host> {
+  static async start(config: Config, opts: { log?: Logger } = {}): Promise<Server> {
     const log = opts.log ?? createLogger(config.log);
     mkdirSync(config.dataDir, { recursive: true });
     const tmpDir = join(config.dataDir, 'tmp');
@@ -74,7 +64,8 @@ export class Host {
       await spares.stop();
       throw e;
     });
-    let hooks: HostHooks = {};
+    // The monitor needs the registry, and the registry reports to the monitor: it is set just below, before any CGI loads.
+    let monitor: Monitor | undefined;
     // Who holds a schedule's lease: hosts sharing one store (SPEC §9) tell each other apart by it.
     const holder = `${hostname()}:${process.pid}`;
     const env: SlotEnv = {
@@ -84,9 +75,9 @@ export class Host {
       connectStore: (owner) => store.connect(owner),
       kvReadFile: dbPath(config.dataDir),
       takeSpare: (maxHeapMb) => spares.take(maxHeapMb),
-      onWorkerExit: (cgi, version, reason) => hooks.onWorkerExit?.(cgi, version, reason),
-      onAlert: (name, fields) => hooks.onAlert?.(name, fields),
-      onWorkerTally: (group, unit, m) => hooks.onWorkerTally?.(group, unit, m),
+      onWorkerExit: (cgi, _version, reason) => monitor?.workerExited(cgi, reason),
+      onAlert: (name, fields) => monitor?.alerts.raise(name, fields),
+      onWorkerTally: (group, _unit, m) => monitor?.biz.apply(group, m),
       leaseSchedule: async (name, fireAt) => (await store.admin('leaseSchedule', { name, fireAt, holder })).granted,
       scheduleFinished: (name, fireAt, outcome) => {
         store
@@ -96,7 +87,7 @@ export class Host {
       onWorkerLog: (cgi, version, m) => log.log(m.level, m.msg, { cgi, version, requestId: m.requestId, ...m.fields }),
     };
     const registry = new Registry(config.cgisDir, env, paths.builtinCgisDir);
-    hooks = opts.hooks?.({ config, log, store, registry }) ?? {};
+    monitor = new Monitor({ config, log, store, registry });
     await registry.loadAll();
 
     const front = new Front({
@@ -104,16 +95,21 @@ export class Host {
       registry,
       tokens: store.tokens,
       log,
-      observer: hooks.observer ?? noObserver,
+      observer: monitor.observer,
       tmpDir,
-      admin: adminHandler(config.adminToken, [cgisRoute(registry), ...(hooks.adminRoutes ?? [])]),
+      admin: adminHandler(config.adminToken, [
+        cgisRoute(registry),
+        ...canaryRoutes(registry),
+        ...monitorRoutes(monitor),
+        ...platformRoutes({ store, registry, monitor }),
+      ]),
     });
     const address = await front.listen(config.port, config.host);
     spares.trim();
     const watchdog = new Watchdog(registry, config, log);
-    const host = new Host(config, log, store, registry, front, watchdog, spares, address, hooks);
-    if (config.watch) host.stopWatching = await watchCgis(config.cgisDir, config.watchDebounceMs, registry, log);
-    return host;
+    const server = new Server(config, log, store, registry, monitor, front, watchdog, spares, address);
+    if (config.watch) server.stopWatching = await watchCgis(config.cgisDir, config.watchDebounceMs, registry, log);
+    return server;
   }
 
   /** Graceful stop: no new connections, in-flight requests finish (held long-polls are answered), then everything closes. */
@@ -125,17 +121,11 @@ export class Host {
       await this.store.releaseWaiters();
       await drained;
       this.watchdog.stop();
-      this.hooks.onStop?.();
+      this.monitor.stop();
+      // Consumers finish the jobs they hold and schedules their run, within the shutdown timeout.
       await Promise.all([this.registry.stopAll(this.config.limits.shutdownTimeoutMs), this.spares.stop()]);
       await this.store.close();
     })();
     return this.stopping;
   }
-}
-
-export interface HostParts {
-  config: Config;
-  log: Logger;
-  store: StoreHost;
-  registry: Registry;
 }

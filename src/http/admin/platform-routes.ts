@@ -7,18 +7,16 @@
  *   POST /_host/api/schedules/<name>/run          run a schedule now (not while it runs)
  *   GET  /_host/api/biz                           ctx.metrics of every group, and ctx.fetch counts
  */
-import { HostError } from '../host/errors.js';
-import type { Registry } from '../host/registry.js';
-import { sendJson } from '../http/respond.js';
-import { StoreError } from '../store/api.js';
-import type { StoreHost } from '../store/host.js';
-import type { AdminRoute } from './admin.js';
-import type { Monitor } from './monitor.js';
+import { CgiError } from '../../errors.js';
+import type { Registry } from '../../host/registry.js';
+import { sendJson } from '../respond.js';
+import type { StoreHost } from '../../store/host.js';
+import type { AdminRoute } from './router.js';
+import type { Monitor } from '../../monitor/monitor.js';
 
 const RESERVED = new Set(['fanout', 'webhook']);
 
-export function platformRoutes(m: Monitor): AdminRoute[] {
-  const { store, registry } = m.parts;
+export function platformRoutes({ store, registry, monitor: m }: { store: StoreHost; registry: Registry; monitor: Monitor }): AdminRoute[] {
   return [
     {
       method: 'GET',
@@ -30,9 +28,12 @@ export function platformRoutes(m: Monitor): AdminRoute[] {
       path: '/_host/api/queue/dead',
       async handle({ res, query }) {
         const limit = query.has('limit') ? Number(query.get('limit')) : undefined;
-        const page = await fromStore(() =>
-          store.admin('deadLetters', { topic: query.get('topic') ?? undefined, limit, before: query.get('before') ?? undefined }),
-        );
+        // A refusal of the store (a bad limit) is a CgiError with its code: the router answers it as such.
+        const page = await store.admin('deadLetters', {
+          topic: query.get('topic') ?? undefined,
+          limit,
+          before: query.get('before') ?? undefined,
+        });
         sendJson(res, 200, JSON.stringify(page));
       },
     },
@@ -41,8 +42,8 @@ export function platformRoutes(m: Monitor): AdminRoute[] {
       path: '/_host/api/queue/dead/',
       async handle({ res, tail }) {
         const [jobId = '', action] = tail.split('/');
-        if (action !== 'retry') throw new HostError('NO_SUCH_CGI', `no admin endpoint at /_host/api/queue/dead/${tail.slice(0, 100)}`);
-        const r = await fromStore(() => store.admin('retryDead', { jobId: decodeURIComponent(jobId) }));
+        if (action !== 'retry') throw new CgiError('NO_SUCH_CGI', `no admin endpoint at /_host/api/queue/dead/${tail.slice(0, 100)}`);
+        const r = await store.admin('retryDead', { jobId: decodeURIComponent(jobId) });
         sendJson(res, 200, JSON.stringify({ retried: true, ...r }));
       },
     },
@@ -58,22 +59,13 @@ export function platformRoutes(m: Monitor): AdminRoute[] {
         const [rawName = '', action] = tail.split('/');
         const name = decodeURIComponent(rawName);
         const slot = registry.get(name);
-        if (!slot?.clock) throw new HostError('NO_SUCH_CGI', `no schedule is named "${name.slice(0, 100)}"`);
-        if (action !== 'run') throw new HostError('NO_SUCH_CGI', `unknown action "${String(action).slice(0, 40)}"; expected run`);
+        if (!slot?.clock) throw new CgiError('NO_SUCH_CGI', `no schedule is named "${name.slice(0, 100)}"`);
+        if (action !== 'run') throw new CgiError('NO_SUCH_CGI', `unknown action "${String(action).slice(0, 40)}"; expected run`);
         sendJson(res, 200, JSON.stringify({ schedule: name, ...slot.clock.runNow() }));
       },
     },
     { method: 'GET', path: '/_host/api/biz', handle: ({ res }) => sendJson(res, 200, JSON.stringify(biz(m))) },
   ];
-}
-
-async function fromStore<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (e) {
-    if (e instanceof StoreError) throw new HostError(e.code, e.message, e.details);
-    throw e;
-  }
 }
 
 /** Every topic that has jobs, dead letters or a consumer. */

@@ -7,10 +7,10 @@
  */
 import { hostname } from 'node:os';
 import type { ServerResponse } from 'node:http';
-import { sendJson } from '../http/respond.js';
-import type { AdminRoute } from './admin.js';
+import { sendJson } from '../respond.js';
+import type { AdminRoute } from './router.js';
 import { DASHBOARD_HTML } from './dashboard.js';
-import { LIVE_WINDOW_SECONDS, SERIES_POINTS, SERIES_STEP_SECONDS, type Monitor } from './monitor.js';
+import { LIVE_WINDOW_SECONDS, SERIES_POINTS, SERIES_STEP_SECONDS, type Monitor } from '../../monitor/monitor.js';
 
 export function monitorRoutes(m: Monitor): AdminRoute[] {
   const page: AdminRoute['handle'] = ({ res }) => sendDashboard(res);
