@@ -17,6 +17,7 @@ const BENCHES = {
   kv: () => import('./kv.mjs'),
   queue: () => import('./queue.mjs'),
   moments: () => import('./moments.mjs'),
+  messenger: () => import('./messenger.mjs'),
 };
 const DEFAULT = ['echo', 'startup'];
 

@@ -30,6 +30,12 @@ const CLIENT_ERRORS = {
   FORBIDDEN: 403,
   /** The caller is not a member of the group. */
   NOT_GROUP_MEMBER: 403,
+  /** SPEC §6: a 1:1 message (or contact request) to someone who blocks the sender. */
+  BLOCKED: 403,
+  /** SPEC §6: with messaging.contactsOnly, a 1:1 message to someone who is not a contact. */
+  NOT_A_CONTACT: 403,
+  /** SPEC §6: recallmsg after messaging.recallWindowMs (default 2 minutes) has passed. */
+  RECALL_WINDOW_PASSED: 403,
   /** No CGI (or admin endpoint) is served at that path. */
   NO_SUCH_CGI: 404,
   NO_SUCH_USER: 404,
@@ -40,6 +46,8 @@ const CLIENT_ERRORS = {
   NO_SUCH_JOB: 404,
   /** Moments: a post that does not exist, or that the caller may not see (our addition to SPEC §3). */
   NO_SUCH_MOMENT: 404,
+  /** SPEC §6: recallmsg names an unknown msgId. */
+  NO_SUCH_MESSAGE: 404,
   /** The CGI takes the other method (the answer has `allow`). */
   METHOD_NOT_ALLOWED: 405,
   USERNAME_TAKEN: 409,
@@ -47,6 +55,8 @@ const CLIENT_ERRORS = {
   IDEMPOTENCY_CONFLICT: 409,
   /** The group would pass groups.maxMembers. */
   GROUP_FULL: 409,
+  /** SPEC §10: a sync whose syncKey is past the inbox's last seq (details.lastSeq). */
+  SYNC_KEY_AHEAD: 409,
   /** The body is over its limit; answered without reading it whole. */
   PAYLOAD_TOO_LARGE: 413,
   /** A raw-body CGI does not take this Content-Type, or the bytes are not what it says. */

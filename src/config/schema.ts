@@ -61,6 +61,8 @@ export const ConfigSchema = z.strictObject({
   adminToken: z.string().min(8).optional(),
   /** Watch the cgis folder and swap changed CGIs live. */
   watch: z.boolean().default(true),
+  /** Type-check each CGI hot reload swaps in (in a thread of its own) and report its type errors. */
+  typeCheck: z.boolean().default(true),
   /** Coalesce editor save bursts: a file must be quiet this long before it is compiled. */
   watchDebounceMs: z.number().int().min(0).max(5_000).default(40),
   limits: z
@@ -111,6 +113,19 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
   groups: z.strictObject({ maxMembers: z.number().int().min(2).max(100_000).default(500) }).prefault({}),
+  /** SPEC §6: who may write to whom, and how long a message may be recalled. */
+  messaging: z
+    .strictObject({
+      /** 1:1 messages only between contacts (403 NOT_A_CONTACT otherwise). */
+      contactsOnly: z.boolean().default(false),
+      recallWindowMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 24 * 3_600_000)
+        .default(120_000),
+    })
+    .prefault({}),
   webhooks: z.array(WebhookSchema).default([]),
   /** The durable queue (fan-out, webhooks): retries, backoff, webhook timeouts. Store defaults apply to what is left out. */
   queue: z
@@ -136,6 +151,8 @@ export const ConfigSchema = z.strictObject({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
       /** 'json' (one object a line) or 'pretty' (cgihost dev). */
       format: z.enum(['json', 'pretty']).default('json'),
+      /** One `request` line per HTTP request at info (method, path, status, ms, requestId, cgi, version, uid). */
+      access: z.boolean().default(true),
     })
     .prefault({}),
 });

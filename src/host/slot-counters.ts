@@ -21,16 +21,25 @@ export const NO_VERSION = 'none';
 export class VersionCounts implements CgiCounts {
   requests = 0;
   errors5xx = 0;
-  /** Seconds, summed. */
+  /** Service seconds (time held in a long-poll left out), summed. */
   sum = 0;
   readonly buckets = new Float64Array(BUCKET_SLOTS);
+  /** Requests held in a long-poll, and for how long, apart from service time. */
+  held = 0;
+  heldSum = 0;
+  readonly heldBuckets = new Float64Array(BUCKET_SLOTS);
   /** code ('OK' or an error code) -> requests. */
   readonly byCode = new Map<string, { n: number }>();
 
-  record(status: number, code: string, seconds: number): void {
+  record(status: number, code: string, seconds: number, heldSeconds = 0): void {
     this.requests++;
     this.sum += seconds;
     this.buckets[bucketIndex(seconds)]!++;
+    if (heldSeconds > 0) {
+      this.held++;
+      this.heldSum += heldSeconds;
+      this.heldBuckets[bucketIndex(heldSeconds)]!++;
+    }
     if (status >= 500) this.errors5xx++;
     const c = this.byCode.get(code);
     if (c) c.n++;
@@ -51,6 +60,7 @@ export class VersionCounts implements CgiCounts {
       errors5xx: this.errors5xx,
       p50Ms: round(quantileMs(this.buckets, 0.5)),
       p99Ms: round(quantileMs(this.buckets, 0.99)),
+      heldRequests: this.held,
     };
   }
 }
@@ -65,11 +75,11 @@ export class SlotCounters extends VersionCounts {
   }
 
   /** Counts a finished request for the slot and its version; returns the version's counts. */
-  finished(version: string, status: number, code: string, seconds: number): VersionCounts {
+  finished(version: string, status: number, code: string, seconds: number, heldSeconds = 0): VersionCounts {
     this.inflight--;
-    this.record(status, code, seconds);
+    this.record(status, code, seconds, heldSeconds);
     const v = this.version(version || NO_VERSION);
-    v.record(status, code, seconds);
+    v.record(status, code, seconds, heldSeconds);
     return v;
   }
 

@@ -8,6 +8,7 @@
  * /metrics read, and a schedule's clock (schedule-clock.ts).
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { TypeIssue } from './typecheck.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { CgiWorker, type ExitReason, type RunOutcome, type TallyMessage } from '../worker/cgi-worker.js';
@@ -53,6 +54,8 @@ export interface SlotEnv {
     version: string,
     m: { level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown>; requestId?: string },
   ): void;
+  /** Type errors of these files (hot reload checks what it swapped in); absent where types are not checked. */
+  typeCheck?(files: string[]): Promise<TypeIssue[]>;
 }
 
 export interface CgiLimits {
@@ -66,6 +69,8 @@ export class Slot {
   stable?: WorkerPool;
   canary?: WorkerPool;
   lastError?: LoadError;
+  /** Type errors of the version serving (stable, then canary), found after it was swapped in. */
+  typeErrors: TypeIssue[] = [];
   restarts = 0;
   readonly counters = new SlotCounters();
   /** A schedule's clock (while the stable version is a schedule). */
@@ -201,9 +206,12 @@ export class Slot {
     this.counters.started();
   }
 
-  /** Counts a finished request (`pool` undefined: turned away before a version was chosen) and judges the canary. */
-  finished(pool: WorkerPool | undefined, status: number, code: RequestOutcome, ms: number): void {
-    const v = this.counters.finished(pool?.version ?? '', status, code, ms / 1000);
+  /**
+   * Counts a finished request (`pool` undefined: turned away before a version was chosen) and judges the canary.
+   * `ms` is service time; `heldMs` the time it waited in a long-poll (counted apart).
+   */
+  finished(pool: WorkerPool | undefined, status: number, code: RequestOutcome, ms: number, heldMs = 0): void {
+    const v = this.counters.finished(pool?.version ?? '', status, code, ms / 1000, heldMs / 1000);
     if (pool && pool === this.canary && this.stable) this.split.judge(v, this.counters.byVersion.get(this.stable.version));
   }
 

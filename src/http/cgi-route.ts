@@ -27,6 +27,15 @@ export interface CgiRouteDeps {
   tmpDir: string;
 }
 
+/** What serving a request learnt about it, for the access log. */
+export interface RequestSeen {
+  cgi?: string;
+  version?: string;
+  uid?: string;
+  /** Time held in a long-poll (part of the request's time, not of its service time). */
+  heldMs?: number;
+}
+
 /** The request headers a CGI sees in ctx.headers. */
 const PASSED_HEADERS = ['content-type', 'range', 'if-none-match', 'if-range', 'user-agent'] as const;
 
@@ -37,12 +46,14 @@ export async function serveCgi(
   req: IncomingMessage,
   res: ServerResponse,
   requestId: string,
+  seen: RequestSeen = {},
 ): Promise<void> {
   const started = performance.now();
   const slot = deps.registry.get(name);
   const headers: Record<string, string> = { 'x-request-id': requestId };
   // Consumers and schedules live in the cgis folder too, but HTTP does not reach them.
   if (!slot || slot.kind !== 'cgi') return sendError(res, 'NO_SUCH_CGI', `no CGI is named "${name}"`, requestId);
+  seen.cgi = name;
   slot.started();
   let d: WorkerPool | undefined;
   let status = 500;
@@ -50,8 +61,9 @@ export async function serveCgi(
   let body: RawBody | undefined;
   try {
     const auth = authenticate(deps.tokens, req.headers.authorization);
+    seen.uid = auth?.uid;
     d = slot.route(auth?.uid);
-    headers['x-cgi-version'] = d.version;
+    headers['x-cgi-version'] = seen.version = d.version;
     const meta = d.meta;
     if (meta.kind !== 'cgi') throw new CgiError('CGI_UNAVAILABLE', `${name} is not a CGI`);
     if (req.method !== meta.method && !(meta.method === 'GET' && req.method === 'HEAD')) {
@@ -76,7 +88,7 @@ export async function serveCgi(
     // The version may have been swapped out while the body was arriving: its workers stop once idle.
     if (d.retired) {
       d = slot.route(auth?.uid);
-      headers['x-cgi-version'] = d.version;
+      headers['x-cgi-version'] = seen.version = d.version;
     }
     const worker = await d.pick();
     const reply = await worker.dispatch(wreq, slot.limits().timeoutMs, (id) =>
@@ -86,6 +98,7 @@ export async function serveCgi(
     );
     status = reply.status;
     code = reply.t === 'res' && reply.code ? reply.code : status < 400 ? 'OK' : 'INTERNAL';
+    if (reply.heldMs) seen.heldMs = reply.heldMs;
     await send(res, reply, headers);
   } catch (e) {
     if (e instanceof CgiError && isErrorCode(e.code)) {
@@ -105,9 +118,11 @@ export async function serveCgi(
     }
   } finally {
     if (body) rmSync(body.path, { force: true });
-    const ms = performance.now() - started;
-    slot.finished(d, status, code, ms);
-    deps.observer.finished(name, d?.version ?? '', code, status, ms / 1000, requestId);
+    // Latency is service time: a long-poll's wait for an entry is not the host being slow (it is measured apart).
+    const heldMs = seen.heldMs ?? 0;
+    const ms = performance.now() - started - heldMs;
+    slot.finished(d, status, code, ms, heldMs);
+    deps.observer.finished(name, d?.version ?? '', code, status, ms / 1000, requestId, heldMs / 1000);
   }
 }
 

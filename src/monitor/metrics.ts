@@ -11,6 +11,7 @@ import type { Registry } from '../host/registry.js';
 import type { Alerts } from './alerts.js';
 import { LATENCY_BUCKETS } from '../host/latency.js';
 import type { LoopSampler } from './loop-sampler.js';
+import type { SlotCounters } from '../host/slot-counters.js';
 import type { StoreStatsCache } from './store-stats.js';
 import { bizJson, type BizMetrics } from './biz-metrics.js';
 
@@ -76,8 +77,21 @@ export class HostMetrics {
     const text = await this.prom.metrics();
     // prom-client has no histogram whose bucket counts can be set, and the business metrics' names and labels are the CGIs' own:
     // it formats any series given as getMetricsAsJSON() objects through AggregatorRegistry.aggregate (one source: each value is its own sum).
-    const json = [...(this.deps.requestSeries ? [requestHistogram(this.deps.registry)] : []), ...bizJson(this.deps.biz)];
-    const more = client.AggregatorRegistry.aggregate([json]);
+    const histograms = this.deps.requestSeries
+      ? [
+          slotHistogram(this.deps.registry, {
+            name: 'cgihost_request_duration_seconds',
+            help: 'Service time of CGI requests: receipt to answer, less any time held in a long-poll waiting for an entry.',
+            of: (t) => ({ buckets: t.buckets, sum: t.sum, count: t.requests }),
+          }),
+          slotHistogram(this.deps.registry, {
+            name: 'cgihost_long_poll_held_seconds',
+            help: 'Time CGI requests were held in a long-poll (sync with timeoutMs) before an entry woke them or the time ran out.',
+            of: (t) => ({ buckets: t.heldBuckets, sum: t.heldSum, count: t.held }),
+          }),
+        ]
+      : [];
+    const more = client.AggregatorRegistry.aggregate([[...histograms, ...bizJson(this.deps.biz)]]);
     return `${text}\n${await more.metrics()}`;
   }
 
@@ -230,27 +244,33 @@ interface HistogramJson {
   values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }>;
 }
 
+interface SlotSeries {
+  name: string;
+  help: string;
+  of(t: SlotCounters): { buckets: ArrayLike<number>; sum: number; count: number };
+}
+
 /**
- * cgihost_request_duration_seconds, built from the slots' bucket counts when
- * scraped: prom-client formats it as any histogram, and the hot path never
- * calls observe().
+ * A histogram per CGI built from the slots' bucket counts when scraped
+ * (request service time, time held in long-polls): prom-client formats it as
+ * any histogram, and the hot path never calls observe().
  */
-function requestHistogram(registry: Registry): HistogramJson {
-  const name = 'cgihost_request_duration_seconds';
+function slotHistogram(registry: Registry, series: SlotSeries): HistogramJson {
+  const { name, help } = series;
   const values: HistogramJson['values'] = [];
   for (const slot of registry.slots.values()) {
     const cgi = slot.name;
-    const t = slot.counters;
+    const t = series.of(slot.counters);
     let cumulative = 0;
     LATENCY_BUCKETS.forEach((le, i) => {
       cumulative += t.buckets[i]!;
       values.push({ labels: { le, cgi }, value: cumulative, metricName: `${name}_bucket` });
     });
     values.push(
-      { labels: { le: '+Inf', cgi }, value: t.requests, metricName: `${name}_bucket` },
+      { labels: { le: '+Inf', cgi }, value: t.count, metricName: `${name}_bucket` },
       { labels: { cgi }, value: t.sum, metricName: `${name}_sum` },
-      { labels: { cgi }, value: t.requests, metricName: `${name}_count` },
+      { labels: { cgi }, value: t.count, metricName: `${name}_count` },
     );
   }
-  return { name, help: 'Time from receiving a CGI request to answering it.', type: 'histogram', aggregator: 'sum', values };
+  return { name, help, type: 'histogram', aggregator: 'sum', values };
 }

@@ -73,6 +73,7 @@ export class StoreHost {
       dataDir: rest.dataDir,
       synchronous: rest.synchronous,
       groupsMaxMembers: rest.groupsMaxMembers,
+      messaging: rest.messaging,
       webhooks: rest.webhooks,
       queue: rest.queue,
       login: rest.login,

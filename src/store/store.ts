@@ -4,10 +4,12 @@
  * only once committed; reads run at once on the same connection, between
  * transactions, so they see exactly what is committed.
  */
-import type { StoreClient, SyncArgs, SyncResult } from './api.js';
+import type { ConversationRef, StoreClient, SyncArgs, SyncResult } from './api.js';
+import { CgiError } from '../errors.js';
 import type { StoreStats } from './protocol.js';
 import { openDatabase, type Db } from './db.js';
-import { Batch, GroupCommit, type Tx } from './group-commit.js';
+import { Batch, GroupCommit, Journals, type Tx } from './group-commit.js';
+import { ConversationRows } from './conversation-rows.js';
 import { Inbox } from './inbox.js';
 import { SyncWaiters } from './sync-waiters.js';
 import { Accounts } from './accounts.js';
@@ -16,6 +18,14 @@ import { MessageRows } from './message-rows.js';
 import { Groups } from './groups.js';
 import { Media, type PutMediaArgs } from './media.js';
 import { Messaging } from './messages.js';
+import { Profiles } from './profiles.js';
+import { Contacts } from './contacts.js';
+import { Conversations, MAX_CONVERSATIONS_LIMIT, resolveConversation, type ConversationPeers } from './conversations.js';
+import { History, MAX_HISTORY_LIMIT } from './history.js';
+import { ConversationChain } from './chain.js';
+import { DEFAULT_RECALL_WINDOW_MS, Recall } from './recall.js';
+import { MAX_SEARCH_LIMIT, Search } from './search.js';
+import { SearchIndexer } from './search-indexer.js';
 import { invalid } from './validate.js';
 import { createLogger, type Logger } from '../log.js';
 import { DEFAULT_GROUPS_MAX_MEMBERS, resolveQueueOptions, type StoreOptions } from './options.js';
@@ -28,6 +38,8 @@ import { Platform } from './platform.js';
 export interface CallContext {
   /** The HTTP request's id: `cancel(requestId)` ends a sync held for it. */
   requestId?: string;
+  /** Set by a sync that was held: milliseconds spent waiting for an entry (not service time: see the monitor). */
+  heldMs?: number;
 }
 
 const MAX_SYNC_LIMIT = 500;
@@ -44,6 +56,14 @@ export class Store implements StoreClient {
   private readonly groups: Groups;
   private readonly media: Media;
   private readonly messaging: Messaging;
+  private readonly profiles: Profiles;
+  private readonly contacts: Contacts;
+  private readonly conversations: Conversations;
+  private readonly history: History;
+  private readonly recalls: Recall;
+  private readonly search: Search;
+  private readonly indexer: SearchIndexer;
+  private readonly peers: ConversationPeers;
   private readonly jobs: JobQueue;
   private readonly fanout: FanoutConsumer;
   private readonly webhooks: WebhookDispatcher;
@@ -66,27 +86,74 @@ export class Store implements StoreClient {
     this.revocations = opts.revocations;
     const queue = resolveQueueOptions(opts.queue);
     const db = (this.db = openDatabase(opts.dataDir, { synchronous: opts.synchronous }));
+    const messaging = opts.messaging ?? {};
+    const rows = new MessageRows(db);
     this.waiters = new SyncWaiters((uid, key, limit) => this.inbox.read(uid, key, limit));
-    this.inbox = new Inbox(db, (uid) => this.waiters.has(uid));
-    this.commit = new GroupCommit(db, this.inbox, { committed: (b) => this.committed(b), lost: () => this.lost() }, this.log);
     this.accounts = new Accounts(db);
+    this.media = new Media(db, opts.dataDir);
+    this.profiles = new Profiles(db, this.media);
+    this.peers = {
+      userExists: (uid) => this.accounts.exists(uid),
+      groupExists: (g) => this.groups.exists(g),
+    };
+    const chain = new ConversationChain(db);
+    const conversationRows = new ConversationRows(db);
+    this.conversations = new Conversations(
+      db,
+      conversationRows,
+      () => this.inbox,
+      rows,
+      this.peers,
+      chain,
+      messaging.keepConversations ?? true,
+    );
+    this.inbox = new Inbox(
+      db,
+      (uid) => this.waiters.has(uid),
+      (tx, owner, seq, m, conv) => this.conversations.entry(tx, owner, seq, m, conv),
+    );
+    this.commit = new GroupCommit(
+      db,
+      new Journals([this.inbox, conversationRows]),
+      { committed: (b) => this.committed(b), lost: () => this.lost() },
+      this.log,
+    );
     this.throttle = new LoginThrottle(opts.login?.maxFailures, opts.login?.windowMs);
     this.jobs = new JobQueue(db, queue);
     this.webhooks = new WebhookDispatcher(opts.webhooks ?? [], this.jobs, this.commit, queue, this.log);
-    this.media = new Media(db, opts.dataDir);
-    const rows = new MessageRows(db);
     const maxMembers = opts.groupsMaxMembers ?? DEFAULT_GROUPS_MAX_MEMBERS;
     this.groups = new Groups(db, this.accounts, this.inbox, rows, this.jobs, this.webhooks, maxMembers);
-    this.messaging = new Messaging(this.accounts, this.inbox, rows, this.groups, this.media, this.webhooks);
+    this.contacts = new Contacts(db, this.accounts, this.inbox, rows);
+    this.search = new Search(db);
+    this.indexer = new SearchIndexer(db, this.commit, this.log);
+    this.history = new History(chain, (uid, conv) => this.conversations.tail(uid, conv));
+    this.recalls = new Recall(rows, this.inbox, this.indexer, this.media, this.jobs, messaging.recallWindowMs ?? DEFAULT_RECALL_WINDOW_MS);
+    this.messaging = new Messaging(
+      this.accounts,
+      this.inbox,
+      rows,
+      this.groups,
+      this.media,
+      this.webhooks,
+      this.contacts,
+      messaging.contactsOnly ?? false,
+    );
     this.fanout = new FanoutConsumer(
       this.jobs,
       this.commit,
       {
         members: (g, v) => this.groups.members(g, v),
-        deliver: (tx, uid, msg, mediaId) => {
-          this.inbox.append(tx, uid, msg);
-          if (mediaId !== undefined) this.media.grant(mediaId, uid);
+        post: (job) => {
+          const m = rows.get(job.m);
+          if (!m) throw new Error(`fan-out job: no message ${job.m}`);
+          // A message recalled before its fan-out still reaches every member (as recalled), but grants nothing.
+          const mediaId = m.recalledAt === null ? job.media : undefined;
+          return (tx, uid) => {
+            this.inbox.append(tx, uid, m);
+            if (mediaId !== undefined) this.media.grant(mediaId, uid, m.id);
+          };
         },
+        recall: (tx, job) => this.recalls.deliver(tx, job),
         release: (_tx, g, v) => this.groups.release(g, v),
         dead: (tx, job, error) => this.alert(tx, job, error),
       },
@@ -96,6 +163,7 @@ export class Store implements StoreClient {
     this.platform = new Platform(db, this.commit, this.jobs, queue, this.log);
     this.webhooks.start(db);
     this.fanout.start();
+    this.indexer.start();
   }
 
   // accounts
@@ -138,9 +206,21 @@ export class Store implements StoreClient {
     const limit = clampInt(a.limit, 1, MAX_SYNC_LIMIT, 100);
     const timeoutMs = clampInt(a.timeoutMs, 0, MAX_SYNC_TIMEOUT_MS, 0);
     const r = this.inbox.read(a.uid, a.syncKey, limit);
-    if (r.messages.length > 0 || timeoutMs === 0 || !this.holding) return r;
+    if (r.messages.length > 0) return r;
+    // A key past the end (a client ahead of a restored backup) would wait for seqs it already holds, and
+    // silently skip every entry up to it: SPEC §10 says so at once, held or not.
+    if (a.syncKey > 0) {
+      const lastSeq = this.inbox.lastCommittedSeq(a.uid);
+      if (a.syncKey > lastSeq) {
+        throw new CgiError('SYNC_KEY_AHEAD', `syncKey ${a.syncKey} is past the last seq of this inbox (${lastSeq})`, { lastSeq });
+      }
+    }
+    if (timeoutMs === 0 || !this.holding) return r;
     const requestId = ctx.requestId ?? `store-internal-${++this.internalRequests}`;
-    return this.waiters.hold(a.uid, requestId, a.syncKey, limit, timeoutMs);
+    const heldAt = performance.now();
+    const held = await this.waiters.hold(a.uid, requestId, a.syncKey, limit, timeoutMs);
+    ctx.heldMs = performance.now() - heldAt;
+    return held;
   }
 
   /** Answers every held sync now (empty), and holds no new ones: the host is stopping. */
@@ -154,6 +234,70 @@ export class Store implements StoreClient {
   /** Ends a held sync of this request at once (the client went away). */
   cancel(requestId: string): boolean {
     return this.waiters.cancel(requestId);
+  }
+
+  // profiles
+
+  setProfile(a: Parameters<StoreClient['setProfile']>[0]) {
+    return this.commit.write((tx) => this.profiles.setProfile(tx, a));
+  }
+  async getProfiles(a: { uids: string[] }) {
+    return this.profiles.getProfiles(a);
+  }
+  async findUser(a: { username: string }) {
+    return this.profiles.findUser(a);
+  }
+
+  // contacts and blocking
+
+  addContact(a: { uid: string; peer: string; greeting?: string }) {
+    return this.commit.write((tx) => this.contacts.addContact(tx, a));
+  }
+  acceptContact(a: { uid: string; peer: string }) {
+    return this.commit.write((tx) => this.contacts.acceptContact(tx, a));
+  }
+  declineContact(a: { uid: string; peer: string }) {
+    return this.commit.write((tx) => this.contacts.declineContact(tx, a));
+  }
+  deleteContact(a: { uid: string; peer: string }) {
+    return this.commit.write((tx) => this.contacts.deleteContact(tx, a));
+  }
+  async getContacts(a: { uid: string }) {
+    return this.contacts.getContacts(a);
+  }
+  blockUser(a: { uid: string; peer: string }) {
+    return this.commit.write((tx) => this.contacts.blockUser(tx, a));
+  }
+  unblockUser(a: { uid: string; peer: string }) {
+    return this.commit.write((tx) => this.contacts.unblockUser(tx, a));
+  }
+
+  // conversations, history, recall, search
+
+  async getConversations(a: { uid: string; limit: number }) {
+    if (typeof a.uid !== 'string') invalid('uid is required');
+    return { conversations: this.conversations.list(a.uid, clampInt(a.limit, 1, MAX_CONVERSATIONS_LIMIT, 100)) };
+  }
+  markRead(a: ConversationRef & { uid: string; seq: number }) {
+    return this.commit.write((tx) => this.conversations.markRead(tx, a));
+  }
+  async getHistory(a: ConversationRef & { uid: string; beforeSeq?: number; limit: number }) {
+    if (typeof a.uid !== 'string') invalid('uid is required');
+    const { conv } = resolveConversation(a, this.peers);
+    if (a.beforeSeq !== undefined && !(Number.isSafeInteger(a.beforeSeq) && a.beforeSeq >= 1))
+      invalid('beforeSeq must be a positive integer');
+    return this.history.page(a.uid, conv, a.beforeSeq, clampInt(a.limit, 1, MAX_HISTORY_LIMIT, 50));
+  }
+  recallMessage(a: { uid: string; msgId: string }) {
+    return this.commit.write((tx) => this.recalls.recall(tx, a));
+  }
+  async searchMessages(a: ConversationRef & { uid: string; query: string; limit: number }) {
+    if (typeof a.uid !== 'string') invalid('uid is required');
+    const scoped = (a.peer !== undefined && a.peer !== null) || (a.groupId !== undefined && a.groupId !== null);
+    const scope = scoped ? resolveConversation(a, this.peers) : null;
+    // What was just sent is found: the texts waiting for the indexer are indexed first.
+    this.indexer.catchUp();
+    return { messages: this.search.find(a.uid, a.query, scope, clampInt(a.limit, 1, MAX_SEARCH_LIMIT, 20)) };
   }
 
   // groups
@@ -232,6 +376,7 @@ export class Store implements StoreClient {
     this.holding = false;
     this.fanout.stop();
     this.platform.stop();
+    this.indexer.stop();
     await this.webhooks.stop();
     this.commit.close();
     this.waiters.releaseAll();
@@ -244,6 +389,7 @@ export class Store implements StoreClient {
     if (b.retries.size > 0) this.jobs.countRetries(b.retries);
     if (b.wake.size > 0) this.waiters.wake(b.wake);
     if (b.topics.has(FANOUT)) this.fanout.wake();
+    if (b.sent.has('text')) this.indexer.wake();
     if (b.topics.has(WEBHOOK)) this.webhooks.wake();
     if (b.topics.size > 0) this.platform.committed(b);
   }

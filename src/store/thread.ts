@@ -12,7 +12,7 @@ import type { StoreAdminOp } from './platform.js';
 import type { Subscriber } from '../queue/consumers.js';
 import { forwardLogger } from '../log.js';
 import type { StoreOptions } from './options.js';
-import { Store } from './store.js';
+import { Store, type CallContext } from './store.js';
 import { Outbox } from '../worker/outbox.js';
 
 /** The options the main thread sends as workerData (StoreOptions without the logger). */
@@ -29,6 +29,21 @@ const OPS: Record<StoreOp, true> = {
   clearLoginFailures: true,
   sendMessage: true,
   sync: true,
+  setProfile: true,
+  getProfiles: true,
+  findUser: true,
+  addContact: true,
+  acceptContact: true,
+  declineContact: true,
+  deleteContact: true,
+  getContacts: true,
+  blockUser: true,
+  unblockUser: true,
+  getConversations: true,
+  markRead: true,
+  getHistory: true,
+  recallMessage: true,
+  searchMessages: true,
   createGroup: true,
   addGroupMembers: true,
   removeGroupMembers: true,
@@ -204,14 +219,23 @@ function call(outbox: Outbox<StoreResponse>, m: Extract<StoreRequest, { t: 'call
   const isSync = m.op === 'sync';
   if (isSync) held.set(m.requestId, (held.get(m.requestId) ?? 0) + 1);
   let result: Promise<unknown>;
+  const ctx: CallContext = { requestId: m.requestId };
   try {
-    const fn = store[m.op] as (args: unknown, ctx: { requestId: string }) => Promise<unknown>;
-    result = fn.call(store, m.args ?? {}, { requestId: m.requestId });
+    const fn = store[m.op] as (args: unknown, ctx: CallContext) => Promise<unknown>;
+    result = fn.call(store, m.args ?? {}, ctx);
   } catch (err) {
     result = Promise.reject(err);
   }
   result
-    .then((value) => send({ t: 'result', id: m.id, ok: true, value: value ?? null }), fail)
+    .then(
+      (value) =>
+        send(
+          ctx.heldMs
+            ? { t: 'result', id: m.id, ok: true, value: value ?? null, heldMs: ctx.heldMs }
+            : { t: 'result', id: m.id, ok: true, value: value ?? null },
+        ),
+      fail,
+    )
     .finally(() => {
       if (!isSync) return;
       const n = held.get(m.requestId)! - 1;

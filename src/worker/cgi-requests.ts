@@ -23,7 +23,15 @@ export function serveRequests(rt: Runtime, def: CgiDefinition): (m: HostToWorker
       const input = parseInput(def, m);
       const out = await def.handler(input as never, ctx as never);
       if (isRawResponse(out)) {
-        rt.post({ t: 'raw', id: m.id, status: out.status ?? 200, headers: out.headers ?? {}, file: out.file, body: out.body });
+        rt.post({
+          t: 'raw',
+          id: m.id,
+          status: out.status ?? 200,
+          headers: out.headers ?? {},
+          file: out.file,
+          body: out.body,
+          heldMs: held(m.id),
+        });
         return;
       }
       const checked = def.output.safeParse(out);
@@ -50,12 +58,18 @@ export function serveRequests(rt: Runtime, def: CgiDefinition): (m: HostToWorker
     }
   }
 
+  /** The request's time held in long-polls, when there was any (the answer carries it). */
+  function held(id: number): number | undefined {
+    return inflight.get(id)?.heldMs || undefined;
+  }
+
   function answerJson(id: number, json: string): void {
-    if (json.length <= TRANSFER_ABOVE) return rt.post({ t: 'res', id, status: 200, json });
+    const heldMs = held(id);
+    if (json.length <= TRANSFER_ABOVE) return rt.post({ t: 'res', id, status: 200, json, heldMs });
     // Large enough that Buffer.from gives it its own ArrayBuffer (never a slice of the shared pool).
     const bytes = Buffer.from(json);
-    if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) return rt.post({ t: 'res', id, status: 200, json });
-    rt.post({ t: 'res', id, status: 200, json: bytes }, bytes.buffer as ArrayBuffer);
+    if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) return rt.post({ t: 'res', id, status: 200, json, heldMs });
+    rt.post({ t: 'res', id, status: 200, json: bytes, heldMs }, bytes.buffer as ArrayBuffer);
   }
 
   function answerError(
@@ -70,7 +84,15 @@ export function serveRequests(rt: Runtime, def: CgiDefinition): (m: HostToWorker
     // SPEC §3: every 429 says when to come back.
     const own = extraHeaders && errorHeaders(extraHeaders);
     const headers = code === 'RATE_LIMITED' ? { ...own, 'retry-after': String(retryAfter(details)) } : own;
-    rt.post({ t: 'res', id: m.id, status: s, code, headers, json: JSON.stringify(errorBody(code, message, m.requestId, details)) });
+    rt.post({
+      t: 'res',
+      id: m.id,
+      status: s,
+      code,
+      headers,
+      json: JSON.stringify(errorBody(code, message, m.requestId, details)),
+      heldMs: held(m.id),
+    });
   }
 
   return (m) => {

@@ -17,6 +17,8 @@ class BaseContext implements UnitContext {
   private storeClient?: StoreClient;
   private logger?: CgiLogger;
   private fetcher?: CgiFetch;
+  /** Time this request spent held in a long-poll: the host counts it apart from service time. */
+  heldMs = 0;
 
   constructor(
     protected readonly rt: Runtime,
@@ -34,7 +36,7 @@ class BaseContext implements UnitContext {
   }
 
   get store(): StoreClient {
-    return (this.storeClient ??= this.rt.store.clientFor(this.requestId));
+    return (this.storeClient ??= this.rt.store.clientFor(this.requestId, (ms) => (this.heldMs += ms)));
   }
 
   get log(): CgiLogger {

@@ -7,7 +7,7 @@
 import { createRequire, Module } from 'node:module';
 import * as zod from 'zod';
 import * as sdk from '../index.js';
-import { isDefinedCgi, SUPPORTED_API_VERSIONS, type CgiDefinition } from '../index.js';
+import { HOST_API_VERSION, isDefinedCgi, SUPPORTED_API_VERSIONS, type CgiDefinition } from '../index.js';
 import { RESERVED_TOPICS, TOPIC, MAX_TOPIC_LENGTH } from '../store/platform-api.js';
 import {
   CONSUMER_DEFAULTS,
@@ -44,7 +44,10 @@ export function loadUnit(spec: LoadSpec): LoadedUnit | { refused: string } {
   const version = (def as { apiVersion?: unknown } | undefined)?.apiVersion;
   const known = isDefinedCgi(def) || isDefinedConsumer(def) || isDefinedSchedule(def);
   if (!known) return { refused: 'exports no valid defineCgi(), defineConsumer() or defineSchedule() as its default export' };
-  if (!SUPPORTED_API_VERSIONS.includes(version as number)) {
+  if (typeof version !== 'number') {
+    return { refused: `apiVersion must be a number (apiVersion: ${HOST_API_VERSION}), not ${JSON.stringify(version) ?? 'missing'}` };
+  }
+  if (!SUPPORTED_API_VERSIONS.includes(version)) {
     return {
       refused: `declares apiVersion ${JSON.stringify(version)}, but this host supports apiVersion ${SUPPORTED_API_VERSIONS.join(', ')}`,
     };

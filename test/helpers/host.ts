@@ -1,12 +1,17 @@
 /**
- * Starts the real host (dist/cli.js, as `npm start` runs it) as a child
- * process on a random port, with a temp data dir, and talks HTTP to it.
+ * Starts the real host as `npm start` and the installed `cgihost` command do
+ * (bin/cgihost.js, which execs node on dist/cli.js with the environment the
+ * host needs) as a child process on a random port, with a temp data dir, and
+ * talks HTTP to it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, writeCgis } from './fs.js';
-import { CLI } from './paths.js';
+import { BIN } from './paths.js';
+
+// The built-in cgis/ are 28 CGIs, a thread each: on a loaded 2-core machine start-up can take tens of seconds.
+const START_TIMEOUT_MS = 60_000;
 
 export interface StartOptions {
   /** A cgis folder to serve; default: a fresh empty temp folder. */
@@ -48,7 +53,7 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
   const cgisDir = opts.cgisDir ?? tempDir('cgihost-cgis-');
   const dataDir = opts.dataDir ?? tempDir('cgihost-data-');
   if (opts.files) writeCgis(cgisDir, opts.files);
-  const args = [CLI, opts.command ?? 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--cgis-dir', cgisDir];
+  const args = [opts.command ?? 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--cgis-dir', cgisDir];
   if (opts.config) {
     const file = join(tempDir('cgihost-config-'), 'host.config.json');
     writeFileSync(file, JSON.stringify(opts.config));
@@ -56,7 +61,8 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
   }
   args.push(...(opts.args ?? []));
   // stdin is a pipe the host watches: if this test process dies without stopping it, the host stops too (no orphans).
-  const proc = spawn(process.execPath, args, {
+  // BIN is the `cgihost` command (a shell line that execs node: the child's pid is the host's).
+  const proc = spawn(BIN, args, {
     env: { CGIHOST_STOP_ON_STDIN_EOF: '1', ...process.env, ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -65,7 +71,10 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
   proc.stderr!.on('data', (c) => (out += c));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not start in 20 s:\n${out}`)), 20_000);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`host did not start in ${START_TIMEOUT_MS / 1000} s:\n${out}`));
+    }, START_TIMEOUT_MS);
     const check = () => {
       const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
       if (m) {

@@ -9,31 +9,32 @@ export const PLATFORM_STYLE = String.raw`
 button.act{background:transparent;border:1px solid var(--line);color:var(--blue);border-radius:6px;padding:1px 8px;font-size:11px;cursor:pointer}
 button.act:hover{border-color:var(--blue)}
 .dead{padding:8px 12px;border-top:1px solid var(--line)}
-.dead .item{grid-template-columns:90px 1fr auto}
+.dead .item{grid-template-columns:90px minmax(0,1fr) auto}
 .payload{color:var(--muted);max-width:520px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+@media (max-width:720px){#biz svg.spark{display:none}.dead .item{grid-template-columns:minmax(0,1fr) auto}.dead .item .when{grid-column:1/-1}}
 `;
 
 export const PLATFORM_PANELS = String.raw`
   <section class="panel"><h2>Queue topics <span class="count" id="topiccount"></span></h2>
-    <table id="queues"><thead><tr><th>topic</th><th>consumer</th><th class="num">depth</th><th class="num">lag</th><th class="num">in flight</th><th class="num">done</th><th class="num">retries</th><th class="num">dead letters</th></tr></thead><tbody></tbody></table>
+    <div class="scroll"><table id="queues"><thead><tr><th>topic</th><th>consumer</th><th class="num">depth</th><th class="num">lag</th><th class="num">in flight</th><th class="num">done</th><th class="num">retries</th><th class="num">dead letters</th></tr></thead><tbody></tbody></table></div>
     <div class="dead" id="dead" hidden></div>
   </section>
   <div class="cols">
     <section class="panel"><h2>Schedules <span class="count" id="schedcount"></span></h2>
-      <table id="schedules"><thead><tr><th>schedule</th><th>cron</th><th>next run</th><th>last run</th><th class="num">runs</th><th class="num">skipped</th><th></th></tr></thead><tbody></tbody></table>
+      <div class="scroll"><table id="schedules"><thead><tr><th>schedule</th><th>cron</th><th>next run</th><th>last run</th><th class="num">runs</th><th class="num">skipped</th><th></th></tr></thead><tbody></tbody></table></div>
     </section>
     <section class="panel"><h2>Business metrics <span class="count" id="bizcount"></span></h2>
-      <table id="biz"><thead><tr><th>metric</th><th>kind</th><th class="num">now</th><th class="num">label sets</th><th class="num">dropped</th></tr></thead><tbody></tbody></table>
+      <div class="scroll"><table id="biz"><thead><tr><th>metric</th><th>kind</th><th class="num">now</th><th class="num">label sets</th><th class="num">dropped</th></tr></thead><tbody></tbody></table></div>
     </section>
   </div>
 `;
 
 export const PLATFORM_SCRIPT = String.raw`
+  // A write from the page itself: the sign-in cookie goes with it, and the header (which no other site may send
+  // without a CORS preflight the host never grants) with the page's own Origin lets the cookie write (auth.ts).
   async function post(path) {
-    const headers = {};
-    const t = sessionStorage.getItem(KEY);
-    if (t) headers.authorization = 'Bearer ' + t;
-    const r = await fetch(path, { method: 'POST', headers, cache: 'no-store' });
+    const r = await fetch(path, { method: 'POST', headers: { 'x-cgihost-dashboard': '1' }, cache: 'no-store' });
+    if (r.status === 401) throw Object.assign(new Error('signed out'), { auth: true });
     const body = await r.json().catch(() => ({}));
     if (!r.ok) throw new Error((body.error && body.error.message) || path + ': HTTP ' + r.status);
     return body;
@@ -106,6 +107,7 @@ export const PLATFORM_SCRIPT = String.raw`
       else if (b.dataset.retry) { await post('/_host/api/queue/dead/' + encodeURIComponent(b.dataset.retry) + '/retry'); if (deadTopic) await showDead(deadTopic); refresh(); }
       else if (b.dataset.run) { b.disabled = true; await post('/_host/api/schedules/' + encodeURIComponent(b.dataset.run) + '/run'); refresh(); }
     } catch (err) {
+      if (err.auth) $('auth').classList.add('show');
       setLive(false, err.message);
     }
   });
