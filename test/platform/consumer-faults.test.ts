@@ -39,7 +39,8 @@ describe('a consumer that crashes or loops', () => {
       },
       config: {
         watch: false,
-        faults: { crashLimit: 3, crashWindowMs: 20_000, probeInitialMs: 60_000, heartbeatMs: 25 },
+        // A window long enough for three restarts of a worker on a loaded machine (each a thread start and a watchdog verdict).
+        faults: { crashLimit: 3, crashWindowMs: 60_000, probeInitialMs: 120_000, heartbeatMs: 25 },
         queue: { backoffBaseMs: 20, backoffMaxMs: 100 },
       },
     });
@@ -76,12 +77,12 @@ describe('a consumer that crashes or loops', () => {
 
   it('one stuck in a synchronous loop is ended by the watchdog each time, then quarantined; echo answers throughout', async () => {
     await kv(host, 'kv', { op: 'send', topic: 'looper', payload: { how: 'loop' } });
-    await echoAnswersWhile(async () => (await cgiSummary(host, 'looper')).state === 'quarantined', 40_000);
+    await echoAnswersWhile(async () => (await cgiSummary(host, 'looper')).state === 'quarantined', 75_000);
     expect(host.output()).toMatch(/"cgi":"looper"[^\n]*"reason":"(stuck|timeout)"/);
     expect((await cgiSummary(host, 'echo')).restarts).toBe(0);
     const res = await host.post('echo', { text: 'still here' });
     expect(res.body).toEqual({ echo: 'still here' });
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('hot reload of a consumer under a stream of jobs', () => {

@@ -11,7 +11,18 @@ button.act:hover{border-color:var(--blue)}
 .dead{padding:8px 12px;border-top:1px solid var(--line)}
 .dead .item{grid-template-columns:90px minmax(0,1fr) auto}
 .payload{color:var(--muted);max-width:520px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-@media (max-width:720px){#biz svg.spark{display:none}.dead .item{grid-template-columns:minmax(0,1fr) auto}.dead .item .when{grid-column:1/-1}}
+/* Phones: one card per topic, schedule and metric (the numbers under their names), as the CGI table does. */
+@media (max-width:720px){
+  #queues thead,#schedules thead,#biz thead{display:none}
+  #queues tbody tr,#schedules tbody tr,#biz tbody tr{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:6px 10px;padding:10px 12px;border-bottom:1px solid #21262d}
+  #queues td,#schedules td,#biz td{display:block;border:0;padding:0;text-align:left;min-width:0}
+  #queues td.wide,#schedules td.wide,#biz td.wide,#queues td.empty,#schedules td.empty,#biz td.empty{grid-column:1/-1}
+  #queues td[data-label]::before,#schedules td[data-label]::before,#biz td[data-label]::before{content:attr(data-label);display:block;color:var(--muted);font-size:10px;text-transform:uppercase;letter-spacing:.5px}
+  #queues .cell,#biz .cell{justify-content:flex-start}
+  #biz svg.spark{display:none}
+  .dead .item{grid-template-columns:minmax(0,1fr) auto}
+  .dead .item .when{grid-column:1/-1}
+}
 `;
 
 export const PLATFORM_PANELS = String.raw`
@@ -48,13 +59,13 @@ export const PLATFORM_SCRIPT = String.raw`
       const q = se.queues[name] || {}, c = t[name] || {};
       const lag = (s.queueLagSeconds || {})[name] || 0, dead = (s.queueDeadLetters || {})[name] || 0;
       const own = name === 'fanout' || name === 'webhook';
-      return '<tr data-topic="' + esc(name) + '"><td class="name">' + esc(name) + '</td>' +
-        '<td>' + (own ? '<span class="sub">host</span>' : (c.consumers || []).map((x) => '<span class="badge">' + esc(x) + '</span>').join('') || '<span class="hot">none</span>') + '</td>' +
-        '<td class="num" data-field="depth"><div class="cell">' + spark(q.depth, '#58a6ff') + '<span>' + num((s.queueDepth || {})[name] || 0) + '</span></div></td>' +
-        '<td class="num"><div class="cell">' + spark(q.lagSeconds, '#d29922') + '<span class="' + (lag > 10 ? 'hot' : '') + '">' + lag.toFixed(1) + 's</span></div></td>' +
-        '<td class="num">' + num(c.inflight || 0) + '</td><td class="num" data-field="done">' + num(c.done || 0) + '</td>' +
-        '<td class="num">' + num((s.queueRetries || {})[name] || 0) + '</td>' +
-        '<td class="num ' + (dead ? 'hot' : '') + '" data-field="dead">' + num(dead) + (dead && !own ? ' <button class="act" data-dead="' + esc(name) + '">show</button>' : '') + '</td></tr>';
+      return '<tr data-topic="' + esc(name) + '"><td class="name wide">' + esc(name) + '</td>' +
+        '<td class="wide" data-label="consumer">' + (own ? '<span class="sub">host</span>' : (c.consumers || []).map((x) => '<span class="badge">' + esc(x) + '</span>').join('') || '<span class="hot">none</span>') + '</td>' +
+        '<td class="num" data-field="depth" data-label="depth"><div class="cell">' + spark(q.depth, '#58a6ff') + '<span>' + num((s.queueDepth || {})[name] || 0) + '</span></div></td>' +
+        '<td class="num" data-label="lag"><div class="cell">' + spark(q.lagSeconds, '#d29922') + '<span class="' + (lag > 10 ? 'hot' : '') + '">' + lag.toFixed(1) + 's</span></div></td>' +
+        '<td class="num" data-label="in flight">' + num(c.inflight || 0) + '</td><td class="num" data-field="done" data-label="done">' + num(c.done || 0) + '</td>' +
+        '<td class="num" data-label="retries">' + num((s.queueRetries || {})[name] || 0) + '</td>' +
+        '<td class="num ' + (dead ? 'hot' : '') + '" data-field="dead" data-label="dead letters">' + num(dead) + (dead && !own ? ' <button class="act" data-dead="' + esc(name) + '">show</button>' : '') + '</td></tr>';
     }).join('') || '<tr><td colspan="8" class="empty">' + (s.ok === false ? 'the store has not reported' : 'no queue topics yet') + '</td></tr>';
     $('topiccount').textContent = String(topics.length);
   }
@@ -77,9 +88,9 @@ export const PLATFORM_SCRIPT = String.raw`
   function renderSchedules(data) {
     $('schedules').tBodies[0].innerHTML = data.schedules.map((s) => {
       const last = s.last ? (s.last.finishedAt ? '<span class="badge ' + (s.last.ok ? 'ok' : 'err') + '">' + (s.last.ok ? 'ok' : 'failed') + '</span>' + ago(s.last.startedAt) + (s.last.error ? ' <span class="errtext">' + esc(s.last.error) + '</span>' : '') : '<span class="badge">running</span>' + ago(s.last.startedAt)) : '<span class="sub">–</span>';
-      return '<tr data-schedule="' + esc(s.name) + '" class="st-' + esc(s.state) + '"><td><span class="dot"></span><span class="name">' + esc(s.name) + '</span><div class="sub">' + esc(s.group) + '</div></td>' +
-        '<td class="mono">' + esc(s.cron) + '</td><td>' + (s.nextRunAt ? clock(s.nextRunAt) : '–') + '</td><td>' + last + '</td>' +
-        '<td class="num">' + num(s.runs) + (s.failures ? ' <span class="hot">(' + num(s.failures) + ' failed)</span>' : '') + '</td><td class="num">' + num(s.skipped) + '</td>' +
+      return '<tr data-schedule="' + esc(s.name) + '" class="st-' + esc(s.state) + '"><td class="wide"><span class="dot"></span><span class="name">' + esc(s.name) + '</span><div class="sub">' + esc(s.group) + '</div></td>' +
+        '<td class="mono" data-label="cron">' + esc(s.cron) + '</td><td data-label="next run">' + (s.nextRunAt ? clock(s.nextRunAt) : '–') + '</td><td class="wide" data-label="last run">' + last + '</td>' +
+        '<td class="num" data-label="runs">' + num(s.runs) + (s.failures ? ' <span class="hot">(' + num(s.failures) + ' failed)</span>' : '') + '</td><td class="num" data-label="skipped">' + num(s.skipped) + '</td>' +
         '<td><button class="act" data-run="' + esc(s.name) + '"' + (s.running ? ' disabled' : '') + '>run now</button></td></tr>';
     }).join('') || '<tr><td colspan="7" class="empty">no schedules</td></tr>';
     $('schedcount').textContent = String(data.schedules.length);
@@ -91,9 +102,9 @@ export const PLATFORM_SCRIPT = String.raw`
       const id = m.group + '.' + m.name;
       const total = m.series.reduce((a, s) => a + (m.kind === 'histogram' ? s.count : s.value), 0);
       const now = m.kind === 'gauge' ? num(Math.max(...m.series.map((s) => s.value))) : rate(m.rate) + '/s <span class="sub">(' + num(total) + ')</span>';
-      return '<tr data-biz="' + esc(id) + '"><td><span class="name">' + esc(m.name) + '</span><div class="sub">' + esc(m.group) + '</div></td><td>' + esc(m.kind) + '</td>' +
-        '<td class="num" data-field="value"><div class="cell">' + spark((series[id] || {}).value, '#bc8cff') + '<span>' + now + '</span></div></td>' +
-        '<td class="num">' + num(m.series.length) + '</td><td class="num ' + (m.dropped ? 'hot' : '') + '">' + num(m.dropped) + '</td></tr>';
+      return '<tr data-biz="' + esc(id) + '"><td class="wide"><span class="name">' + esc(m.name) + '</span><div class="sub">' + esc(m.group) + '</div></td><td data-label="kind">' + esc(m.kind) + '</td>' +
+        '<td class="num" data-field="value" data-label="now"><div class="cell">' + spark((series[id] || {}).value, '#bc8cff') + '<span>' + now + '</span></div></td>' +
+        '<td class="num" data-label="label sets">' + num(m.series.length) + '</td><td class="num ' + (m.dropped ? 'hot' : '') + '" data-label="dropped">' + num(m.dropped) + '</td></tr>';
     }).join('') || '<tr><td colspan="5" class="empty">no business metrics yet (ctx.metrics)</td></tr>';
     $('bizcount').textContent = String(data.metrics.length);
   }
