@@ -15,6 +15,9 @@ const BENCHES = {
   fanout: () => import('./fanout.mjs'),
   metrics: () => import('./metrics.mjs'),
   web: () => import('./web.mjs'),
+  kv: () => import('./kv.mjs'),
+  queue: () => import('./queue.mjs'),
+  moments: () => import('./moments.mjs'),
   messenger: () => import('./messenger.mjs'),
 };
 const DEFAULT = ['echo', 'startup'];

@@ -88,6 +88,15 @@ await Promise.all([
     define: { 'import.meta.url': '__cgihostMetaUrl' },
     banner: { js: 'var __cgihostMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   }),
+  // A CGI worker's ctx.kv reads (loaded from beside the worker bundle), with the addon from the cache dir.
+  build({
+    ...common,
+    entryPoints: ['src/worker/kv-direct.ts'],
+    outfile: join(stage, 'worker-sqlite.cjs'),
+    format: 'cjs',
+    define: { 'import.meta.url': '__cgihostMetaUrl' },
+    banner: { js: 'var __cgihostMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  }),
   // The store thread is started from its file in the cache dir, so an ES module, with undici inside.
   build({
     ...common,
@@ -115,8 +124,14 @@ const files = [
   { path: 'better_sqlite3.node', from: addonPath, mode: 0o755 },
   { path: 'esbuild', from: esbuildBin, mode: 0o755 },
   // The CGI worker: its boot script, the bundle and the bundle's V8 code cache (same node binary).
-  ...['worker.cjs', 'worker-bundle.cjs', 'worker-bundle.cache'].map((f) => ({ path: f, from: join(root, 'dist', f), mode: 0o644 })),
+  // ...and ctx.fetch's undici, which a worker loads from beside its bundle on first use.
+  ...['worker.cjs', 'worker-bundle.cjs', 'worker-bundle.cache', 'worker-fetch.cjs'].map((f) => ({
+    path: f,
+    from: join(root, 'dist', f),
+    mode: 0o644,
+  })),
   { path: 'store-thread.mjs', from: join(stage, 'store-thread.mjs'), mode: 0o644 },
+  { path: 'worker-sqlite.cjs', from: join(stage, 'worker-sqlite.cjs'), mode: 0o644 },
   ...listBuiltinCgis(join(root, 'cgis')).map((f) => ({ path: `cgis/${f}`, from: join(root, 'cgis', f), mode: 0o644 })),
   // The web client served at `/` (SPEC §7), with its precompressed copies.
   ...listFiles(join(root, 'dist', 'web')).map((f) => ({ path: `web/${f}`, from: join(root, 'dist', 'web', f), mode: 0o644 })),

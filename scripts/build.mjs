@@ -129,6 +129,28 @@ await Promise.all([
     outdir: 'dist',
     outExtension: { '.js': '.cjs' },
   }),
+  // ctx.kv's reads on a worker's own read-only connection, loaded on its first read; better-sqlite3 stays in node_modules.
+  build({
+    ...common,
+    format: 'cjs',
+    banner: undefined,
+    sourcemap: false,
+    packages: 'external',
+    entryPoints: { 'worker-sqlite': 'src/worker/kv-direct.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+  }),
+  // ctx.fetch: undici and the address checks, loaded by a worker on its first call (src/worker/runtime.ts).
+  build({
+    ...common,
+    ...selfContained,
+    format: 'cjs',
+    banner: undefined,
+    sourcemap: false,
+    entryPoints: { 'worker-fetch': 'src/worker/fetch/client.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+  }),
   build({
     ...common,
     format: 'cjs',

@@ -42,6 +42,10 @@ const CLIENT_ERRORS = {
   NO_SUCH_GROUP: 404,
   /** The media does not exist, or the caller may not read it. */
   NO_SUCH_MEDIA: 404,
+  /** The admin API: a dead letter to retry that is no dead letter (our addition to SPEC §3). */
+  NO_SUCH_JOB: 404,
+  /** Moments: a post that does not exist, or that the caller may not see (our addition to SPEC §3). */
+  NO_SUCH_MOMENT: 404,
   /** SPEC §6: recallmsg names an unknown msgId. */
   NO_SUCH_MESSAGE: 404,
   /** The CGI takes the other method (the answer has `allow`). */

@@ -20,8 +20,7 @@
  * @module
  */
 import { z } from 'zod';
-import type { Logger } from './log.js';
-import type { StoreClient } from './store/api.js';
+import type { CgiContext, RawBody } from './sdk/context.js';
 
 /**
  * zod, the one the host validates with: a CGI's `input` and `output` must be
@@ -48,6 +47,12 @@ export type { ErrorCode } from './errors.js';
  * const texts = (messages: SyncMessage[]) => messages.filter((m) => m.type === 'text');
  */
 export type * from './store/api.js';
+export type * from './sdk/context.js';
+export type * from './sdk/kv.js';
+export type { Counter, Gauge, Histogram, MetricLabels, Metrics } from './sdk/metrics.js';
+export { HISTOGRAM_BUCKETS } from './sdk/metrics.js';
+export { defineConsumer, defineSchedule, isDefinedConsumer, isDefinedSchedule } from './sdk/units.js';
+export type { ConsumerDefinition, ScheduleDefinition } from './sdk/units.js';
 
 /**
  * The host API versions this host can load. A CGI declaring another is refused at load.
@@ -63,122 +68,6 @@ export const SUPPORTED_API_VERSIONS: readonly number[] = [1];
  * defineCgi({ apiVersion: HOST_API_VERSION, input, output, handler });
  */
 export const HOST_API_VERSION = 1;
-
-/**
- * `ctx.log`: structured records, each with the request's id, CGI and
- * version, written by the host as JSON lines (readable in `cgihost dev`).
- *
- * @example
- * ctx.log.warn('slow peer', { peer: input.to, ms: 1200 });
- * ctx.log.error('upstream failed', { error: (e as Error).stack });
- */
-export type CgiLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
-
-/**
- * The second argument of a CGI's handler: who is calling and what the host
- * offers this request.
- *
- * @example
- * async handler(input, ctx) {
- *   const { seq } = await ctx.store.sendMessage({ from: ctx.uid!, to: input.to, type: 'text', content: input.text, clientMsgId: input.clientMsgId });
- *   ctx.log.info('sent', { seq });
- *   return { seq };
- * }
- */
-export interface CgiContext {
-  /**
-   * The authenticated user; set on every `auth: 'user'` CGI, and on `auth: 'none'` ones when a valid token was sent.
-   *
-   * @example
-   * const me = ctx.uid!; // 'u3f2a…' on an auth: 'user' CGI
-   */
-  uid?: string;
-  /**
-   * The session of the Bearer token, alongside `uid`.
-   *
-   * @example
-   * await ctx.store.revokeSession({ sessionId: ctx.sessionId! }); // logout
-   */
-  sessionId?: string;
-  /**
-   * The request's id: the client's `x-request-id` when it sent a valid one, else the host's. Every answer carries it.
-   *
-   * @example
-   * throw new CgiError('INTERNAL', `see the log for ${ctx.requestId}`);
-   */
-  requestId: string;
-  /**
-   * The client's address, as the socket saw it.
-   *
-   * @example
-   * const keys = [`user:${input.username}`, `ip:${ctx.ip}`]; // login throttling
-   */
-  ip: string;
-  /**
-   * This CGI's name (its file name, and its path under /cgi-bin/).
-   *
-   * @example
-   * ctx.cgi; // 'sendmsg'
-   */
-  cgi: string;
-  /**
-   * The version serving this request: the first 12 hex digits of the SHA-256 of its compiled code (the answer's `x-cgi-version`).
-   *
-   * @example
-   * ctx.version; // '3fa9c04e1b7d' (a canary has its own)
-   */
-  version: string;
-  /**
-   * A few request headers, lowercase: content-type, range, if-none-match, if-range, user-agent.
-   *
-   * @example
-   * const range = ctx.headers.range; // 'bytes=0-1023' or undefined
-   */
-  headers: Record<string, string>;
-  /**
-   * Structured logging tied to this request (see CgiLogger).
-   *
-   * @example
-   * ctx.log.info('group created', { groupId, members: members.length });
-   */
-  log: CgiLogger;
-  /**
-   * Aborted when the client goes away or the request times out: pass it to anything slow.
-   *
-   * @example
-   * const res = await fetch(url, { signal: ctx.signal });
-   */
-  signal: AbortSignal;
-  /**
-   * The host's message store (accounts, inboxes, groups, media); every method answers asynchronously, and a failure is a CgiError with its code.
-   *
-   * @example
-   * const group = await ctx.store.getGroup({ uid: ctx.uid!, groupId: input.groupId }); // 404 NO_SUCH_GROUP if none
-   */
-  store: StoreClient;
-  /**
-   * Only on raw-body CGIs: the uploaded body, already streamed to a temp file by the host.
-   *
-   * @example
-   * const { contentType, size, sha256, path } = ctx.body!;
-   */
-  body?: RawBody;
-}
-
-/**
- * A raw request body (an upload), received and hashed by the host before the handler runs.
- *
- * @example
- * const fh = await open(ctx.body.path, 'r'); // check the magic number, then keep or drop it
- */
-export interface RawBody {
-  contentType: string;
-  size: number;
-  /** Lowercase hex SHA-256 of the bytes, computed while they streamed in. */
-  sha256: string;
-  /** A temp file the host removes after the request unless the CGI moved it away. */
-  path: string;
-}
 
 /**
  * Raw-bytes answer (media download): the host streams the file range or body with these headers.

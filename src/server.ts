@@ -6,10 +6,11 @@
  * every thread.
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { listServedCgiFiles } from './host/cgi-files.js';
-import type { SlotEnv } from './host/cgi-slot.js';
+import type { SlotEnv } from './host/slot.js';
 import { writeEditorConfig } from './host/editor-config.js';
 import { Registry } from './host/registry.js';
 import { runtimePaths } from './host/runtime-paths.js';
@@ -18,6 +19,7 @@ import { typeCheckUnavailable } from './host/typecheck.js';
 import { watchCgis } from './host/watch.js';
 import { Watchdog } from './host/watchdog.js';
 import { canaryRoutes } from './http/admin/canary-routes.js';
+import { platformRoutes } from './http/admin/platform-routes.js';
 import { monitorRoutes } from './http/admin/monitor-routes.js';
 import { adminHandler, cgisRoute } from './http/admin/router.js';
 import { Front } from './http/server.js';
@@ -25,6 +27,7 @@ import { loadWebClient } from './http/web-client.js';
 import { createLogger, type Logger } from './log.js';
 import { Monitor } from './monitor/monitor.js';
 import { StoreHost } from './store/host.js';
+import { dbPath } from './store/db.js';
 import { SpareThreads } from './worker/spare.js';
 
 export class Server {
@@ -95,14 +98,24 @@ export class Server {
     opened.push(() => store.close());
     // The monitor needs the registry, and the registry reports to the monitor: it is set just below, before any CGI loads.
     let monitor: Monitor | undefined;
+    // Who holds a schedule's lease: hosts sharing one store (SPEC §9) tell each other apart by it.
+    const holder = `${hostname()}:${process.pid}`;
     const env: SlotEnv = {
       config,
       log,
       workerFile: paths.workerFile,
-      connectStore: () => store.connect(),
+      connectStore: (owner) => store.connect(owner),
+      kvReadFile: dbPath(config.dataDir),
       takeSpare: (maxHeapMb) => spares.take(maxHeapMb),
       onWorkerExit: (cgi, _version, reason) => monitor?.workerExited(cgi, reason),
       onAlert: (name, fields) => monitor?.alerts.raise(name, fields),
+      onWorkerTally: (group, _unit, m) => monitor?.biz.apply(group, m),
+      leaseSchedule: async (name, fireAt) => (await store.admin('leaseSchedule', { name, fireAt, holder })).granted,
+      scheduleFinished: (name, fireAt, outcome) => {
+        store
+          .admin('scheduleFinished', { name, fireAt, ok: outcome.ok, error: outcome.ok ? undefined : outcome.error })
+          .catch((e: Error) => log.warn('schedule outcome not recorded', { cgi: name, error: e.message }));
+      },
       onWorkerLog: (cgi, version, m) => log.log(m.level, m.msg, { cgi, version, requestId: m.requestId, ...m.fields }),
     };
     const types = typeWatch(config, log);
@@ -124,7 +137,12 @@ export class Server {
       log,
       observer: monitor.observer,
       tmpDir,
-      admin: adminHandler(config.adminToken, [cgisRoute(registry), ...canaryRoutes(registry), ...monitorRoutes(monitor)]),
+      admin: adminHandler(config.adminToken, [
+        cgisRoute(registry),
+        ...canaryRoutes(registry),
+        ...monitorRoutes(monitor),
+        ...platformRoutes({ store, registry, monitor }),
+      ]),
       web: loadWebClient(paths.webDir),
     });
     spares.trim();
@@ -144,7 +162,8 @@ export class Server {
       await drained;
       this.watchdog.stop();
       this.monitor.stop();
-      await Promise.all([this.registry.stopAll(), this.spares.stop(), this.types?.stop()]);
+      // Consumers finish the jobs they hold and schedules their run, within the shutdown timeout.
+      await Promise.all([this.registry.stopAll(this.config.limits.shutdownTimeoutMs), this.spares.stop(), this.types?.stop()]);
       await this.store.close();
     })();
     return this.stopping;

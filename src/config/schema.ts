@@ -1,5 +1,6 @@
 /** host.config.json: one schema, with every default. Unknown keys are errors (a typo must not pass silently). */
 import { z } from 'zod';
+import { parseAllowRule } from './fetch-allow.js';
 
 const CgiLimitsSchema = z.strictObject({
   /** Worker threads per CGI version. */
@@ -18,11 +19,33 @@ export const WebhookSchema = z.strictObject({
   secret: z.string().min(1).optional(),
 });
 
+/** What a CGI group's units get beyond the defaults (SPEC §8 ctx.env, ctx.fetch). */
+const CgiGroupSchema = z.strictObject({
+  /** ctx.env; each key may be overridden by the environment variable CGIHOST_ENV_<GROUP>_<KEY> (upper case). */
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env keys must be letters, digits and _'), z.string()).default({}),
+  /** Loopback and private addresses ctx.fetch may reach: "host", "host:port" or a CIDR block. */
+  fetchAllow: z
+    .array(
+      z.string().superRefine((v, ctx) => {
+        try {
+          parseAllowRule(v);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+      }),
+    )
+    .default([]),
+});
+
 export const AlertRuleSchema = z.strictObject({
   name: z.string().min(1),
-  /** What is measured: a CGI's 5xx rate (0..1), its p99 latency in ms, its quarantine, or a queue's lag in seconds. */
-  metric: z.enum(['error_rate', 'p99_ms', 'quarantined', 'queue_lag_seconds']),
-  /** A CGI name, a queue topic, or '*' for every one. */
+  /**
+   * What is measured: a CGI's 5xx rate (0..1), its p99 latency in ms, its quarantine, a queue's lag in
+   * seconds, or a business metric (target "<group>.<name>": a counter's rate per second over the last
+   * minute, a gauge's value).
+   */
+  metric: z.enum(['error_rate', 'p99_ms', 'quarantined', 'queue_lag_seconds', 'biz']),
+  /** A CGI name, a queue topic, a "<group>.<metric>", or '*' for every one. */
   target: z.string().min(1).default('*'),
   threshold: z.number().default(0),
   /** How long the condition must hold before the alert fires. */
@@ -120,6 +143,8 @@ export const ConfigSchema = z.strictObject({
     })
     .default({}),
   alerts: z.array(AlertRuleSchema).default([]),
+  /** Per CGI group (folder): ctx.env and ctx.fetch's allow list. */
+  cgiGroups: z.record(z.string(), CgiGroupSchema).default({}),
   metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   log: z
     .strictObject({
@@ -136,3 +161,4 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type AlertRule = z.infer<typeof AlertRuleSchema>;
 export type Webhook = z.infer<typeof WebhookSchema>;
+export type CgiGroupConfig = z.infer<typeof CgiGroupSchema>;

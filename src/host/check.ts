@@ -8,6 +8,8 @@ import { CgiWorker } from '../worker/cgi-worker.js';
 import { listServedCgiFiles } from './cgi-files.js';
 import { compileCgi, shortPath } from './compile.js';
 import { runtimePaths } from './runtime-paths.js';
+import { groupEnv } from './group-env.js';
+import { parseCron } from './schedule-clock.js';
 import { formatIssue, typeCheckUnavailable, type TypeIssue } from './typecheck.js';
 import { TypeWatch } from './type-watch.js';
 import { writeEditorConfig } from './editor-config.js';
@@ -33,11 +35,17 @@ export async function checkCgis(config: Config): Promise<number> {
         const { port1, port2 } = new MessageChannel();
         const w = new CgiWorker({
           workerFile,
-          cgi: f.name,
-          file: f.file,
-          version: compiled.version,
-          code: compiled.code,
-          storePort: port2,
+          spec: {
+            cgi: f.name,
+            group: f.group,
+            file: f.file,
+            version: compiled.version,
+            code: compiled.code,
+            storePort: port2,
+            env: groupEnv(config, f.group),
+            fetchAllow: config.cgiGroups[f.group]?.fetchAllow ?? [],
+            defaultTimeoutMs: config.cgiDefaults.timeoutMs,
+          },
           maxHeapMb: config.cgiDefaults.maxHeapMb,
           heartbeatMs: 1_000,
           onLog: () => {},
@@ -45,7 +53,16 @@ export async function checkCgis(config: Config): Promise<number> {
         });
         try {
           const meta = await w.ready;
-          return { f, ok: true as const, detail: `${compiled.version} ${meta.method} auth=${meta.auth}` };
+          const detail =
+            meta.kind === 'cgi'
+              ? `${meta.method} auth=${meta.auth}`
+              : meta.kind === 'consumer'
+                ? `consumer of ${meta.topic}`
+                : (() => {
+                    parseCron(meta.cron);
+                    return `schedule ${meta.cron}`;
+                  })();
+          return { f, ok: true as const, detail: `${compiled.version} ${detail}` };
         } finally {
           port1.close();
           await w.terminate('retired');

@@ -8,12 +8,14 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { CgiError } from '../errors.js';
 import { classify, listCgiFiles, listServedCgiFiles, type CgiFile } from './cgi-files.js';
-import { CgiSlot, type LoadError, type SlotEnv } from './cgi-slot.js';
+import { Slot, type LoadError, type SlotEnv } from './slot.js';
 import { compileCgi, compileFailure, shortPath, type CompiledCgi } from './compile.js';
+import { parseCron } from './schedule-clock.js';
 import { formatIssue, type TypeIssue } from './typecheck.js';
+import type { UnitMeta } from '../worker/protocol.js';
 
 export class Registry {
-  readonly slots = new Map<string, CgiSlot>();
+  readonly slots = new Map<string, Slot>();
   /** Set once the start-up load is done: later loads are hot reloads. */
   private reloading = false;
   /** Files refused outright (name clash, canary with no stable version), by path. */
@@ -38,7 +40,7 @@ export class Registry {
     this.reloading = true;
   }
 
-  get(name: string): CgiSlot | undefined {
+  get(name: string): Slot | undefined {
     return this.slots.get(name);
   }
 
@@ -95,10 +97,24 @@ export class Registry {
     await Promise.all(this.chains.values());
   }
 
-  /** Ends every worker, and resolves once all have exited. */
-  async stopAll(): Promise<void> {
-    const workers = [...this.slots.values()].flatMap((s) => s.workers());
-    for (const s of this.slots.values()) s.remove();
+  /**
+   * Ends every worker, and resolves once all have exited. Consumers first
+   * stop taking jobs and finish the ones they hold, and schedules finish a
+   * run in progress (each within `graceMs`), so that a stop fails no job.
+   */
+  async stopAll(graceMs = 0): Promise<void> {
+    const slots = [...this.slots.values()];
+    if (graceMs > 0) {
+      const bounded = (p: Promise<unknown>) => Promise.race([p, new Promise((r) => setTimeout(r, graceMs).unref())]);
+      await Promise.all(
+        slots.flatMap((s) => [
+          ...(s.kind === 'consumer' ? s.workers().map((w) => bounded(w.drainJobs(graceMs))) : []),
+          ...(s.clock ? [bounded(s.clock.stop())] : []),
+        ]),
+      );
+    }
+    const workers = slots.flatMap((s) => s.workers());
+    for (const s of slots) s.remove();
     await Promise.all(workers.map((w) => w.terminate('retired')));
   }
 
@@ -135,7 +151,7 @@ export class Registry {
       return this.refuseFile(f, `CGI name "${f.name}" is already served by ${shortPath(slot.file)}; names must be unique across groups`);
     }
     if (!slot) {
-      slot = new CgiSlot(f.name, f.group, f.file, this.env);
+      slot = new Slot(f.name, f.group, f.file, this.env);
       this.slots.set(f.name, slot);
     }
     this.fileErrors.delete(f.file);
@@ -160,7 +176,7 @@ export class Registry {
       return;
     }
     try {
-      await slot.deploy(f.canary ? 'canary' : 'stable', compiled, f.file);
+      await slot.deploy(f.canary ? 'canary' : 'stable', compiled, f.file, (meta) => this.admit(f.name, meta));
       if (!f.canary) slot.group = f.group;
       this.failing.delete(f.file);
       this.retries.delete(f.file);
@@ -185,11 +201,30 @@ export class Registry {
     }
   }
 
+  /** What a loaded file turned out to be must fit: one consumer per topic, a cron croner reads. */
+  private admit(name: string, meta: UnitMeta): string | undefined {
+    if (meta.kind === 'consumer') {
+      for (const other of this.slots.values()) {
+        const m = other.stable?.meta;
+        if (other.name !== name && m?.kind === 'consumer' && m.topic === meta.topic) {
+          return `topic "${meta.topic}" already has a consumer: ${other.name} (${shortPath(other.file)}); one consumer per topic`;
+        }
+      }
+    } else if (meta.kind === 'schedule') {
+      try {
+        parseCron(meta.cron);
+      } catch (e) {
+        return `cron "${meta.cron}": ${(e as Error).message}`;
+      }
+    }
+    return undefined;
+  }
+
   /**
    * The types of a version just swapped in. The code is live already (a type check takes seconds; a save must be
    * live within one): type errors are reported, in the log and on the slot for the admin API, not refused.
    */
-  private async checkTypes(slot: CgiSlot, f: CgiFile, compiled: CompiledCgi): Promise<void> {
+  private async checkTypes(slot: Slot, f: CgiFile, compiled: CompiledCgi): Promise<void> {
     if (!this.env.typeCheck) return;
     const ours = compiled.inputs.filter((p) => !this.isBuiltin(p));
     let issues: TypeIssue[];
@@ -234,7 +269,7 @@ export class Registry {
     return this.isBuiltin(next) && !existsSync(current);
   }
 
-  private failed(slot: CgiSlot, f: CgiFile, e: Error): void {
+  private failed(slot: Slot, f: CgiFile, e: Error): void {
     this.failing.set(f.file, f);
     // A worker that crashed or timed out while loading (an overloaded machine) is tried again; a refusal is final until the file changes.
     const refused = e instanceof CgiError && (e.code === 'CGI_COMPILE_FAILED' || e.code === 'CGI_REFUSED');
@@ -242,8 +277,7 @@ export class Registry {
     const at = compileFailure(e);
     const line = at ? at.line : lineIn(e.message, f.file);
     const file = at ? at.file : f.file;
-    slot.lastError = { message: e.message, file, line, at: Date.now() };
-    if (!slot.stable) slot.state = 'failed';
+    slot.loadFailed({ message: e.message, file, line, at: Date.now() });
     this.env.log.error(slot.stable ? 'CGI change refused; the previous version keeps serving' : 'CGI failed to load', {
       cgi: f.name,
       file: shortPath(file),

@@ -2,9 +2,9 @@
 import { createReadStream, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
-import type { Deployment } from '../host/cgi-slot.js';
 import { CgiError, isErrorCode, type RequestOutcome } from '../errors.js';
 import type { Registry } from '../host/registry.js';
+import type { WorkerPool } from '../host/worker-pool.js';
 import type { RawBody } from '../index.js';
 import type { Logger } from '../log.js';
 import type { RequestObserver } from '../monitor/observer.js';
@@ -51,10 +51,11 @@ export async function serveCgi(
   const started = performance.now();
   const slot = deps.registry.get(name);
   const headers: Record<string, string> = { 'x-request-id': requestId };
-  if (!slot) return sendError(res, 'NO_SUCH_CGI', `no CGI is named "${name}"`, requestId);
+  // Consumers and schedules live in the cgis folder too, but HTTP does not reach them.
+  if (!slot || slot.kind !== 'cgi') return sendError(res, 'NO_SUCH_CGI', `no CGI is named "${name}"`, requestId);
   seen.cgi = name;
-  deps.observer.started(name);
-  let d: Deployment | undefined;
+  slot.started();
+  let d: WorkerPool | undefined;
   let status = 500;
   let code: RequestOutcome = 'INTERNAL';
   let body: RawBody | undefined;
@@ -64,6 +65,7 @@ export async function serveCgi(
     d = slot.route(auth?.uid);
     headers['x-cgi-version'] = seen.version = d.version;
     const meta = d.meta;
+    if (meta.kind !== 'cgi') throw new CgiError('CGI_UNAVAILABLE', `${name} is not a CGI`);
     if (req.method !== meta.method && !(meta.method === 'GET' && req.method === 'HEAD')) {
       throw new CgiError('METHOD_NOT_ALLOWED', `${name} takes ${meta.method}`);
     }
@@ -102,7 +104,7 @@ export async function serveCgi(
     if (e instanceof CgiError && isErrorCode(e.code)) {
       status = e.status;
       code = e.code;
-      if (e.code === 'METHOD_NOT_ALLOWED' && d) headers.allow = d.meta.method;
+      if (e.code === 'METHOD_NOT_ALLOWED' && d?.meta.kind === 'cgi') headers.allow = d.meta.method;
       const unread = !req.complete;
       sendError(res, e.code, e.message, requestId, { details: e.details, headers: e.headers ? { ...e.headers, ...headers } : headers });
       // Answered before the body was read (413, 401, 415…).
@@ -119,7 +121,7 @@ export async function serveCgi(
     // Latency is service time: a long-poll's wait for an entry is not the host being slow (it is measured apart).
     const heldMs = seen.heldMs ?? 0;
     const ms = performance.now() - started - heldMs;
-    if (d) slot.record(d, status, code, ms, heldMs);
+    slot.finished(d, status, code, ms, heldMs);
     deps.observer.finished(name, d?.version ?? '', code, status, ms / 1000, requestId, heldMs / 1000);
   }
 }

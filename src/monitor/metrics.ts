@@ -1,30 +1,31 @@
 /**
  * The Prometheus registry of one host (prom-client writes the exposition
  * format). Every series is read when /metrics is scraped: the request series
- * from the request tally's plain counts (so the hot path never hashes a
+ * from each slot's plain counters (so the hot path never hashes a
  * label), the rest from the registry of CGIs, the workers' shared heartbeat,
  * and the store thread's counters.
  */
 import client, { type Counter, type Gauge } from 'prom-client';
-import type { SlotState } from '../host/cgi-slot.js';
+import type { SlotState } from '../host/slot.js';
 import type { Registry } from '../host/registry.js';
 import type { Alerts } from './alerts.js';
-import { LATENCY_BUCKETS } from './latency.js';
+import { LATENCY_BUCKETS } from '../host/latency.js';
 import type { LoopSampler } from './loop-sampler.js';
-import type { CgiTally, RequestTally } from './request-tally.js';
+import type { SlotCounters } from '../host/slot-counters.js';
 import type { StoreStatsCache } from './store-stats.js';
+import { bizJson, type BizMetrics } from './biz-metrics.js';
 
 export interface MetricsDeps {
   registry: Registry;
-  /** The request counts; absent with metrics off (then there are no request series). */
-  tally?: RequestTally;
+  /** Whether to show the request series (metrics.enabled); they are read from each slot's counters. */
+  requestSeries: boolean;
   storeStats: StoreStatsCache;
   loops: LoopSampler;
   alerts: Alerts;
-  /** Requests in flight per CGI, as the front counts them (undefined: count what the workers hold). */
-  inflight?: (cgi: string) => number;
   /** Workers ended other than by retirement, by CGI and reason (counted by the Monitor since start). */
   restarts: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** ctx.metrics and ctx.fetch counts. */
+  biz: BizMetrics;
 }
 
 const STATES: SlotState[] = ['loading', 'ready', 'failed', 'quarantined'];
@@ -35,8 +36,8 @@ export class HostMetrics {
   constructor(private readonly deps: MetricsDeps) {
     const registers = [this.prom];
     client.collectDefaultMetrics({ register: this.prom });
-    const tally = deps.tally;
-    if (tally) {
+    if (deps.requestSeries) {
+      const registry = deps.registry;
       const requests: Counter<'cgi' | 'version' | 'code'> = new client.Counter({
         name: 'cgihost_requests_total',
         help: 'CGI requests answered, by CGI, version (none: turned away before one was chosen) and code (an error code, or OK).',
@@ -45,8 +46,10 @@ export class HostMetrics {
         collect: () => {
           // A counter has no set(): after reset, one inc by each running total.
           requests.reset();
-          for (const [cgi, t] of tally.cgis) {
-            for (const [version, byCode] of t.byVersion) for (const [code, c] of byCode) requests.inc({ cgi, version, code }, c.n);
+          for (const slot of registry.slots.values()) {
+            for (const [version, v] of slot.counters.byVersion) {
+              for (const [code, c] of v.byCode) requests.inc({ cgi: slot.name, version, code }, c.n);
+            }
           }
         },
       });
@@ -69,26 +72,27 @@ export class HostMetrics {
     return this.prom.contentType;
   }
 
-  /** The exposition text: the registry's series, then the request histogram built from the tally. */
+  /** The exposition text: the registry's series, then the request histogram (from the slots' counters), the business metrics and ctx.fetch counts. */
   async metrics(): Promise<string> {
     const text = await this.prom.metrics();
-    if (!this.deps.tally) return text;
-    // prom-client has no histogram whose bucket counts can be set, but it formats any series given as
-    // getMetricsAsJSON() objects through AggregatorRegistry.aggregate (one source: each value is its own sum).
-    const histograms = [
-      tallyHistogram(this.deps.tally, {
-        name: 'cgihost_request_duration_seconds',
-        help: 'Service time of CGI requests: receipt to answer, less any time held in a long-poll waiting for an entry.',
-        of: (t) => ({ buckets: t.buckets, sum: t.sum, count: t.requests }),
-      }),
-      tallyHistogram(this.deps.tally, {
-        name: 'cgihost_long_poll_held_seconds',
-        help: 'Time CGI requests were held in a long-poll (sync with timeoutMs) before an entry woke them or the time ran out.',
-        of: (t) => ({ buckets: t.heldBuckets, sum: t.heldSum, count: t.held }),
-      }),
-    ];
-    const histogram = client.AggregatorRegistry.aggregate([histograms]);
-    return `${text}\n${await histogram.metrics()}`;
+    // prom-client has no histogram whose bucket counts can be set, and the business metrics' names and labels are the CGIs' own:
+    // it formats any series given as getMetricsAsJSON() objects through AggregatorRegistry.aggregate (one source: each value is its own sum).
+    const histograms = this.deps.requestSeries
+      ? [
+          slotHistogram(this.deps.registry, {
+            name: 'cgihost_request_duration_seconds',
+            help: 'Service time of CGI requests: receipt to answer, less any time held in a long-poll waiting for an entry.',
+            of: (t) => ({ buckets: t.buckets, sum: t.sum, count: t.requests }),
+          }),
+          slotHistogram(this.deps.registry, {
+            name: 'cgihost_long_poll_held_seconds',
+            help: 'Time CGI requests were held in a long-poll (sync with timeoutMs) before an entry woke them or the time ran out.',
+            of: (t) => ({ buckets: t.heldBuckets, sum: t.heldSum, count: t.held }),
+          }),
+        ]
+      : [];
+    const more = client.AggregatorRegistry.aggregate([[...histograms, ...bizJson(this.deps.biz)]]);
+    return `${text}\n${await more.metrics()}`;
   }
 
   private cgiGauges(): void {
@@ -109,10 +113,7 @@ export class HostMetrics {
         },
       });
     };
-    const inflight = this.deps.inflight;
-    perCgi('cgihost_cgi_inflight_requests', 'CGI requests being served now.', (s) =>
-      inflight ? inflight(s.name) : s.workers().reduce((n, w) => n + w.inflightCount, 0),
-    );
+    perCgi('cgihost_cgi_inflight_requests', 'CGI requests being served now.', (s) => s.counters.inflight);
     perCgi('cgihost_cgi_workers', 'Live worker threads of the CGI (all its versions).', (s) => s.workers().filter((w) => w.alive).length);
     perCgi('cgihost_worker_heap_bytes', "JS heap used by the CGI's workers, summed.", (s) =>
       s.workers().reduce((n, w) => n + (w.alive ? w.heapUsed : 0), 0),
@@ -243,22 +244,23 @@ interface HistogramJson {
   values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }>;
 }
 
-interface TallySeries {
+interface SlotSeries {
   name: string;
   help: string;
-  of(t: CgiTally): { buckets: ArrayLike<number>; sum: number; count: number };
+  of(t: SlotCounters): { buckets: ArrayLike<number>; sum: number; count: number };
 }
 
 /**
- * A histogram per CGI built from the tally's bucket counts when scraped
+ * A histogram per CGI built from the slots' bucket counts when scraped
  * (request service time, time held in long-polls): prom-client formats it as
  * any histogram, and the hot path never calls observe().
  */
-function tallyHistogram(tally: RequestTally, series: TallySeries): HistogramJson {
+function slotHistogram(registry: Registry, series: SlotSeries): HistogramJson {
   const { name, help } = series;
   const values: HistogramJson['values'] = [];
-  for (const [cgi, counts] of tally.cgis) {
-    const t = series.of(counts);
+  for (const slot of registry.slots.values()) {
+    const cgi = slot.name;
+    const t = series.of(slot.counters);
     let cumulative = 0;
     LATENCY_BUCKETS.forEach((le, i) => {
       cumulative += t.buckets[i]!;

@@ -1,6 +1,6 @@
 /**
- * The monitor of one host: the request tally on the hot path, and once a
- * second, off it, the live windows, the dashboard's series and the alert
+ * The monitor of one host: once a second, off the hot path (each slot counts
+ * its own requests), the live windows, the dashboard's series and the alert
  * rules. Everything the admin API and /metrics show is read from here.
  */
 import type { AlertRule, Config } from '../config/schema.js';
@@ -9,12 +9,12 @@ import type { Logger } from '../log.js';
 import type { StoreHost } from '../store/host.js';
 import type { ExitReason } from '../worker/cgi-worker.js';
 import { Alerts } from './alerts.js';
-import { BUCKET_SLOTS } from './latency.js';
 import { LoopSampler } from './loop-sampler.js';
 import type { HostMetrics } from './metrics.js';
 import type { RequestObserver } from './observer.js';
 import { RecentErrors } from './recent-errors.js';
-import { errorsOnlyObserver, RequestTally, type CgiCounts } from './request-tally.js';
+import type { CgiCounts } from '../host/slot-counters.js';
+import { BizMetrics } from './biz-metrics.js';
 import { StoreStatsCache } from './store-stats.js';
 import { RequestWindows, SeriesSet } from './timeline.js';
 
@@ -34,8 +34,6 @@ export interface MonitorParts {
   registry: Registry;
 }
 
-const NO_COUNTS: CgiCounts = { requests: 0, errors5xx: 0, buckets: new Float64Array(BUCKET_SLOTS) };
-
 export class Monitor {
   readonly startedAt = Date.now();
   readonly errors = new RecentErrors();
@@ -44,11 +42,13 @@ export class Monitor {
   readonly loops = new LoopSampler();
   readonly storeStats: StoreStatsCache;
   readonly alerts: Alerts;
+  /** ctx.metrics and ctx.fetch counts of every group. */
+  readonly biz: BizMetrics;
   /** Workers ended other than by retirement: cgi -> reason -> count. */
   readonly restarts = new Map<string, Map<string, number>>();
   private prom?: Promise<HostMetrics>;
+  /** Request counts live in each slot (SlotCounters); the front reports finished requests here only for the error list. */
   readonly observer: RequestObserver;
-  private readonly tally?: RequestTally;
   private readonly timer: NodeJS.Timeout;
   private readonly unlisten?: () => void;
   private readonly storeEvery: number;
@@ -59,10 +59,13 @@ export class Monitor {
   constructor(readonly parts: MonitorParts) {
     const { config, log, store, registry } = parts;
     this.storeStats = new StoreStatsCache(store);
+    this.biz = new BizMetrics((msg, fields) => log.warn(msg, fields));
     this.alerts = new Alerts(config.alerts, { log, emit: (event, payload) => store.emit(event, payload) });
-    const tally = config.metrics.enabled ? new RequestTally(this.errors) : undefined;
-    this.tally = tally;
-    this.observer = tally ?? errorsOnlyObserver(this.errors);
+    this.observer = {
+      finished: (cgi, version, code, status, _seconds, requestId) => {
+        if (status >= 500) this.errors.request(cgi, version, code, status, requestId);
+      },
+    };
     this.unlisten = log.listen?.('error', (level, msg, fields) => this.errors.logged(level, msg, fields));
     // Queue lag is judged from the store's counters: read them more often when a rule needs it.
     this.storeEvery = config.alerts.some((r) => r.metric === 'queue_lag_seconds') ? 2 : SERIES_STEP_SECONDS;
@@ -82,18 +85,18 @@ export class Monitor {
    * every series is read from the counters above when scraped.
    */
   metrics(): Promise<HostMetrics> {
-    this.prom ??= import('./metrics.js').then(({ HostMetrics }) => {
-      const tally = this.tally;
-      return new HostMetrics({
-        registry: this.parts.registry,
-        tally,
-        storeStats: this.storeStats,
-        loops: this.loops,
-        alerts: this.alerts,
-        inflight: tally && ((cgi) => tally.inflight(cgi)),
-        restarts: this.restarts,
-      });
-    });
+    this.prom ??= import('./metrics.js').then(
+      ({ HostMetrics }) =>
+        new HostMetrics({
+          registry: this.parts.registry,
+          requestSeries: this.parts.config.metrics.enabled,
+          storeStats: this.storeStats,
+          loops: this.loops,
+          alerts: this.alerts,
+          restarts: this.restarts,
+          biz: this.biz,
+        }),
+    );
     return this.prom;
   }
 
@@ -106,12 +109,9 @@ export class Monitor {
     try {
       this.ticks++;
       const counts = new Map<string, { counts: CgiCounts; p99Ms: number | null }>();
-      for (const slot of this.parts.registry.slots.values()) {
-        // With metrics off, the slot's own counts (it keeps them for the admin API) stand in.
-        const c = this.tally ? (this.tally.counts(slot.name) ?? NO_COUNTS) : slot.stats;
-        counts.set(slot.name, { counts: c, p99Ms: this.tally ? null : slot.stats.percentile(99) });
-      }
+      for (const slot of this.parts.registry.slots.values()) counts.set(slot.name, { counts: slot.counters, p99Ms: null });
       this.windows.sample(counts);
+      this.biz.sample();
       if (this.ticks % this.storeEvery === 0) void this.storeStats.get();
       if (this.ticks % SERIES_STEP_SECONDS === 0) this.samplePoint();
       this.alerts.evaluate((rule) => this.measure(rule));
@@ -148,6 +148,7 @@ export class Monitor {
       }
       if (!last || store.at > last.at) this.lastBiz = { at: store.at, sent, entries: s.inboxEntriesWritten };
     }
+    for (const b of this.biz.metrics.values()) values.set(`biz/${b.group}.${b.name}/value`, this.biz.judged(b));
     const mem = process.memoryUsage();
     values.set('host/-/rps', total);
     values.set('host/-/rssMb', mem.rss / 2 ** 20);
@@ -180,6 +181,13 @@ export class Monitor {
         for (const topic of rule.target === '*' ? Object.keys(lag) : [rule.target]) out.set(topic, lag[topic] ?? 0);
         break;
       }
+      case 'biz':
+        // "<group>.<name>": the group is everything before the last dot (metric names have none).
+        for (const m of this.biz.metrics.values()) {
+          const target = `${m.group}.${m.name}`;
+          if (rule.target === '*' || rule.target === target) out.set(target, this.biz.judged(m));
+        }
+        break;
     }
     return out;
   }

@@ -1,8 +1,7 @@
 import type { RequestOutcome } from '../errors.js';
 
-/** What the HTTP front reports about each CGI request; metrics and the admin API listen. */
+/** What the HTTP front reports about each finished CGI request, beyond the slot's counters: the monitor keeps the server errors. */
 export interface RequestObserver {
-  started(cgi: string): void;
   /**
    * `version` is '' when no version was chosen (quarantined, not loaded);
    * `seconds` is service time, `heldSeconds` the time the request waited in a long-poll (not in `seconds`).

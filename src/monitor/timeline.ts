@@ -4,8 +4,8 @@
  * rates and alert windows), and every few seconds a point of each series the
  * dashboard draws, over the last ten minutes.
  */
-import { BUCKET_SLOTS, quantileMs } from './latency.js';
-import type { CgiCounts } from './request-tally.js';
+import { BUCKET_SLOTS, quantileMs } from '../host/latency.js';
+import type { CgiCounts } from '../host/slot-counters.js';
 
 /** Requests in one span of time. */
 export interface WindowStats {

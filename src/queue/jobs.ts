@@ -21,6 +21,12 @@ export interface JobRow {
   created_at: number;
 }
 
+/** A dead-lettered job, as the admin API lists it. */
+export interface DeadJobRow extends JobRow {
+  last_error: string | null;
+  updated_at: number;
+}
+
 export interface QueueStats {
   depth: Record<string, number>;
   lagSeconds: Record<string, number>;
@@ -36,7 +42,14 @@ export class JobQueue {
   /** Retries scheduled since the store opened, per topic. */
   private readonly retries = new Map<string, number>();
   private lastPrune = 0;
-  private readonly insert: Statement<[string, string, string, number, number, number]>;
+  private readonly insert: Statement<[number, string, string, string, number, number, number]>;
+  private readonly saveLastId: Statement<[number]>;
+  /**
+   * Job ids never repeat: consumer jobs are deleted once done, and SQLite would
+   * hand the highest deleted rowid out again. The last id given is kept in
+   * `counters`, in the transaction of the insert.
+   */
+  private lastId: number;
   private readonly inOrder: Statement<[string, number, number], JobRow>;
   private readonly dueByKey: Statement<[string, string, number, number], JobRow>;
   private readonly nextDueOf: Statement<[string, string, number], number | null>;
@@ -47,12 +60,27 @@ export class JobQueue {
   private readonly depth: Statement<[], { topic: string; n: number }>;
   private readonly oldest: Statement<[string], number>;
   private readonly dead: Statement<[], { topic: string; n: number }>;
+  private readonly claimableStmt: Statement<[string, number, number], JobRow>;
+  private readonly claimableAfterStmt: Statement<[string, number, number, number, number, number], JobRow>;
+  private readonly nextDueInTopic: Statement<[string, number], number | null>;
+  private readonly deleteJob: Statement<[number]>;
+  private readonly deadList: Statement<[string, string, number, number], DeadJobRow>;
+  private readonly revive: Statement<[number, number, number], { topic: string }>;
+  private readonly oldestDue: Statement<[string, number], number | null>;
+  private readonly deadById: Statement<[number], DeadJobRow>;
 
   constructor(
     db: Db,
     private readonly opts: ResolvedQueueOptions,
   ) {
-    this.insert = db.prepare('INSERT INTO jobs (topic, key, payload, next_run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare(
+      'INSERT INTO jobs (id, topic, key, payload, next_run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.saveLastId = db.prepare(
+      `INSERT INTO counters (name, value) VALUES ('jobs.id', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+    );
+    const saved = db.prepare<[], number>(`SELECT value FROM counters WHERE name = 'jobs.id'`).pluck().get() ?? 0;
+    this.lastId = Math.max(saved, db.prepare<[], number | null>('SELECT MAX(id) FROM jobs').pluck().get() ?? 0);
     this.inOrder = db.prepare(
       `SELECT ${JOB_COLUMNS} FROM jobs WHERE topic = ? AND state = 'pending' AND next_run_at <= ? ORDER BY id LIMIT ?`,
     );
@@ -74,11 +102,48 @@ export class JobQueue {
       .prepare<[string], number>(`SELECT created_at FROM jobs WHERE topic = ? AND state = 'pending' ORDER BY id LIMIT 1`)
       .pluck();
     this.dead = db.prepare(`SELECT topic, COUNT(*) AS n FROM jobs WHERE state = 'dead' GROUP BY topic`);
+    // A consumer topic's due jobs in due order; of the jobs sharing a key, only the oldest pending one (keys run in order).
+    this.claimableStmt = db.prepare(
+      `SELECT ${JOB_COLUMNS} FROM jobs j
+        WHERE j.topic = ? AND j.state = 'pending' AND j.next_run_at <= ?
+          AND (j.key = '' OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.topic = j.topic AND o.key = j.key AND o.key != '' AND o.state = 'pending' AND o.id < j.id))
+        ORDER BY j.next_run_at, j.id LIMIT ?`,
+    );
+    // The same, continuing after the last job a sweep reached (in due order), so jobs handed out are not read again.
+    this.claimableAfterStmt = db.prepare(
+      `SELECT ${JOB_COLUMNS} FROM jobs j
+        WHERE j.topic = ? AND j.state = 'pending' AND j.next_run_at <= ?
+          AND (j.next_run_at > ? OR (j.next_run_at = ? AND j.id > ?))
+          AND (j.key = '' OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.topic = j.topic AND o.key = j.key AND o.key != '' AND o.state = 'pending' AND o.id < j.id))
+        ORDER BY j.next_run_at, j.id LIMIT ?`,
+    );
+    this.nextDueInTopic = db
+      .prepare<[string, number], number | null>(
+        `SELECT MIN(next_run_at) FROM jobs WHERE topic = ? AND state = 'pending' AND next_run_at > ?`,
+      )
+      .pluck();
+    this.deleteJob = db.prepare('DELETE FROM jobs WHERE id = ?');
+    this.deadList = db.prepare(
+      `SELECT ${JOB_COLUMNS}, last_error, updated_at FROM jobs
+        WHERE state = 'dead' AND (? = '' OR topic = ?) AND id < ? ORDER BY id DESC LIMIT ?`,
+    );
+    this.revive = db.prepare(
+      `UPDATE jobs SET state = 'pending', attempts = 0, next_run_at = ?, updated_at = ? WHERE id = ? AND state = 'dead' RETURNING topic`,
+    );
+    this.deadById = db.prepare(`SELECT ${JOB_COLUMNS}, last_error, updated_at FROM jobs WHERE id = ? AND state = 'dead'`);
+    this.oldestDue = db
+      .prepare<[string, number], number | null>(
+        `SELECT MIN(next_run_at) FROM jobs WHERE topic = ? AND state = 'pending' AND next_run_at <= ?`,
+      )
+      .pluck();
   }
 
-  /** Adds a job inside the caller's transaction; consumers hear of it after the commit. */
-  enqueue(tx: Tx, topic: string, payload: string, key = ''): number {
-    const id = Number(this.insert.run(topic, key, payload, tx.now, tx.now, tx.now).lastInsertRowid);
+  /** Adds a job inside the caller's transaction (due at `runAt`, default now); consumers hear of it after the commit. */
+  enqueue(tx: Tx, topic: string, payload: string, key = '', runAt = tx.now): number {
+    const id = ++this.lastId;
+    this.insert.run(id, topic, key, payload, runAt, tx.now, tx.now);
+    // Once per transaction, with the highest id it used.
+    tx.beforeCommit('jobs.id', () => this.saveLastId.run(this.lastId));
     tx.jobAdded(topic);
     return id;
   }
@@ -110,12 +175,52 @@ export class JobQueue {
     for (const [topic, n] of retries) this.retries.set(topic, (this.retries.get(topic) ?? 0) + n);
   }
 
-  /** Records a failed try: schedules a retry with backoff, or dead-letters the job. */
-  fail(tx: Tx, job: JobRow, error: string): { dead: boolean; nextRunAt: number } {
+  /** Due jobs of a consumer topic that may start now (see `claimable` above), oldest due first. */
+  claimable(topic: string, now: number, limit: number): JobRow[] {
+    return this.claimableStmt.all(topic, now, limit);
+  }
+
+  /** claimable(), after the job at (`at`, `id`) in due order. */
+  claimableAfter(topic: string, now: number, at: number, id: number, limit: number): JobRow[] {
+    return this.claimableAfterStmt.all(topic, now, at, at, id, limit);
+  }
+
+  /** The earliest due time after `now` of any job of the topic, or null. */
+  nextDueIn(topic: string, now: number): number | null {
+    return this.nextDueInTopic.get(topic, now) ?? null;
+  }
+
+  /** A consumer job is done: it is deleted (consumer topics keep no done jobs). */
+  remove(id: number): void {
+    this.deleteJob.run(id);
+  }
+
+  /** Dead letters, newest first; `topic` '' for every topic; `beforeId` pages. */
+  deadLetters(topic: string, limit: number, beforeId = Number.MAX_SAFE_INTEGER): DeadJobRow[] {
+    return this.deadList.all(topic, topic, beforeId, limit);
+  }
+
+  deadJob(id: number): DeadJobRow | undefined {
+    return this.deadById.get(id);
+  }
+
+  /** A dead letter goes back to pending with its attempts reset; returns its topic, or null when it is not dead. */
+  retryDead(tx: Tx, id: number): string | null {
+    const row = this.revive.get(tx.now, tx.now, id);
+    if (!row) return null;
+    tx.jobAdded(row.topic);
+    return row.topic;
+  }
+
+  /**
+   * Records a failed try: schedules a retry with backoff, or dead-letters the
+   * job after its last attempt (`maxAttempts`: the consumer's, else the queue's).
+   */
+  fail(tx: Tx, job: JobRow, error: string, maxAttempts = this.opts.maxAttempts): { dead: boolean; nextRunAt: number } {
     const now = tx.now;
     const attempts = job.attempts + 1;
     const message = error.slice(0, 1000);
-    if (attempts >= this.opts.maxAttempts) {
+    if (attempts >= maxAttempts) {
       this.markDead.run(attempts, message, now, job.id);
       return { dead: true, nextRunAt: 0 };
     }
@@ -140,11 +245,30 @@ export class JobQueue {
     }
     for (const { topic, n } of this.depth.all()) {
       s.depth[topic] = n;
-      const oldest = this.oldest.get(topic);
-      s.lagSeconds[topic] = oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000);
+      // The host's topics: age of the oldest job not done. Consumer topics: how long the most overdue job has
+      // been due (a delayed job counts from its due time; one waiting for its retry is not late yet).
+      const since = (TOPICS as readonly string[]).includes(topic) ? this.oldest.get(topic) : this.oldestDue.get(topic, now);
+      s.lagSeconds[topic] = since === undefined || since === null ? 0 : Math.max(0, (now - since) / 1000);
     }
     for (const { topic, n } of this.dead.all()) s.deadLetters[topic] = n;
-    for (const t of Object.keys(s.depth)) s.retries[t] = this.retries.get(t) ?? 0;
+    for (const t of new Set([...Object.keys(s.depth), ...Object.keys(s.deadLetters), ...this.retries.keys()])) {
+      s.depth[t] ??= 0;
+      s.lagSeconds[t] ??= 0;
+      s.deadLetters[t] ??= 0;
+      s.retries[t] = this.retries.get(t) ?? 0;
+    }
     return s;
   }
+}
+
+/** A job's id as the API shows it: `j` and its row number in base 36. */
+export function jobIdOf(rowId: number): string {
+  return 'j' + rowId.toString(36);
+}
+
+/** A job id from the admin API back to its row, or null. */
+export function jobRowOf(jobId: string): number | null {
+  if (!/^j[0-9a-z]{1,11}$/.test(jobId)) return null;
+  const n = parseInt(jobId.slice(1), 36);
+  return Number.isSafeInteger(n) ? n : null;
 }

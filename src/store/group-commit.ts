@@ -32,6 +32,8 @@ export class Batch {
   readonly sent = new Map<string, number>();
   /** Job retries scheduled, per topic. */
   readonly retries = new Map<string, number>();
+  /** Writes made once per transaction, just before it commits (counters that must not go back), by name. */
+  readonly beforeCommit = new Map<string, () => void>();
 
   absorb(tx: Tx): void {
     this.entries += tx.entries;
@@ -62,6 +64,10 @@ export class Tx {
   countSent(type: string): void {
     this.sent ??= new Map();
     this.sent.set(type, (this.sent.get(type) ?? 0) + 1);
+  }
+  /** Runs `write` once, just before the transaction commits (the last one given under `name` wins). */
+  beforeCommit(name: string, write: () => void): void {
+    this.batch.beforeCommit.set(name, write);
   }
   countRetry(topic: string): void {
     this.retries ??= new Map();
@@ -224,6 +230,7 @@ export class GroupCommit {
       try {
         this.begin.run();
         body(new ItemRunner(this.db, batch, this.journal, isolate, this.stmts));
+        for (const write of batch.beforeCommit.values()) write();
         this.journal.beforeCommit?.();
         this.commit.run();
       } catch (err) {

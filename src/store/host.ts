@@ -6,7 +6,10 @@
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { createLogger, type Logger } from '../log.js';
+import { CgiError } from '../errors.js';
 import type { StoreControl, StoreControlReply, StoreStats } from './protocol.js';
+import type { PortOwner } from './platform-api.js';
+import type { StoreAdminApi, StoreAdminOp } from './platform.js';
 import type { StoreOptions } from './options.js';
 import type { StoreThreadOptions } from './thread.js';
 import { revocationCounter, TokenReader } from './token-reader.js';
@@ -94,16 +97,27 @@ export class StoreHost {
     return this.reader;
   }
 
-  /** A port straight to the store thread, for one CGI worker (transfer it there). */
-  connect(): MessagePort {
+  /**
+   * A port straight to the store thread, for one worker (transfer it there).
+   * `owner` binds the port to a CGI group's kv space and names the unit.
+   */
+  connect(owner?: PortOwner): MessagePort {
     const { port1, port2 } = new MessageChannel();
     if (this.dead || this.closing) {
       // The other end closes at once, so the worker's calls fail instead of waiting.
       port1.close();
       return port2;
     }
-    this.worker.postMessage({ t: 'attach', port: port1 } satisfies StoreControl, [port1]);
+    this.worker.postMessage({ t: 'attach', port: port1, owner } satisfies StoreControl, [port1]);
     return port2;
+  }
+
+  /** The admin API's questions about topics, dead letters and schedules. A store refusal keeps its code (a CgiError). */
+  async admin<K extends StoreAdminOp>(op: K, args: Parameters<StoreAdminApi[K]>[0]): Promise<Awaited<ReturnType<StoreAdminApi[K]>>> {
+    const r = await this.call({ t: 'admin', op, args });
+    if (r.t !== 'admin') throw new Error('unexpected store reply');
+    if (!r.ok) throw new CgiError(r.error.code, r.error.message, r.error.details);
+    return r.value as Awaited<ReturnType<StoreAdminApi[K]>>;
   }
 
   async stats(): Promise<StoreStats> {

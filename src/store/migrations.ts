@@ -236,4 +236,43 @@ export const migrations: readonly (string | Migration)[] = [
   INSERT INTO search_cursor VALUES (1, 0);
   `,
   },
+  /* 3: the CGI platform (SPEC §8): ctx.kv, consumer topics on the jobs table, schedule leases */ `
+  -- ctx.kv: one key space per CGI group. key is the order-preserving encoding of
+  -- the key's parts (src/worker/kv-keys.ts), so BLOB order is key order; value is
+  -- JSON text; version is the commit that last wrote the row.
+  CREATE TABLE kv (
+    space      TEXT NOT NULL,
+    key        BLOB NOT NULL,
+    value      TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (space, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX kv_expiring ON kv(expires_at) WHERE expires_at IS NOT NULL;
+
+  -- Counters that must never go back, even when the rows that used them are
+  -- deleted (kv versions: a deleted key set again must not get an old version).
+  CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  -- Consumer topics: the due jobs of a topic in due order, and each key's
+  -- oldest pending job (jobs with the same key run one at a time, in order;
+  -- jobs without a key stay out of that index).
+  CREATE INDEX jobs_pending_next ON jobs(topic, next_run_at, id) WHERE state = 'pending';
+  CREATE INDEX jobs_pending_key ON jobs(topic, key, id) WHERE state = 'pending' AND key != '';
+
+  -- One row per schedule: the last time it fired (taken as a lease, so that
+  -- hosts sharing a store run each firing once) and how that run ended.
+  CREATE TABLE schedule_runs (
+    name        TEXT PRIMARY KEY,
+    fire_at     INTEGER NOT NULL,
+    holder      TEXT NOT NULL,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    ok          INTEGER,
+    error       TEXT
+  ) WITHOUT ROWID;
+  `,
 ];

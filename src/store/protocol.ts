@@ -6,20 +6,34 @@
  * one event-loop turn produced (see Outbox).
  */
 import type { ErrorCode } from '../errors.js';
+import type { ToConsumer, Subscription, TopicCounts } from '../queue/consumers.js';
 import type { Level } from '../log.js';
 import type { StoreOp } from './api.js';
+import type { PlatformOp, PortOwner } from './platform-api.js';
+import type { StoreAdminOp } from './platform.js';
 
 /** CGI worker -> store thread, on a worker's own port. */
 export type StoreRequest =
+  /** ctx.store */
   | { t: 'call'; id: number; op: StoreOp; args: unknown; requestId: string }
+  /** ctx.kv, ctx.queue: answered like a call, in the port owner's key space. */
+  | { t: 'platform'; id: number; op: PlatformOp; args: unknown }
   /** The request went away (client closed, timeout): end any held long-poll of it at once. */
-  | { t: 'cancel'; requestId: string };
+  | { t: 'cancel'; requestId: string }
+  /** A consumer worker starts taking its topic's jobs... */
+  | { t: 'subscribe'; sub: Subscription }
+  /** ...and stops taking new ones (it is being retired; it finishes what it holds). */
+  | { t: 'unsubscribe' }
+  /** A job's outcome. `permanent`: no retry can help (the payload does not match the consumer's input). */
+  | { t: 'job-done'; id: number }
+  | { t: 'job-failed'; id: number; error: string; permanent?: boolean };
 
 /** store thread -> CGI worker. */
 export type StoreResponse =
   /** `heldMs`: the call was a long-poll held this long waiting for an entry. */
   | { t: 'result'; id: number; ok: true; value: unknown; heldMs?: number }
-  | { t: 'result'; id: number; ok: false; error: { code: ErrorCode; message: string; details?: unknown } };
+  | { t: 'result'; id: number; ok: false; error: { code: ErrorCode; message: string; details?: unknown } }
+  | ToConsumer;
 
 export interface StoreStats {
   /** Jobs not yet done, per topic (fanout, webhook, ...). */
@@ -28,6 +42,8 @@ export interface StoreStats {
   queueLagSeconds: Record<string, number>;
   /** Retries scheduled since the store opened, per topic. */
   queueRetries: Record<string, number>;
+  /** Consumer topics: their consumers, jobs in flight, done and failed since the store opened. */
+  queueTopics: Record<string, TopicCounts>;
   /** Dead-lettered jobs kept in the table, per topic. */
   queueDeadLetters: Record<string, number>;
   syncWaiters: number;
@@ -41,7 +57,10 @@ export interface StoreStats {
 
 /** main thread -> store thread, on its parentPort. */
 export type StoreControl =
-  | { t: 'attach'; port: import('node:worker_threads').MessagePort }
+  /** A worker's port; `owner` binds it to a CGI group's kv space (none: ctx.kv is refused on it). */
+  | { t: 'attach'; port: import('node:worker_threads').MessagePort; owner?: PortOwner }
+  /** The admin API's questions about the queue and schedules (StoreAdminApi). */
+  | { t: 'admin'; id: number; op: StoreAdminOp; args: unknown }
   | { t: 'stats'; id: number }
   | { t: 'close'; id: number }
   /** Answer every held long-poll now, with an empty list (graceful stop, before draining HTTP). */
@@ -58,4 +77,6 @@ export type StoreControlReply =
   /** A control call failed (the store is closing, an emit could not be stored). */
   | { t: 'failed'; id: number; message: string }
   | { t: 'emitted'; id: number }
+  | { t: 'admin'; id: number; ok: true; value: unknown }
+  | { t: 'admin'; id: number; ok: false; error: { code: ErrorCode; message: string; details?: unknown } }
   | { t: 'log'; level: Level; msg: string; fields?: Record<string, unknown> };

@@ -32,6 +32,7 @@ import { DEFAULT_GROUPS_MAX_MEMBERS, resolveQueueOptions, type StoreOptions } fr
 import { JobQueue, type JobRow } from '../queue/jobs.js';
 import { FANOUT, FanoutConsumer } from '../queue/fanout.js';
 import { WEBHOOK, WebhookDispatcher } from '../queue/webhooks.js';
+import { Platform } from './platform.js';
 
 /** What the thread knows of the call beyond its arguments. */
 export interface CallContext {
@@ -66,6 +67,8 @@ export class Store implements StoreClient {
   private readonly jobs: JobQueue;
   private readonly fanout: FanoutConsumer;
   private readonly webhooks: WebhookDispatcher;
+  /** ctx.kv, consumer topics, schedule leases (SPEC §8). */
+  readonly platform: Platform;
   private readonly sent = new Map<string, number>();
   private readonly revocations?: Int32Array;
   private entriesWritten = 0;
@@ -157,6 +160,7 @@ export class Store implements StoreClient {
       queue,
       this.log,
     );
+    this.platform = new Platform(db, this.commit, this.jobs, queue, this.log);
     this.webhooks.start(db);
     this.fanout.start();
     this.indexer.start();
@@ -336,11 +340,20 @@ export class Store implements StoreClient {
 
   stats(): StoreStats {
     const q = this.jobs.stats();
+    const topics = this.platform.dispatch.counts();
+    // A topic whose consumer runs is listed even while it has no job.
+    for (const t of Object.keys(topics)) {
+      q.depth[t] ??= 0;
+      q.lagSeconds[t] ??= 0;
+      q.retries[t] ??= 0;
+      q.deadLetters[t] ??= 0;
+    }
     return {
       queueDepth: q.depth,
       queueLagSeconds: q.lagSeconds,
       queueRetries: q.retries,
       queueDeadLetters: q.deadLetters,
+      queueTopics: topics,
       syncWaiters: this.waiters.size,
       messagesSent: Object.fromEntries(this.sent),
       inboxEntriesWritten: this.entriesWritten,
@@ -352,7 +365,7 @@ export class Store implements StoreClient {
   async whenIdle(): Promise<void> {
     for (let quiet = 0; quiet < 2;) {
       await new Promise((r) => setTimeout(r, 1));
-      quiet = this.commit.queued === 0 && !this.fanout.busy && this.webhooks.inFlight === 0 ? quiet + 1 : 0;
+      quiet = this.commit.queued === 0 && !this.fanout.busy && this.webhooks.inFlight === 0 && !this.platform.busy ? quiet + 1 : 0;
     }
   }
 
@@ -362,6 +375,7 @@ export class Store implements StoreClient {
     this.closed = true;
     this.holding = false;
     this.fanout.stop();
+    this.platform.stop();
     this.indexer.stop();
     await this.webhooks.stop();
     this.commit.close();
@@ -377,6 +391,7 @@ export class Store implements StoreClient {
     if (b.topics.has(FANOUT)) this.fanout.wake();
     if (b.sent.has('text')) this.indexer.wake();
     if (b.topics.has(WEBHOOK)) this.webhooks.wake();
+    if (b.topics.size > 0) this.platform.committed(b);
   }
 
   private lost(): void {

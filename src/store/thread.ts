@@ -7,6 +7,9 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { CgiError, isErrorCode, type ErrorCode } from '../errors.js';
 import type { StoreOp } from './api.js';
 import type { StoreControl, StoreControlReply, StoreRequest, StoreResponse } from './protocol.js';
+import type { PlatformOp, PortOwner } from './platform-api.js';
+import type { StoreAdminOp } from './platform.js';
+import type { Subscriber } from '../queue/consumers.js';
 import { forwardLogger } from '../log.js';
 import type { StoreOptions } from './options.js';
 import { Store, type CallContext } from './store.js';
@@ -49,6 +52,19 @@ const OPS: Record<StoreOp, true> = {
   openMedia: true,
 };
 
+/** ctx.kv and ctx.queue: the operations a worker's port may call in its owner's key space. */
+const PLATFORM_OPS: Record<PlatformOp, true> = { kvGet: true, kvList: true, kvCommit: true };
+
+/** What the main thread may ask for the admin API. */
+const ADMIN_OPS: Record<StoreAdminOp, true> = {
+  queueTopics: true,
+  deadLetters: true,
+  retryDead: true,
+  leaseSchedule: true,
+  scheduleFinished: true,
+  scheduleRuns: true,
+};
+
 const control = parentPort!;
 const reply = (m: StoreControlReply) => control.postMessage(m);
 // Records go to the main thread's logger.
@@ -59,7 +75,10 @@ const ports = new Set<MessagePort>();
 control.on('message', (m: StoreControl) => {
   switch (m.t) {
     case 'attach':
-      attach(m.port);
+      attach(m.port, m.owner);
+      return;
+    case 'admin':
+      admin(m);
       return;
     case 'stats':
       try {
@@ -93,22 +112,81 @@ control.on('message', (m: StoreControl) => {
   }
 });
 
-function attach(port: MessagePort): void {
+function attach(port: MessagePort, owner: PortOwner | undefined): void {
   ports.add(port);
   /** Request ids with a sync in progress on this port: ended when the worker goes away. */
   const held = new Map<string, number>();
   // Answers made in one turn (a committed batch) go back in one postMessage.
   const outbox = new Outbox<StoreResponse>({ postMessage: (batch: StoreResponse[]) => post(port, batch) });
+  /** Set when the worker is a consumer that subscribed to its topic. */
+  let sub: Subscriber | undefined;
   port.on('message', (batch: StoreRequest[]) => {
     for (const m of batch) {
-      if (m.t === 'cancel') store.cancel(m.requestId);
-      else if (m.t === 'call') call(outbox, m, held);
+      switch (m.t) {
+        case 'call':
+          call(outbox, m, held);
+          break;
+        case 'platform':
+          platformCall(outbox, m, owner);
+          break;
+        case 'cancel':
+          store.cancel(m.requestId);
+          break;
+        case 'job-done':
+          if (sub) store.platform.dispatch.answered(sub, m.id, null);
+          break;
+        case 'job-failed':
+          if (sub) store.platform.dispatch.answered(sub, m.id, String(m.error).slice(0, 1000), m.permanent === true);
+          break;
+        case 'subscribe':
+          if (!sub && owner) {
+            sub = { ...m.sub, unit: owner.unit, running: 0, draining: false, send: (r) => outbox.push(r) };
+            store.platform.subscribe(sub);
+          }
+          break;
+        case 'unsubscribe':
+          if (sub) store.platform.dispatch.unsubscribe(sub);
+          break;
+      }
     }
   });
   port.on('close', () => {
     ports.delete(port);
     for (const requestId of held.keys()) store.cancel(requestId);
+    if (sub) store.platform.dispatch.closed(sub);
   });
+}
+
+function platformCall(outbox: Outbox<StoreResponse>, m: Extract<StoreRequest, { t: 'platform' }>, owner: PortOwner | undefined): void {
+  const send = (r: StoreResponse) => outbox.push(r);
+  let result: Promise<unknown>;
+  try {
+    if (!Object.hasOwn(PLATFORM_OPS, m.op)) throw new Error(`unknown platform operation ${String(m.op)}`);
+    if (!owner) throw new CgiError('INTERNAL', 'this port belongs to no CGI group');
+    const fn = store.platform[m.op] as (args: unknown, owner: PortOwner) => Promise<unknown>;
+    result = fn.call(store.platform, m.args ?? {}, owner);
+  } catch (err) {
+    result = Promise.reject(err);
+  }
+  result.then(
+    (value) => send({ t: 'result', id: m.id, ok: true, value: value ?? null }),
+    (err: unknown) => send({ t: 'result', id: m.id, ok: false, error: wireError(err, m.op) }),
+  );
+}
+
+function admin(m: Extract<StoreControl, { t: 'admin' }>): void {
+  let result: Promise<unknown>;
+  try {
+    if (!Object.hasOwn(ADMIN_OPS, m.op)) throw new Error(`unknown admin operation ${String(m.op)}`);
+    const fn = store.platform[m.op] as (args: unknown) => Promise<unknown>;
+    result = Promise.resolve(fn.call(store.platform, m.args ?? {}));
+  } catch (err) {
+    result = Promise.reject(err);
+  }
+  result.then(
+    (value) => reply({ t: 'admin', id: m.id, ok: true, value: value ?? null }),
+    (err: unknown) => reply({ t: 'admin', id: m.id, ok: false, error: wireError(err, m.op) }),
+  );
 }
 
 /** Posts a batch of answers; one that cannot be cloned is logged and answered INTERNAL instead, the rest still go. */

@@ -1,42 +1,46 @@
 /**
- * One worker thread running one version of one CGI, seen from the host.
- * Whatever way the thread ends, every request it held is settled at once
- * (502 CGI_CRASHED): no request may hang because a thread died.
+ * One worker thread running one version of one unit (a CGI, a consumer or a
+ * schedule), seen from the host. Whatever way the thread ends, every request
+ * or run it held is settled at once (502 CGI_CRASHED): nothing may hang
+ * because a thread died. A consumer's jobs come to it from the store thread,
+ * not from here (see queue/consumers.ts); the host only starts and drains it.
  */
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { CgiError } from '../errors.js';
 import { Outbox } from './outbox.js';
-import { BEAT, type CgiMeta, type HostToWorker, type LoadSpec, type WorkerRequest, type WorkerToHost } from './protocol.js';
+import { BEAT, type HostToWorker, type LoadSpec, type UnitMeta, type WorkerRequest, type WorkerToHost } from './protocol.js';
 import { bootThread, type BootedThread } from './spare.js';
 
 export type WorkerReply = Extract<WorkerToHost, { t: 'res' } | { t: 'raw' }>;
 export type ExitReason = 'crash' | 'exit' | 'oom' | 'timeout' | 'memory' | 'stuck' | 'retired' | 'load-error';
 type LogMessage = Extract<WorkerToHost, { t: 'log' }>;
+export type TallyMessage = Extract<WorkerToHost, { t: 'tally' }>;
+/** How a schedule's run ended. */
+export type RunOutcome = { ok: true } | { ok: false; error: string };
 
 interface InFlight {
-  resolve(r: WorkerReply): void;
+  resolve(r: WorkerReply | RunOutcome): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
 }
 
 export interface CgiWorkerOptions {
   workerFile: string;
-  cgi: string;
-  file: string;
-  version: string;
-  code: string;
-  storePort: MessagePort;
+  /** What to load; its storePort is transferred to the thread. */
+  spec: LoadSpec;
   maxHeapMb: number;
   heartbeatMs: number;
   /** A thread booted ahead of need, when one with this heap bound is at hand. */
   takeSpare?(maxHeapMb: number): BootedThread | undefined;
   onLog(m: LogMessage): void;
+  /** ctx.metrics and ctx.fetch counts. */
+  onTally?(m: TallyMessage): void;
   onExit(w: CgiWorker, reason: ExitReason, error?: Error): void;
 }
 
 export class CgiWorker {
-  readonly ready: Promise<CgiMeta>;
+  readonly ready: Promise<UnitMeta>;
   readonly startedAt = Date.now();
   private readonly thread: Worker;
   private readonly outbox: Outbox<HostToWorker>;
@@ -46,24 +50,31 @@ export class CgiWorker {
   private endReason: ExitReason | undefined;
   private lastError: Error | undefined;
   private drainWaiters: Array<() => void> = [];
+  private jobsDrained?: () => void;
   exited = false;
 
   constructor(private readonly opts: CgiWorkerOptions) {
-    const load: LoadSpec = { cgi: opts.cgi, file: opts.file, version: opts.version, code: opts.code, storePort: opts.storePort };
+    const load = opts.spec;
     const spare = opts.takeSpare?.(opts.maxHeapMb);
     const booted = spare ?? bootThread(opts.workerFile, opts.maxHeapMb, opts.heartbeatMs, load);
     this.thread = booted.thread;
     this.beat = new Float64Array(booted.heartbeat);
-    if (spare) this.thread.postMessage([{ t: 'load', spec: load } satisfies HostToWorker], [opts.storePort]);
+    if (spare) this.thread.postMessage([{ t: 'load', spec: load } satisfies HostToWorker], [load.storePort]);
     this.outbox = new Outbox(this.thread);
-    this.ready = new Promise<CgiMeta>((resolve, reject) => {
+    this.ready = new Promise<UnitMeta>((resolve, reject) => {
       const receive = (m: WorkerToHost) => {
         switch (m.t) {
           case 'res':
           case 'raw':
-            return this.settle(m);
+            return this.settle(m.id, m);
+          case 'ran':
+            return this.settle(m.id, m.ok ? { ok: true } : { ok: false, error: m.error ?? 'failed' });
           case 'log':
             return opts.onLog(m);
+          case 'tally':
+            return opts.onTally?.(m);
+          case 'drained':
+            return this.jobsDrained?.();
           case 'ready':
             return resolve(m.meta);
           case 'load-error':
@@ -90,6 +101,7 @@ export class CgiWorker {
           p.reject(new CgiError('CGI_CRASHED', 'the worker serving this request died'));
         }
         this.notifyDrained();
+        this.jobsDrained?.();
         opts.onExit(this, reason, this.lastError);
       });
     });
@@ -98,7 +110,7 @@ export class CgiWorker {
   }
 
   get version(): string {
-    return this.opts.version;
+    return this.opts.spec.version;
   }
   get inflightCount(): number {
     return this.inflight.size;
@@ -133,11 +145,58 @@ export class CgiWorker {
     const id = this.nextId++;
     return new Promise<WorkerReply>((resolve, reject) => {
       const timer = setTimeout(() => this.timeOut(id, new CgiError('CGI_TIMEOUT', 'the CGI did not answer in time')), timeoutMs);
-      this.inflight.set(id, { resolve, reject, timer });
+      this.inflight.set(id, { resolve: resolve as InFlight['resolve'], reject, timer });
       (req as WorkerRequest).t = 'req';
       (req as WorkerRequest).id = id;
       this.outbox.push(req as WorkerRequest);
       onSent?.(id);
+    });
+  }
+
+  /** Runs a schedule once; a run past `timeoutMs` is aborted (ctx.signal) and reported as failed. */
+  run(scheduledAt: number, timeoutMs: number): Promise<RunOutcome> {
+    if (!this.alive) return Promise.resolve({ ok: false, error: "the schedule's worker is gone" });
+    const id = this.nextId++;
+    return new Promise<RunOutcome>((resolve) => {
+      const fail = (e: Error) =>
+        resolve({ ok: false, error: e instanceof CgiError && e.code === 'CGI_CRASHED' ? 'the worker died during the run' : e.message });
+      const timer = setTimeout(() => this.timeOut(id, new CgiError('CGI_TIMEOUT', `the run took over ${timeoutMs} ms`)), timeoutMs);
+      this.inflight.set(id, { resolve: resolve as InFlight['resolve'], reject: fail, timer });
+      this.outbox.push({ t: 'run', id, scheduledAt });
+    });
+  }
+
+  /** Runs a consumer's handler once on `payload` (JSON text), outside the queue: what cgihost/testing's deliver() does. */
+  runJob(payload: string, job: Extract<HostToWorker, { t: 'run-job' }>['job'], timeoutMs: number): Promise<RunOutcome> {
+    if (!this.alive) return Promise.resolve({ ok: false, error: "the consumer's worker is gone" });
+    const id = this.nextId++;
+    return new Promise<RunOutcome>((resolve) => {
+      const fail = (e: Error) =>
+        resolve({ ok: false, error: e instanceof CgiError && e.code === 'CGI_CRASHED' ? 'the worker died during the job' : e.message });
+      const timer = setTimeout(() => this.timeOut(id, new CgiError('CGI_TIMEOUT', `the job took over ${timeoutMs} ms`)), timeoutMs);
+      this.inflight.set(id, { resolve: resolve as InFlight['resolve'], reject: fail, timer });
+      this.outbox.push({ t: 'run-job', id, payload, job });
+    });
+  }
+
+  /** A consumer's pool is live: the worker subscribes to its topic. */
+  consume(): void {
+    this.outbox.push({ t: 'consume' });
+  }
+
+  /** A consumer being retired: it takes no new job; resolves once it holds none (or after `ms`). */
+  drainJobs(ms: number): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.jobsDrained = undefined;
+        resolve();
+      }
+      this.jobsDrained = done;
+      this.outbox.push({ t: 'drain' });
     });
   }
 
@@ -158,12 +217,12 @@ export class CgiWorker {
     await this.thread.terminate();
   }
 
-  private settle(m: WorkerReply): void {
-    const p = this.inflight.get(m.id);
+  private settle(id: number, r: WorkerReply | RunOutcome): void {
+    const p = this.inflight.get(id);
     if (!p) return; // timed out already
-    this.inflight.delete(m.id);
+    this.inflight.delete(id);
     clearTimeout(p.timer);
-    p.resolve(m);
+    p.resolve(r);
     if (this.inflight.size === 0) this.notifyDrained();
   }
 

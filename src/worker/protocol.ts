@@ -6,19 +6,32 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorCode } from '../errors.js';
-import type { RawBody } from '../index.js';
+import type { RawBody } from '../sdk/context.js';
 
 /** Slots of the shared heartbeat array a worker writes and the host's watchdog reads. */
 export const BEAT = { time: 0, heapUsed: 1, external: 2 } as const;
 export const BEAT_SLOTS = 3;
 
-/** Which CGI a worker runs. */
+/** Which unit (a CGI, a consumer or a schedule) a worker runs, and what its ctx is made of. */
 export interface LoadSpec {
+  /** The unit's name (a CGI's name; a consumer's or schedule's file name). */
   cgi: string;
+  /** Its CGI group: the kv space (bound to storePort by the host) and ctx.env's section. */
+  group: string;
   file: string;
   version: string;
   code: string;
   storePort: MessagePort;
+  /** ctx.env: cgiGroups.<group>.env with the CGIHOST_ENV_<GROUP>_<KEY> overrides applied. */
+  env: Record<string, string>;
+  /** cgiGroups.<group>.fetchAllow. */
+  fetchAllow: string[];
+  /** A consumer's or schedule's timeout from the config (cgis.<name>.timeoutMs), which wins over its definition's. */
+  timeoutMs?: number;
+  /** The host's default (cgiDefaults.timeoutMs). */
+  defaultTimeoutMs: number;
+  /** The store's SQLite file, for ctx.kv's reads on the worker's own read-only connection (absent: reads go to the store thread). */
+  kvReadFile?: string;
 }
 
 export interface WorkerData {
@@ -29,8 +42,11 @@ export interface WorkerData {
   heartbeatMs: number;
 }
 
+export type UnitKind = 'cgi' | 'consumer' | 'schedule';
+
 /** What the host learns of a CGI once it has loaded. */
 export interface CgiMeta {
+  kind: 'cgi';
   apiVersion: number;
   method: 'POST' | 'GET';
   auth: 'user' | 'none';
@@ -39,6 +55,40 @@ export interface CgiMeta {
   /** Raw-body CGIs: accepted Content-Types and their byte limits. */
   rawTypes?: Record<string, number>;
 }
+
+export interface ConsumerMeta {
+  kind: 'consumer';
+  apiVersion: number;
+  topic: string;
+  concurrency: number;
+  maxAttempts: number;
+  /** Resolved: the config's, else the definition's, else the host default. */
+  timeoutMs: number;
+}
+
+export interface ScheduleMeta {
+  kind: 'schedule';
+  apiVersion: number;
+  cron: string;
+  timeoutMs: number;
+}
+
+export type UnitMeta = CgiMeta | ConsumerMeta | ScheduleMeta;
+
+/** One business metric update (ctx.metrics), summed per metric and label set over one event-loop turn. */
+export interface BizUpdate {
+  kind: 'counter' | 'gauge' | 'histogram';
+  name: string;
+  /** Sorted [name, value] pairs ('' key for none). */
+  labels: Array<[string, string]>;
+  /** counter: the increment; gauge: the value; histogram: the sum of observations. */
+  value: number;
+  /** histogram: observations per bucket (HISTOGRAM_BUCKETS, then +Inf). */
+  counts?: number[];
+}
+
+/** ctx.fetch calls of one turn: host, status (HTTP status or refused/timeout/error), count. */
+export type FetchCount = [host: string, status: string, n: number];
 
 export interface WorkerRequest {
   t: 'req';
@@ -55,10 +105,21 @@ export interface WorkerRequest {
   body?: RawBody;
 }
 
-export type HostToWorker = WorkerRequest | { t: 'abort'; id: number } | { t: 'load'; spec: LoadSpec };
+export type HostToWorker =
+  | WorkerRequest
+  | { t: 'abort'; id: number }
+  | { t: 'load'; spec: LoadSpec }
+  /** A consumer's pool went live: subscribe to the topic. */
+  | { t: 'consume' }
+  /** A consumer is being retired: take no new job, answer 'drained' once none runs. */
+  | { t: 'drain' }
+  /** Run a schedule once (answered with 'ran'). */
+  | { t: 'run'; id: number; scheduledAt: number }
+  /** Run a consumer's handler on one payload, outside the queue (cgihost/testing; answered with 'ran'). */
+  | { t: 'run-job'; id: number; payload: string; job: { jobId: string; topic: string; key?: string; attempt: number; enqueuedAt: number } };
 
 export type WorkerToHost =
-  | { t: 'ready'; meta: CgiMeta }
+  | { t: 'ready'; meta: UnitMeta }
   | { t: 'load-error'; message: string }
   /**
    * A JSON answer, already serialised by the worker: the text, or for a large
@@ -84,4 +145,7 @@ export type WorkerToHost =
       body?: string | Uint8Array;
       heldMs?: number;
     }
-  | { t: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown>; requestId?: string };
+  | { t: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown>; requestId?: string }
+  | { t: 'ran'; id: number; ok: boolean; error?: string }
+  | { t: 'drained' }
+  | { t: 'tally'; metrics?: BizUpdate[]; fetches?: FetchCount[] };

@@ -1,8 +1,14 @@
-/** The `ctx.store` of a CGI: every store method as an RPC on the worker's own port to the store thread. */
+/**
+ * The worker's port to the store thread: `ctx.store` (every store method as
+ * an RPC), the ctx.kv and ctx.queue operations, and, for a consumer, the
+ * jobs the store hands it and their outcomes.
+ */
 import type { MessagePort } from 'node:worker_threads';
-import { CgiError } from '../errors.js';
+import { CgiError, isErrorCode } from '../errors.js';
 import type { StoreClient, StoreOp } from '../store/api.js';
+import type { PlatformApi, PlatformOp } from '../store/platform-api.js';
 import type { StoreRequest, StoreResponse } from '../store/protocol.js';
+import type { Subscription, ToConsumer } from '../queue/consumers.js';
 import { Outbox } from './outbox.js';
 
 interface Pending {
@@ -16,18 +22,24 @@ export class StoreRpc {
   private readonly pending = new Map<number, Pending>();
   /** Calls made in one event-loop turn cross to the store thread in one postMessage, and answers come back batched too. */
   private readonly outbox: Outbox<StoreRequest>;
+  /** A consumer's: jobs and aborts from the store. */
+  private onJob?: (m: ToConsumer) => void;
 
-  constructor(port: MessagePort) {
+  constructor(private readonly port: MessagePort) {
     this.outbox = new Outbox(port);
     port.on('message', (batch: StoreResponse[]) => {
       for (const m of batch) {
+        if (m.t !== 'result') {
+          this.onJob?.(m);
+          continue;
+        }
         const p = this.pending.get(m.id);
         if (!p) continue;
         this.pending.delete(m.id);
         if (m.ok) {
           if (m.heldMs) p.onHeld?.(m.heldMs);
           p.resolve(m.value);
-        } else p.reject(new CgiError(m.error.code, m.error.message, m.error.details));
+        } else p.reject(new CgiError(isErrorCode(m.error.code) ? m.error.code : 'INTERNAL', m.error.message, m.error.details));
       }
     });
     // The store thread closes every port when it stops or dies: nothing may wait for it forever.
@@ -44,19 +56,49 @@ export class StoreRpc {
   clientFor(requestId: string, onHeld?: (ms: number) => void): StoreClient {
     return new Proxy({} as StoreClient, {
       get: (_t, op: string | symbol) =>
-        typeof op === 'string' && op !== 'then' ? (args: unknown) => this.call(op as StoreOp, args, requestId, onHeld) : undefined,
+        typeof op === 'string' && op !== 'then'
+          ? (args: unknown) => this.call({ t: 'call', id: 0, op: op as StoreOp, args, requestId }, onHeld)
+          : undefined,
     });
+  }
+
+  /** A ctx.kv / ctx.queue operation in this worker's group. */
+  platform<K extends PlatformOp>(op: K, args: Parameters<PlatformApi[K]>[0]): Promise<ReturnType<PlatformApi[K]>> {
+    return this.call({ t: 'platform', id: 0, op, args }) as Promise<ReturnType<PlatformApi[K]>>;
   }
 
   cancel(requestId: string): void {
     this.outbox.push({ t: 'cancel', requestId });
   }
 
-  private call(op: StoreOp, args: unknown, requestId: string, onHeld?: (ms: number) => void): Promise<unknown> {
+  /** Starts taking the topic's jobs; `onJob` receives them. */
+  subscribe(sub: Subscription, onJob: (m: ToConsumer) => void): void {
+    this.onJob = onJob;
+    this.outbox.push({ t: 'subscribe', sub });
+  }
+
+  unsubscribe(): void {
+    this.outbox.push({ t: 'unsubscribe' });
+  }
+
+  jobDone(id: number): void {
+    this.outbox.push({ t: 'job-done', id });
+  }
+
+  jobFailed(id: number, error: string, permanent = false): void {
+    this.outbox.push({ t: 'job-failed', id, error, permanent });
+  }
+
+  close(): void {
+    this.port.close();
+  }
+
+  private call(m: Extract<StoreRequest, { t: 'call' | 'platform' }>, onHeld?: (ms: number) => void): Promise<unknown> {
     const id = this.nextId++;
+    m.id = id;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onHeld });
-      this.outbox.push({ t: 'call', id, op, args, requestId });
+      this.outbox.push(m);
     });
   }
 }

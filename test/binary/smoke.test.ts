@@ -220,6 +220,42 @@ export default defineCgi({
     expect((await post('echo', { text: 'still here' })).body).toEqual({ echo: 'still here' });
   });
 
+  it('runs the CGI platform: ctx.kv (written by the store, read on the worker’s own connection), a consumer, ctx.fetch’s refusal', async () => {
+    mkdirSync(join(dir, 'cgis', 'plat'), { recursive: true });
+    writeFileSync(
+      join(dir, 'cgis', 'plat', 'platsend.ts'),
+      `import { defineCgi, z } from 'cgihost';
+export default defineCgi({
+  apiVersion: 1,
+  auth: 'none',
+  input: z.object({ n: z.number() }),
+  output: z.any(),
+  async handler(input, ctx) {
+    await ctx.kv.atomic().set(['sent', input.n], true).enqueue('plat.jobs', { n: input.n }).commit();
+    const got = await ctx.kv.get(['got', input.n]);
+    let fetch = '';
+    try { await ctx.fetch('http://127.0.0.1:65000/'); } catch (e) { fetch = (e as Error).name; }
+    return { got: got?.value ?? null, fetch };
+  },
+});
+`,
+    );
+    writeFileSync(
+      join(dir, 'cgis', 'plat', 'platjobs.ts'),
+      `import { defineConsumer, z } from 'cgihost';
+export default defineConsumer({
+  apiVersion: 1,
+  topic: 'plat.jobs',
+  input: z.object({ n: z.number() }),
+  async handler(job, ctx) { await ctx.kv.set(['got', job.n], 'handled'); },
+});
+`,
+    );
+    const first = await eventually('platsend', { n: 1 }, (x) => x.status === 200, 10_000);
+    expect(first.body.fetch).toBe('FetchRefusedError');
+    await eventually('platsend', { n: 1 }, (x) => x.body?.got === 'handled', 10_000);
+  });
+
   it('lets a local file override a built-in CGI, and gives it back when the file goes', async () => {
     const file = join(dir, 'cgis', 'demo', 'echo.ts');
     writeFileSync(

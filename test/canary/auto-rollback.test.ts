@@ -4,7 +4,7 @@
  * default policy; stable serves throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketOf } from '../../src/host/cgi-slot.js';
+import { bucketOf } from '../../src/host/canary.js';
 import { probe, versionCgi } from '../reload/support.js';
 import { untilAll } from './support.js';
 import {

@@ -1,12 +1,14 @@
 /**
  * The canary split and its automatic rollback, deterministically, on the
- * slot itself (no HTTP, no workers): which uid goes where, and when a failing
+ * slot itself (no HTTP, no workers started): which uid goes where, and when a failing
  * canary is sent back to 0%. The real-host tests beside this one check the
  * same through HTTP with real users.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigSchema } from '../../src/config/schema.js';
-import { bucketOf, CgiSlot, Deployment, type SlotEnv } from '../../src/host/cgi-slot.js';
+import { bucketOf } from '../../src/host/canary.js';
+import { Slot, type SlotEnv } from '../../src/host/slot.js';
+import { WorkerPool, type PoolKind } from '../../src/host/worker-pool.js';
 import type { CompiledCgi } from '../../src/host/compile.js';
 
 const uids = Array.from({ length: 10_000 }, (_, i) => `uid-${i.toString(36)}-${(i * 7919) % 1000}`);
@@ -27,11 +29,16 @@ function slotWith(percent: number, policy?: { minRequests?: number; maxErrorRate
     onAlert: (name: string, fields: Record<string, unknown>) => alerts.push({ name, fields }),
     onWorkerLog: () => {},
   } as unknown as SlotEnv;
-  const slot = new CgiSlot('pick', 'exp', '/x/exp/pick.ts', env);
-  const compiled = (version: string): CompiledCgi => ({ code: '', version, inputs: [] });
-  slot.stable = new Deployment('stable', compiled('stable0000'), '/x/exp/pick.ts');
-  slot.canary = new Deployment('canary', compiled('canary0000'), '/x/exp/pick.canary.ts');
-  slot.state = 'ready';
+  const slot = new Slot('pick', 'exp', '/x/exp/pick.ts', env);
+  const pool = (kind: PoolKind, version: string, file: string) => {
+    const compiled: CompiledCgi = { code: '', version, inputs: [] };
+    const launch = () => {
+      throw new Error('no workers in a unit test');
+    };
+    return new WorkerPool(kind, compiled, file, launch, () => {});
+  };
+  slot.stable = pool('stable', 'stable0000', '/x/exp/pick.ts');
+  slot.canary = pool('canary', 'canary0000', '/x/exp/pick.canary.ts');
   return { slot, alerts, logged };
 }
 
@@ -70,7 +77,7 @@ describe('bucketOf', () => {
   });
 });
 
-describe('CgiSlot.route', () => {
+describe('Slot.route', () => {
   it('sends exactly the users with bucket < percent to the canary; raising the percent only adds users', () => {
     const { slot } = slotWith(10);
     const at10 = new Set(uids.filter((u) => slot.route(u) === slot.canary));
@@ -102,8 +109,8 @@ describe('automatic canary rollback (defaults)', () => {
     const { slot, alerts, logged } = slotWith(50);
     let n = 0;
     while (slot.canaryPercent > 0 && n < 50) {
-      slot.record(slot.canary!, 500, 'INTERNAL', 1);
-      slot.record(slot.stable!, 200, 'OK', 1);
+      slot.finished(slot.canary!, 500, 'INTERNAL', 1);
+      slot.finished(slot.stable!, 200, 'OK', 1);
       n++;
     }
     expect(slot.canaryPercent).toBe(0);
@@ -116,8 +123,8 @@ describe('automatic canary rollback (defaults)', () => {
   it('a canary as healthy as stable, or a little worse within the margin, is kept', () => {
     const { slot, alerts } = slotWith(50);
     for (let i = 0; i < 1000; i++) {
-      slot.record(slot.canary!, i % 10 === 0 ? 500 : 200, i % 10 === 0 ? 'INTERNAL' : 'OK', 1);
-      slot.record(slot.stable!, i % 20 === 0 ? 500 : 200, i % 20 === 0 ? 'INTERNAL' : 'OK', 1);
+      slot.finished(slot.canary!, i % 10 === 0 ? 500 : 200, i % 10 === 0 ? 'INTERNAL' : 'OK', 1);
+      slot.finished(slot.stable!, i % 20 === 0 ? 500 : 200, i % 20 === 0 ? 'INTERNAL' : 'OK', 1);
     }
     expect(slot.canaryPercent).toBe(50);
     expect(alerts).toEqual([]);
@@ -125,14 +132,14 @@ describe('automatic canary rollback (defaults)', () => {
 
   it('4xx answers (the client’s fault) never roll a canary back', () => {
     const { slot } = slotWith(50);
-    for (let i = 0; i < 200; i++) slot.record(slot.canary!, 400, 'INVALID_INPUT', 1);
+    for (let i = 0; i < 200; i++) slot.finished(slot.canary!, 400, 'INVALID_INPUT', 1);
     expect(slot.canaryPercent).toBe(50);
   });
 
   it('a canary failing every request is rolled back however many requests stable has already failed, once the gap is past the margin', () => {
     const { slot } = slotWith(50);
-    for (let i = 0; i < 100; i++) slot.record(slot.stable!, i < 10 ? 500 : 200, i < 10 ? 'INTERNAL' : 'OK', 1);
-    for (let i = 0; i < 50 && slot.canaryPercent > 0; i++) slot.record(slot.canary!, 500, 'INTERNAL', 1);
+    for (let i = 0; i < 100; i++) slot.finished(slot.stable!, i < 10 ? 500 : 200, i < 10 ? 'INTERNAL' : 'OK', 1);
+    for (let i = 0; i < 50 && slot.canaryPercent > 0; i++) slot.finished(slot.canary!, 500, 'INTERNAL', 1);
     expect(slot.canaryPercent).toBe(0);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketOf } from '../../src/host/cgi-slot.js';
+import { bucketOf } from '../../src/host/canary.js';
 import { cgiPath, probe, SETTLE_MS, untilServes, versionCgi } from '../reload/support.js';
 import { untilAll } from './support.js';
 import {

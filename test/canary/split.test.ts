@@ -4,7 +4,7 @@
  * hash of the uid; requests without a uid get the stable version.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketOf } from '../../src/host/cgi-slot.js';
+import { bucketOf } from '../../src/host/canary.js';
 import { probe, versionCgi } from '../reload/support.js';
 import { callAll } from './support.js';
 import { adminCgi, copyProjectCgis, newUsers, type RunningHost, startHost, tempDir, type User, writeCgis } from '../helpers/index.js';

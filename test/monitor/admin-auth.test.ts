@@ -93,6 +93,13 @@ describe.each([
       body: JSON.stringify({ percent: 10 }),
     });
     expect(post.status).toBe(401);
+    // The dashboard's own buttons (retry a dead letter, run a schedule) write with the cookie: its header and this host's Origin.
+    const retry = (headers: Record<string, string>) =>
+      fetch(`${host().url}/_host/api/queue/dead/nosuchjob/retry`, { method: 'POST', headers: { cookie, ...headers } });
+    const own = new URL(host().url).host;
+    expect((await retry({ 'x-cgihost-dashboard': '1', origin: `http://${own}` })).status).toBe(404);
+    expect((await retry({ 'x-cgihost-dashboard': '1', origin: 'http://evil.example' })).status).toBe(401);
+    expect((await retry({ origin: `http://${own}` })).status).toBe(401);
     const forged = await host().get('/_host/api/cgis', { headers: { cookie: cookie.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) } });
     expect(forged.status).toBe(401);
   });

@@ -68,6 +68,8 @@ async function signedIn(viewport: { width: number; height: number }): Promise<Pa
   await page.goto(`${host.url}/_host/#token=${TOKEN}`);
   await page.locator('tr[data-cgi="sendmsg"]').waitFor();
   await page.locator('#alerts .item').first().waitFor();
+  // The CGI platform's panels, with Moments' schedule from the project's cgis folder.
+  await page.locator('#schedules tr[data-schedule="moments_stats"]').waitFor();
   return page;
 }
 
@@ -95,7 +97,18 @@ describe.each([
     const page = await signedIn(viewport);
     const doc = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
     expect(doc.scroll).toBe(doc.client);
-    const parts = ['.kpi', '.panel', '#cgis tbody tr', '#cgis td', '#queues td', '#alerts .item', '#errors .item', '#errors .badge'];
+    const parts = [
+      '.kpi',
+      '.panel',
+      '#cgis tbody tr',
+      '#cgis td',
+      '#queues td',
+      '#schedules td',
+      '#biz td',
+      '#alerts .item',
+      '#errors .item',
+      '#errors .badge',
+    ];
     expect(await cutOff(page, parts)).toEqual([]);
     // The last-error column (with the error code) is visible.
     expect(await page.locator('tr[data-cgi="flaky_payment_gateway_callback"] td.lasterr').isVisible()).toBe(true);

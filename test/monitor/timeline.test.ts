@@ -1,6 +1,6 @@
 /** The monitor's own bookkeeping: latency quantiles, per-second windows, series, recent errors. */
 import { describe, expect, it } from 'vitest';
-import { BUCKET_SLOTS, bucketIndex, LATENCY_BUCKETS, quantileMs } from '../../src/monitor/latency.js';
+import { BUCKET_SLOTS, bucketIndex, LATENCY_BUCKETS, quantileMs } from '../../src/host/latency.js';
 import { RecentErrors } from '../../src/monitor/recent-errors.js';
 import { RequestWindows, SeriesSet } from '../../src/monitor/timeline.js';
 

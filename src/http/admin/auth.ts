@@ -12,7 +12,10 @@ export const SESSION_SECONDS = 12 * 60 * 60;
  * is required; without one, only loopback clients are served. A browser,
  * which cannot add that header, signs in once with the token (POST
  * /_host/login) and gets a cookie made from it; the cookie is taken for
- * reading only (GET and HEAD), so no other site can make a signed-in browser
+ * reading (GET and HEAD), and for a write only from the dashboard page itself
+ * (its retry and run-now buttons): one that carries DASHBOARD_HEADER, which no
+ * other site's page can send without a CORS preflight the host never grants,
+ * and this host's own Origin. So no other site can make a signed-in browser
  * change anything.
  */
 export function adminDenied(
@@ -23,12 +26,27 @@ export function adminDenied(
   if (adminToken) {
     const h = req.headers.authorization ?? '';
     if (sameSecret(h.startsWith('Bearer ') ? h.slice(7).trim() : '', adminToken)) return null;
-    if ((req.method === 'GET' || req.method === 'HEAD') && validSession(req.headers.cookie, adminToken, now)) return null;
+    const reads = req.method === 'GET' || req.method === 'HEAD';
+    if ((reads || fromDashboard(req)) && validSession(req.headers.cookie, adminToken, now)) return null;
     return { code: 'UNAUTHENTICATED', message: 'the admin token is required' };
   }
   return isLoopback(req.socket.remoteAddress)
     ? null
     : { code: 'FORBIDDEN', message: 'admin is served to loopback clients only unless an adminToken is configured' };
+}
+
+/** The header the dashboard's own writes carry (see adminDenied). */
+export const DASHBOARD_HEADER = 'x-cgihost-dashboard';
+
+/** A request made by the dashboard page of this host: its header, and an Origin that is this host. */
+function fromDashboard(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (req.headers[DASHBOARD_HEADER] !== '1' || !origin || !req.headers.host) return false;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
 }
 
 export function sameSecret(given: string, want: string): boolean {

@@ -6,6 +6,8 @@
  * of admin-auth.ts, set by the sign-in page of sign-in.ts), and its API calls
  * carry that cookie; a proxy that adds the Bearer header works as well.
  */
+import { PLATFORM_PANELS, PLATFORM_SCRIPT, PLATFORM_STYLE } from './dashboard-platform.js';
+
 export const DASHBOARD_HTML = String.raw`<!doctype html>
 <html lang="en">
 <head>
@@ -103,7 +105,7 @@ svg.spark{display:block;flex:none}
 #signout.show{display:block}
 #signout button{background:none;border:1px solid var(--line);color:var(--muted);border-radius:6px;padding:3px 10px;font:inherit;font-size:12px;cursor:pointer}
 #signout button:hover{color:var(--text);border-color:var(--muted)}
-</style>
+${PLATFORM_STYLE}</style>
 </head>
 <body>
 <header>
@@ -122,13 +124,11 @@ svg.spark{display:block;flex:none}
       <th class="num">requests</th><th class="num">in flight</th><th class="num">restarts</th><th>last error</th>
     </tr></thead><tbody></tbody></table></div>
   </section>
+${PLATFORM_PANELS}
   <div class="cols">
-    <section class="panel"><h2>Queues</h2>
-      <div class="scroll"><table id="queues"><thead><tr><th>topic</th><th class="num">depth</th><th class="num">lag</th><th class="num">retries</th><th class="num">dead letters</th></tr></thead><tbody></tbody></table></div>
-    </section>
     <section class="panel"><h2>Alerts <span class="count" id="alertcount"></span></h2><div class="list" id="alerts"></div></section>
+    <section class="panel"><h2>Recent errors</h2><div class="list" id="errors"></div></section>
   </div>
-  <section class="panel"><h2>Recent errors</h2><div class="list" id="errors"></div></section>
 </main>
 <script>
 (() => {
@@ -239,7 +239,7 @@ svg.spark{display:block;flex:none}
       const types = te.length ? '<span class="badge err" title="' + esc(te.map((i) => i.file + ':' + i.line + ':' + i.column + ' TS' + i.code + ': ' + i.message).join('\n')) + '">type errors ×' + te.length + '</span>' : '';
       const canary = c.canaryVersion ? '<span class="badge canary">canary ' + esc(c.canaryPercent) + '% · ' + esc(c.canaryVersion) + '</span>' : '';
       return '<tr data-cgi="' + esc(c.name) + '" class="st-' + esc(c.state) + '">' +
-        '<td class="who"><div class="line"><span class="dot"></span><span class="name" title="' + esc(c.name) + '">' + esc(c.name) + '</span></div><div class="sub path" title="' + esc(c.file) + '">' + esc(c.group) + ' · ' + esc(tail(c.file)) + '</div></td>' +
+        '<td class="who"><div class="line"><span class="dot"></span><span class="name" title="' + esc(c.name) + '">' + esc(c.name) + '</span>' + (c.kind && c.kind !== 'cgi' ? ' <span class="badge">' + esc(c.kind) + (c.topic ? ' · ' + esc(c.topic) : '') + '</span>' : '') + '</div><div class="sub path" title="' + esc(c.file) + '">' + esc(c.group) + ' · ' + esc(tail(c.file)) + '</div></td>' +
         '<td class="state" data-field="state" data-label="state">' + esc(c.state) + '</td>' +
         '<td class="mono version" data-label="version">' + esc(c.version || '–') + '<div>' + canary + '</div></td>' +
         '<td class="num" data-field="rps" data-label="req/s"><div class="cell">' + spark(s.rps, '#58a6ff') + '<span>' + rate(l.rps) + '</span></div></td>' +
@@ -257,19 +257,7 @@ svg.spark{display:block;flex:none}
     $('cgicount').textContent = String(data.cgis.length);
   }
 
-  function renderQueues(store, se) {
-    const topics = [...new Set([...Object.keys(store.queueDepth || {}), ...Object.keys(store.queueLagSeconds || {}), ...Object.keys(store.queueRetries || {}), ...Object.keys(store.queueDeadLetters || {})])].sort();
-    $('queues').tBodies[0].innerHTML = topics.map((t) => {
-      const q = se.queues[t] || {};
-      const lag = (store.queueLagSeconds || {})[t] || 0, dead = (store.queueDeadLetters || {})[t] || 0;
-      return '<tr data-topic="' + esc(t) + '"><td class="name">' + esc(t) + '</td>' +
-        '<td class="num"><div class="cell">' + spark(q.depth, '#58a6ff') + '<span>' + num((store.queueDepth || {})[t] || 0) + '</span></div></td>' +
-        '<td class="num"><div class="cell">' + spark(q.lagSeconds, '#d29922') + '<span class="' + (lag > 10 ? 'hot' : '') + '">' + lag.toFixed(1) + 's</span></div></td>' +
-        '<td class="num">' + num((store.queueRetries || {})[t] || 0) + '</td>' +
-        '<td class="num ' + (dead ? 'hot' : '') + '">' + num(dead) + '</td></tr>';
-    }).join('') || '<tr><td colspan="5" class="empty">' + (store.ok ? 'no queue jobs yet' : 'the store has not reported') + '</td></tr>';
-  }
-
+${PLATFORM_SCRIPT}
   function renderAlerts(alerts) {
     $('alertcount').innerHTML = alerts.active.length ? '<span class="hot">' + alerts.active.length + ' firing</span>' : '';
     const firing = alerts.active.map((a) => '<div class="item"><span class="when">' + ago(a.since || a.at) + '</span><span class="msg"><span class="badge err">firing</span>' + esc(a.summary) + '</span></div>');
@@ -294,11 +282,15 @@ svg.spark{display:block;flex:none}
     if (busy) return;
     busy = true;
     try {
-      const [cgis, ov, se] = await Promise.all([api('/_host/api/cgis'), api('/_host/api/overview'), api('/_host/api/series?minutes=5')]);
+      const [cgis, ov, se, sched, biz] = await Promise.all([
+        api('/_host/api/cgis'), api('/_host/api/overview'), api('/_host/api/series?minutes=5'), api('/_host/api/schedules'), api('/_host/api/biz'),
+      ]);
       renderHeader(ov);
       renderKpis(ov, se);
       renderCgis(cgis, ov, se);
       renderQueues(ov.store, se);
+      renderSchedules(sched);
+      renderBiz(biz, se);
       renderAlerts(ov.alerts);
       renderErrors(ov.errors);
       $('auth').classList.remove('show');

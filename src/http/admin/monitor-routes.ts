@@ -93,6 +93,8 @@ export function series(m: Monitor, points = SERIES_POINTS) {
     times,
     cgis: {} as Record<string, Record<string, Array<number | null>>>,
     queues: {} as Record<string, Record<string, Array<number | null>>>,
+    /** "<group>.<name>": a counter's rate per second over the last minute, a gauge's largest value. */
+    biz: {} as Record<string, Record<string, Array<number | null>>>,
     host: {} as Record<string, Array<number | null>>,
   };
   for (const [key, values] of Object.entries(all)) {
@@ -103,6 +105,7 @@ export function series(m: Monitor, points = SERIES_POINTS) {
     if (kind === 'host') out.host[field] = rounded;
     else if (kind === 'cgi') (out.cgis[name] ??= {})[field] = rounded;
     else if (kind === 'queue') (out.queues[name] ??= {})[field] = rounded;
+    else if (kind === 'biz') (out.biz[name] ??= {})[field] = rounded;
   }
   return out;
 }

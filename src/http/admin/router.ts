@@ -1,6 +1,6 @@
 /** `/_host/api/…`: the admin check, the admin routes' dispatcher, and the CGI list (the other routes: canary-routes.ts, monitor-routes.ts). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CgiSlot } from '../../host/cgi-slot.js';
+import type { Slot } from '../../host/slot.js';
 import type { Registry } from '../../host/registry.js';
 import { shortPath } from '../../host/compile.js';
 import { sendError, sendJson } from '../respond.js';
@@ -25,20 +25,24 @@ export interface AdminRoute {
   }): Promise<void> | void;
 }
 
-export function slotSummary(slot: CgiSlot) {
-  const version = (d: CgiSlot['stable']) =>
-    d && { version: d.version, file: shortPath(d.file), workers: d.workers.length, ...d.stats.toJSON() };
+export function slotSummary(slot: Slot) {
+  const version = (d: Slot['stable']) =>
+    d && { version: d.version, file: shortPath(d.file), workers: d.workers.length, ...slot.counters.version(d.version).toJSON() };
+  const meta = slot.stable?.meta;
   return {
     name: slot.name,
+    /** cgi, consumer or schedule (what the stable version defines). */
+    kind: slot.kind,
+    ...(meta?.kind === 'consumer' ? { topic: meta.topic } : meta?.kind === 'schedule' ? { cron: meta.cron } : {}),
     group: slot.group,
     file: shortPath(slot.file),
     version: slot.stable?.version ?? null,
     state: slot.state,
     canaryPercent: slot.canaryPercent,
     canaryVersion: slot.canary?.version ?? null,
-    ...slot.stats.toJSON(),
+    ...slot.counters.toJSON(),
     restarts: slot.restarts,
-    inflight: slot.workers().reduce((n, w) => n + w.inflightCount, 0),
+    inflight: slot.counters.inflight,
     lastError: slot.lastError ? { ...slot.lastError, file: shortPath(slot.lastError.file) } : null,
     typeErrors: slot.typeErrors,
     versions: { stable: version(slot.stable) ?? null, canary: version(slot.canary) ?? null },
