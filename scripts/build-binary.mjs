@@ -84,6 +84,16 @@ await Promise.all([
       js: "import { createRequire as __cgihostCreateRequire } from 'node:module'; const require = __cgihostCreateRequire(import.meta.url);",
     },
   }),
+  // The backup thread (cgihost backup through the admin API), likewise.
+  build({
+    ...common,
+    entryPoints: ['src/store/backup-thread.ts'],
+    outfile: join(stage, 'backup-thread.mjs'),
+    format: 'esm',
+    banner: {
+      js: "import { createRequire as __cgihostCreateRequire } from 'node:module'; const require = __cgihostCreateRequire(import.meta.url);",
+    },
+  }),
 ]);
 step('bundles built');
 
@@ -103,6 +113,7 @@ const files = [
   // The CGI worker: its boot script, the bundle and the bundle's V8 code cache (same node binary).
   ...['worker.cjs', 'worker-bundle.cjs', 'worker-bundle.cache'].map((f) => ({ path: f, from: join(root, 'dist', f), mode: 0o644 })),
   { path: 'store-thread.mjs', from: join(stage, 'store-thread.mjs'), mode: 0o644 },
+  { path: 'backup-thread.mjs', from: join(stage, 'backup-thread.mjs'), mode: 0o644 },
   ...listBuiltinCgis(join(root, 'cgis')).map((f) => ({ path: `cgis/${f}`, from: join(root, 'cgis', f), mode: 0o644 })),
 ];
 const hash = createHash('sha256');

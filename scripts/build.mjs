@@ -73,7 +73,12 @@ await Promise.all([
   // zod is bundled in too, with its locales on demand: node_modules' zod evaluates all 40 of them.
   build({
     ...common,
-    entryPoints: { cli: 'src/cli.ts', 'store-thread': 'src/store/thread.ts', testing: 'src/testing.ts' },
+    entryPoints: {
+      cli: 'src/cli.ts',
+      'store-thread': 'src/store/thread.ts',
+      'backup-thread': 'src/store/backup-thread.ts',
+      testing: 'src/testing.ts',
+    },
     outdir: 'dist',
     splitting: true,
     chunkNames: '[name]-[hash]',

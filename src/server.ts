@@ -51,11 +51,14 @@ export class Server {
     spares.prime(listServedCgiFiles(config.cgisDir, paths.builtinCgisDir).length * config.cgiDefaults.workers);
     const store = await StoreHost.start({
       threadFile: paths.storeThreadFile,
+      backupThreadFile: paths.backupThreadFile,
       dataDir: config.dataDir,
       synchronous: config.store.synchronous,
       groupsMaxMembers: config.groups.maxMembers,
       webhooks: config.webhooks,
       queue: config.queue,
+      login: config.limits.login,
+      sendPerMinute: config.limits.sendPerMinute,
       log,
     }).catch(async (e: unknown) => {
       await spares.stop();

@@ -15,7 +15,16 @@ import { ROOT } from './helpers/paths.js';
 /** What scripts/build.mjs reads: the sources, the build script, and the packages it bundles (zod) or externalises. */
 const INPUTS = ['src', 'scripts/build.mjs', 'package.json', 'package-lock.json', 'tsconfig.json'];
 /** What it writes that the tests need (chunks beside them carry a hash in their names). */
-const OUTPUTS = ['cli.js', 'index.js', 'testing.js', 'store-thread.js', 'worker.cjs', 'worker-bundle.cjs', 'worker-bundle.cache'];
+const OUTPUTS = [
+  'cli.js',
+  'index.js',
+  'testing.js',
+  'store-thread.js',
+  'backup-thread.js',
+  'worker.cjs',
+  'worker-bundle.cjs',
+  'worker-bundle.cache',
+];
 const STAMP = join(ROOT, 'dist', '.inputs-sha256');
 
 function inputsHash(): string {

@@ -13,6 +13,8 @@ export const DIST_DIR = dirname(fileURLToPath(import.meta.url));
 export interface RuntimePaths {
   workerFile: string;
   storeThreadFile: string;
+  /** The thread a backup runs in (cgihost backup through the admin API). */
+  backupThreadFile: string;
   /** CGIs served when the cgis folder has no file of the same name (the binary's embedded ones). */
   builtinCgisDir?: string;
 }
@@ -25,5 +27,11 @@ export function setRuntimePaths(paths: RuntimePaths): void {
 }
 
 export function runtimePaths(): RuntimePaths {
-  return chosen ?? { workerFile: join(DIST_DIR, 'worker.cjs'), storeThreadFile: join(DIST_DIR, 'store-thread.js') };
+  return (
+    chosen ?? {
+      workerFile: join(DIST_DIR, 'worker.cjs'),
+      storeThreadFile: join(DIST_DIR, 'store-thread.js'),
+      backupThreadFile: join(DIST_DIR, 'backup-thread.js'),
+    }
+  );
 }

@@ -11,6 +11,7 @@ import type { RequestObserver } from '../monitor/observer.js';
 import type { WorkerReply } from '../worker/cgi-worker.js';
 import type { WorkerRequest } from '../worker/protocol.js';
 import { readText, receiveRaw } from './body.js';
+import { clientAddress } from './client-address.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface TokenResolver {
@@ -60,7 +61,7 @@ export async function serveCgi(
       requestId,
       uid: auth?.uid,
       sessionId: auth?.sessionId,
-      ip: req.socket.remoteAddress ?? '',
+      ip: clientAddress(req),
       headers: pickHeaders(req),
     };
     if (meta.rawTypes) {

@@ -1,8 +1,11 @@
 /** The HTTP front: node:http, routing, request ids, and nothing a client sends may crash it. */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import { serveCgi, type CgiRouteDeps } from './cgi-route.js';
+import { ProxyTrust, setClientAddress } from './client-address.js';
+import { watchBodyIdle } from './limits/body-idle.js';
+import { createListener, type Listener } from './listener.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface FrontDeps extends CgiRouteDeps {
@@ -15,18 +18,17 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export class Front {
   readonly server: Server;
+  readonly listener: Listener;
+  private readonly trust: ProxyTrust;
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly idPrefix = randomBytes(4).toString('hex');
   private seq = 0;
 
   constructor(private readonly deps: FrontDeps) {
-    // A request (a large upload included) must arrive whole within 10 minutes.
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 600_000 }, (req, res) => this.handle(req, res));
-    this.server.on('clientError', (err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
-    });
+    this.trust = new ProxyTrust(deps.config.trustProxy);
+    this.listener = createListener(deps.config, this.trust, deps.log, (req, res) => this.handle(req, res));
+    this.server = this.listener.server;
   }
 
   listen(port: number, host: string): Promise<{ host: string; port: number }> {
@@ -60,6 +62,8 @@ export class Front {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    setClientAddress(req, this.trust);
+    if (!req.complete) watchBodyIdle(req, this.deps.config.limits.bodyIdleTimeoutMs);
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : `${this.idPrefix}-${(++this.seq).toString(36)}`;
     this.inflight++;

@@ -116,4 +116,7 @@ export const migrations: readonly string[] = [
   CREATE INDEX jobs_done ON jobs(updated_at) WHERE state = 'done';
   CREATE INDEX jobs_dead ON jobs(topic) WHERE state = 'dead';
   `,
+  /* 2: accounts an administrator disabled (SPEC §10); NULL: enabled */ `
+  ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+  `,
 ];

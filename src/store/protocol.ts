@@ -8,6 +8,7 @@
 import type { ErrorCode } from '../errors.js';
 import type { Level } from '../log.js';
 import type { StoreOp } from './api.js';
+import type { StoreAdminOp } from './admin-api.js';
 
 /** CGI worker -> store thread, on a worker's own port. */
 export type StoreRequest =
@@ -46,7 +47,9 @@ export type StoreControl =
   /** Answer every held long-poll now, with an empty list (graceful stop, before draining HTTP). */
   | { t: 'releaseWaiters'; id: number }
   /** An event to deliver to configured webhooks through the queue (alerts, for one). */
-  | { t: 'emit'; id: number; event: string; payload: unknown };
+  | { t: 'emit'; id: number; event: string; payload: unknown }
+  /** An administrator's operation (StoreAdminApi): the admin API and `cgihost users`. */
+  | { t: 'admin'; id: number; op: StoreAdminOp; args: unknown };
 
 /** store thread -> main thread. */
 export type StoreControlReply =
@@ -57,4 +60,6 @@ export type StoreControlReply =
   /** A control call failed (the store is closing, an emit could not be stored). */
   | { t: 'failed'; id: number; message: string }
   | { t: 'emitted'; id: number }
+  | { t: 'adminResult'; id: number; ok: true; value: unknown }
+  | { t: 'adminResult'; id: number; ok: false; error: { code: ErrorCode; message: string; details?: unknown } }
   | { t: 'log'; level: Level; msg: string; fields?: Record<string, unknown> };

@@ -6,6 +6,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { CgiError, isErrorCode, type ErrorCode } from '../errors.js';
 import type { StoreOp } from './api.js';
+import type { StoreAdminOp } from './admin-api.js';
 import type { StoreControl, StoreControlReply, StoreRequest, StoreResponse } from './protocol.js';
 import { forwardLogger } from '../log.js';
 import type { StoreOptions } from './options.js';
@@ -21,9 +22,8 @@ const OPS: Record<StoreOp, true> = {
   findUserByName: true,
   createSession: true,
   revokeSession: true,
-  checkLoginAllowed: true,
-  recordLoginFailure: true,
-  clearLoginFailures: true,
+  checkLogin: true,
+  recordLogin: true,
   sendMessage: true,
   sync: true,
   createGroup: true,
@@ -60,6 +60,9 @@ control.on('message', (m: StoreControl) => {
         (err: unknown) => reply({ t: 'failed', id: m.id, message: err instanceof Error ? err.message : String(err) }),
       );
       return;
+    case 'admin':
+      admin(m.id, m.op, m.args);
+      return;
     case 'releaseWaiters':
       reply({ t: 'waitersReleased', id: m.id, released: store.releaseWaiters() });
       return;
@@ -77,6 +80,22 @@ control.on('message', (m: StoreControl) => {
       return;
   }
 });
+
+const ADMIN_OPS: Record<StoreAdminOp, true> = { listUsers: true, getUser: true, setUserDisabled: true, resetPassword: true };
+
+function admin(id: number, op: StoreAdminOp, args: unknown): void {
+  let result: Promise<unknown>;
+  try {
+    if (!Object.hasOwn(ADMIN_OPS, op)) throw new Error(`unknown admin operation ${String(op)}`);
+    result = (store[op] as (a: unknown) => Promise<unknown>).call(store, args ?? {});
+  } catch (err) {
+    result = Promise.reject(err);
+  }
+  result.then(
+    (value) => reply({ t: 'adminResult', id, ok: true, value: value ?? null }),
+    (err: unknown) => reply({ t: 'adminResult', id, ok: false, error: wireError(err, op) }),
+  );
+}
 
 function attach(port: MessagePort): void {
   ports.add(port);

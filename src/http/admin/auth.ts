@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ErrorCode } from '../../errors.js';
+import { clientAddress } from '../client-address.js';
 
 /**
  * SPEC §5: with an admin token configured, `Authorization: Bearer <adminToken>`
@@ -14,7 +15,8 @@ export function adminDenied(req: IncomingMessage, adminToken: string | undefined
     if (given.length === want.length && timingSafeEqual(given, want)) return null;
     return { code: 'UNAUTHENTICATED', message: 'the admin token is required' };
   }
-  return isLoopback(req.socket.remoteAddress)
+  // The client's address, not the socket's: behind a trusted proxy on this machine every client would look local.
+  return isLoopback(clientAddress(req))
     ? null
     : { code: 'FORBIDDEN', message: 'admin is served to loopback clients only unless an adminToken is configured' };
 }
