@@ -16,6 +16,8 @@ import { Watchdog } from './host/watchdog.js';
 import { canaryRoutes } from './http/admin/canary-routes.js';
 import { monitorRoutes } from './http/admin/monitor-routes.js';
 import { adminHandler, cgisRoute } from './http/admin/router.js';
+import { usersRoutes } from './http/admin/users-routes.js';
+import { backupRoutes } from './http/admin/backup-routes.js';
 import { Front } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { Monitor } from './monitor/monitor.js';
@@ -87,7 +89,13 @@ export class Server {
       log,
       observer: monitor.observer,
       tmpDir,
-      admin: adminHandler(config.adminToken, [cgisRoute(registry), ...canaryRoutes(registry), ...monitorRoutes(monitor)]),
+      admin: adminHandler(config.adminToken, [
+        cgisRoute(registry),
+        ...canaryRoutes(registry),
+        ...monitorRoutes(monitor),
+        ...usersRoutes(store),
+        ...backupRoutes(store),
+      ]),
     });
     const address = await front.listen(config.port, config.host);
     spares.trim();
