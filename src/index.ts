@@ -108,10 +108,12 @@ export interface CgiContext {
    */
   requestId: string;
   /**
-   * The client's address, as the socket saw it.
+   * The client's address: the socket's peer, or, when that peer is a proxy
+   * listed in the config's `trustProxy`, the address it reports in
+   * X-Forwarded-For (SPEC §10). IPv4 peers are plain `1.2.3.4`.
    *
    * @example
-   * const keys = [`user:${input.username}`, `ip:${ctx.ip}`]; // login throttling
+   * const key = `ip:${ctx.ip}`; // a per-client rate limit
    */
   ip: string;
   /**

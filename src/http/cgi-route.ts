@@ -99,7 +99,13 @@ export async function serveCgi(
       status = 499;
       code = 'CLIENT_CLOSED';
     } else {
-      deps.log.error('request failed in the host', { cgi: name, version: d?.version, requestId, error: (e as Error).stack });
+      deps.log.error('request failed in the host', {
+        cgi: name,
+        version: d?.version,
+        requestId,
+        ip: clientAddress(req),
+        error: (e as Error).stack,
+      });
       sendError(res, 'INTERNAL', 'internal error', requestId, { headers });
     }
   } finally {

@@ -157,9 +157,8 @@ export class Store implements StoreClient, StoreAdmin {
 
   sendMessage(a: Parameters<StoreClient['sendMessage']>[0]) {
     return this.commit.write((tx) => {
-      this.sendLimit.admit(a.from, tx.now);
-      const r = this.messaging.send(tx, a);
-      // An idempotent retry stored nothing (countSent is called for new messages only) and spends nothing.
+      // A retry of a message already stored gets its answer even past the limit (its first answer may have been lost).
+      const r = this.messaging.send(tx, a, () => this.sendLimit.admit(a.from, tx.now));
       if (tx.sent) this.sendLimit.spend(a.from, tx.now);
       return r;
     });

@@ -95,7 +95,7 @@ class RequestContext implements CgiContext {
   }
 
   get log(): CgiContext['log'] {
-    return (this.logger ??= logger(this.requestId));
+    return (this.logger ??= logger(this.requestId, this.ip));
   }
 
   /** The request went away: fire ctx.signal, and end a held store call (a long-poll sync) at once. */
@@ -194,7 +194,7 @@ async function handle(m: WorkerRequest): Promise<void> {
     if (e instanceof CgiError && isErrorCode(e.code)) {
       answerError(m, e.code, e.message, e.details, e.status, e.headers);
     } else {
-      post({ t: 'log', level: 'error', msg: 'CGI threw', fields: { error: describe(e) }, requestId: m.requestId });
+      post({ t: 'log', level: 'error', msg: 'CGI threw', fields: { ip: m.ip, error: describe(e) }, requestId: m.requestId });
       answerError(m, 'INTERNAL', 'internal error');
     }
   } finally {
@@ -262,8 +262,9 @@ function retryAfter(details: unknown): number {
   return typeof sec === 'number' && sec > 0 ? Math.ceil(sec) : 1;
 }
 
-function logger(requestId: string): CgiContext['log'] {
+/** Every line a CGI logs names the client's address (behind trusted proxies, the one they report: SPEC §10). */
+function logger(requestId: string, ip: string): CgiContext['log'] {
   const at = (level: 'info' | 'warn' | 'error') => (msg: string, fields?: Record<string, unknown>) =>
-    post({ t: 'log', level, msg, fields, requestId });
+    post({ t: 'log', level, msg, fields: { ip, ...fields }, requestId });
   return { info: at('info'), warn: at('warn'), error: at('error') };
 }
