@@ -88,12 +88,14 @@ export async function receiveRaw(req: IncomingMessage, types: Record<string, num
       }
     };
     req.on('data', onData);
-    req.on('end', () => out.end(() => (failed ? undefined : resolve())));
+    // end's callback also runs when the last write or the close failed (a full disk), possibly before 'error' is emitted.
+    const failedWrite = (e: Error) => fail(isStorageFailure(e) ? storeUnavailable(e) : e);
+    req.on('end', () => out.end((e?: Error | null) => (e ? failedWrite(e) : failed ? undefined : resolve())));
     req.on('close', () => {
       if (!req.complete) fail(new CgiError('INVALID_INPUT', 'the upload was interrupted'));
     });
     // A full disk is the store's state, not a fault of the host: 503 STORE_UNAVAILABLE, the upload may be tried again.
-    out.on('error', (e) => fail(isStorageFailure(e) ? storeUnavailable(e) : e));
+    out.on('error', failedWrite);
   });
   return { contentType, size, sha256: hash.digest('hex'), path };
 }
