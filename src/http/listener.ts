@@ -42,8 +42,10 @@ export function createListener(
   const server: Server = tls
     ? createHttpsServer({ ...options, ...readTls(tls), handshakeTimeout: l.headersTimeoutMs }, handle)
     : createHttpServer(options, handle);
-  server.on('clientError', (err, socket) => {
-    if (socket.writable && !tls) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // A head or request that did not arrive in time gets 408 (nginx's answer too), anything unparseable 400.
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable && !tls) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     else socket.destroy();
   });
   if (tls) server.on('tlsClientError', (_err, socket) => socket.destroy());
