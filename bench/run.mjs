@@ -14,6 +14,7 @@ const BENCHES = {
   sync: () => import('./sync.mjs'),
   fanout: () => import('./fanout.mjs'),
   metrics: () => import('./metrics.mjs'),
+  backup: () => import('./backup.mjs'),
 };
 const DEFAULT = ['echo', 'startup'];
 
