@@ -26,6 +26,7 @@ const EMPTY: StoreStats = {
   messagesSent: {},
   inboxEntriesWritten: 0,
   commits: 0,
+  writesFailingSince: 0,
 };
 
 export class StoreStatsCache {
@@ -86,5 +87,6 @@ function normalise(s: Partial<StoreStats> | undefined): StoreStats {
     messagesSent: rec(s?.messagesSent),
     inboxEntriesWritten: num(s?.inboxEntriesWritten),
     commits: num(s?.commits),
+    writesFailingSince: num(s?.writesFailingSince),
   };
 }

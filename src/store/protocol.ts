@@ -37,6 +37,8 @@ export interface StoreStats {
   inboxEntriesWritten: number;
   /** Transactions committed since the store opened (each one fsync at synchronous=FULL). */
   commits: number;
+  /** When writes began to fail on the disk (epoch ms: full, read-only; SPEC §10), or 0 while they work. */
+  writesFailingSince: number;
 }
 
 /** main thread -> store thread, on its parentPort. */

@@ -242,6 +242,7 @@ export class Store implements StoreClient, StoreAdmin {
       messagesSent: Object.fromEntries(this.sent),
       inboxEntriesWritten: this.entriesWritten,
       commits: this.commit.commits,
+      writesFailingSince: this.commit.health.unavailableSince ?? 0,
     };
   }
 

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { newUsers, PROJECT_CGIS, startHost, tempDir, waitFor, type RunningHost, type User } from '../helpers/index.js';
+import { newUsers, PROJECT_CGIS, scrape, startHost, tempDir, value, waitFor, type RunningHost, type User } from '../helpers/index.js';
 import { clientMsgId, inbox } from '../messaging/client.js';
 import { png } from '../media/files.js';
 import { upload } from '../media/support.js';
@@ -93,12 +93,14 @@ describe.runIf(mounted)('a full disk', () => {
     const during = await inbox(h, bob);
     expect(during.map((m) => m.content)).toEqual(acked);
     expect(h.output()).toContain('store unavailable');
+    await waitFor(async () => value(await scrape(h), 'cgihost_store_writes_failing') === 1, 10_000, { what: 'the gauge to say so' });
 
     // Space comes back: writes work again, with no restart.
     rmSync(filler);
     await waitFor(async () => (await send('after')).status === 200, 30_000, { what: 'a write after space was freed', everyMs: 200 });
     expect((await upload(h, png(), 'image/png', alice.token)).status).toBe(200);
     await waitFor(() => h.output().includes('store writable again'), 10_000, { what: 'the recovery log line' });
+    await waitFor(async () => value(await scrape(h), 'cgihost_store_writes_failing') === 0, 10_000, { what: 'the gauge to clear' });
 
     const after = await inbox(h, bob);
     expect(after.map((m) => m.content)).toEqual(acked);
