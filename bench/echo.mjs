@@ -4,9 +4,12 @@
 // the same load. Goal (issue 2): host/bare >= 0.85 in req/s.
 // Rounds are short and many because this machine's speed drifts in spells of
 // several seconds: a host round and a bare round back to back see the same spell.
+// --alt-config FILE adds an "alt" side, the host again with another config, in
+// the same alternating rounds, and prints alt/host per round (an A/B of a
+// setting, e.g. {"log":{"access":false}}; result in echo-ab.json).
 //   node bench/echo.mjs [--rounds 8] [--duration 3] [--warmup 3] [--connections 50]
 //                       [--threads 1] [--tool auto|wrk|autocannon] [--metrics on|off]
-//                       [--config FILE] [--only both|bare|host]
+//                       [--config FILE] [--only both|bare|host] [--alt-config FILE]
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +31,7 @@ const OPTIONS = {
   metrics: { type: 'string', default: 'on' },
   config: { type: 'string' },
   only: { type: 'string', default: 'both' },
+  'alt-config': { type: 'string' },
 };
 
 export async function main(argv = process.argv.slice(2)) {
@@ -35,6 +39,7 @@ export async function main(argv = process.argv.slice(2)) {
   const { rounds, durationS, warmupS, load } = parseRoundOptions(a);
   const sides = a.only === 'both' ? ['bare', 'host'] : [a.only];
   if (!sides.every((s) => s === 'bare' || s === 'host')) throw new Error('--only is both, bare or host');
+  if (a['alt-config']) sides.push('alt');
   if (a.metrics !== 'on' && a.metrics !== 'off') throw new Error('--metrics is on or off');
 
   // --metrics off is passed through to the host as a config file.
@@ -56,7 +61,10 @@ export async function main(argv = process.argv.slice(2)) {
   const servers = {};
   try {
     for (const side of sides) {
-      servers[side] = side === 'bare' ? await startBaseline() : await startHost({ cgisDir: CGIS_DIR, configFile });
+      servers[side] =
+        side === 'bare'
+          ? await startBaseline()
+          : await startHost({ cgisDir: CGIS_DIR, configFile: side === 'alt' ? a['alt-config'] : configFile });
       console.log(`${side}: ${servers[side].url} (pid ${servers[side].pid}, ready in ${fmtNum(servers[side].readyMs)} ms)`);
     }
     const sanity = {};
@@ -83,7 +91,7 @@ async function checkEcho(side, url) {
     throw new Error(`${side} does not echo: ${res.status} ${res.text.slice(0, 300)}`);
   }
   const sanity = { status: res.status, requestId: res.headers.get('x-request-id'), cgiVersion: res.headers.get('x-cgi-version') };
-  if (side === 'host' && (!sanity.requestId || !sanity.cgiVersion)) {
+  if (side !== 'bare' && (!sanity.requestId || !sanity.cgiVersion)) {
     console.log('warning: host answer lacks x-request-id or x-cgi-version (SPEC §3)');
   }
   return sanity;
@@ -93,7 +101,16 @@ function report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, r
   const summary = summariseRounds(rows, sides);
 
   const out = {
-    config: { rounds, durationS, warmupS, ...load, metrics: a.metrics, configFile: a.config ?? null, only: a.only },
+    config: {
+      rounds,
+      durationS,
+      warmupS,
+      ...load,
+      metrics: a.metrics,
+      configFile: a.config ?? null,
+      altConfigFile: a['alt-config'] ?? null,
+      only: a.only,
+    },
     sanity,
     rounds: rows,
     summary,
@@ -120,7 +137,17 @@ function report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, r
     console.log(`goal host/bare >= ${GOAL}: ${verdict(out.goal.met)}${clean ? '' : ' (some requests failed: figures not valid)'}`);
     if (out.hostLogBytes > 1e6) console.log(`note: the host logged ${fmtNum(out.hostLogBytes / 1e6, 1)} MB during the run`);
   }
-  const name = ['echo', a.metrics === 'off' ? 'metrics-off' : '', a.only !== 'both' ? `${a.only}-only` : ''].filter(Boolean).join('-');
+  if (summary.alt && summary.host) {
+    const ab = pairedRatios(rows, 'alt', 'host');
+    out.altOverHost = { medianPaired: median(ab), paired: ab, cpu: ratio(summary.alt.cpuUsPerReq, summary.host.cpuUsPerReq) };
+    console.log(
+      `A/B alt/host req/s: ${fmtRatio(median(ab))} (per round: ${ab.map(fmtRatio).join(' ')}); CPU per request ${fmtRatio(out.altOverHost.cpu)}`,
+    );
+    if (summary.bare) console.log(`alt/bare req/s: ${fmtRatio(median(pairedRatios(rows, 'alt', 'bare')))} (median of per-round ratios)`);
+  }
+  const name = ['echo', a.metrics === 'off' ? 'metrics-off' : '', a.only !== 'both' ? `${a.only}-only` : '', summary.alt ? 'ab' : '']
+    .filter(Boolean)
+    .join('-');
   writeResult(name, out);
   return out;
 }

@@ -5,7 +5,7 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { compileFunction } from 'node:vm';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,6 +63,31 @@ function allPackagesExternalBut(name) {
 }
 
 const selfContained = { minifyWhitespace: true, minifySyntax: true, plugins: [zodLocalesOnDemand] };
+
+// Skip the build when dist/ is newer than every input (`npm run cgihost -- canary …` builds first, and need not
+// take two seconds each time). --force builds anyway; --check only says whether a build is needed (exit 1).
+const STAMP = join(root, 'dist', '.build-stamp');
+const upToDate = existsSync(STAMP) && newestInput() < statSync(STAMP).mtimeMs;
+if (process.argv.includes('--check')) {
+  console.log(upToDate ? 'dist/ is up to date' : 'dist/ needs a build');
+  process.exit(upToDate ? 0 : 1);
+}
+if (upToDate && !process.argv.includes('--force')) {
+  console.log('dist/ is up to date (node scripts/build.mjs --force rebuilds)');
+  process.exit(0);
+}
+
+/** The newest modification time among the files dist/ is built from. */
+function newestInput() {
+  let newest = 0;
+  const walk = (p) => {
+    const s = statSync(p);
+    if (s.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+    else newest = Math.max(newest, s.mtimeMs);
+  };
+  for (const p of ['src', 'scripts/build.mjs', 'package.json', 'package-lock.json']) if (existsSync(join(root, p))) walk(join(root, p));
+  return newest;
+}
 // Shared code and lazily imported modules (metrics, with prom-client) land in
 // chunks beside the entries: in dist/ itself, where runtime-paths.ts looks.
 // Old outputs go first (chunk names carry a hash); the binary and its stage stay.
@@ -78,6 +103,7 @@ await Promise.all([
       'store-thread': 'src/store/thread.ts',
       'backup-thread': 'src/store/backup-thread.ts',
       testing: 'src/testing.ts',
+      'typecheck-worker': 'src/host/typecheck-worker.ts',
     },
     outdir: 'dist',
     splitting: true,
@@ -112,6 +138,7 @@ await Promise.all([
   }),
 ]);
 writeFileSync(join(root, 'dist', 'worker-bundle.cache'), codeCache(join(root, 'dist', 'worker-bundle.cjs')));
+writeFileSync(STAMP, `${new Date().toISOString()}\n`);
 
 /** V8's code cache for the worker bundle, compiled exactly as src/worker/boot.ts compiles it. */
 function codeCache(file) {

@@ -45,6 +45,8 @@ const CLIENT_ERRORS = {
   IDEMPOTENCY_CONFLICT: 409,
   /** The group would pass groups.maxMembers. */
   GROUP_FULL: 409,
+  /** SPEC §10: a sync whose syncKey is past the inbox's last seq (details.lastSeq). */
+  SYNC_KEY_AHEAD: 409,
   /** The body is over its limit; answered without reading it whole. */
   PAYLOAD_TOO_LARGE: 413,
   /** A raw-body CGI does not take this Content-Type, or the bytes are not what it says. */

@@ -21,9 +21,29 @@ export interface Logger {
   listen?(min: Level, fn: LogListener): () => void;
 }
 
+/**
+ * Lines written in one turn of the event loop leave in one write: under load
+ * the access log is a line per request, and a write (and a wake-up of whoever
+ * reads stdout) per line would cost more than the request's own bookkeeping.
+ */
+function batchedStdout(): (line: string) => void {
+  let pending = '';
+  const flush = () => {
+    if (!pending) return;
+    const out = pending;
+    pending = '';
+    process.stdout.write(out);
+  };
+  process.on('exit', flush);
+  return (line) => {
+    if (!pending) setImmediate(flush);
+    pending += line + '\n';
+  };
+}
+
 /** The main thread's logger. */
 export function createLogger(opts: { level: Level; format: 'json' | 'pretty'; write?: (line: string) => void }): Logger {
-  const write = opts.write ?? ((line: string) => process.stdout.write(line + '\n'));
+  const write = opts.write ?? batchedStdout();
   const min = RANK[opts.level];
   const listeners: Array<{ min: number; fn: LogListener }> = [];
   const log = (level: Level, msg: string, fields?: Record<string, unknown>) => {

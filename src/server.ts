@@ -1,16 +1,20 @@
 /**
  * The composition root: wires config, store, the CGI host, the HTTP front and
  * the monitor into one server, and is the only module that knows them all.
- * Start: open the store, load every CGI, serve HTTP, watch the folder. Stop:
- * stop accepting, finish what is in flight, persist, and end every thread.
+ * Start: take the port, open the store, load every CGI, serve HTTP, watch the
+ * folder. Stop: stop accepting, finish what is in flight, persist, and end
+ * every thread.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { listServedCgiFiles } from './host/cgi-files.js';
 import type { SlotEnv } from './host/cgi-slot.js';
+import { writeEditorConfig } from './host/editor-config.js';
 import { Registry } from './host/registry.js';
 import { runtimePaths } from './host/runtime-paths.js';
+import { TypeWatch } from './host/type-watch.js';
+import { typeCheckUnavailable } from './host/typecheck.js';
 import { watchCgis } from './host/watch.js';
 import { Watchdog } from './host/watchdog.js';
 import { canaryRoutes } from './http/admin/canary-routes.js';
@@ -38,10 +42,33 @@ export class Server {
     private readonly watchdog: Watchdog,
     private readonly spares: SpareThreads,
     readonly address: { host: string; port: number },
+    private readonly types?: TypeWatch,
   ) {}
 
   static async start(config: Config, opts: { log?: Logger } = {}): Promise<Server> {
     const log = opts.log ?? createLogger(config.log);
+    // The port first: a taken port fails in a moment, before the data dir (perhaps a running host's) is touched.
+    // Requests that arrive before the CGIs are loaded wait for serve().
+    const front = new Front(config, log);
+    const address = await front.listen(config.port, config.host);
+    const opened: Array<() => unknown> = [() => front.close()];
+    try {
+      return await Server.open(config, log, front, address, opened);
+    } catch (e) {
+      // Whatever failed before serving must not leave threads, timers, the socket or the database open.
+      for (const close of opened.reverse()) await close();
+      throw e;
+    }
+  }
+
+  /** Everything after the port: `opened` gets a closer for each thing opened, for start() to undo on failure. */
+  private static async open(
+    config: Config,
+    log: Logger,
+    front: Front,
+    address: { host: string; port: number },
+    opened: Array<() => unknown>,
+  ): Promise<Server> {
     mkdirSync(config.dataDir, { recursive: true });
     const tmpDir = join(config.dataDir, 'tmp');
     rmSync(tmpDir, { recursive: true, force: true });
@@ -50,6 +77,7 @@ export class Server {
     const paths = runtimePaths();
     // Threads for the CGIs about to load boot while the store opens and the CGIs compile.
     const spares = new SpareThreads(paths.workerFile, config.cgiDefaults.maxHeapMb, config.faults.heartbeatMs);
+    opened.push(() => spares.stop());
     spares.prime(listServedCgiFiles(config.cgisDir, paths.builtinCgisDir).length * config.cgiDefaults.workers);
     const store = await StoreHost.start({
       threadFile: paths.storeThreadFile,
@@ -62,10 +90,8 @@ export class Server {
       login: config.limits.login,
       sendPerMinute: config.limits.sendPerMinute,
       log,
-    }).catch(async (e: unknown) => {
-      await spares.stop();
-      throw e;
     });
+    opened.push(() => store.close());
     // The monitor needs the registry, and the registry reports to the monitor: it is set just below, before any CGI loads.
     let monitor: Monitor | undefined;
     const env: SlotEnv = {
@@ -78,11 +104,19 @@ export class Server {
       onAlert: (name, fields) => monitor?.alerts.raise(name, fields),
       onWorkerLog: (cgi, version, m) => log.log(m.level, m.msg, { cgi, version, requestId: m.requestId, ...m.fields }),
     };
+    const types = typeWatch(config, log);
+    if (types) {
+      env.typeCheck = (files) => types.check(files);
+      opened.push(() => types.stop());
+    }
     const registry = new Registry(config.cgisDir, env, paths.builtinCgisDir);
+    opened.push(() => registry.stopAll());
     monitor = new Monitor({ config, log, store, registry });
+    const m = monitor;
+    opened.push(() => m.stop());
     await registry.loadAll();
 
-    const front = new Front({
+    front.serve({
       config,
       registry,
       tokens: store.tokens,
@@ -97,10 +131,9 @@ export class Server {
         ...backupRoutes(store),
       ]),
     });
-    const address = await front.listen(config.port, config.host);
     spares.trim();
     const watchdog = new Watchdog(registry, config, log);
-    const server = new Server(config, log, store, registry, monitor, front, watchdog, spares, address);
+    const server = new Server(config, log, store, registry, monitor, front, watchdog, spares, address, types);
     if (config.watch) server.stopWatching = await watchCgis(config.cgisDir, config.watchDebounceMs, registry, log);
     return server;
   }
@@ -115,9 +148,26 @@ export class Server {
       await drained;
       this.watchdog.stop();
       this.monitor.stop();
-      await Promise.all([this.registry.stopAll(), this.spares.stop()]);
+      await Promise.all([this.registry.stopAll(), this.spares.stop(), this.types?.stop()]);
       await this.store.close();
     })();
     return this.stopping;
   }
+}
+
+/** Type checks for hot reload, when it is on and TypeScript is at hand; the editor config of a standalone cgis folder. */
+function typeWatch(config: Config, log: Logger): TypeWatch | undefined {
+  if (!config.watch || !config.typeCheck) return undefined;
+  const unavailable = typeCheckUnavailable();
+  if (unavailable) {
+    log.info('hot reload does not check types', { reason: unavailable });
+    return undefined;
+  }
+  try {
+    const wrote = writeEditorConfig(config.cgisDir);
+    if (wrote) log.info("wrote the cgis folder's tsconfig.json (editors show type errors as you type)", { file: wrote });
+  } catch (e) {
+    log.warn("could not write the cgis folder's tsconfig.json", { error: (e as Error).message });
+  }
+  return new TypeWatch(config.cgisDir);
 }

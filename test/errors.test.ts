@@ -73,8 +73,8 @@ function markdownFiles(dir = ROOT): string[] {
 
 const readme = () => readFileSync(README, 'utf8');
 const readmeRows = () => statusRows(readme(), /^## HTTP/m);
-/** Codes beyond the SPEC's table: the README marks their rows "our addition". */
-const additions = () => readmeRows().filter((r) => /our addition/i.test(r.text));
+/** Codes beyond the SPEC's §3 table: the README marks their rows "our addition", or "beyond §3" (codes of later SPEC sections). */
+const additions = () => readmeRows().filter((r) => /our addition|beyond §3/i.test(r.text));
 
 describe('error codes', () => {
   it('the README table lists every registered code with its status, and nothing else', () => {
@@ -104,6 +104,11 @@ describe('error codes', () => {
     const ours = table(additions());
     for (const code of Object.keys(ours)) expect(spec, `${code} is marked "our addition" but is in the SPEC`).not.toHaveProperty(code);
     expect({ ...spec, ...ours }).toEqual({ ...ERROR_STATUS });
+  });
+
+  it('the API reference (docs/api.md) documents every code with its status', () => {
+    const doc = table(statusRows(readFileSync(join(ROOT, 'docs', 'api.md'), 'utf8'), /^## Errors/m));
+    expect(doc).toEqual({ ...ERROR_STATUS });
   });
 
   it('every status is an HTTP error status, and codes are SCREAMING_SNAKE_CASE', () => {

@@ -21,6 +21,7 @@ const OUTPUTS = [
   'testing.js',
   'store-thread.js',
   'backup-thread.js',
+  'typecheck-worker.js',
   'worker.cjs',
   'worker-bundle.cjs',
   'worker-bundle.cache',
@@ -49,7 +50,8 @@ export default function setup(project: TestProject): void {
   const fresh = existsSync(STAMP) && readFileSync(STAMP, 'utf8') === want && OUTPUTS.every((f) => existsSync(join(ROOT, 'dist', f)));
   if (fresh) return;
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
+  // --force: the hash says stale; build.mjs's own check (file times) could disagree, e.g. after a tsconfig.json edit.
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--force'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`node scripts/build.mjs failed (${r.signal ?? `exit ${r.status}`}): the tests run dist/`);
   writeFileSync(STAMP, want);
   console.log(`global setup: built dist/ in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

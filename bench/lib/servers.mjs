@@ -60,7 +60,8 @@ export function startHost({ cgisDir, configFile, dataDir, extraArgs = [], env, r
   return startProcess({
     name: 'host',
     args,
-    env,
+    // As bin/cgihost.js (npm start, the cgihost command) starts the host: glibc's mmap threshold fixed.
+    env: { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072', ...env },
     readyTimeoutMs,
     cleanup: () => {
       if (ownDataDir) rmSync(dir, { recursive: true, force: true });

@@ -50,6 +50,8 @@ export const ConfigSchema = z.strictObject({
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
   /** Watch the cgis folder and swap changed CGIs live. */
   watch: z.boolean().default(true),
+  /** Type-check each CGI hot reload swaps in (in a thread of its own) and report its type errors. */
+  typeCheck: z.boolean().default(true),
   /** Coalesce editor save bursts: a file must be quiet this long before it is compiled. */
   watchDebounceMs: z.number().int().min(0).max(5_000).default(40),
   limits: z
@@ -143,6 +145,8 @@ export const ConfigSchema = z.strictObject({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
       /** 'json' (one object a line) or 'pretty' (cgihost dev). */
       format: z.enum(['json', 'pretty']).default('json'),
+      /** One `request` line per HTTP request at info (method, path, status, ms, requestId, cgi, version, uid). */
+      access: z.boolean().default(true),
     })
     .prefault({}),
 });

@@ -4,6 +4,7 @@
  * replacement with backoff after a crash, quarantine after repeated crashes,
  * re-probing, swap to a new version, and the canary split.
  */
+import type { TypeIssue } from './typecheck.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -37,6 +38,8 @@ export interface SlotEnv {
     version: string,
     m: { level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown>; requestId?: string },
   ): void;
+  /** Type errors of these files (hot reload checks what it swapped in); absent where types are not checked. */
+  typeCheck?(files: string[]): Promise<TypeIssue[]>;
 }
 
 export interface CgiLimits {
@@ -112,6 +115,8 @@ export class CgiSlot {
   canary?: Deployment;
   canaryPercent = 0;
   lastError?: LoadError;
+  /** Type errors of the version serving (stable, then canary), found after it was swapped in. */
+  typeErrors: TypeIssue[] = [];
   restarts = 0;
   readonly stats = new SlotStats();
   private probeDelayMs: number;
@@ -183,9 +188,9 @@ export class CgiSlot {
   }
 
   /** Counts a finished request and rolls a failing canary back. */
-  record(d: Deployment, status: number, code: RequestOutcome, ms: number): void {
-    d.stats.record(status, code, ms);
-    this.stats.record(status, code, ms);
+  record(d: Deployment, status: number, code: RequestOutcome, ms: number, heldMs = 0): void {
+    d.stats.record(status, code, ms, heldMs);
+    this.stats.record(status, code, ms, heldMs);
     if (d === this.canary && this.canaryPercent > 0) this.judgeCanary(d);
   }
 

@@ -9,10 +9,13 @@ import { basename, dirname, join, sep } from 'node:path';
 import { CgiError } from '../errors.js';
 import { classify, listCgiFiles, listServedCgiFiles, type CgiFile } from './cgi-files.js';
 import { CgiSlot, type LoadError, type SlotEnv } from './cgi-slot.js';
-import { compileCgi, compileFailure, shortPath } from './compile.js';
+import { compileCgi, compileFailure, shortPath, type CompiledCgi } from './compile.js';
+import { formatIssue, type TypeIssue } from './typecheck.js';
 
 export class Registry {
   readonly slots = new Map<string, CgiSlot>();
+  /** Set once the start-up load is done: later loads are hot reloads. */
+  private reloading = false;
   /** Files refused outright (name clash, canary with no stable version), by path. */
   readonly fileErrors = new Map<string, LoadError>();
   private readonly chains = new Map<string, Promise<void>>();
@@ -31,6 +34,8 @@ export class Registry {
     const files = listServedCgiFiles(this.cgisDir, this.builtinDir);
     await Promise.all(files.filter((f) => !f.canary).map((f) => this.serial(f.name, () => this.load(f))));
     await Promise.all(files.filter((f) => f.canary).map((f) => this.serial(f.name, () => this.load(f))));
+    // From now on every swap is a hot reload: its types are checked (start-up leaves that to `cgihost check`).
+    this.reloading = true;
   }
 
   get(name: string): CgiSlot | undefined {
@@ -141,10 +146,17 @@ export class Registry {
       return this.failed(slot, f, e as Error);
     }
     const current = f.canary ? slot.canary : slot.stable;
+    const wasFailing = this.failing.has(f.file);
     if (current?.version === compiled.version) {
       // Saved back to exactly what serves (a reverted broken edit): nothing to load, and nothing wrong any more.
       this.failing.delete(f.file);
       slot.lastError = undefined;
+      if (wasFailing)
+        this.env.log.info('CGI fixed: the version serving is unchanged', {
+          cgi: f.name,
+          version: compiled.version,
+          file: shortPath(f.file),
+        });
       return;
     }
     try {
@@ -152,13 +164,17 @@ export class Registry {
       if (!f.canary) slot.group = f.group;
       this.failing.delete(f.file);
       this.retries.delete(f.file);
-      this.env.log.info(current ? 'CGI swapped' : 'CGI loaded', {
-        cgi: f.name,
-        version: compiled.version,
-        ...(current ? { previous: current.version } : {}),
-        canary: f.canary || undefined,
-        file: shortPath(f.file),
-      });
+      this.env.log.info(
+        wasFailing ? (current ? 'CGI fixed: the new version serves' : 'CGI fixed: serving again') : current ? 'CGI swapped' : 'CGI loaded',
+        {
+          cgi: f.name,
+          version: compiled.version,
+          ...(current ? { previous: current.version } : {}),
+          canary: f.canary || undefined,
+          file: shortPath(f.file),
+        },
+      );
+      if (this.reloading) void this.checkTypes(slot, f, compiled);
       // A canary saved before its stable file, or left on disk while the stable file was away, loads now.
       if (!f.canary && !current) {
         const canaryFile = join(dirname(f.file), `${f.name}.canary.ts`);
@@ -166,6 +182,36 @@ export class Registry {
       }
     } catch (e) {
       this.failed(slot, f, e as Error);
+    }
+  }
+
+  /**
+   * The types of a version just swapped in. The code is live already (a type check takes seconds; a save must be
+   * live within one): type errors are reported, in the log and on the slot for the admin API, not refused.
+   */
+  private async checkTypes(slot: CgiSlot, f: CgiFile, compiled: CompiledCgi): Promise<void> {
+    if (!this.env.typeCheck) return;
+    const ours = compiled.inputs.filter((p) => !this.isBuiltin(p));
+    let issues: TypeIssue[];
+    try {
+      issues = (await this.env.typeCheck(ours)).filter((i) => ours.includes(i.file));
+    } catch (e) {
+      this.env.log.warn('type check failed', { cgi: f.name, error: (e as Error).message });
+      return;
+    }
+    // A newer save may have replaced this version meanwhile: its own check reports.
+    if ((f.canary ? slot.canary : slot.stable)?.version !== compiled.version) return;
+    const had = slot.typeErrors.length;
+    slot.typeErrors = issues.map((i) => ({ ...i, file: shortPath(i.file) }));
+    if (issues.length) {
+      this.env.log.warn('CGI has type errors (it is serving: hot reload loads code that compiles, and reports its types)', {
+        cgi: f.name,
+        version: compiled.version,
+        file: shortPath(f.file),
+        errors: issues.map((i) => formatIssue(i, shortPath(i.file))),
+      });
+    } else if (had) {
+      this.env.log.info('CGI type errors fixed', { cgi: f.name, version: compiled.version, file: shortPath(f.file) });
     }
   }
 

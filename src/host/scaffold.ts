@@ -1,7 +1,10 @@
 /** `cgihost new <group>/<name>`: a CGI and its test, ready to edit. */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CGI_NAME } from './cgi-files.js';
+import { CGI_NAME, listServedCgiFiles } from './cgi-files.js';
+import { shortPath } from './compile.js';
+import { runtimePaths } from './runtime-paths.js';
+import { writeEditorConfig } from './editor-config.js';
 
 export function scaffoldCgi(cgisDir: string, spec: string | undefined): number {
   const m = /^([a-z][a-z0-9_-]*)\/([a-z][a-z0-9_]*)$/.exec(spec ?? '');
@@ -16,6 +19,14 @@ export function scaffoldCgi(cgisDir: string, spec: string | undefined): number {
   if (existsSync(file)) {
     console.error(`${file} exists already`);
     return 1;
+  }
+  // Names are unique across groups: a second CGI of the same name is refused while the first serves.
+  const taken = listServedCgiFiles(cgisDir, runtimePaths().builtinCgisDir).find((f) => f.name === name && !f.canary);
+  if (taken) {
+    console.error(
+      `warning: a CGI named "${name}" exists already (${shortPath(taken.file)}): names are unique across groups, so ` +
+        `${group}/${name}.ts will be refused while that one serves. Pick another name, or remove the other file.`,
+    );
   }
   mkdirSync(dir, { recursive: true });
   writeFileSync(
@@ -60,5 +71,7 @@ describe('${name}', () => {
 `,
   );
   console.log(`created ${file}\ncreated ${test}`);
+  const tsconfig = writeEditorConfig(cgisDir);
+  if (tsconfig) console.log(`wrote ${tsconfig} (editors show type errors as you type)`);
   return 0;
 }

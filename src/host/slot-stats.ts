@@ -6,13 +6,16 @@ const RING = 1024;
 export class SlotStats {
   requests = 0;
   errors5xx = 0;
+  /** Requests held in a long-poll (their latency below is service time, without the wait). */
+  held = 0;
   readonly byCode = new Map<RequestOutcome, number>();
   private readonly latencies = new Float64Array(RING);
   private filled = 0;
   private next = 0;
 
-  record(status: number, code: RequestOutcome, ms: number): void {
+  record(status: number, code: RequestOutcome, ms: number, heldMs = 0): void {
     this.requests++;
+    if (heldMs > 0) this.held++;
     if (status >= 500) this.errors5xx++;
     this.byCode.set(code, (this.byCode.get(code) ?? 0) + 1);
     this.latencies[this.next] = ms;
@@ -38,6 +41,7 @@ export class SlotStats {
       errors5xx: this.errors5xx,
       p50Ms: this.percentile(50),
       p99Ms: this.percentile(99),
+      heldRequests: this.held,
     };
   }
 }

@@ -8,6 +8,13 @@ import type { Logger } from '../log.js';
 import type { CgiWorker } from '../worker/cgi-worker.js';
 import type { Registry } from './registry.js';
 
+/**
+ * Over processRssMb, a silent worker is terminated only if the process grew this much while it was silent:
+ * RSS that was there before (the store's cache, memory the allocator kept) is not its doing, and a CGI that
+ * merely computes for a while must not be killed for it.
+ */
+const SILENT_GROWTH_OVER_BOUND = 32 * 1024 * 1024;
+
 export class Watchdog {
   private readonly timer: NodeJS.Timeout;
   /** Process RSS when each worker last reported: growth while it is silent is its doing. */
@@ -48,7 +55,7 @@ export class Watchdog {
             externalMb: Math.round(w.externalBytes / 2 ** 20),
           });
           void w.terminate('memory');
-        } else if (grewSilently > bound + limits.maxHeapMb * 1024 * 1024 || (rssOver && stale > staleAfter)) {
+        } else if (grewSilently > bound + limits.maxHeapMb * 1024 * 1024 || (rssOver && grewSilently > SILENT_GROWTH_OVER_BOUND)) {
           this.log.warn('process memory grew while a worker was stuck; terminating it', {
             cgi: slot.name,
             version: w.version,

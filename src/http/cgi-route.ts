@@ -28,6 +28,15 @@ export interface CgiRouteDeps {
   tmpDir: string;
 }
 
+/** What serving a request learnt about it, for the access log. */
+export interface RequestSeen {
+  cgi?: string;
+  version?: string;
+  uid?: string;
+  /** Time held in a long-poll (part of the request's time, not of its service time). */
+  heldMs?: number;
+}
+
 /** The request headers a CGI sees in ctx.headers. */
 const PASSED_HEADERS = ['content-type', 'range', 'if-none-match', 'if-range', 'user-agent'] as const;
 
@@ -38,11 +47,13 @@ export async function serveCgi(
   req: IncomingMessage,
   res: ServerResponse,
   requestId: string,
+  seen: RequestSeen = {},
 ): Promise<void> {
   const started = performance.now();
   const slot = deps.registry.get(name);
   const headers: Record<string, string> = { 'x-request-id': requestId };
   if (!slot) return sendError(res, 'NO_SUCH_CGI', `no CGI is named "${name}"`, requestId);
+  seen.cgi = name;
   deps.observer.started(name);
   let d: Deployment | undefined;
   let status = 500;
@@ -50,8 +61,9 @@ export async function serveCgi(
   let body: RawBody | undefined;
   try {
     const auth = authenticate(deps.tokens, req.headers.authorization);
+    seen.uid = auth?.uid;
     d = slot.route(auth?.uid);
-    headers['x-cgi-version'] = d.version;
+    headers['x-cgi-version'] = seen.version = d.version;
     const meta = d.meta;
     if (req.method !== meta.method && !(meta.method === 'GET' && req.method === 'HEAD')) {
       throw new CgiError('METHOD_NOT_ALLOWED', `${name} takes ${meta.method}`);
@@ -75,7 +87,7 @@ export async function serveCgi(
     // The version may have been swapped out while the body was arriving: its workers stop once idle.
     if (d.retired) {
       d = slot.route(auth?.uid);
-      headers['x-cgi-version'] = d.version;
+      headers['x-cgi-version'] = seen.version = d.version;
     }
     const worker = await d.pick();
     const reply = await worker.dispatch(wreq, slot.limits().timeoutMs, (id) =>
@@ -85,6 +97,7 @@ export async function serveCgi(
     );
     status = reply.status;
     code = reply.t === 'res' && reply.code ? reply.code : status < 400 ? 'OK' : 'INTERNAL';
+    if (reply.heldMs) seen.heldMs = reply.heldMs;
     await send(res, reply, headers);
   } catch (e) {
     if (e instanceof CgiError && isErrorCode(e.code)) {
@@ -110,9 +123,11 @@ export async function serveCgi(
     }
   } finally {
     if (body) rmSync(body.path, { force: true });
-    const ms = performance.now() - started;
-    if (d) slot.record(d, status, code, ms);
-    deps.observer.finished(name, d?.version ?? '', code, status, ms / 1000, requestId);
+    // Latency is service time: a long-poll's wait for an entry is not the host being slow (it is measured apart).
+    const heldMs = seen.heldMs ?? 0;
+    const ms = performance.now() - started - heldMs;
+    if (d) slot.record(d, status, code, ms, heldMs);
+    deps.observer.finished(name, d?.version ?? '', code, status, ms / 1000, requestId, heldMs / 1000);
   }
 }
 

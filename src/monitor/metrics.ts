@@ -11,7 +11,7 @@ import type { Registry } from '../host/registry.js';
 import type { Alerts } from './alerts.js';
 import { LATENCY_BUCKETS } from './latency.js';
 import type { LoopSampler } from './loop-sampler.js';
-import type { RequestTally } from './request-tally.js';
+import type { CgiTally, RequestTally } from './request-tally.js';
 import type { StoreStatsCache } from './store-stats.js';
 
 export interface MetricsDeps {
@@ -75,7 +75,19 @@ export class HostMetrics {
     if (!this.deps.tally) return text;
     // prom-client has no histogram whose bucket counts can be set, but it formats any series given as
     // getMetricsAsJSON() objects through AggregatorRegistry.aggregate (one source: each value is its own sum).
-    const histogram = client.AggregatorRegistry.aggregate([[requestHistogram(this.deps.tally)]]);
+    const histograms = [
+      tallyHistogram(this.deps.tally, {
+        name: 'cgihost_request_duration_seconds',
+        help: 'Service time of CGI requests: receipt to answer, less any time held in a long-poll waiting for an entry.',
+        of: (t) => ({ buckets: t.buckets, sum: t.sum, count: t.requests }),
+      }),
+      tallyHistogram(this.deps.tally, {
+        name: 'cgihost_long_poll_held_seconds',
+        help: 'Time CGI requests were held in a long-poll (sync with timeoutMs) before an entry woke them or the time ran out.',
+        of: (t) => ({ buckets: t.heldBuckets, sum: t.heldSum, count: t.held }),
+      }),
+    ];
+    const histogram = client.AggregatorRegistry.aggregate([histograms]);
     return `${text}\n${await histogram.metrics()}`;
   }
 
@@ -237,25 +249,32 @@ interface HistogramJson {
   values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }>;
 }
 
+interface TallySeries {
+  name: string;
+  help: string;
+  of(t: CgiTally): { buckets: ArrayLike<number>; sum: number; count: number };
+}
+
 /**
- * cgihost_request_duration_seconds, built from the tally's bucket counts when
- * scraped: prom-client formats it as any histogram, and the hot path never
- * calls observe().
+ * A histogram per CGI built from the tally's bucket counts when scraped
+ * (request service time, time held in long-polls): prom-client formats it as
+ * any histogram, and the hot path never calls observe().
  */
-function requestHistogram(tally: RequestTally): HistogramJson {
-  const name = 'cgihost_request_duration_seconds';
+function tallyHistogram(tally: RequestTally, series: TallySeries): HistogramJson {
+  const { name, help } = series;
   const values: HistogramJson['values'] = [];
-  for (const [cgi, t] of tally.cgis) {
+  for (const [cgi, counts] of tally.cgis) {
+    const t = series.of(counts);
     let cumulative = 0;
     LATENCY_BUCKETS.forEach((le, i) => {
       cumulative += t.buckets[i]!;
       values.push({ labels: { le, cgi }, value: cumulative, metricName: `${name}_bucket` });
     });
     values.push(
-      { labels: { le: '+Inf', cgi }, value: t.requests, metricName: `${name}_bucket` },
+      { labels: { le: '+Inf', cgi }, value: t.count, metricName: `${name}_bucket` },
       { labels: { cgi }, value: t.sum, metricName: `${name}_sum` },
-      { labels: { cgi }, value: t.requests, metricName: `${name}_count` },
+      { labels: { cgi }, value: t.count, metricName: `${name}_count` },
     );
   }
-  return { name, help: 'Time from receiving a CGI request to answering it.', type: 'histogram', aggregator: 'sum', values };
+  return { name, help, type: 'histogram', aggregator: 'sum', values };
 }

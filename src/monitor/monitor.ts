@@ -53,6 +53,8 @@ export class Monitor {
   private readonly unlisten?: () => void;
   private readonly storeEvery: number;
   private ticks = 0;
+  /** The store's business counters at the last series point, for their rates. */
+  private lastBiz?: { at: number; sent: number; entries: number };
 
   constructor(readonly parts: MonitorParts) {
     const { config, log, store, registry } = parts;
@@ -137,6 +139,14 @@ export class Monitor {
         values.set(`queue/${topic}/lagSeconds`, s.queueLagSeconds[topic] ?? 0);
       }
       values.set('host/-/syncWaiters', s.syncWaiters);
+      const sent = Object.values(s.messagesSent).reduce((a, b) => a + b, 0);
+      const last = this.lastBiz;
+      if (last && store.at > last.at) {
+        const seconds = (store.at - last.at) / 1000;
+        values.set('host/-/messagesPerSec', Math.max(0, sent - last.sent) / seconds);
+        values.set('host/-/inboxEntriesPerSec', Math.max(0, s.inboxEntriesWritten - last.entries) / seconds);
+      }
+      if (!last || store.at > last.at) this.lastBiz = { at: store.at, sent, entries: s.inboxEntriesWritten };
     }
     const mem = process.memoryUsage();
     values.set('host/-/rps', total);

@@ -24,9 +24,13 @@ export class CgiTally implements CgiCounts {
   inflight = 0;
   requests = 0;
   errors5xx = 0;
-  /** Seconds, summed over every request. */
+  /** Service seconds (held long-poll time left out), summed over every request. */
   sum = 0;
   readonly buckets = new Float64Array(BUCKET_SLOTS);
+  /** Requests held in a long-poll, and how long, apart from service time. */
+  held = 0;
+  heldSum = 0;
+  readonly heldBuckets = new Float64Array(BUCKET_SLOTS);
   /** version -> code -> requests. */
   readonly byVersion = new Map<string, Map<string, { n: number }>>();
 
@@ -48,12 +52,17 @@ export class RequestTally implements RequestObserver {
     this.tally(cgi).inflight++;
   }
 
-  finished(cgi: string, version: string, code: string, status: number, seconds: number, requestId?: string): void {
+  finished(cgi: string, version: string, code: string, status: number, seconds: number, requestId?: string, heldSeconds = 0): void {
     const t = this.tally(cgi);
     t.inflight--;
     t.requests++;
     t.sum += seconds;
     t.buckets[bucketIndex(seconds)]++;
+    if (heldSeconds > 0) {
+      t.held++;
+      t.heldSum += heldSeconds;
+      t.heldBuckets[bucketIndex(heldSeconds)]++;
+    }
     t.count(version || NO_VERSION, code);
     if (status >= 500) {
       t.errors5xx++;

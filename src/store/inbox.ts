@@ -85,6 +85,11 @@ export class Inbox implements Journal {
     if (this.watched(uid)) tx.wake(uid);
   }
 
+  /** The last committed seq of `uid`'s inbox (0 when empty): read between transactions, never mid-batch. */
+  lastCommittedSeq(uid: string): number {
+    return this.maxSeq.get(uid)!;
+  }
+
   /** Entries of `uid` after `syncKey`, at most `limit`. */
   read(uid: string, syncKey: number, limit: number): SyncResult {
     const rows = this.range.all(uid, syncKey, limit + 1);

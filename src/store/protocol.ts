@@ -18,7 +18,8 @@ export type StoreRequest =
 
 /** store thread -> CGI worker. */
 export type StoreResponse =
-  | { t: 'result'; id: number; ok: true; value: unknown }
+  /** `heldMs`: the call was a long-poll held this long waiting for an entry. */
+  | { t: 'result'; id: number; ok: true; value: unknown; heldMs?: number }
   | { t: 'result'; id: number; ok: false; error: { code: ErrorCode; message: string; details?: unknown } };
 
 export interface StoreStats {

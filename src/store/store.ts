@@ -5,6 +5,7 @@
  * transactions, so they see exactly what is committed.
  */
 import type { StoreClient, SyncArgs, SyncResult } from './api.js';
+import { CgiError } from '../errors.js';
 import type { StoreStats } from './protocol.js';
 import { openDatabase, type Db } from './db.js';
 import { Batch, GroupCommit, type Tx } from './group-commit.js';
@@ -31,6 +32,8 @@ import { WEBHOOK, WebhookDispatcher } from '../queue/webhooks.js';
 export interface CallContext {
   /** The HTTP request's id: `cancel(requestId)` ends a sync held for it. */
   requestId?: string;
+  /** Set by a sync that was held: milliseconds spent waiting for an entry (not service time: see the monitor). */
+  heldMs?: number;
 }
 
 const MAX_SYNC_LIMIT = 500;
@@ -171,9 +174,21 @@ export class Store implements StoreClient, StoreAdmin {
     const limit = clampInt(a.limit, 1, MAX_SYNC_LIMIT, 100);
     const timeoutMs = clampInt(a.timeoutMs, 0, MAX_SYNC_TIMEOUT_MS, 0);
     const r = this.inbox.read(a.uid, a.syncKey, limit);
-    if (r.messages.length > 0 || timeoutMs === 0 || !this.holding) return r;
+    if (r.messages.length > 0) return r;
+    // A key past the end (a client ahead of a restored backup) would wait for seqs it already holds, and
+    // silently skip every entry up to it: SPEC §10 says so at once, held or not.
+    if (a.syncKey > 0) {
+      const lastSeq = this.inbox.lastCommittedSeq(a.uid);
+      if (a.syncKey > lastSeq) {
+        throw new CgiError('SYNC_KEY_AHEAD', `syncKey ${a.syncKey} is past the last seq of this inbox (${lastSeq})`, { lastSeq });
+      }
+    }
+    if (timeoutMs === 0 || !this.holding) return r;
     const requestId = ctx.requestId ?? `store-internal-${++this.internalRequests}`;
-    return this.waiters.hold(a.uid, requestId, a.syncKey, limit, timeoutMs);
+    const heldAt = performance.now();
+    const held = await this.waiters.hold(a.uid, requestId, a.syncKey, limit, timeoutMs);
+    ctx.heldMs = performance.now() - heldAt;
+    return held;
   }
 
   /** Answers every held sync now (empty), and holds no new ones: the host is stopping. */

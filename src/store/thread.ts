@@ -10,7 +10,7 @@ import type { StoreAdminOp } from './admin-api.js';
 import type { StoreControl, StoreControlReply, StoreRequest, StoreResponse } from './protocol.js';
 import { forwardLogger } from '../log.js';
 import type { StoreOptions } from './options.js';
-import { Store } from './store.js';
+import { Store, type CallContext } from './store.js';
 import { Outbox } from '../worker/outbox.js';
 
 /** The options the main thread sends as workerData (StoreOptions without the logger). */
@@ -145,14 +145,23 @@ function call(outbox: Outbox<StoreResponse>, m: Extract<StoreRequest, { t: 'call
   const isSync = m.op === 'sync';
   if (isSync) held.set(m.requestId, (held.get(m.requestId) ?? 0) + 1);
   let result: Promise<unknown>;
+  const ctx: CallContext = { requestId: m.requestId };
   try {
-    const fn = store[m.op] as (args: unknown, ctx: { requestId: string }) => Promise<unknown>;
-    result = fn.call(store, m.args ?? {}, { requestId: m.requestId });
+    const fn = store[m.op] as (args: unknown, ctx: CallContext) => Promise<unknown>;
+    result = fn.call(store, m.args ?? {}, ctx);
   } catch (err) {
     result = Promise.reject(err);
   }
   result
-    .then((value) => send({ t: 'result', id: m.id, ok: true, value: value ?? null }), fail)
+    .then(
+      (value) =>
+        send(
+          ctx.heldMs
+            ? { t: 'result', id: m.id, ok: true, value: value ?? null, heldMs: ctx.heldMs }
+            : { t: 'result', id: m.id, ok: true, value: value ?? null },
+        ),
+      fail,
+    )
     .finally(() => {
       if (!isSync) return;
       const n = held.get(m.requestId)! - 1;

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire, Module } from 'node:module';
 import * as zod from 'zod';
 import * as sdk from '../index.js';
-import { isDefinedCgi, isRawResponse, SUPPORTED_API_VERSIONS, type CgiDefinition, type CgiContext } from '../index.js';
+import { HOST_API_VERSION, isDefinedCgi, isRawResponse, SUPPORTED_API_VERSIONS, type CgiDefinition, type CgiContext } from '../index.js';
 import { CgiError, ERROR_STATUS, errorBody, isErrorCode, type ErrorCode } from '../errors.js';
 import {
   BEAT,
@@ -74,6 +74,8 @@ class RequestContext implements CgiContext {
   private aborted = false;
   private storeClient?: StoreClient;
   private logger?: CgiContext['log'];
+  /** Time this request spent held in a long-poll: the host counts it apart from service time. */
+  heldMs = 0;
 
   constructor(m: WorkerRequest) {
     this.uid = m.uid;
@@ -91,7 +93,7 @@ class RequestContext implements CgiContext {
   }
 
   get store(): StoreClient {
-    return (this.storeClient ??= store.clientFor(this.requestId));
+    return (this.storeClient ??= store.clientFor(this.requestId, (ms) => (this.heldMs += ms)));
   }
 
   get log(): CgiContext['log'] {
@@ -137,6 +139,9 @@ function load(): CgiDefinition | undefined {
   }
   const def = (module.exports as Record<string, unknown>).default;
   if (!isDefinedCgi(def)) return refuse('exports no valid defineCgi() as its default export');
+  if (typeof def.apiVersion !== 'number') {
+    return refuse(`apiVersion must be a number (apiVersion: ${HOST_API_VERSION}), not ${JSON.stringify(def.apiVersion) ?? 'missing'}`);
+  }
   if (!SUPPORTED_API_VERSIONS.includes(def.apiVersion)) {
     return refuse(
       `declares apiVersion ${JSON.stringify(def.apiVersion)}, but this host supports apiVersion ${SUPPORTED_API_VERSIONS.join(', ')}`,
@@ -175,7 +180,15 @@ async function handle(m: WorkerRequest): Promise<void> {
     const input = parseInput(m);
     const out = await def.handler(input as never, ctx as never);
     if (isRawResponse(out)) {
-      post({ t: 'raw', id: m.id, status: out.status ?? 200, headers: out.headers ?? {}, file: out.file, body: out.body });
+      post({
+        t: 'raw',
+        id: m.id,
+        status: out.status ?? 200,
+        headers: out.headers ?? {},
+        file: out.file,
+        body: out.body,
+        heldMs: held(m.id),
+      });
       return;
     }
     const checked = def.output.safeParse(out);
@@ -205,12 +218,18 @@ async function handle(m: WorkerRequest): Promise<void> {
 /** Past this many characters an answer crosses to the main thread as bytes it owns (a sync of 100 messages is ~20 KB). */
 const TRANSFER_ABOVE = 8 * 1024;
 
+/** The request's time held in long-polls, when there was any (the answer carries it). */
+function held(id: number): number | undefined {
+  return inflight.get(id)?.heldMs || undefined;
+}
+
 function answerJson(id: number, json: string): void {
-  if (json.length <= TRANSFER_ABOVE) return post({ t: 'res', id, status: 200, json });
+  const heldMs = held(id);
+  if (json.length <= TRANSFER_ABOVE) return post({ t: 'res', id, status: 200, json, heldMs });
   // Large enough that Buffer.from gives it its own ArrayBuffer (never a slice of the shared pool).
   const bytes = Buffer.from(json);
-  if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) return post({ t: 'res', id, status: 200, json });
-  outbox.push({ t: 'res', id, status: 200, json: bytes }, bytes.buffer as ArrayBuffer);
+  if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) return post({ t: 'res', id, status: 200, json, heldMs });
+  outbox.push({ t: 'res', id, status: 200, json: bytes, heldMs }, bytes.buffer as ArrayBuffer);
 }
 
 function parseInput(m: WorkerRequest): unknown {
@@ -243,7 +262,15 @@ function answerError(
   // SPEC §3: every 429 says when to come back.
   const own = extraHeaders && errorHeaders(extraHeaders);
   const headers = code === 'RATE_LIMITED' ? { ...own, 'retry-after': String(retryAfter(details)) } : own;
-  post({ t: 'res', id: m.id, status: s, code, headers, json: JSON.stringify(errorBody(code, message, m.requestId, details)) });
+  post({
+    t: 'res',
+    id: m.id,
+    status: s,
+    code,
+    headers,
+    json: JSON.stringify(errorBody(code, message, m.requestId, details)),
+    heldMs: held(m.id),
+  });
 }
 
 /** A CGI's headers for its error answer: strings only, and never the envelope's own content-type or length. */

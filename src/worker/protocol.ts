@@ -63,9 +63,18 @@ export type WorkerToHost =
   /**
    * A JSON answer, already serialised by the worker: the text, or for a large
    * one its UTF-8 bytes, transferred rather than copied (the main thread then
-   * neither copies nor encodes it). `code` is set on errors.
+   * neither copies nor encodes it). `code` is set on errors; `heldMs` when the
+   * request waited in a long-poll (time that is not service time).
    */
-  | { t: 'res'; id: number; status: number; json: string | Uint8Array; code?: ErrorCode; headers?: Record<string, string> }
+  | {
+      t: 'res';
+      id: number;
+      status: number;
+      json: string | Uint8Array;
+      code?: ErrorCode;
+      headers?: Record<string, string>;
+      heldMs?: number;
+    }
   | {
       t: 'raw';
       id: number;
@@ -73,5 +82,6 @@ export type WorkerToHost =
       headers: Record<string, string>;
       file?: { path: string; start?: number; end?: number };
       body?: string | Uint8Array;
+      heldMs?: number;
     }
   | { t: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown>; requestId?: string };

@@ -8,6 +8,7 @@ import { Outbox } from './outbox.js';
 interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
+  onHeld?(ms: number): void;
 }
 
 export class StoreRpc {
@@ -23,8 +24,10 @@ export class StoreRpc {
         const p = this.pending.get(m.id);
         if (!p) continue;
         this.pending.delete(m.id);
-        if (m.ok) p.resolve(m.value);
-        else p.reject(new CgiError(m.error.code, m.error.message, m.error.details));
+        if (m.ok) {
+          if (m.heldMs) p.onHeld?.(m.heldMs);
+          p.resolve(m.value);
+        } else p.reject(new CgiError(m.error.code, m.error.message, m.error.details));
       }
     });
     // The store thread closes every port when it stops or dies: nothing may wait for it forever.
@@ -34,11 +37,14 @@ export class StoreRpc {
     });
   }
 
-  /** A client whose calls carry this request's id, so the store can end them when the request goes away. */
-  clientFor(requestId: string): StoreClient {
+  /**
+   * A client whose calls carry this request's id, so the store can end them when the request goes away;
+   * `onHeld` hears how long a call was held as a long-poll.
+   */
+  clientFor(requestId: string, onHeld?: (ms: number) => void): StoreClient {
     return new Proxy({} as StoreClient, {
       get: (_t, op: string | symbol) =>
-        typeof op === 'string' && op !== 'then' ? (args: unknown) => this.call(op as StoreOp, args, requestId) : undefined,
+        typeof op === 'string' && op !== 'then' ? (args: unknown) => this.call(op as StoreOp, args, requestId, onHeld) : undefined,
     });
   }
 
@@ -46,10 +52,10 @@ export class StoreRpc {
     this.outbox.push({ t: 'cancel', requestId });
   }
 
-  private call(op: StoreOp, args: unknown, requestId: string): Promise<unknown> {
+  private call(op: StoreOp, args: unknown, requestId: string, onHeld?: (ms: number) => void): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, onHeld });
       this.outbox.push({ t: 'call', id, op, args, requestId });
     });
   }

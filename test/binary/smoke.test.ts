@@ -56,6 +56,21 @@ describe.skipIf(unsupported !== null)('single binary (dist/cgihost)', () => {
     expect(r.stdout).toMatch(/^cgihost \d+\.\d+\.\d+ \(single binary, node v20\./);
   });
 
+  it('checks CGIs, and says plainly that it does not check their types (it carries no TypeScript)', () => {
+    const cgis = tempDir('cgihost-bin-check-');
+    mkdirSync(join(cgis, 'demo'));
+    writeFileSync(
+      join(cgis, 'demo', 'hello.ts'),
+      `import { defineCgi, z } from 'cgihost';\nexport default defineCgi({ apiVersion: 1, auth: 'none', input: z.object({}), output: z.object({ ok: z.boolean() }), handler: () => ({ ok: true }) });\n`,
+    );
+    const r = spawnSync(bin, ['check', '--cgis-dir', cgis], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
+    rmSync(cgis, { recursive: true, force: true });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ok +demo\/hello\b/m);
+    expect(r.stdout).toMatch(/types not checked: TypeScript is not installed beside the host/);
+    expect(r.stdout).toMatch(/\(types not checked\)/);
+  }, 150_000);
+
   it('writes its cache dir safely when several copies start at once', async () => {
     // An unknown command exits (code 2) after the bootstrap has written the cache dir.
     const codes = await Promise.all(

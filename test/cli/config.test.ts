@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli, type RunningHost, startHost, tempDir, writeCgis } from '../helpers/index.js';
+import { CHECK_TEST_MS, ROOT, runCli, type RunningHost, startHost, tempDir, writeCgis } from '../helpers/index.js';
 
 /** Runs `cgihost start` with this config file text; it must fail before listening. */
 async function startWithConfig(text: string, extra: string[] = []) {
@@ -117,14 +117,18 @@ describe('flags and the config file', () => {
     expect(big.body.error.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
-  it('relative paths in the file are relative to the file, not the cwd', async () => {
-    const dir = tempDir('cgihost-relcfg-');
-    writeCgis(join(dir, 'my-cgis'), { 'demo/echo.ts': '@basic/echo.ts' });
-    writeFileSync(join(dir, 'host.config.json'), JSON.stringify({ cgisDir: './my-cgis' }));
-    const r = await runCli(['check', '--config', join(dir, 'host.config.json')], { cwd: tempDir('cgihost-elsewhere-') });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/all 1 CGIs ok/);
-  });
+  it(
+    'relative paths in the file are relative to the file, not the cwd',
+    async () => {
+      const dir = tempDir('cgihost-relcfg-');
+      writeCgis(join(dir, 'my-cgis'), { 'demo/echo.ts': '@basic/echo.ts' });
+      writeFileSync(join(dir, 'host.config.json'), JSON.stringify({ cgisDir: './my-cgis' }));
+      const r = await runCli(['check', '--config', join(dir, 'host.config.json')], { cwd: tempDir('cgihost-elsewhere-') });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/all 1 CGIs ok/);
+    },
+    CHECK_TEST_MS,
+  );
 });
 
 describe('--version', () => {

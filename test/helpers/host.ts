@@ -1,12 +1,14 @@
 /**
- * Starts the real host (dist/cli.js, as `npm start` runs it) as a child
- * process on a random port, with a temp data dir, and talks HTTP to it.
+ * Starts the real host as `npm start` and the installed `cgihost` command do
+ * (bin/cgihost.js, which execs node on dist/cli.js with the environment the
+ * host needs) as a child process on a random port, with a temp data dir, and
+ * talks HTTP to it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, writeCgis } from './fs.js';
-import { CLI } from './paths.js';
+import { BIN } from './paths.js';
 
 export interface StartOptions {
   /** A cgis folder to serve; default: a fresh empty temp folder. */
@@ -48,7 +50,7 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
   const cgisDir = opts.cgisDir ?? tempDir('cgihost-cgis-');
   const dataDir = opts.dataDir ?? tempDir('cgihost-data-');
   if (opts.files) writeCgis(cgisDir, opts.files);
-  const args = [CLI, opts.command ?? 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--cgis-dir', cgisDir];
+  const args = [opts.command ?? 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--cgis-dir', cgisDir];
   if (opts.config) {
     const file = join(tempDir('cgihost-config-'), 'host.config.json');
     writeFileSync(file, JSON.stringify(opts.config));
@@ -56,7 +58,8 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
   }
   args.push(...(opts.args ?? []));
   // stdin is a pipe the host watches: if this test process dies without stopping it, the host stops too (no orphans).
-  const proc = spawn(process.execPath, args, {
+  // BIN is the `cgihost` command (a shell line that execs node: the child's pid is the host's).
+  const proc = spawn(BIN, args, {
     env: { CGIHOST_STOP_ON_STDIN_EOF: '1', ...process.env, ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -2,7 +2,9 @@
  * SPEC §5 "each worker's memory is bounded, JS heap and Buffers both", for
  * the case resourceLimits and the worker's own heartbeat cannot see: Buffers
  * allocated in one synchronous loop, with only the CGI's own bound configured
- * (`maxExternalMb: 64`) and every other setting at its default.
+ * (`maxExternalMb: 64`) and every other setting at its default but its
+ * timeout, raised past the test's own so that a 502 can only come from the
+ * memory rule, however slowly a loaded machine lets the loop allocate.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { rssWatch, timed } from './support.js';
@@ -14,7 +16,7 @@ let rss: ReturnType<typeof rssWatch> | undefined;
 beforeAll(async () => {
   host = await startHost({
     files: { 'basic/echo.ts': '@basic/echo.ts', 'memory/buffers.ts': '@memory/buffers.ts' },
-    config: { watch: false, cgis: { buffers: { maxExternalMb: 64 } } },
+    config: { watch: false, cgis: { buffers: { maxExternalMb: 64, timeoutMs: 60_000 } } },
   });
   rss = rssWatch(host.proc.pid!);
 });
@@ -24,18 +26,16 @@ afterAll(async () => {
   await host?.kill();
 });
 
-it('a worker stuck allocating Buffers is terminated within a few seconds (502) and the host stays bounded', async () => {
+it('a worker stuck allocating Buffers is terminated (502) and the host stays bounded', async () => {
   const { value: res, ms } = await timed(() => host.post('buffers', { mode: 'sync' }));
   const peak = rss!.peakMb();
   // One assertion, so a failure shows all of it at once.
   expect({
     status: res.status,
     code: res.body?.error?.code,
-    // How soon depends on how fast the loop allocates (slower on a busy machine); the default timeoutMs is 10 s.
-    took: ms < 8_000 ? 'under 8 s' : `${(ms / 1000).toFixed(1)} s`,
-    peakRss: peak < 1_536 ? 'under 1.5 GB' : `${Math.round(peak)} MB`,
-  }).toEqual({ status: 502, code: 'CGI_CRASHED', took: 'under 8 s', peakRss: 'under 1.5 GB' });
-}, 30_000);
+    peakRss: peak < 1_536 ? 'under 1.5 GB' : `${Math.round(peak)} MB after ${Math.round(ms)} ms`,
+  }).toEqual({ status: 502, code: 'CGI_CRASHED', peakRss: 'under 1.5 GB' });
+}, 60_000);
 
 it('leaves echo answering, and the CGI answers again', async () => {
   expect((await host.post('echo', { text: 'x' })).status).toBe(200);

@@ -19,7 +19,12 @@ beforeAll(async () => {
     },
     config: {
       watch: false,
-      cgis: { heap: { maxHeapMb: 32 }, buffers: { maxExternalMb: 64 }, buffers_sync: { maxExternalMb: 64 } },
+      // Timeouts past the test's own: a 502 can then only come from the memory bounds, however loaded the machine.
+      cgis: {
+        heap: { maxHeapMb: 32, timeoutMs: 60_000 },
+        buffers: { maxExternalMb: 64, timeoutMs: 60_000 },
+        buffers_sync: { maxExternalMb: 64, timeoutMs: 60_000 },
+      },
       // A synchronous Buffer loop cannot report its own memory: the host judges by the process's RSS.
       faults: { crashLimit: 1000, heartbeatMs: 25, processRssMb: 256 },
     },
@@ -39,9 +44,7 @@ async function echoStillAnswers(): Promise<void> {
 
 describe('JS heap exhaustion (maxHeapMb: 32)', () => {
   it('fails the request with 502 CGI_CRASHED', async () => {
-    const { value: res, ms } = await timed(() => host.post('heap', { grow: true }));
-    expectError(res, 502, 'CGI_CRASHED');
-    expect(ms).toBeLessThan(8_000);
+    expectError(await host.post('heap', { grow: true }), 502, 'CGI_CRASHED');
   });
 
   it('leaves echo answering', echoStillAnswers);
@@ -56,10 +59,8 @@ describe('JS heap exhaustion (maxHeapMb: 32)', () => {
 });
 
 describe('Buffer exhaustion (maxExternalMb: 64), asynchronous', () => {
-  it('is terminated by the watchdog within a few seconds: 502 CGI_CRASHED', async () => {
-    const { value: res, ms } = await timed(() => host.post('buffers', { mode: 'async' }));
-    expectError(res, 502, 'CGI_CRASHED');
-    expect(ms).toBeLessThan(5_000);
+  it('is terminated by the watchdog: 502 CGI_CRASHED', async () => {
+    expectError(await host.post('buffers', { mode: 'async' }), 502, 'CGI_CRASHED');
   });
 
   it('leaves echo answering', echoStillAnswers);
@@ -73,15 +74,21 @@ describe('Buffer exhaustion (maxExternalMb: 64), asynchronous', () => {
 
 describe('Buffer exhaustion in a synchronous loop (faults.processRssMb: 256)', () => {
   // The worker cannot report while it is stuck: the host terminates it once the process passes processRssMb.
-  it('is terminated within a few seconds (502), and the process RSS stays bounded', async () => {
-    const { value: res, ms } = await timed(() => host.post('buffers_sync', { mode: 'sync' }));
-    expectError(res, 502, 'CGI_CRASHED');
-    // How soon depends on how fast the loop allocates (slower on a busy machine); the RSS bound is what matters.
-    expect(ms).toBeLessThan(8_000);
-    expect(rss!.peakMb()).toBeLessThan(1_536);
-    // The terminated worker's Buffers are given back.
-    await waitFor(() => memoryOf(host.proc.pid!).rssMb < 256, 5_000);
-  });
+  // Four times over: glibc, left to raise its mmap threshold after the first large free, puts a worker's large
+  // Buffers in per-thread arenas and kept 50-160 MB of a dead worker's in some incident of every four-incident
+  // run (the host's RSS ratcheting up); with the threshold bin/cgihost.js fixes, each one is given back at once.
+  for (const incident of [1, 2, 3, 4]) {
+    it(`is terminated (502) with the process RSS bounded, and its memory given back (incident ${incident} of 4)`, async () => {
+      const before = memoryOf(host.proc.pid!).rssMb;
+      const { value: res, ms } = await timed(() => host.post('buffers_sync', { mode: 'sync' }));
+      expectError(res, 502, 'CGI_CRASHED');
+      expect(rss!.peakMb(), `peak RSS (answered after ${Math.round(ms)} ms)`).toBeLessThan(1_536);
+      // Back to where it was, give or take the replacement thread: it grew by 120 MB or more before the kill.
+      await waitFor(() => memoryOf(host.proc.pid!).rssMb < before + 48, 10_000).catch(() => {
+        throw new Error(`RSS stayed at ${Math.round(memoryOf(host.proc.pid!).rssMb)} MB, ${Math.round(before)} MB before the incident`);
+      });
+    });
+  }
 
   it('leaves echo answering', echoStillAnswers);
 

@@ -70,9 +70,10 @@ it('answers empty once timeoutMs runs out when nothing arrives', async () => {
   expect(r.body).toEqual({ messages: [], syncKey: 0, continueFlag: false });
   expect(elapsed).toBeGreaterThanOrEqual(480);
   expect(elapsed).toBeLessThan(1_500);
-  // And a held poll of an inbox ahead of syncKey 0 keeps its syncKey.
-  const again = await heldSync(b!, { syncKey: 3, timeoutMs: 300 });
-  expect(again.r.body).toEqual({ messages: [], syncKey: 3, continueFlag: false });
+  // A held poll with a syncKey past the inbox is not held at all: 409 SYNC_KEY_AHEAD (sync-key-ahead.test.ts).
+  const ahead = await heldSync(b!, { syncKey: 3, timeoutMs: 5_000 });
+  expectError(ahead.r, 409, 'SYNC_KEY_AHEAD');
+  expect(ahead.r.body.error.details).toEqual({ lastSeq: 0 });
 });
 
 it('takes timeoutMs 0..30000 only', async () => {

@@ -311,8 +311,10 @@ describe('sync', () => {
     expect(exact.body.continueFlag).toBe(false);
     // Nothing new: an empty list and the same syncKey.
     expect((await sync(h, b, { syncKey: 7 })).body).toEqual({ messages: [], syncKey: 7, continueFlag: false });
-    // A syncKey ahead of the inbox is kept as it is.
-    expect((await sync(h, b, { syncKey: 50 })).body).toEqual({ messages: [], syncKey: 50, continueFlag: false });
+    // A syncKey ahead of the inbox is refused, naming the last seq (SPEC §10; more in sync-key-ahead.test.ts).
+    const ahead = await sync(h, b, { syncKey: 50 });
+    expectError(ahead, 409, 'SYNC_KEY_AHEAD');
+    expect(ahead.body.error.details).toEqual({ lastSeq: 7 });
     // From the middle, without limit.
     expect((await sync(h, b, { syncKey: 5 })).body.messages.map((m: SyncMessage) => m.seq)).toEqual([6, 7]);
   });

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminDenied } from '../../src/http/admin/auth.js';
+import { adminDenied, SESSION_SECONDS, sessionValue, validSession } from '../../src/http/admin/auth.js';
 import { CGIS } from './support.js';
 import { type RunningHost, startHost } from '../helpers/index.js';
 
@@ -60,6 +60,55 @@ describe.each([
     }
   });
 
+  it('a browser asking for the page without a token gets the sign-in page (401, HTML)', async () => {
+    const res = await host().get('/_host/', { headers: { accept: 'text/html,application/xhtml+xml' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.text).toContain('action="/_host/login"');
+    // The API and /metrics stay JSON for any client.
+    const api = await host().get('/_host/api/cgis', { headers: { accept: 'text/html' } });
+    expect(api.body.error.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('signing in with the token sets a cookie that reads the admin API and the page, but changes nothing', async () => {
+    const res = await fetch(`${host().url}/_host/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }).toString(),
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/_host/');
+    const setCookie = res.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/^cgihost_admin=\d+\.[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    // The cookie is made from the token, not the token itself.
+    expect(setCookie).not.toContain(token);
+    const cookie = setCookie.split(';')[0]!;
+    for (const path of ADMIN_PATHS)
+      expect({ path, status: (await host().get(path, { headers: { cookie } })).status }).toEqual({ path, status: 200 });
+    // Writes need the Bearer token: a cookie a browser sends by itself must not move a canary.
+    const post = await fetch(`${host().url}/_host/api/cgis/ok/canary`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ percent: 10 }),
+    });
+    expect(post.status).toBe(401);
+    const forged = await host().get('/_host/api/cgis', { headers: { cookie: cookie.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) } });
+    expect(forged.status).toBe(401);
+  });
+
+  it('refuses a wrong token on sign-in: 401, no cookie', async () => {
+    const res = await fetch(`${host().url}/_host/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: token + 'x' }),
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED');
+  });
+
   it('/healthz and the CGIs need no admin token', async () => {
     expect((await host().get('/healthz')).status).toBe(200);
     expect((await host().post('ok', { text: 'x' })).status).toBe(200);
@@ -80,6 +129,36 @@ describe('without an admin token', () => {
     const res = await fetch(`${open.url}/metrics`, { method: 'POST' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('GET');
+  });
+});
+
+describe('sign-in throttling', () => {
+  it('answers 429 with retry-after after 10 wrong tokens from one address in a minute, even for the right one', async () => {
+    const h = await startHost({ config: { watch: false, adminToken: CONFIG_TOKEN } });
+    try {
+      const login = (t: string) =>
+        fetch(`${h.url}/_host/login`, { method: 'POST', body: JSON.stringify({ token: t }), redirect: 'manual' });
+      for (let i = 0; i < 10; i++) expect((await login(`wrong-${i}`)).status).toBe(401);
+      const blocked = await login(CONFIG_TOKEN);
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+      // The Bearer token itself still works: only guessing through the form is slowed down.
+      expect((await h.get('/_host/api/cgis', { token: CONFIG_TOKEN })).status).toBe(200);
+    } finally {
+      await h.kill();
+    }
+  });
+});
+
+describe('the session cookie', () => {
+  it('expires, and stops working when the admin token changes', () => {
+    const now = 1_764_000_000_000;
+    const cookie = `cgihost_admin=${sessionValue('token-one', now)}`;
+    expect(validSession(cookie, 'token-one', now + 1_000)).toBe(true);
+    expect(validSession(`other=1; ${cookie}`, 'token-one', now + 1_000)).toBe(true);
+    expect(validSession(cookie, 'token-one', now + SESSION_SECONDS * 1000 + 1)).toBe(false);
+    expect(validSession(cookie, 'token-two', now + 1_000)).toBe(false);
+    expect(validSession(undefined, 'token-one', now)).toBe(false);
   });
 });
 

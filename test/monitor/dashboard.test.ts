@@ -1,8 +1,9 @@
 /**
  * The dashboard in a real browser (Debian's chromium driven by
  * playwright-core): it renders every CGI, and its numbers move after traffic
- * without a reload. The host has an admin token: the page sends the one it
- * was given in its address, or asks for it.
+ * without a reload. The host has an admin token, and the browser is a plain
+ * one (no proxy adding headers): a person signs in with the token on the
+ * sign-in page, or opens /_host/#token=… once.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
@@ -36,22 +37,14 @@ afterAll(async () => {
   await Promise.all([browser?.close(), host?.kill()]);
 });
 
-/**
- * A new page whose load of /_host/ itself carries the admin token, as a proxy
- * in front of the host would add it (SPEC §5 wants it on the page too); the
- * page's own API calls carry only what the page sends.
- */
-async function adminPage(opts?: Parameters<Browser['newPage']>[0]) {
-  const page = await browser.newPage(opts);
-  await page.route(`${host.url}/_host/`, (route) =>
-    route.continue({ headers: { ...route.request().headers(), authorization: `Bearer ${TOKEN}` } }),
-  );
-  return page;
+/** A fresh browser context: no cookie from another test. */
+async function plainPage(opts?: Parameters<Browser['newPage']>[0]) {
+  return browser.newPage(opts);
 }
 
 describe('GET /_host/ in Chromium', () => {
   it('lists every CGI, then updates its numbers after traffic, without reloading', async () => {
-    const page = await adminPage({ viewport: { width: 1400, height: 1000 } });
+    const page = await plainPage({ viewport: { width: 1400, height: 1000 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
     let loads = 0;
@@ -83,24 +76,46 @@ describe('GET /_host/ in Chromium', () => {
     await page.close();
   });
 
-  it('takes the token out of its address (it keeps it for the tab)', async () => {
-    const page = await adminPage();
+  it('signs in from /_host/#token=… at once, and takes the token out of the address', async () => {
+    const page = await plainPage();
     await page.goto(`${host.url}/_host/#token=${TOKEN}`);
     await page.locator('tr[data-cgi="ok"]').waitFor();
-    expect(page.url()).not.toContain(TOKEN);
-    expect(await page.locator('#auth').isVisible()).toBe(false);
+    expect(page.url()).toBe(`${host.url}/_host/`);
     await page.close();
   });
 
-  it('given no token, asks for one after the 401, and goes on once given', async () => {
-    const page = await adminPage();
-    await page.goto(`${host.url}/_host/`);
-    await page.locator('#auth').waitFor({ state: 'visible' });
+  it('a plain browser gets a sign-in page, signs in with the token, stays signed in, and signs out', async () => {
+    const page = await plainPage();
+    const res = await page.goto(`${host.url}/_host/`);
+    expect(res?.status()).toBe(401);
+    await page.getByLabel('Admin token').fill('not the token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not this host’s admin token');
     expect(await page.locator('tr[data-cgi]').count()).toBe(0);
-    await page.fill('#token', TOKEN);
-    await page.click('#auth button');
+
+    await page.getByLabel('Admin token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('tr[data-cgi="ok"]').waitFor();
-    expect(await page.locator('#auth').isVisible()).toBe(false);
+    expect(page.url()).toBe(`${host.url}/_host/`);
+    // The cookie is HttpOnly: the page's scripts never see the token or the session.
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    await page.reload();
+    await page.locator('tr[data-cgi="ok"]').waitFor();
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').waitFor();
+    expect((await page.goto(`${host.url}/_host/`))?.status()).toBe(401);
+    await page.close();
+  });
+
+  it('shows a signed-out notice when the session stops working, with a way to sign in again', async () => {
+    const page = await plainPage();
+    await page.goto(`${host.url}/_host/#token=${TOKEN}`);
+    await page.locator('tr[data-cgi="ok"]').waitFor();
+    await page.context().clearCookies();
+    await page.locator('#auth').waitFor({ state: 'visible' });
+    await page.getByRole('link', { name: 'Sign in again' }).click();
+    await page.getByLabel('Admin token').waitFor();
     await page.close();
   });
 });

@@ -2,9 +2,9 @@
  * GET /_host/: the dashboard, one self-contained page (inline CSS and JS,
  * nothing loaded from elsewhere) that polls the admin API every 2 s.
  *
- * With an admin token configured the API wants `Authorization: Bearer`: the
- * page takes the token from `#token=…` in its address, or asks for it after
- * a 401, and keeps it in sessionStorage for the tab.
+ * With an admin token configured, a browser reaches it signed in (the cookie
+ * of admin-auth.ts, set by the sign-in page of sign-in.ts), and its API calls
+ * carry that cookie; a proxy that adds the Bearer header works as well.
  */
 export const DASHBOARD_HTML = String.raw`<!doctype html>
 <html lang="en">
@@ -16,7 +16,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
 :root{--bg:#0d1117;--panel:#161b22;--line:#30363d;--text:#e6edf3;--muted:#8b949e;--green:#3fb950;--amber:#d29922;--orange:#f0883e;--red:#f85149;--blue:#58a6ff;--purple:#bc8cff}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--text);font:13px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-header{display:flex;align-items:center;gap:16px;padding:12px 20px;border-bottom:1px solid var(--line);background:#010409;position:sticky;top:0;z-index:2}
+header{display:flex;flex-wrap:wrap;align-items:center;gap:6px 16px;padding:12px 20px;border-bottom:1px solid var(--line);background:#010409;position:sticky;top:0;z-index:2}
 header h1{font-size:16px;margin:0;letter-spacing:.5px}
 header h1 span{color:var(--blue)}
 .meta{color:var(--muted);font-size:12px}
@@ -25,8 +25,10 @@ header h1 span{color:var(--blue)}
 .live i{width:8px;height:8px;border-radius:50%;background:var(--muted)}
 .live.ok i{background:var(--green);box-shadow:0 0 6px var(--green)}
 .live.bad i{background:var(--red)}
-main{padding:16px 20px;display:grid;gap:16px}
-.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:12px}
+main{padding:16px 20px;display:grid;gap:16px;grid-template-columns:minmax(0,1fr)}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:12px}
+.kpi svg.spark{width:100%}
+.scroll{overflow-x:auto}
 .kpi,.panel{background:var(--panel);border:1px solid var(--line);border-radius:8px}
 .kpi{padding:10px 12px}
 .kpi .label{color:var(--muted);font-size:11px;text-transform:uppercase;letter-spacing:.6px}
@@ -34,8 +36,8 @@ main{padding:16px 20px;display:grid;gap:16px}
 .kpi.warn .value{color:var(--amber)}.kpi.bad .value{color:var(--red)}
 .panel h2{font-size:12px;margin:0;padding:10px 12px;border-bottom:1px solid var(--line);color:var(--muted);text-transform:uppercase;letter-spacing:.6px;display:flex;gap:8px}
 .panel h2 .count{color:var(--text)}
-.cols{display:grid;grid-template-columns:1fr 1fr;gap:16px}
-@media (max-width:1100px){.cols{grid-template-columns:1fr}}
+.cols{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:16px}
+@media (max-width:1100px){.cols{grid-template-columns:minmax(0,1fr)}}
 table{width:100%;border-collapse:collapse}
 th{font-weight:500;color:var(--muted);font-size:11px;text-transform:uppercase;letter-spacing:.5px;text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);white-space:nowrap}
 td{padding:7px 10px;border-bottom:1px solid #21262d;vertical-align:middle}
@@ -44,6 +46,10 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .cell{display:flex;align-items:center;justify-content:flex-end;gap:8px}
 .mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 .sub{color:var(--muted);font-size:11px}
+.path{max-width:230px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.who .line{display:flex;align-items:center;max-width:250px}
+.who .name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.who .dot{flex:none}
 .name{font-weight:600}
 .dot{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:8px;vertical-align:1px}
 .st-ready .dot{background:var(--green)}
@@ -59,19 +65,44 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .badge.canary{color:var(--purple);border-color:rgba(188,140,255,.5)}
 .badge.err{color:var(--red);border-color:rgba(248,81,73,.45)}
 .badge.ok{color:var(--green);border-color:rgba(63,185,80,.45)}
-.errtext{color:var(--red);max-width:360px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.errtext{color:var(--red);max-width:220px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .hot{color:var(--red)}
 .list{max-height:320px;overflow:auto}
-.item{padding:7px 12px;border-bottom:1px solid #21262d;display:grid;grid-template-columns:70px 1fr;gap:8px}
+.item{padding:7px 12px;border-bottom:1px solid #21262d;display:grid;grid-template-columns:70px minmax(0,1fr);gap:8px}
+.item .badge{max-width:100%;overflow:hidden;text-overflow:ellipsis;vertical-align:bottom}
 .item:last-child{border-bottom:0}
 .item .when{color:var(--muted);font-variant-numeric:tabular-nums}
 .item .msg{overflow-wrap:anywhere}
 .empty{color:var(--muted);padding:12px;text-align:center}
-svg.spark{display:block}
+svg.spark{display:block;flex:none}
+@media (max-width:720px){
+  header{padding:10px 14px}
+  header .meta{order:5;width:100%}
+  main{padding:12px 14px;gap:12px}
+  .kpis{grid-template-columns:repeat(2,minmax(0,1fr));gap:8px}
+  .kpi .value{font-size:18px}
+  /* One card per CGI: the numbers under their names, without sparklines. */
+  #cgis thead{display:none}
+  #cgis tbody tr{display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:6px 10px;padding:10px 12px;border-bottom:1px solid #21262d}
+  #cgis tbody tr:last-child{border-bottom:0}
+  #cgis td{display:block;border:0;padding:0;text-align:left}
+  #cgis td.who,#cgis td.lasterr{grid-column:1/-1}
+  #cgis td.version,#cgis td.lasterr.none{display:none}
+  .who .line{max-width:none}
+  #cgis td[data-label]::before{content:attr(data-label);display:block;color:var(--muted);font-size:10px;text-transform:uppercase;letter-spacing:.5px}
+  #cgis .cell{justify-content:flex-start}
+  #cgis svg.spark,#queues svg.spark{display:none}
+  .st-quarantined{background:rgba(248,81,73,.07)}.st-failed{background:rgba(240,136,62,.06)}
+  .path,.errtext{max-width:none}
+  th,td{padding:6px 8px}
+}
 #auth{display:none;gap:8px;align-items:center;padding:10px 20px;background:#3d1d1f;border-bottom:1px solid var(--red)}
 #auth.show{display:flex}
-#auth input{background:var(--bg);border:1px solid var(--line);color:var(--text);border-radius:6px;padding:5px 8px;width:280px}
-#auth button{background:var(--blue);color:#000;border:0;border-radius:6px;padding:5px 12px;font-weight:600;cursor:pointer}
+#auth a{color:var(--blue)}
+#signout{display:none;margin:0}
+#signout.show{display:block}
+#signout button{background:none;border:1px solid var(--line);color:var(--muted);border-radius:6px;padding:3px 10px;font:inherit;font-size:12px;cursor:pointer}
+#signout button:hover{color:var(--text);border-color:var(--muted)}
 </style>
 </head>
 <body>
@@ -80,19 +111,20 @@ svg.spark{display:block}
   <div class="meta" id="hostmeta">connecting…</div>
   <div class="grow"></div>
   <div class="live" id="live"><i></i><span>…</span></div>
+  <form id="signout" method="post" action="/_host/logout"><button type="submit">Sign out</button></form>
 </header>
-<form id="auth"><span>This host wants its admin token:</span><input id="token" type="password" placeholder="adminToken" autocomplete="off"><button>Use</button><span class="sub">kept for this tab only</span></form>
+<div id="auth" role="alert"><span>This browser is no longer signed in (the session expired, or the admin token changed).</span><a href="/_host/">Sign in again</a></div>
 <main>
   <section class="kpis" id="kpis"></section>
   <section class="panel"><h2>CGIs <span class="count" id="cgicount"></span></h2>
-    <table id="cgis"><thead><tr>
+    <div class="scroll"><table id="cgis"><thead><tr>
       <th>CGI</th><th>state</th><th>version</th><th class="num">req/s</th><th class="num">errors</th><th class="num">p50 / p99</th>
       <th class="num">requests</th><th class="num">in flight</th><th class="num">restarts</th><th>last error</th>
-    </tr></thead><tbody></tbody></table>
+    </tr></thead><tbody></tbody></table></div>
   </section>
   <div class="cols">
     <section class="panel"><h2>Queues</h2>
-      <table id="queues"><thead><tr><th>topic</th><th class="num">depth</th><th class="num">lag</th><th class="num">retries</th><th class="num">dead letters</th></tr></thead><tbody></tbody></table>
+      <div class="scroll"><table id="queues"><thead><tr><th>topic</th><th class="num">depth</th><th class="num">lag</th><th class="num">retries</th><th class="num">dead letters</th></tr></thead><tbody></tbody></table></div>
     </section>
     <section class="panel"><h2>Alerts <span class="count" id="alertcount"></span></h2><div class="list" id="alerts"></div></section>
   </div>
@@ -101,26 +133,13 @@ svg.spark{display:block}
 <script>
 (() => {
   'use strict';
-  const KEY = 'cgihost.adminToken';
   const $ = (id) => document.getElementById(id);
-  const hashToken = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-  if (hashToken) {
-    sessionStorage.setItem(KEY, decodeURIComponent(hashToken[1]));
-    history.replaceState(null, '', location.pathname + location.search);
-  }
-  $('auth').addEventListener('submit', (e) => {
-    e.preventDefault();
-    sessionStorage.setItem(KEY, $('token').value.trim());
-    $('auth').classList.remove('show');
-    refresh();
-  });
+  // Signed in already (the sign-in page sent us here): a token left in the address is not needed.
+  if (/(?:^#|&)token=/.test(location.hash)) history.replaceState(null, '', location.pathname + location.search);
 
   async function api(path) {
-    const headers = {};
-    const t = sessionStorage.getItem(KEY);
-    if (t) headers.authorization = 'Bearer ' + t;
-    const r = await fetch(path, { headers, cache: 'no-store' });
-    if (r.status === 401) throw Object.assign(new Error('the admin token is missing or wrong'), { auth: true });
+    const r = await fetch(path, { cache: 'no-store' });
+    if (r.status === 401) throw Object.assign(new Error('signed out'), { auth: true });
     if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
     return r.json();
   }
@@ -132,14 +151,24 @@ svg.spark{display:block}
   const ms = (n) => n == null ? '–' : n < 1 ? n.toFixed(2) : n < 10 ? n.toFixed(1) : n < 10000 ? String(Math.round(n)) : (n / 1000).toFixed(1) + 's';
   const mb = (b) => (b / 1048576).toFixed(0) + ' MB';
   const ago = (t) => { const s = Math.max(0, Math.round((Date.now() - t) / 1000)); return s < 60 ? s + 's ago' : s < 3600 ? Math.floor(s / 60) + 'm ago' : Math.floor(s / 3600) + 'h ago'; };
+  // The last two parts of a path: group/name.ts, wherever the cgis folder is.
+  const tail = (p) => String(p || '').split('/').slice(-2).join('/');
   const clock = (t) => new Date(t).toLocaleTimeString([], { hour12: false });
   const dur = (s) => s < 60 ? s + 's' : s < 3600 ? Math.floor(s / 60) + 'm ' + (s % 60) + 's' : Math.floor(s / 3600) + 'h ' + Math.floor((s % 3600) / 60) + 'm';
 
-  /** An inline SVG sparkline; nulls are gaps. */
+  /**
+   * An inline SVG sparkline; nulls are gaps, or with o.connect (latencies and error rates, which have no
+   * value when there were no requests) skipped over, so sparse traffic still draws a line, not dots.
+   */
   function spark(values, color, opts) {
     const o = opts || {};
-    const w = o.w || 96, h = o.h || 24;
+    const w = o.w || 64, h = o.h || 24;
     let vs = (values || []).slice(-(o.points || 60));
+    if (o.connect) {
+      const known = vs.map((v, i) => [i, v]).filter((p) => p[1] != null);
+      if (known.length === 1) vs = vs.map(() => known[0][1]);
+      else vs = vs.map((v, i) => { if (v != null) return v; const a = known.filter((p) => p[0] < i).pop(), b = known.find((p) => p[0] > i); return a && b ? a[1] + ((b[1] - a[1]) * (i - a[0])) / (b[0] - a[0]) : null; });
+    }
     // One point is a level, not a dot.
     if (vs.length === 1) vs = [vs[0], vs[0]];
     const max = Math.max(o.min || 0, ...vs.filter((v) => v != null));
@@ -155,18 +184,21 @@ svg.spark{display:block}
       last = [x, y(v)];
     });
     if (pen) area += 'L' + ((vs.length - 1) * step).toFixed(1) + ',' + h + 'L' + first + ',' + h + 'Z';
-    return '<svg class="spark" width="' + w + '" height="' + h + '" viewBox="0 0 ' + w + ' ' + h + '">' +
-      '<path d="' + area + '" fill="' + color + '" fill-opacity=".15"/>' +
+    return '<svg class="spark" width="' + w + '" height="' + h + '" viewBox="0 0 ' + w + ' ' + h + '" preserveAspectRatio="none">' +
+      // A line drawn across gaps is not a measured area: no fill under it.
+      (o.connect ? '' : '<path d="' + area + '" fill="' + color + '" fill-opacity=".15"/>') +
       '<path d="' + line + '" fill="none" stroke="' + color + '" stroke-width="1.5" stroke-linejoin="round"/>' +
       (last ? '<circle cx="' + last[0] + '" cy="' + last[1] + '" r="2" fill="' + color + '"/>' : '') + '</svg>';
   }
 
-  function kpi(label, value, sparkSvg, cls) {
-    return '<div class="kpi ' + (cls || '') + '"><div class="label">' + esc(label) + '</div><div class="value">' + value + '</div>' + (sparkSvg || '') + '</div>';
+  function kpi(label, value, sparkSvg, cls, id, extra) {
+    return '<div class="kpi ' + (cls || '') + '"' + (id ? ' id="' + id + '"' : '') + '><div class="label">' + esc(label) + '</div><div class="value">' + value + '</div>' + (sparkSvg || '') + (extra || '') + '</div>';
   }
+  const last = (vs) => { for (let i = (vs || []).length - 1; i >= 0; i--) if (vs[i] != null) return vs[i]; return null; };
 
   function renderHeader(ov) {
     const h = ov.host;
+    $('signout').classList.toggle('show', !!h.adminToken);
     $('hostmeta').textContent = h.hostname + ' · pid ' + h.pid + ' · node ' + h.node + ' · up ' + dur(h.uptimeSeconds) + (h.metricsEnabled ? '' : ' · request metrics off');
     document.title = (ov.alerts.active.length ? '(' + ov.alerts.active.length + ') ' : '') + 'cgihost · ' + h.hostname;
   }
@@ -179,6 +211,9 @@ svg.spark{display:block}
     const lags = Object.values(s.queueLagSeconds || {});
     const maxLag = lags.length ? Math.max(...lags) : 0;
     const depth = Object.values(s.queueDepth || {}).reduce((a, b) => a + b, 0);
+    const sentBy = s.messagesSent || {};
+    const sent = Object.values(sentBy).reduce((a, b) => a + b, 0);
+    const byType = Object.entries(sentBy).filter((e) => e[1] > 0).sort((a, b) => b[1] - a[1]).map((e) => esc(e[0]) + ' ' + num(e[1])).join(' · ');
     const errSeries = (hs.rps || []).map((_, i) => { let e = 0, r = 0; for (const k in se.cgis) { const c = se.cgis[k]; const rr = (c.rps || [])[i] || 0; r += rr; e += rr * ((c.errorRate || [])[i] || 0); } return r ? e / r : 0; });
     $('kpis').innerHTML =
       kpi('requests / s', rate(totalRps), spark(hs.rps, '#58a6ff', { w: 166, h: 28 })) +
@@ -187,6 +222,8 @@ svg.spark{display:block}
       kpi('alerts firing', String(ov.alerts.active.length), '<div class="sub">' + ov.alerts.rules + ' rules</div>', ov.alerts.active.length ? 'bad' : '') +
       kpi('queue depth · max lag', num(depth) + ' · ' + maxLag.toFixed(1) + 's', '<div class="sub">' + (s.ok ? 'store ok' : '<span class="hot">store: ' + esc(s.error || 'no answer') + '</span>') + '</div>', maxLag > 10 ? 'warn' : '') +
       kpi('sync waiters', num(s.syncWaiters), spark(hs.syncWaiters, '#bc8cff', { w: 166, h: 28 })) +
+      kpi('messages sent', num(sent), spark(hs.messagesPerSec, '#3fb950', { w: 166, h: 28 }), '', 'kpi-messages', '<div class="sub">' + (byType || 'none yet') + '</div>') +
+      kpi('inbox entries', num(s.inboxEntriesWritten || 0), spark(hs.inboxEntriesPerSec, '#58a6ff', { w: 166, h: 28 }), '', 'kpi-inbox', '<div class="sub">' + rate(last(hs.inboxEntriesPerSec)) + ' / s · ' + num(s.commits || 0) + ' commits</div>') +
       kpi('main loop busy', pct(h.eventLoopUtilization), spark(hs.elu, '#d29922', { w: 166, h: 28, min: 0.05 })) +
       kpi('memory (rss)', mb(h.memory.rss), spark(hs.rssMb, '#3fb950', { w: 166, h: 28 }));
   }
@@ -198,18 +235,20 @@ svg.spark{display:block}
       const codes = Object.entries(c.errors || {}).sort((a, b) => b[1] - a[1]).slice(0, 3)
         .map(([k, v]) => '<span class="badge err">' + esc(k) + ' ×' + num(v) + '</span>').join('');
       const le = c.lastError ? '<div class="errtext" title="' + esc(c.lastError.message) + '">' + esc(c.lastError.file + (c.lastError.line ? ':' + c.lastError.line : '')) + ' — ' + esc(c.lastError.message) + '</div>' : '';
+      const te = c.typeErrors || [];
+      const types = te.length ? '<span class="badge err" title="' + esc(te.map((i) => i.file + ':' + i.line + ':' + i.column + ' TS' + i.code + ': ' + i.message).join('\n')) + '">type errors ×' + te.length + '</span>' : '';
       const canary = c.canaryVersion ? '<span class="badge canary">canary ' + esc(c.canaryPercent) + '% · ' + esc(c.canaryVersion) + '</span>' : '';
       return '<tr data-cgi="' + esc(c.name) + '" class="st-' + esc(c.state) + '">' +
-        '<td><span class="dot"></span><span class="name">' + esc(c.name) + '</span><div class="sub">' + esc(c.group) + ' · ' + esc(c.file) + '</div></td>' +
-        '<td class="state" data-field="state">' + esc(c.state) + '</td>' +
-        '<td class="mono">' + esc(c.version || '–') + '<div>' + canary + '</div></td>' +
-        '<td class="num" data-field="rps"><div class="cell">' + spark(s.rps, '#58a6ff') + '<span>' + rate(l.rps) + '</span></div></td>' +
-        '<td class="num" data-field="errorRate"><div class="cell">' + spark(s.errorRate, '#f85149', { min: 0.01 }) + '<span class="' + (l.errorRate > 0 ? 'hot' : '') + '">' + pct(l.errorRate) + '</span></div></td>' +
-        '<td class="num" data-field="latency"><div class="cell">' + spark(s.p99Ms, '#d29922') + '<span>' + ms(c.p50Ms) + ' / ' + ms(c.p99Ms) + ' ms</span></div></td>' +
-        '<td class="num" data-field="requests">' + num(c.requests) + '</td>' +
-        '<td class="num" data-field="inflight">' + num(c.inflight) + '</td>' +
-        '<td class="num ' + (c.restarts ? 'hot' : '') + '" data-field="restarts">' + num(c.restarts) + '</td>' +
-        '<td>' + (codes || (le ? '' : '<span class="sub">–</span>')) + le + '</td></tr>';
+        '<td class="who"><div class="line"><span class="dot"></span><span class="name" title="' + esc(c.name) + '">' + esc(c.name) + '</span></div><div class="sub path" title="' + esc(c.file) + '">' + esc(c.group) + ' · ' + esc(tail(c.file)) + '</div></td>' +
+        '<td class="state" data-field="state" data-label="state">' + esc(c.state) + '</td>' +
+        '<td class="mono version" data-label="version">' + esc(c.version || '–') + '<div>' + canary + '</div></td>' +
+        '<td class="num" data-field="rps" data-label="req/s"><div class="cell">' + spark(s.rps, '#58a6ff') + '<span>' + rate(l.rps) + '</span></div></td>' +
+        '<td class="num" data-field="errorRate" data-label="5xx"><div class="cell">' + spark(s.errorRate, '#f85149', { min: 0.01, connect: true }) + '<span class="' + (l.errorRate > 0 ? 'hot' : '') + '">' + pct(l.errorRate) + '</span></div></td>' +
+        '<td class="num" data-field="latency" data-label="p50 / p99"><div class="cell">' + spark(s.p99Ms, '#d29922', { connect: true }) + '<span title="service time; time held in long-polls is not counted">' + ms(c.p50Ms) + ' / ' + ms(c.p99Ms) + ' ms</span></div></td>' +
+        '<td class="num" data-field="requests" data-label="requests">' + num(c.requests) + (c.heldRequests ? '<div class="sub" title="requests held in a long-poll (their wait is not in the latency)">' + num(c.heldRequests) + ' held</div>' : '') + '</td>' +
+        '<td class="num" data-field="inflight" data-label="in flight">' + num(c.inflight) + '</td>' +
+        '<td class="num ' + (c.restarts ? 'hot' : '') + '" data-field="restarts" data-label="restarts">' + num(c.restarts) + '</td>' +
+        '<td class="lasterr' + (codes || le || types ? '' : ' none') + '">' + types + (codes || (le || types ? '' : '<span class="sub">–</span>')) + le + '</td></tr>';
     });
     for (const r of data.refused || []) {
       rows.push('<tr class="st-failed"><td colspan="2"><span class="dot"></span><span class="name">refused</span><div class="sub">' + esc(r.file) + '</div></td><td colspan="8"><div class="errtext" title="' + esc(r.message) + '">' + esc(r.message) + '</div></td></tr>');
@@ -262,6 +301,7 @@ svg.spark{display:block}
       renderQueues(ov.store, se);
       renderAlerts(ov.alerts);
       renderErrors(ov.errors);
+      $('auth').classList.remove('show');
       setLive(true, 'live · ' + clock(Date.now()));
     } catch (e) {
       if (e.auth) $('auth').classList.add('show');

@@ -74,6 +74,8 @@ export async function overview(m: Monitor) {
       memory: { rss: mem.rss, heapUsed: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, arrayBuffers: mem.arrayBuffers },
       eventLoopUtilization: m.loops.main(),
       metricsEnabled: config.metrics.enabled,
+      /** An admin token is configured: the dashboard offers to sign out. */
+      adminToken: Boolean(config.adminToken),
       cgis: { total: registry.slots.size, ...states, refused: registry.fileErrors.size },
     },
     store: { ok: store.ok, at: store.at || null, error: store.error, ...store.stats },
@@ -83,7 +85,7 @@ export async function overview(m: Monitor) {
   };
 }
 
-/** { stepSeconds, times, cgis: {name: {rps, errorRate, p99Ms}}, queues: {topic: {depth, lagSeconds}}, host: {rps, rssMb, heapMb, elu, syncWaiters} }. */
+/** { stepSeconds, times, cgis: {name: {rps, errorRate, p99Ms}}, queues: {topic: {depth, lagSeconds}}, host: {rps, rssMb, heapMb, elu, syncWaiters, messagesPerSec, inboxEntriesPerSec} }. */
 export function series(m: Monitor, points = SERIES_POINTS) {
   const { times, series: all } = m.series.recent(points);
   const out = {
@@ -111,7 +113,7 @@ function sendDashboard(res: ServerResponse): void {
     'cache-control': 'no-store',
     // Self-contained: nothing is loaded from anywhere, and only this origin's API is fetched.
     'content-security-policy':
-      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   });

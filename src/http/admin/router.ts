@@ -6,7 +6,8 @@ import { shortPath } from '../../host/compile.js';
 import { sendError, sendJson } from '../respond.js';
 import { readText } from '../body.js';
 import { CgiError, isErrorCode } from '../../errors.js';
-import { adminDenied } from './auth.js';
+import { adminDenied, SignInThrottle } from './auth.js';
+import { sendSignInPage, signInRoute, wantsPage } from './sign-in.js';
 
 export interface AdminRoute {
   method: 'GET' | 'POST';
@@ -39,6 +40,7 @@ export function slotSummary(slot: CgiSlot) {
     restarts: slot.restarts,
     inflight: slot.workers().reduce((n, w) => n + w.inflightCount, 0),
     lastError: slot.lastError ? { ...slot.lastError, file: shortPath(slot.lastError.file) } : null,
+    typeErrors: slot.typeErrors,
     versions: { stable: version(slot.stable) ?? null, canary: version(slot.canary) ?? null },
   };
 }
@@ -57,9 +59,16 @@ export function cgisRoute(registry: Registry): AdminRoute {
 
 /** Dispatches the admin paths, after the admin check of SPEC §5. */
 export function adminHandler(adminToken: string | undefined, routes: AdminRoute[]) {
+  const throttle = new SignInThrottle();
   return async (req: IncomingMessage, res: ServerResponse, path: string, query: string, requestId: string): Promise<boolean> => {
     if (path !== '/metrics' && path !== '/_host' && !path.startsWith('/_host/')) return false;
+    // Signing in is how a browser gets past the check below.
+    if (await signInRoute(req, res, path, requestId, adminToken, throttle)) return true;
     const denied = adminDenied(req, adminToken);
+    if (denied?.code === 'UNAUTHENTICATED' && wantsPage(req, path)) {
+      sendSignInPage(res, 401, requestId);
+      return true;
+    }
     if (denied) {
       sendError(
         res,
