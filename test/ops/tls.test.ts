@@ -66,7 +66,7 @@ interface Answer {
 }
 
 /** One https request to the host trusting `ca` only (the name is not checked: the certificate names no host), on a new connection unless `opts.agent` is given. */
-function get(path: string, ca: string, opts: RequestOptions = {}, body?: string): Promise<Answer> {
+function get(path: string, ca: string, opts: RequestOptions = {}, body?: string, onSecure?: () => void): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
       `${h.url}${path}`,
@@ -94,6 +94,7 @@ function get(path: string, ca: string, opts: RequestOptions = {}, body?: string)
       },
     );
     req.on('error', reject);
+    if (onSecure) req.on('socket', (socket) => socket.once('secureConnect', onSecure));
     req.end(body);
   });
 }
@@ -134,14 +135,19 @@ describe('tls', () => {
         JSON.stringify({ username: 'tls_user', password: 'correct horse battery' }),
       );
       const token = JSON.parse(login.body).token;
+      // Made before the long-poll starts: openssl blocks this thread, and the poll's handshake must finish before the reload.
+      const second = makeCert('second');
+      let secured!: () => void;
+      const handshaken = new Promise<void>((r) => (secured = r));
       const held = get(
         '/cgi-bin/sync',
         first.cert,
         { headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
         JSON.stringify({ syncKey: 0, timeoutMs: 3_000 }),
+        () => secured(),
       );
+      await handshaken;
 
-      const second = makeCert('second');
       writeFileSync(CERT, second.cert);
       writeFileSync(KEY, second.key);
       const before = h.output().length;
