@@ -188,8 +188,10 @@ describe('slow clients', () => {
             `against ${quiet[99]!.toFixed(1)}/${p99(quiet).toFixed(1)} ms without the attack`,
         );
         expect(heldBefore).toBeGreaterThan(SOCKETS * 0.9);
-        // The goal is a p99 under 1 s; on a machine loaded by other work, within 4x of the unloaded p99 of the same run.
-        expect(p99(attacked)).toBeLessThan(Math.max(1_000, 4 * p99(quiet)));
+        // The goal is a p99 under 1 s (met on a quiet machine). On one loaded by other work (load averages of 30 on 2 cores
+        // were seen) the bound is relative to the same run's p99 without the attack; a starved host fails either way.
+        expect(attacked[99]!).toBeLessThan(Math.max(500, 4 * quiet[99]!));
+        expect(p99(attacked)).toBeLessThan(Math.max(1_000, 10 * p99(quiet)));
         // Every slowloris socket is closed by the host in bounded time: wait for a full round of closes.
         await waitFor(() => state.closed >= SOCKETS, HEADERS_MS + 60_000, { what: 'the host to close every slow socket', everyMs: 100 });
       } finally {
