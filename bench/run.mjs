@@ -15,6 +15,7 @@ const BENCHES = {
   fanout: () => import('./fanout.mjs'),
   metrics: () => import('./metrics.mjs'),
   backup: () => import('./backup.mjs'),
+  messenger: () => import('./messenger.mjs'),
 };
 const DEFAULT = ['echo', 'startup'];
 

@@ -19,10 +19,13 @@
 // an "alt" side, the FULL host again with those node options or environment
 // (JSON), in the same alternating rounds, and print alt/full per round (the
 // result then goes to sendmsg-ab.json). A change behind an environment
-// variable can so be measured against itself in one run.
+// variable can so be measured against itself in one run. --alt-cli runs the
+// alt side on another build (e.g. main's dist/cli.js, with its own cgis dir
+// through --alt-cgis), to compare two branches in the same rounds.
 //   node bench/sendmsg.mjs [--rounds 6] [--duration 3] [--warmup 3] [--connections 50]
 //                          [--pairs 8] [--threads 1] [--tool auto|wrk|autocannon] [--no-normal]
 //                          [--alt-node-args "--max-semi-space-size=64"] [--alt-env '{"NAME":"value"}']
+//                          [--alt-cli ../main/dist/cli.js --alt-cgis ../main/cgis]
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +49,8 @@ const OPTIONS = {
   'no-normal': { type: 'boolean', default: false },
   'alt-node-args': { type: 'string' },
   'alt-env': { type: 'string' },
+  'alt-cli': { type: 'string' },
+  'alt-cgis': { type: 'string' },
 };
 
 export async function main(argv = process.argv.slice(2)) {
@@ -54,8 +59,13 @@ export async function main(argv = process.argv.slice(2)) {
   const pairs = boundedNumber(a.pairs, 'pairs', 1, 200);
   const sides = a['no-normal'] ? ['bare', 'full'] : ['bare', 'full', 'normal'];
   const alt =
-    a['alt-node-args'] !== undefined || a['alt-env'] !== undefined
-      ? { nodeArgs: (a['alt-node-args'] ?? '').split(' ').filter(Boolean), env: a['alt-env'] ? JSON.parse(a['alt-env']) : undefined }
+    a['alt-node-args'] !== undefined || a['alt-env'] !== undefined || a['alt-cli'] !== undefined
+      ? {
+          nodeArgs: (a['alt-node-args'] ?? '').split(' ').filter(Boolean),
+          env: a['alt-env'] ? JSON.parse(a['alt-env']) : undefined,
+          ...(a['alt-cli'] ? { cli: a['alt-cli'] } : {}),
+          ...(a['alt-cgis'] ? { cgisDir: a['alt-cgis'] } : {}),
+        }
       : null;
   if (alt) sides.push('alt');
 

@@ -32,12 +32,20 @@ const CLIENT_ERRORS = {
   NOT_GROUP_MEMBER: 403,
   /** login with the right password for an account an administrator disabled (SPEC §10). */
   ACCOUNT_DISABLED: 403,
+  /** SPEC §6: a 1:1 message (or contact request) to someone who blocks the sender. */
+  BLOCKED: 403,
+  /** SPEC §6: with messaging.contactsOnly, a 1:1 message to someone who is not a contact. */
+  NOT_A_CONTACT: 403,
+  /** SPEC §6: recallmsg after messaging.recallWindowMs (default 2 minutes) has passed. */
+  RECALL_WINDOW_PASSED: 403,
   /** No CGI (or admin endpoint) is served at that path. */
   NO_SUCH_CGI: 404,
   NO_SUCH_USER: 404,
   NO_SUCH_GROUP: 404,
   /** The media does not exist, or the caller may not read it. */
   NO_SUCH_MEDIA: 404,
+  /** SPEC §6: recallmsg names an unknown msgId. */
+  NO_SUCH_MESSAGE: 404,
   /** The CGI takes the other method (the answer has `allow`). */
   METHOD_NOT_ALLOWED: 405,
   USERNAME_TAKEN: 409,

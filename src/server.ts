@@ -85,6 +85,11 @@ export class Server {
       dataDir: config.dataDir,
       synchronous: config.store.synchronous,
       groupsMaxMembers: config.groups.maxMembers,
+      messaging: {
+        ...config.messaging,
+        // Only for the sendmsg bench's A/B (bench/README.md): what keeping conversation rows costs.
+        keepConversations: process.env.CGIHOST_BENCH_NO_CONVERSATIONS !== '1',
+      },
       webhooks: config.webhooks,
       queue: config.queue,
       login: config.limits.login,

@@ -71,6 +71,19 @@ function markdownFiles(dir = ROOT): string[] {
   return out;
 }
 
+/** The codes SPEC §6 adds in prose: "New error codes: 403 `A`, `B`; 404 `C`." → { A: 403, B: 403, C: 404 }. */
+function proseCodes(markdown: string, heading: RegExp): Record<string, number> {
+  const start = markdown.search(heading);
+  expect(start, `no ${heading} in the document`).toBeGreaterThanOrEqual(0);
+  const m = /New error codes:([\s\S]*?)\./.exec(markdown.slice(start));
+  expect(m, 'no "New error codes:" sentence').not.toBeNull();
+  const out: Record<string, number> = {};
+  for (const [, status, codes] of m![1]!.matchAll(/(\d{3})((?:\s*,?\s*`[A-Z][A-Z0-9_]+`)+)/g)) {
+    for (const [, code] of codes!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) out[code!] = Number(status);
+  }
+  return out;
+}
+
 const readme = () => readFileSync(README, 'utf8');
 const readmeRows = () => statusRows(readme(), /^## HTTP/m);
 /** Codes beyond the SPEC's §3 table: the README marks their rows "our addition", or "beyond §3" (codes of later SPEC sections). */
@@ -98,13 +111,21 @@ describe('error codes', () => {
     expect(seen).toBeGreaterThan(3);
   });
 
-  it.runIf(SPEC)('SPEC §3 lists the same codes with the same statuses, less the README\'s "our addition" rows', () => {
-    const spec = table(statusRows(readFileSync(SPEC!, 'utf8'), /^## 3\. HTTP/m));
-    expect(Object.keys(spec).length).toBeGreaterThan(20);
-    const ours = table(additions());
-    for (const code of Object.keys(ours)) expect(spec, `${code} is marked "our addition" but is in the SPEC`).not.toHaveProperty(code);
-    expect({ ...spec, ...ours }).toEqual({ ...ERROR_STATUS });
-  });
+  it.runIf(SPEC)(
+    "SPEC §3's table and §6's new codes list the same codes with the same statuses, less the README's \"our addition\" rows",
+    () => {
+      const text = readFileSync(SPEC!, 'utf8');
+      const spec = table(statusRows(text, /^## 3\. HTTP/m));
+      expect(Object.keys(spec).length).toBeGreaterThan(20);
+      const messenger = proseCodes(text, /^## 6\. /m);
+      expect(messenger).toEqual({ BLOCKED: 403, NOT_A_CONTACT: 403, RECALL_WINDOW_PASSED: 403, NO_SUCH_MESSAGE: 404 });
+      const ours = table(additions());
+      for (const code of Object.keys(ours)) {
+        expect({ ...spec, ...messenger }, `${code} is marked "our addition" but is in the SPEC`).not.toHaveProperty(code);
+      }
+      expect({ ...spec, ...messenger, ...ours }).toEqual({ ...ERROR_STATUS });
+    },
+  );
 
   it('the API reference (docs/api.md) documents every code with its status', () => {
     const doc = table(statusRows(readFileSync(join(ROOT, 'docs', 'api.md'), 'utf8'), /^## Errors/m));

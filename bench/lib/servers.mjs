@@ -36,18 +36,28 @@ export function startBaseline({ env } = {}) {
  * @param {string[]} [o.extraArgs]
  * @param {number} [o.readyTimeoutMs]
  * @param {string[]} [o.nodeArgs] node options for this host, after BENCH_HOST_NODE_ARGS (an A/B side of a bench)
+ * @param {string} [o.cli] another build's dist/cli.js for this host (an A/B side against another branch)
  */
 let configs = 0;
 
-export function startHost({ cgisDir, configFile, dataDir, extraArgs = [], env, readyTimeoutMs, nodeArgs: ownNodeArgs = [] } = {}) {
-  if (!existsSync(HOST_CLI)) {
-    return Promise.reject(new Error(`${HOST_CLI} is missing: run \`npm run build\` first`));
+export function startHost({
+  cgisDir,
+  configFile,
+  dataDir,
+  extraArgs = [],
+  env,
+  readyTimeoutMs,
+  nodeArgs: ownNodeArgs = [],
+  cli = HOST_CLI,
+} = {}) {
+  if (!existsSync(cli)) {
+    return Promise.reject(new Error(`${cli} is missing: run \`npm run build\` first`));
   }
   const ownDataDir = dataDir === undefined;
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'cgihost-bench-data-'));
   // BENCH_HOST_NODE_ARGS: node options for the host only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under load.
   const nodeArgs = [...(process.env.BENCH_HOST_NODE_ARGS ?? '').split(' ').filter(Boolean), ...ownNodeArgs];
-  const args = [...nodeArgs, HOST_CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--cgis-dir', cgisDir];
+  const args = [...nodeArgs, cli, 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--cgis-dir', cgisDir];
   // A benchmark measures throughput, not the abuse limits: its few senders send far more than limits.sendPerMinute (600)
   // allows. The config file given (if any) is copied with that limit switched off, unless it sets one itself.
   const config = configFile ? JSON.parse(readFileSync(configFile, 'utf8')) : {};

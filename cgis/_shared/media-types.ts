@@ -21,6 +21,12 @@ export const MEDIA_TYPES: Record<string, MediaType> = {
   'audio/ogg': { kind: 'voice', limit: 2 * MiB, magic: (h) => ascii(h, 0, 'OggS') },
   // An ID3 tag, or straight into an MPEG audio frame (11 sync bits).
   'audio/mpeg': { kind: 'voice', limit: 2 * MiB, magic: (h) => ascii(h, 0, 'ID3') || (h[0] === 0xff && (h[1]! & 0xe0) === 0xe0) },
+  // What browsers record (MediaRecorder): an EBML header whose DocType is "webm".
+  'audio/webm': {
+    kind: 'voice',
+    limit: 2 * MiB,
+    magic: (h) => h.readUInt32BE(0) === 0x1a45dfa3 && h.subarray(4, 64).includes('webm', 0, 'latin1'),
+  },
   'video/mp4': { kind: 'video', limit: 50 * MiB, magic: (h) => ascii(h, 4, 'ftyp') },
 };
 

@@ -16,10 +16,11 @@ export default defineCgi({
   async handler(_input, ctx) {
     const { contentType, path, sha256, size } = ctx.body;
     const type = MEDIA_TYPES[contentType]!;
-    const head = Buffer.alloc(16);
+    // Enough for every signature, WebM's DocType included.
+    const head = Buffer.alloc(64);
     const fh = await open(path, 'r');
     try {
-      await fh.read(head, 0, 16, 0);
+      await fh.read(head, 0, 64, 0);
     } finally {
       await fh.close();
     }

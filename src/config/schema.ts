@@ -122,6 +122,19 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
   groups: z.strictObject({ maxMembers: z.number().int().min(2).max(100_000).default(500) }).prefault({}),
+  /** SPEC §6: who may write to whom, and how long a message may be recalled. */
+  messaging: z
+    .strictObject({
+      /** 1:1 messages only between contacts (403 NOT_A_CONTACT otherwise). */
+      contactsOnly: z.boolean().default(false),
+      recallWindowMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 24 * 3_600_000)
+        .default(120_000),
+    })
+    .prefault({}),
   webhooks: z.array(WebhookSchema).default([]),
   /** The durable queue (fan-out, webhooks): retries, backoff, webhook timeouts. Store defaults apply to what is left out. */
   queue: z

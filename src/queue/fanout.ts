@@ -16,7 +16,8 @@ import type { JobQueue, JobRow } from './jobs.js';
 export const FANOUT = 'fanout';
 
 /** A fan-out job: message row `m` of group `g` to the members of version `v`, except `x` (written inline). */
-export interface FanoutJob {
+export interface MessageFanoutJob {
+  k?: undefined;
   m: number;
   g: string;
   v: number;
@@ -25,11 +26,28 @@ export interface FanoutJob {
   media?: string;
 }
 
+/**
+ * A recall's fan-out: system message row `m` (the `recalled` event of message
+ * row `r`) to every inbox that holds `r` when the job runs, except `x` (the
+ * recaller's, written inline). It runs after the message's own fan-out job
+ * (jobs run in id order), so it finds every member that job reached.
+ */
+export interface RecallFanoutJob {
+  k: 'recall';
+  m: number;
+  r: number;
+  x: string;
+}
+
+export type FanoutJob = MessageFanoutJob | RecallFanoutJob;
+
 export interface FanoutTarget {
   /** The members of a group at a membership version, in join order. */
   members(groupId: string, version: number): readonly string[];
-  /** Writes one member's inbox entry (and media grant). */
-  deliver(tx: Tx, uid: string, msgRowId: number, mediaId: string | undefined): void;
+  /** How to write one member's entry of this job's message (its inbox entry, its media grant). */
+  post(job: MessageFanoutJob): (tx: Tx, uid: string) => void;
+  /** Writes a recall's entries; returns how many. */
+  recall(tx: Tx, job: RecallFanoutJob): number;
   /** The job no longer needs its membership version. */
   release(tx: Tx, groupId: string, version: number): void;
   /** A job was dead-lettered (raise an alert). */
@@ -127,11 +145,17 @@ export class FanoutConsumer {
 
   private run(tx: Tx, job: JobRow, now: number): number {
     const p = JSON.parse(job.payload) as FanoutJob;
+    if (p.k === 'recall') {
+      const n = this.target.recall(tx, p);
+      this.jobs.done(job.id, now);
+      return n;
+    }
     const members = this.target.members(p.g, p.v);
+    const deliver = this.target.post(p);
     let n = 0;
     for (const uid of members) {
       if (uid === p.x) continue;
-      this.target.deliver(tx, uid, p.m, p.media);
+      deliver(tx, uid);
       n++;
     }
     this.jobs.done(job.id, now);
@@ -149,7 +173,7 @@ export class FanoutConsumer {
       this.target.dead(tx, job, error);
       try {
         const p = JSON.parse(job.payload) as FanoutJob;
-        this.target.release(tx, p.g, p.v);
+        if (p.k !== 'recall') this.target.release(tx, p.g, p.v);
       } catch {
         // An unreadable payload holds no version.
       }

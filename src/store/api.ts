@@ -7,7 +7,8 @@
 
 export type MessageType = 'text' | 'voice' | 'image' | 'video' | 'system';
 
-export interface SystemEvent {
+/** A group's membership changed (SPEC §4 Groups). */
+export interface GroupEvent {
   kind: 'group_created' | 'members_added' | 'members_removed';
   groupId: string;
   by: string;
@@ -15,6 +16,45 @@ export interface SystemEvent {
   /** On members_removed, when the owner left: the new owner (the longest-standing remaining member). */
   owner?: string;
 }
+
+/** `by` asks the inbox's owner to become a contact (SPEC §6 Contacts). */
+export interface ContactRequestEvent {
+  kind: 'contact_request';
+  by: string;
+  greeting?: string;
+}
+
+/** `members` (both uids) became contacts; `by` made it happen (accepted, or asked back). */
+export interface ContactAddedEvent {
+  kind: 'contact_added';
+  by: string;
+  members: string[];
+}
+
+/** The owner's read position in a conversation moved to `seq` (their other devices follow it). */
+export interface ReadEvent {
+  kind: 'read';
+  peer?: string;
+  groupId?: string;
+  seq: number;
+}
+
+/** `by` has read the owner's 1:1 messages up to msgId `upTo`. */
+export interface ReceiptEvent {
+  kind: 'receipt';
+  by: string;
+  upTo: string;
+}
+
+/** `by` recalled message `msgId`. */
+export interface RecalledEvent {
+  kind: 'recalled';
+  msgId: string;
+  by: string;
+}
+
+export type SystemEvent = GroupEvent | ContactRequestEvent | ContactAddedEvent | ReadEvent | ReceiptEvent | RecalledEvent;
+export type SystemEventKind = SystemEvent['kind'];
 
 /** One inbox entry as `sync` returns it (SPEC §4): absent fields are left out, not null. */
 export interface SyncMessage {
@@ -24,6 +64,8 @@ export interface SyncMessage {
   to?: string;
   groupId?: string;
   type: MessageType;
+  /** The sender took the message back: content, mediaId and durationMs are gone. */
+  recalled?: true;
   content?: string;
   mediaId?: string;
   durationMs?: number;
@@ -78,6 +120,39 @@ export interface MediaRecord {
   size: number;
 }
 
+/** A user as others see them (SPEC §6 Profiles). */
+export interface Profile {
+  uid: string;
+  username: string;
+  displayName: string;
+  avatarMediaId?: string;
+}
+
+export interface ContactList {
+  /** The caller's contacts, each with when it entered the caller's list. */
+  contacts: Array<Profile & { since: number }>;
+  /** Requests to the caller, waiting. */
+  incoming: Array<{ uid: string; greeting?: string; at: number }>;
+  /** The caller's own requests, waiting. */
+  outgoing: Array<{ uid: string; at: number }>;
+  blocked: string[];
+}
+
+/** One conversation: exactly one of a 1:1 `peer` and a `groupId`. */
+export interface ConversationRef {
+  peer?: string;
+  groupId?: string;
+}
+
+export interface Conversation extends ConversationRef {
+  name: string;
+  /** The newest entry other than `read` and `receipt`, shaped as in sync (text cut to 100 code points). */
+  lastMessage: SyncMessage;
+  lastSeq: number;
+  readSeq: number;
+  unread: number;
+}
+
 export interface StoreApi {
   // accounts
   createUser(a: { username: string; passwordHash: string }): { uid: string };
@@ -97,6 +172,28 @@ export interface StoreApi {
   /** Counts against the sender's limits.sendPerMinute: past it, 429 RATE_LIMITED with details.retryAfterSec. */
   sendMessage(a: SendMessageArgs): SendMessageResult;
   sync(a: SyncArgs): SyncResult;
+
+  // profiles
+  setProfile(a: { uid: string; displayName?: string; avatarMediaId?: string | null }): Profile;
+  /** Known uids' profiles in the order asked (each once); unknown ones are left out. */
+  getProfiles(a: { uids: string[] }): { profiles: Profile[] };
+  findUser(a: { username: string }): Profile;
+
+  // contacts and blocking
+  addContact(a: { uid: string; peer: string; greeting?: string }): { status: 'requested' | 'added' };
+  acceptContact(a: { uid: string; peer: string }): { status: 'added' };
+  declineContact(a: { uid: string; peer: string }): Record<string, never>;
+  deleteContact(a: { uid: string; peer: string }): Record<string, never>;
+  getContacts(a: { uid: string }): ContactList;
+  blockUser(a: { uid: string; peer: string }): Record<string, never>;
+  unblockUser(a: { uid: string; peer: string }): Record<string, never>;
+
+  // conversations, history, recall, search
+  getConversations(a: { uid: string; limit: number }): { conversations: Conversation[] };
+  markRead(a: ConversationRef & { uid: string; seq: number }): { readSeq: number; unread: number };
+  getHistory(a: ConversationRef & { uid: string; beforeSeq?: number; limit: number }): { messages: SyncMessage[]; more: boolean };
+  recallMessage(a: { uid: string; msgId: string }): { recalled: true };
+  searchMessages(a: ConversationRef & { uid: string; query: string; limit: number }): { messages: SyncMessage[] };
 
   // groups
   createGroup(a: { owner: string; name: string; members: string[] }): { groupId: string; members: string[] };

@@ -49,8 +49,10 @@ export function migrate(db: Db): number {
     throw new Error(`database schema version ${current} is newer than this build knows (${migrations.length})`);
   }
   for (let v = current; v < migrations.length; v++) {
+    const m = migrations[v]!;
     db.transaction(() => {
-      db.exec(migrations[v]!);
+      db.exec(typeof m === 'string' ? m : m.sql);
+      if (typeof m !== 'string') m.after?.(db);
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }

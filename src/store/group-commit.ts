@@ -74,10 +74,39 @@ export class Tx {
 export interface Journal {
   mark(): number;
   rollbackTo(mark: number): void;
+  /** Last writes of the transaction, after every operation and before COMMIT (a failure loses the transaction). */
+  beforeCommit?(): void;
   /** The transaction committed: forget the undo log. */
   commit(): void;
   /** The whole transaction is gone. */
   rollbackAll(): void;
+}
+
+/** Several journals as one. */
+export class Journals implements Journal {
+  private marks: number[][] = [];
+  constructor(private readonly parts: readonly Journal[]) {}
+
+  mark(): number {
+    this.marks.push(this.parts.map((p) => p.mark()));
+    return this.marks.length - 1;
+  }
+  rollbackTo(mark: number): void {
+    const at = this.marks[mark]!;
+    this.parts.forEach((p, i) => p.rollbackTo(at[i]!));
+    this.marks.length = mark;
+  }
+  beforeCommit(): void {
+    for (const p of this.parts) p.beforeCommit?.();
+  }
+  commit(): void {
+    this.marks = [];
+    for (const p of this.parts) p.commit();
+  }
+  rollbackAll(): void {
+    this.marks = [];
+    for (const p of this.parts) p.rollbackAll();
+  }
 }
 
 export interface CommitHooks {
@@ -203,6 +232,7 @@ export class GroupCommit {
       try {
         this.begin.run();
         body(new ItemRunner(this.db, batch, this.journal, isolate, this.stmts));
+        this.journal.beforeCommit?.();
         this.commit.run();
       } catch (err) {
         try {

@@ -21,12 +21,12 @@
 import type { Db } from './db.js';
 import type { Tx } from './group-commit.js';
 import { CgiError } from '../errors.js';
-import type { GroupInfo, SystemEvent } from './api.js';
+import type { GroupEvent, GroupInfo } from './api.js';
 import type { Accounts } from './accounts.js';
 import type { Inbox } from './inbox.js';
-import type { MessageRows } from './message-rows.js';
+import type { MessageFacts, MessageRows } from './message-rows.js';
 import type { JobQueue } from '../queue/jobs.js';
-import { FANOUT, type FanoutJob } from '../queue/fanout.js';
+import { FANOUT, type MessageFanoutJob } from '../queue/fanout.js';
 import type { WebhookDispatcher } from '../queue/webhooks.js';
 import { newGroupId } from './ids.js';
 import { requireString, requireUidList } from './validate.js';
@@ -88,7 +88,7 @@ export class Groups {
     const next = [...current, ...added];
     for (const uid of added) this.s.insertMember.run(a.groupId, uid, tx.now);
     const version = this.newVersion(a.groupId, g, next, g.owner);
-    const event: SystemEvent = { kind: 'members_added', groupId: a.groupId, by: a.by, members: added };
+    const event: GroupEvent = { kind: 'members_added', groupId: a.groupId, by: a.by, members: added };
     this.postSystem(tx, a.groupId, version, event);
     if (this.webhooks.wants('group.members_added')) this.webhooks.emit(tx, 'group.members_added', event);
     return { members: next };
@@ -106,7 +106,7 @@ export class Groups {
     if (gone.size === 0) return { members: [...current] };
     const next = current.filter((u) => !gone.has(u));
     const owner = gone.has(g.owner) && next.length > 0 ? next[0]! : g.owner;
-    const event: SystemEvent = { kind: 'members_removed', groupId: a.groupId, by: a.by, members: [...gone] };
+    const event: GroupEvent = { kind: 'members_removed', groupId: a.groupId, by: a.by, members: [...gone] };
     if (owner !== g.owner) event.owner = owner;
     // The removal reaches the members before it (this version), so post before moving on.
     this.postSystem(tx, a.groupId, g.version, event);
@@ -121,20 +121,25 @@ export class Groups {
     return { groupId: a.groupId, name: g.name, owner: g.owner, members: [...this.members(a.groupId, g.version)], createdAt: g.created_at };
   }
 
+  exists(groupId: string): boolean {
+    return this.s.group.get(groupId) !== undefined;
+  }
+
   /** The group's current version, for a post by `uid`: NO_SUCH_GROUP / NOT_GROUP_MEMBER otherwise. */
   versionForPost(groupId: string, uid: string): number {
     return this.memberOf(groupId, uid).version;
   }
 
   /**
-   * Posts message `msgRowId` (already holding its poster's seq) to the group:
+   * Posts message `m` (already holding its poster's seq) to the group:
    * the poster's entry now, everyone else's through a fan-out job.
    */
-  post(tx: Tx, groupId: string, version: number, poster: string, posterSeq: number, msgRowId: number, mediaId: string | null): void {
-    this.inbox.put(tx, poster, posterSeq, msgRowId);
+  post(tx: Tx, groupId: string, version: number, posterSeq: number, m: MessageFacts, mediaId: string | null): void {
+    const poster = m.from;
+    this.inbox.put(tx, poster, posterSeq, m);
     const members = this.members(groupId, version);
     if (members.length === 1 && members[0] === poster) return;
-    const job: FanoutJob = { m: msgRowId, g: groupId, v: version, x: poster };
+    const job: MessageFanoutJob = { m: m.id, g: groupId, v: version, x: poster };
     if (mediaId !== null) job.media = mediaId;
     this.jobs.enqueue(tx, FANOUT, JSON.stringify(job));
     this.s.hold.run(groupId, version);
@@ -165,9 +170,9 @@ export class Groups {
     this.versions.clear();
   }
 
-  private postSystem(tx: Tx, groupId: string, version: number, event: SystemEvent): void {
+  private postSystem(tx: Tx, groupId: string, version: number, event: GroupEvent): void {
     const seq = this.inbox.reserve(event.by);
-    const id = this.rows.insert({
+    const m = this.rows.insert({
       from: event.by,
       to: null,
       groupId,
@@ -181,7 +186,7 @@ export class Groups {
       createdAt: tx.now,
     });
     tx.countSent('system');
-    this.post(tx, groupId, version, event.by, seq, id, null);
+    this.post(tx, groupId, version, seq, m, null);
   }
 
   private newVersion(groupId: string, g: GroupRow, members: readonly string[], owner: string): number {

@@ -82,6 +82,7 @@ export class StoreHost implements StoreAdmin {
       dataDir: rest.dataDir,
       synchronous: rest.synchronous,
       groupsMaxMembers: rest.groupsMaxMembers,
+      messaging: rest.messaging,
       webhooks: rest.webhooks,
       queue: rest.queue,
       login: rest.login,

@@ -21,6 +21,15 @@ export function msgIdOf(rowId: number): string {
   return 'm' + rowId.toString(36);
 }
 
+const MSG_ID = /^m[1-9a-z][0-9a-z]{0,10}$/;
+
+/** The row id of a msgId, or null when it is not one this server makes. */
+export function rowIdOf(msgId: unknown): number | null {
+  if (typeof msgId !== 'string' || !MSG_ID.test(msgId)) return null;
+  const n = parseInt(msgId.slice(1), 36);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
 const MEDIA_ID = /^[0-9a-f]{64}$/;
 
 /** A media id is the lowercase hex SHA-256 of the bytes, nothing else (it becomes a file name). */

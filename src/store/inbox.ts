@@ -1,6 +1,8 @@
 /**
  * Inboxes: each user's dense sequence of entries (seq 1, 2, 3...), each pointing
- * at a message stored once.
+ * at a message stored once, and linked (`prev`) to the previous entry of its
+ * conversation in its owner's view (the peer of a 1:1 message, the group of a
+ * group message), so that a conversation's past reads without scanning the inbox.
  *
  * The store thread is the only writer, so it keeps each user's last seq in
  * memory (loaded once with MAX(seq)) instead of reading it back per entry. The
@@ -10,59 +12,59 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Journal, Tx } from './group-commit.js';
-import type { MessageType, SyncMessage, SyncResult, SystemEvent } from './api.js';
-import { msgIdOf } from './ids.js';
+import type { SyncMessage, SyncResult } from './api.js';
+import type { MessageFacts } from './message-rows.js';
+import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
 
 /** Past this many cached users the cache is dropped between transactions (it reloads lazily). */
 const MAX_CACHED_SEQS = 200_000;
 
-/** A row of the range query, as an array (raw mode: about twice as fast as objects for 12 columns). */
-type EntryRow = [
-  seq: number,
-  id: number,
-  from: string,
-  to: string | null,
-  groupId: string | null,
-  type: MessageType,
-  content: string | null,
-  mediaId: string | null,
-  durationMs: number | null,
-  event: string | null,
-  clientMsgId: string | null,
-  createdAt: number,
-];
+/**
+ * Told of every entry about to be written, in its transaction (the conversation
+ * rows are kept this way); answers the seq of the conversation's previous entry.
+ */
+export type EntryListener = (tx: Tx, owner: string, seq: number, m: MessageFacts, conv: string | null) => number | null;
+
+/** The conversation an entry of message `m` belongs to in `owner`'s inbox; null for none. */
+export function conversationOf(m: MessageFacts, owner: string): string | null {
+  if (m.kind === 'contact_request') return null;
+  if (m.groupId !== null) return m.groupId;
+  return m.from === owner ? m.to : m.from;
+}
 
 export class Inbox implements Journal {
   private readonly lastSeq = new Map<string, number>();
   /** Undo log of lastSeq: uid, previous value (undefined: was not cached). */
   private undo: Array<[string, number | undefined]> = [];
   private readonly maxSeq: Statement<[string], number>;
-  private readonly insert: Statement<[string, number, number]>;
+  private readonly insert: Statement<[string, number, number, number | null]>;
   private readonly range: Statement<[string, number, number], EntryRow>;
+  private readonly holdersOf: Statement<[number], { uid: string; seq: number }>;
 
   constructor(
     db: Db,
     /** Whether a sync of this user is held (only those need a wake-up). */
     private readonly watched: (uid: string) => boolean,
+    private readonly listener: EntryListener,
   ) {
     this.maxSeq = db.prepare<[string], number>('SELECT COALESCE(MAX(seq), 0) FROM inbox WHERE uid = ?').pluck();
-    this.insert = db.prepare('INSERT INTO inbox (uid, seq, msg_id) VALUES (?, ?, ?)');
+    this.insert = db.prepare('INSERT INTO inbox (uid, seq, msg_id, prev) VALUES (?, ?, ?, ?)');
     // One range scan of the user's inbox plus a primary-key lookup per entry.
     this.range = db
       .prepare<[string, number, number], EntryRow>(
-        `SELECT i.seq, m.id, m.from_uid, m.to_uid, m.group_id, m.type, m.content, m.media_id,
-                m.duration_ms, m.event, m.client_msg_id, m.created_at
+        `SELECT i.seq, ${ENTRY_COLUMNS}
            FROM inbox i JOIN messages m ON m.id = i.msg_id
           WHERE i.uid = ? AND i.seq > ?
           ORDER BY i.seq LIMIT ?`,
       )
       .raw();
+    this.holdersOf = db.prepare('SELECT uid, seq FROM inbox WHERE msg_id = ?');
   }
 
   /** Writes the next entry of `uid`'s inbox; returns its seq. */
-  append(tx: Tx, uid: string, msgRowId: number): number {
+  append(tx: Tx, uid: string, m: MessageFacts): number {
     const seq = this.reserve(uid);
-    this.put(tx, uid, seq, msgRowId);
+    this.put(tx, uid, seq, m);
     return seq;
   }
 
@@ -79,8 +81,9 @@ export class Inbox implements Journal {
     return seq;
   }
 
-  put(tx: Tx, uid: string, seq: number, msgRowId: number): void {
-    this.insert.run(uid, seq, msgRowId);
+  put(tx: Tx, uid: string, seq: number, m: MessageFacts): void {
+    const prev = this.listener(tx, uid, seq, m, conversationOf(m, uid));
+    this.insert.run(uid, seq, m.id, prev);
     tx.entries++;
     if (this.watched(uid)) tx.wake(uid);
   }
@@ -95,8 +98,13 @@ export class Inbox implements Journal {
     const rows = this.range.all(uid, syncKey, limit + 1);
     const continueFlag = rows.length > limit;
     if (continueFlag) rows.pop();
-    const messages = rows.map((r) => toSyncMessage(r, uid));
+    const messages: SyncMessage[] = rows.map((r) => toSyncMessage(r, uid));
     return { messages, syncKey: rows.length > 0 ? rows[rows.length - 1]![0] : syncKey, continueFlag };
+  }
+
+  /** Every inbox holding message `msgRowId`, with the entry's seq. */
+  holders(msgRowId: number): Array<{ uid: string; seq: number }> {
+    return this.holdersOf.all(msgRowId);
   }
 
   mark(): number {
@@ -120,21 +128,4 @@ export class Inbox implements Journal {
   rollbackAll(): void {
     this.rollbackTo(0);
   }
-}
-
-function toSyncMessage(r: EntryRow, uid: string): SyncMessage {
-  const [seq, id, from, to, groupId, type, content, mediaId, durationMs, event, clientMsgId, createdAt] = r;
-  // Keys in the order of SPEC §4; absent fields are left out, never null.
-  const m = { seq, msgId: msgIdOf(id), from } as SyncMessage;
-  if (to !== null) m.to = to;
-  if (groupId !== null) m.groupId = groupId;
-  m.type = type;
-  if (content !== null) m.content = content;
-  if (mediaId !== null) m.mediaId = mediaId;
-  if (durationMs !== null) m.durationMs = durationMs;
-  if (event !== null) m.event = JSON.parse(event) as SystemEvent;
-  // The client's own id is shown only to the sender (on any of the sender's devices).
-  if (clientMsgId !== null && from === uid) m.clientMsgId = clientMsgId;
-  m.createdAt = createdAt;
-  return m;
 }

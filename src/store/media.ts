@@ -18,6 +18,8 @@ import { isMediaId } from './ids.js';
 import { invalid, isIntIn, requireString } from './validate.js';
 
 export type MediaKind = MediaRecord['kind'];
+/** The msg_id of an uploader's access (no message brought it; never revoked). */
+const UPLOAD = 0;
 const KINDS: ReadonlySet<string> = new Set<MediaKind>(['image', 'voice', 'video']);
 
 export interface PutMediaArgs {
@@ -33,17 +35,23 @@ export class Media {
   private readonly dir: string;
   private readonly get: Statement<[string], MediaRecord>;
   private readonly insert: Statement<[string, string, string, number, number]>;
-  private readonly insertGrant: Statement<[string, string]>;
-  private readonly readable: Statement<[string, string], MediaRecord>;
+  private readonly insertGrant: Statement<[string, string, number]>;
+  private readonly deleteGrantsVia: Statement<[string, number]>;
+  private readonly readable: Statement<[{ uid: string; mediaId: string }], MediaRecord>;
 
   constructor(db: Db, dataDir: string) {
     this.dir = join(dataDir, 'media');
     const cols = 'm.media_id AS mediaId, m.kind, m.content_type AS contentType, m.size';
     this.get = db.prepare(`SELECT ${cols} FROM media m WHERE m.media_id = ?`);
     this.insert = db.prepare('INSERT INTO media (media_id, kind, content_type, size, created_at) VALUES (?, ?, ?, ?, ?)');
-    this.insertGrant = db.prepare('INSERT OR IGNORE INTO media_grants (media_id, uid) VALUES (?, ?)');
+    this.insertGrant = db.prepare('INSERT OR IGNORE INTO media_access (media_id, uid, msg_id) VALUES (?, ?, ?)');
+    this.deleteGrantsVia = db.prepare('DELETE FROM media_access WHERE media_id = ? AND msg_id = ?');
+    // Readable: uploaded by the user, brought to them by a message (not recalled), or someone's avatar.
     this.readable = db.prepare(
-      `SELECT ${cols} FROM media m JOIN media_grants g ON g.media_id = m.media_id AND g.uid = ? WHERE m.media_id = ?`,
+      `SELECT ${cols} FROM media m
+        WHERE m.media_id = @mediaId
+          AND (EXISTS (SELECT 1 FROM media_access a WHERE a.media_id = @mediaId AND a.uid = @uid)
+               OR EXISTS (SELECT 1 FROM users u WHERE u.avatar_media_id = @mediaId))`,
     );
   }
 
@@ -91,18 +99,24 @@ export class Media {
       this.insert.run(a.sha256, a.kind, a.contentType, a.size, tx.now);
       rec = { mediaId: a.sha256, kind: a.kind, contentType: a.contentType, size: a.size };
     }
-    this.insertGrant.run(a.sha256, a.uploader);
+    this.insertGrant.run(a.sha256, a.uploader, UPLOAD);
     return rec;
   }
 
-  grant(mediaId: string, uid: string): void {
-    this.insertGrant.run(mediaId, uid);
+  /** `uid` got message `msgRowId`, which references the media. */
+  grant(mediaId: string, uid: string, msgRowId: number): void {
+    this.insertGrant.run(mediaId, uid, msgRowId);
+  }
+
+  /** Message `msgRowId` was recalled: nobody reads the media through it any more. */
+  revokeVia(mediaId: string, msgRowId: number): void {
+    this.deleteGrantsVia.run(mediaId, msgRowId);
   }
 
   /** The record if `uid` may read the media, else undefined. */
   readableBy(uid: string, mediaId: unknown): MediaRecord | undefined {
     if (!isMediaId(mediaId)) return undefined;
-    return this.readable.get(uid, mediaId);
+    return this.readable.get({ uid, mediaId });
   }
 
   open(a: { uid: string; mediaId: string }): MediaRecord & { path: string } {

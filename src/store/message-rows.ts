@@ -3,7 +3,25 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import type { MessageType, SystemEvent } from './api.js';
+import type { MessageType, SystemEvent, SystemEventKind } from './api.js';
+
+/** What filing an entry of a message needs to know of it (its conversation, whether it counts as unread). */
+export interface MessageFacts {
+  id: number;
+  from: string;
+  to: string | null;
+  groupId: string | null;
+  type: MessageType;
+  /** A system message's event kind. */
+  kind: SystemEventKind | null;
+}
+
+/** A stored message as recall and the fan-out see it. */
+export interface StoredMessage extends MessageFacts {
+  mediaId: string | null;
+  createdAt: number;
+  recalledAt: number | null;
+}
 
 export interface NewMessage {
   from: string;
@@ -30,6 +48,19 @@ export interface SentRow {
   duration_ms: number | null;
   sender_seq: number;
   created_at: number;
+  recalled_at: number | null;
+}
+
+interface StoredRow {
+  id: number;
+  from_uid: string;
+  to_uid: string | null;
+  group_id: string | null;
+  type: MessageType;
+  kind: SystemEventKind | null;
+  media_id: string | null;
+  created_at: number;
+  recalled_at: number | null;
 }
 
 type InsertArgs = [
@@ -49,6 +80,8 @@ type InsertArgs = [
 export class MessageRows {
   private readonly insertRow: Statement<InsertArgs>;
   private readonly byClientId: Statement<[string, string], SentRow>;
+  private readonly byId: Statement<[number], StoredRow>;
+  private readonly markRecalled: Statement<[number, number]>;
 
   constructor(db: Db) {
     this.insertRow = db.prepare(
@@ -57,13 +90,19 @@ export class MessageRows {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.byClientId = db.prepare(
-      `SELECT id, to_uid, group_id, type, content, media_id, duration_ms, sender_seq, created_at
+      `SELECT id, to_uid, group_id, type, content, media_id, duration_ms, sender_seq, created_at, recalled_at
          FROM messages WHERE from_uid = ? AND client_msg_id = ?`,
     );
+    this.byId = db.prepare(
+      `SELECT id, from_uid, to_uid, group_id, type, event ->> '$.kind' AS kind, media_id, created_at, recalled_at
+         FROM messages WHERE id = ?`,
+    );
+    // The payload goes: the server keeps nothing of a message it may never show again.
+    this.markRecalled = db.prepare('UPDATE messages SET recalled_at = ?, content = NULL, media_id = NULL, duration_ms = NULL WHERE id = ?');
   }
 
-  /** Inserts a message; returns its row id. */
-  insert(m: NewMessage): number {
+  /** Inserts a message; returns what filing its entries needs. */
+  insert(m: NewMessage): MessageFacts {
     const r = this.insertRow.run(
       m.from,
       m.to,
@@ -77,7 +116,27 @@ export class MessageRows {
       m.senderSeq,
       m.createdAt,
     );
-    return Number(r.lastInsertRowid);
+    return { id: Number(r.lastInsertRowid), from: m.from, to: m.to, groupId: m.groupId, type: m.type, kind: m.event?.kind ?? null };
+  }
+
+  get(id: number): StoredMessage | undefined {
+    const r = this.byId.get(id);
+    if (!r) return undefined;
+    return {
+      id: r.id,
+      from: r.from_uid,
+      to: r.to_uid,
+      groupId: r.group_id,
+      type: r.type,
+      kind: r.kind,
+      mediaId: r.media_id,
+      createdAt: r.created_at,
+      recalledAt: r.recalled_at,
+    };
+  }
+
+  recall(id: number, now: number): void {
+    this.markRecalled.run(now, id);
   }
 
   findByClientId(from: string, clientMsgId: string): SentRow | undefined {

@@ -3,12 +3,16 @@
  *
  * A 1:1 message writes the message and two entries, the recipient's and the
  * sender's. A message to oneself writes ONE entry (the sender's, which is also
- * the recipient's): an inbox never holds the same message twice.
+ * the recipient's): an inbox never holds the same message twice. A 1:1 message
+ * to someone who blocks the sender is refused (BLOCKED), and with
+ * messaging.contactsOnly one to someone who is not a contact (NOT_A_CONTACT);
+ * group messages are not affected by either.
  */
 import { CgiError } from '../errors.js';
 import type { SendMessageArgs, SendMessageResult } from './api.js';
 import type { Tx } from './group-commit.js';
 import type { Accounts } from './accounts.js';
+import type { Contacts } from './contacts.js';
 import type { Groups } from './groups.js';
 import type { Inbox } from './inbox.js';
 import type { Media } from './media.js';
@@ -39,6 +43,8 @@ export class Messaging {
     private readonly groups: Groups,
     private readonly media: Media,
     private readonly webhooks: WebhookDispatcher,
+    private readonly contacts: Contacts,
+    private readonly contactsOnly: boolean,
   ) {}
 
   /** `admitNew` is asked before a new message is stored (the send limit), never for a retry of one already stored. */
@@ -52,24 +58,33 @@ export class Messaging {
 
     let version = 0;
     if (p.groupId !== null) version = this.groups.versionForPost(p.groupId, a.from);
-    else if (!this.accounts.exists(p.to)) throw new CgiError('NO_SUCH_USER', 'no such recipient');
+    else this.checkRecipient(a.from, p.to!);
 
     const seq = this.inbox.reserve(a.from);
-    const id = this.rows.insert({ from: a.from, ...p, event: null, clientMsgId: a.clientMsgId, senderSeq: seq, createdAt: tx.now });
+    const m = this.rows.insert({ from: a.from, ...p, event: null, clientMsgId: a.clientMsgId, senderSeq: seq, createdAt: tx.now });
     if (p.groupId !== null) {
-      this.groups.post(tx, p.groupId, version, a.from, seq, id, p.mediaId);
+      this.groups.post(tx, p.groupId, version, seq, m, p.mediaId);
     } else {
-      this.inbox.put(tx, a.from, seq, id);
+      this.inbox.put(tx, a.from, seq, m);
       if (p.to !== a.from) {
-        this.inbox.append(tx, p.to!, id);
-        if (p.mediaId !== null) this.media.grant(p.mediaId, p.to!);
+        this.inbox.append(tx, p.to!, m);
+        if (p.mediaId !== null) this.media.grant(p.mediaId, p.to!, m.id);
       }
     }
     tx.countSent(p.type);
     if (this.webhooks.wants('message.sent')) {
-      this.webhooks.emit(tx, 'message.sent', { msgId: msgIdOf(id), from: a.from, ...defined(p), createdAt: tx.now });
+      this.webhooks.emit(tx, 'message.sent', { msgId: msgIdOf(m.id), from: a.from, ...defined(p), createdAt: tx.now });
     }
-    return { msgId: msgIdOf(id), seq, createdAt: tx.now };
+    return { msgId: msgIdOf(m.id), seq, createdAt: tx.now };
+  }
+
+  private checkRecipient(from: string, to: string): void {
+    if (!this.accounts.exists(to)) throw new CgiError('NO_SUCH_USER', 'no such recipient');
+    if (to === from) return;
+    if (this.contacts.blocks(to, from)) throw new CgiError('BLOCKED', 'this user does not accept your messages');
+    if (this.contactsOnly && !this.contacts.mutual(from, to)) {
+      throw new CgiError('NOT_A_CONTACT', 'messages go to contacts only on this server');
+    }
   }
 
   private checkMedia(uid: string, mediaId: string, type: keyof typeof MEDIA_KIND_OF_TYPE): void {
@@ -124,15 +139,17 @@ function checkPayload(a: SendMessageArgs): Payload {
   return p;
 }
 
-/** An idempotent retry: the first answer again if the payload is the same, else a conflict. */
+/**
+ * An idempotent retry: the first answer again if the payload is the same, else
+ * a conflict. A recalled message's payload is gone: its target and type are
+ * all that can be compared.
+ */
 function sameAnswer(first: SentRow, p: Payload): SendMessageResult {
   const same =
     first.to_uid === p.to &&
     first.group_id === p.groupId &&
     first.type === p.type &&
-    first.content === p.content &&
-    first.media_id === p.mediaId &&
-    first.duration_ms === p.durationMs;
+    (first.recalled_at !== null || (first.content === p.content && first.media_id === p.mediaId && first.duration_ms === p.durationMs));
   if (!same) {
     throw new CgiError('IDEMPOTENCY_CONFLICT', 'this clientMsgId was already used for a different message', {
       msgId: msgIdOf(first.id),

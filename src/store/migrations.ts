@@ -1,13 +1,21 @@
 /**
  * The schema, as an ordered list of migrations. Migration i (0-based) brings the
  * database from `PRAGMA user_version = i` to i + 1. Never edit a shipped entry:
- * append a new one.
+ * append a new one. An entry is SQL, or SQL and a function for what SQL cannot
+ * compute (both run in the migration's one transaction).
  *
  * Foreign keys are not declared: the store thread is the only writer and keeps
  * the references itself, and a foreign-key check on every inbox row would cost
  * a lookup per fan-out entry.
  */
-export const migrations: readonly string[] = [
+import type { Db } from './db.js';
+
+export interface Migration {
+  sql: string;
+  after?: (db: Db) => void;
+}
+
+export const migrations: readonly (string | Migration)[] = [
   /* 1: accounts, messages, inboxes, groups, media, jobs */ `
   CREATE TABLE users (
     uid           TEXT PRIMARY KEY,
@@ -116,7 +124,119 @@ export const migrations: readonly string[] = [
   CREATE INDEX jobs_done ON jobs(updated_at) WHERE state = 'done';
   CREATE INDEX jobs_dead ON jobs(topic) WHERE state = 'dead';
   `,
-  /* 2: accounts an administrator disabled (SPEC §10); NULL: enabled */ `
+  /* 2: the messenger (SPEC §6): profiles, contacts, blocks, conversations, history, recall, search */ {
+    sql: `
+  -- Profiles: display_name NULL shows the username; an avatar is readable by every signed-in user.
+  ALTER TABLE users ADD COLUMN display_name TEXT;
+  ALTER TABLE users ADD COLUMN avatar_media_id TEXT;
+  CREATE INDEX users_by_avatar ON users(avatar_media_id) WHERE avatar_media_id IS NOT NULL;
+
+  -- Each user's own contact list (removing someone changes only one's own list).
+  CREATE TABLE contacts (
+    uid   TEXT NOT NULL,
+    peer  TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    PRIMARY KEY (uid, peer)
+  ) WITHOUT ROWID;
+
+  -- Requests waiting for an answer.
+  CREATE TABLE contact_requests (
+    to_uid   TEXT NOT NULL,
+    from_uid TEXT NOT NULL,
+    greeting TEXT,
+    at       INTEGER NOT NULL,
+    PRIMARY KEY (to_uid, from_uid)
+  ) WITHOUT ROWID;
+  CREATE INDEX contact_requests_by_from ON contact_requests(from_uid);
+
+  CREATE TABLE blocks (
+    uid     TEXT NOT NULL,
+    blocked TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (uid, blocked)
+  ) WITHOUT ROWID;
+
+  -- A recalled message keeps its row (and every entry pointing at it) without its payload.
+  ALTER TABLE messages ADD COLUMN recalled_at INTEGER;
+
+  -- Each inbox entry links to the previous entry of its conversation in the same inbox
+  -- (prev: that entry's seq; NULL for a conversation's first entry, and for entries
+  -- outside any conversation, like contact requests). A conversation's entries are
+  -- read newest first by following prev from the conversation's tail_seq, so a page
+  -- of history costs its own rows whatever the size of the inbox, and writing an
+  -- entry costs no extra index. inbox_by_msg finds every inbox holding a message
+  -- (recall, search): it grows in message order, at the end of the index.
+  ALTER TABLE inbox ADD COLUMN prev INTEGER;
+  UPDATE inbox SET prev = p.prev
+    FROM (SELECT i.uid, i.seq,
+                 LAG(i.seq) OVER (PARTITION BY i.uid,
+                   COALESCE(m.group_id, CASE WHEN m.from_uid = i.uid THEN m.to_uid ELSE m.from_uid END)
+                   ORDER BY i.seq) AS prev
+            FROM inbox i JOIN messages m ON m.id = i.msg_id) p
+   WHERE inbox.uid = p.uid AND inbox.seq = p.seq AND p.prev IS NOT NULL;
+  CREATE INDEX inbox_by_msg ON inbox(msg_id, uid);
+
+  -- A row per user and conversation (conv: the peer's uid, or the group id), kept in
+  -- the transaction that writes its entries. tail_seq: the newest entry of any kind;
+  -- last_*: the newest other than read/receipt (the list's order and lastMessage);
+  -- last_in_*: the newest that counts as unread (a message from someone else);
+  -- receipt_msg_id: the newest message of the peer a receipt was sent for. A user's
+  -- rows are listed and sorted whole (no index on last_seq to move at every entry).
+  CREATE TABLE conversations (
+    uid            TEXT NOT NULL,
+    conv           TEXT NOT NULL,
+    is_group       INTEGER NOT NULL,
+    tail_seq       INTEGER NOT NULL,
+    last_seq       INTEGER,
+    last_msg_id    INTEGER,
+    read_seq       INTEGER NOT NULL DEFAULT 0,
+    unread         INTEGER NOT NULL DEFAULT 0,
+    last_in_seq    INTEGER,
+    last_in_msg_id INTEGER,
+    receipt_msg_id INTEGER,
+    PRIMARY KEY (uid, conv)
+  ) WITHOUT ROWID;
+
+  -- Conversations of an upgraded data dir: there were no read positions before, so
+  -- everything already delivered counts as read (no badge of old messages).
+  INSERT INTO conversations (uid, conv, is_group, tail_seq, last_seq, last_msg_id, read_seq, unread)
+    SELECT x.uid, x.conv, x.is_group, x.s, x.s, x.msg_id, x.s, 0
+      FROM (SELECT i.uid, COALESCE(m.group_id, CASE WHEN m.from_uid = i.uid THEN m.to_uid ELSE m.from_uid END) AS conv,
+                   m.group_id IS NOT NULL AS is_group, MAX(i.seq) AS s, i.msg_id
+              FROM inbox i JOIN messages m ON m.id = i.msg_id
+             GROUP BY 1, 2) x;
+  UPDATE conversations SET (last_in_seq, last_in_msg_id) = (
+    SELECT i.seq, i.msg_id FROM inbox i JOIN messages m ON m.id = i.msg_id
+     WHERE i.uid = conversations.uid
+       AND COALESCE(m.group_id, CASE WHEN m.from_uid = i.uid THEN m.to_uid ELSE m.from_uid END) = conversations.conv
+       AND m.type IN ('text', 'voice', 'image', 'video') AND m.from_uid <> conversations.uid
+     ORDER BY i.seq DESC LIMIT 1);
+  UPDATE conversations SET receipt_msg_id = last_in_msg_id WHERE is_group = 0;
+
+  -- Who may read a media file, and through what: msg_id 0 is an upload (kept for
+  -- good), any other the message that brought it (dropped when it is recalled).
+  CREATE TABLE media_access (
+    media_id TEXT NOT NULL,
+    uid      TEXT NOT NULL,
+    msg_id   INTEGER NOT NULL,
+    PRIMARY KEY (media_id, uid, msg_id)
+  ) WITHOUT ROWID;
+  INSERT INTO media_access (media_id, uid, msg_id) SELECT media_id, uid, 0 FROM media_grants;
+  DROP TABLE media_grants;
+
+  -- Search: text messages by substring. msg_trigram (FTS5 trigram) answers queries of
+  -- three or more characters; msg_short (see search-grams.ts) the shorter ones.
+  -- Contentless: the text stays in messages; a recalled message's rows are deleted.
+  -- Messages are indexed after they are stored, in batches, in id order: search_cursor
+  -- is the last message id looked at (0 here, so an upgraded data dir's texts are
+  -- indexed by the running host).
+  CREATE VIRTUAL TABLE msg_trigram USING fts5(content, tokenize = 'trigram', content = '', contentless_delete = 1);
+  CREATE VIRTUAL TABLE msg_short USING fts5(grams, tokenize = 'ascii', content = '', contentless_delete = 1, detail = 'none');
+  CREATE TABLE search_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), msg_id INTEGER NOT NULL);
+  INSERT INTO search_cursor VALUES (1, 0);
+  `,
+  },
+  /* 3: accounts an administrator disabled (SPEC §10); NULL: enabled */ `
   ALTER TABLE users ADD COLUMN disabled_at INTEGER;
   `,
 ];

@@ -40,11 +40,26 @@ export interface LoginThrottleOptions {
   windowMs?: number;
 }
 
+/** SPEC §6 rules of the messenger (config `messaging`). */
+export interface MessagingOptions {
+  /** 1:1 messages only between contacts (NOT_A_CONTACT otherwise). Default false. */
+  contactsOnly?: boolean;
+  /** How long after sending a message may be recalled. Default 120000. */
+  recallWindowMs?: number;
+  /**
+   * False only to measure what keeping conversation rows costs (the sendmsg
+   * bench's A/B, through CGIHOST_BENCH_NO_CONVERSATIONS): getconversations
+   * and markread then see nothing. Default true.
+   */
+  keepConversations?: boolean;
+}
+
 export interface StoreOptions {
   dataDir: string;
   /** 'FULL' (default): a commit survives power loss. 'NORMAL': it survives a process crash only. */
   synchronous?: 'FULL' | 'NORMAL';
   groupsMaxMembers?: number;
+  messaging?: MessagingOptions;
   webhooks?: WebhookConfig[];
   queue?: QueueOptions;
   login?: LoginThrottleOptions;

@@ -4,11 +4,12 @@
  * only once committed; reads run at once on the same connection, between
  * transactions, so they see exactly what is committed.
  */
-import type { StoreClient, SyncArgs, SyncResult } from './api.js';
+import type { ConversationRef, StoreClient, SyncArgs, SyncResult } from './api.js';
 import { CgiError } from '../errors.js';
 import type { StoreStats } from './protocol.js';
 import { openDatabase, type Db } from './db.js';
-import { Batch, GroupCommit, type Tx } from './group-commit.js';
+import { Batch, GroupCommit, Journals, type Tx } from './group-commit.js';
+import { ConversationRows } from './conversation-rows.js';
 import { Inbox } from './inbox.js';
 import { SyncWaiters } from './sync-waiters.js';
 import { Accounts } from './accounts.js';
@@ -20,6 +21,14 @@ import { MessageRows } from './message-rows.js';
 import { Groups } from './groups.js';
 import { Media, type PutMediaArgs } from './media.js';
 import { Messaging } from './messages.js';
+import { Profiles } from './profiles.js';
+import { Contacts } from './contacts.js';
+import { Conversations, MAX_CONVERSATIONS_LIMIT, resolveConversation, type ConversationPeers } from './conversations.js';
+import { History, MAX_HISTORY_LIMIT } from './history.js';
+import { ConversationChain } from './chain.js';
+import { DEFAULT_RECALL_WINDOW_MS, Recall } from './recall.js';
+import { MAX_SEARCH_LIMIT, Search } from './search.js';
+import { SearchIndexer } from './search-indexer.js';
 import { invalid } from './validate.js';
 import { isStorageFailure, storeUnavailable } from './disk-full.js';
 import { createLogger, type Logger } from '../log.js';
@@ -52,6 +61,14 @@ export class Store implements StoreClient, StoreAdmin {
   private readonly groups: Groups;
   private readonly media: Media;
   private readonly messaging: Messaging;
+  private readonly profiles: Profiles;
+  private readonly contacts: Contacts;
+  private readonly conversations: Conversations;
+  private readonly history: History;
+  private readonly recalls: Recall;
+  private readonly search: Search;
+  private readonly indexer: SearchIndexer;
+  private readonly peers: ConversationPeers;
   private readonly jobs: JobQueue;
   private readonly fanout: FanoutConsumer;
   private readonly webhooks: WebhookDispatcher;
@@ -72,29 +89,76 @@ export class Store implements StoreClient, StoreAdmin {
     this.revocations = opts.revocations;
     const queue = resolveQueueOptions(opts.queue);
     const db = (this.db = openDatabase(opts.dataDir, { synchronous: opts.synchronous }));
+    const messaging = opts.messaging ?? {};
+    const rows = new MessageRows(db);
     this.waiters = new SyncWaiters((uid, key, limit) => this.inbox.read(uid, key, limit));
-    this.inbox = new Inbox(db, (uid) => this.waiters.has(uid));
-    this.commit = new GroupCommit(db, this.inbox, { committed: (b) => this.committed(b), lost: () => this.lost() }, this.log);
     this.accounts = new Accounts(db);
+    this.media = new Media(db, opts.dataDir);
+    this.profiles = new Profiles(db, this.media);
+    this.peers = {
+      userExists: (uid) => this.accounts.exists(uid),
+      groupExists: (g) => this.groups.exists(g),
+    };
+    const chain = new ConversationChain(db);
+    const conversationRows = new ConversationRows(db);
+    this.conversations = new Conversations(
+      db,
+      conversationRows,
+      () => this.inbox,
+      rows,
+      this.peers,
+      chain,
+      messaging.keepConversations ?? true,
+    );
+    this.inbox = new Inbox(
+      db,
+      (uid) => this.waiters.has(uid),
+      (tx, owner, seq, m, conv) => this.conversations.entry(tx, owner, seq, m, conv),
+    );
+    this.commit = new GroupCommit(
+      db,
+      new Journals([this.inbox, conversationRows]),
+      { committed: (b) => this.committed(b), lost: () => this.lost() },
+      this.log,
+    );
     this.logins = new LoginPolicy(opts.login);
     this.sendLimit = new SendLimit(opts.sendPerMinute ?? 0);
     this.users = new UserAdmin(db);
     this.jobs = new JobQueue(db, queue);
     this.webhooks = new WebhookDispatcher(opts.webhooks ?? [], this.jobs, this.commit, queue, this.log);
-    this.media = new Media(db, opts.dataDir);
-    const rows = new MessageRows(db);
     const maxMembers = opts.groupsMaxMembers ?? DEFAULT_GROUPS_MAX_MEMBERS;
     this.groups = new Groups(db, this.accounts, this.inbox, rows, this.jobs, this.webhooks, maxMembers);
-    this.messaging = new Messaging(this.accounts, this.inbox, rows, this.groups, this.media, this.webhooks);
+    this.contacts = new Contacts(db, this.accounts, this.inbox, rows);
+    this.search = new Search(db);
+    this.indexer = new SearchIndexer(db, this.commit, this.log);
+    this.history = new History(chain, (uid, conv) => this.conversations.tail(uid, conv));
+    this.recalls = new Recall(rows, this.inbox, this.indexer, this.media, this.jobs, messaging.recallWindowMs ?? DEFAULT_RECALL_WINDOW_MS);
+    this.messaging = new Messaging(
+      this.accounts,
+      this.inbox,
+      rows,
+      this.groups,
+      this.media,
+      this.webhooks,
+      this.contacts,
+      messaging.contactsOnly ?? false,
+    );
     this.fanout = new FanoutConsumer(
       this.jobs,
       this.commit,
       {
         members: (g, v) => this.groups.members(g, v),
-        deliver: (tx, uid, msg, mediaId) => {
-          this.inbox.append(tx, uid, msg);
-          if (mediaId !== undefined) this.media.grant(mediaId, uid);
+        post: (job) => {
+          const m = rows.get(job.m);
+          if (!m) throw new Error(`fan-out job: no message ${job.m}`);
+          // A message recalled before its fan-out still reaches every member (as recalled), but grants nothing.
+          const mediaId = m.recalledAt === null ? job.media : undefined;
+          return (tx, uid) => {
+            this.inbox.append(tx, uid, m);
+            if (mediaId !== undefined) this.media.grant(mediaId, uid, m.id);
+          };
         },
+        recall: (tx, job) => this.recalls.deliver(tx, job),
         release: (_tx, g, v) => this.groups.release(g, v),
         dead: (tx, job, error) => this.alert(tx, job, error),
       },
@@ -103,6 +167,7 @@ export class Store implements StoreClient, StoreAdmin {
     );
     this.webhooks.start(db);
     this.fanout.start();
+    this.indexer.start();
   }
 
   // accounts
@@ -204,6 +269,70 @@ export class Store implements StoreClient, StoreAdmin {
     return this.waiters.cancel(requestId);
   }
 
+  // profiles
+
+  setProfile(a: Parameters<StoreClient['setProfile']>[0]) {
+    return this.commit.write((tx) => this.profiles.setProfile(tx, a));
+  }
+  async getProfiles(a: { uids: string[] }) {
+    return this.profiles.getProfiles(a);
+  }
+  async findUser(a: { username: string }) {
+    return this.profiles.findUser(a);
+  }
+
+  // contacts and blocking
+
+  addContact(a: { uid: string; peer: string; greeting?: string }) {
+    return this.commit.write((tx) => this.contacts.addContact(tx, a));
+  }
+  acceptContact(a: { uid: string; peer: string }) {
+    return this.commit.write((tx) => this.contacts.acceptContact(tx, a));
+  }
+  declineContact(a: { uid: string; peer: string }) {
+    return this.commit.write((tx) => this.contacts.declineContact(tx, a));
+  }
+  deleteContact(a: { uid: string; peer: string }) {
+    return this.commit.write((tx) => this.contacts.deleteContact(tx, a));
+  }
+  async getContacts(a: { uid: string }) {
+    return this.contacts.getContacts(a);
+  }
+  blockUser(a: { uid: string; peer: string }) {
+    return this.commit.write((tx) => this.contacts.blockUser(tx, a));
+  }
+  unblockUser(a: { uid: string; peer: string }) {
+    return this.commit.write((tx) => this.contacts.unblockUser(tx, a));
+  }
+
+  // conversations, history, recall, search
+
+  async getConversations(a: { uid: string; limit: number }) {
+    if (typeof a.uid !== 'string') invalid('uid is required');
+    return { conversations: this.conversations.list(a.uid, clampInt(a.limit, 1, MAX_CONVERSATIONS_LIMIT, 100)) };
+  }
+  markRead(a: ConversationRef & { uid: string; seq: number }) {
+    return this.commit.write((tx) => this.conversations.markRead(tx, a));
+  }
+  async getHistory(a: ConversationRef & { uid: string; beforeSeq?: number; limit: number }) {
+    if (typeof a.uid !== 'string') invalid('uid is required');
+    const { conv } = resolveConversation(a, this.peers);
+    if (a.beforeSeq !== undefined && !(Number.isSafeInteger(a.beforeSeq) && a.beforeSeq >= 1))
+      invalid('beforeSeq must be a positive integer');
+    return this.history.page(a.uid, conv, a.beforeSeq, clampInt(a.limit, 1, MAX_HISTORY_LIMIT, 50));
+  }
+  recallMessage(a: { uid: string; msgId: string }) {
+    return this.commit.write((tx) => this.recalls.recall(tx, a));
+  }
+  async searchMessages(a: ConversationRef & { uid: string; query: string; limit: number }) {
+    if (typeof a.uid !== 'string') invalid('uid is required');
+    const scoped = (a.peer !== undefined && a.peer !== null) || (a.groupId !== undefined && a.groupId !== null);
+    const scope = scoped ? resolveConversation(a, this.peers) : null;
+    // What was just sent is found: the texts waiting for the indexer are indexed first.
+    this.indexer.catchUp();
+    return { messages: this.search.find(a.uid, a.query, scope, clampInt(a.limit, 1, MAX_SEARCH_LIMIT, 20)) };
+  }
+
   // groups
 
   createGroup(a: { owner: string; name: string; members: string[] }) {
@@ -275,6 +404,7 @@ export class Store implements StoreClient, StoreAdmin {
     this.closed = true;
     this.holding = false;
     this.fanout.stop();
+    this.indexer.stop();
     await this.webhooks.stop();
     this.commit.close();
     this.waiters.releaseAll();
@@ -287,6 +417,7 @@ export class Store implements StoreClient, StoreAdmin {
     if (b.retries.size > 0) this.jobs.countRetries(b.retries);
     if (b.wake.size > 0) this.waiters.wake(b.wake);
     if (b.topics.has(FANOUT)) this.fanout.wake();
+    if (b.sent.has('text')) this.indexer.wake();
     if (b.topics.has(WEBHOOK)) this.webhooks.wake();
   }
 

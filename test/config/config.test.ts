@@ -32,6 +32,8 @@ describe('parseConfig', () => {
       faults: { crashLimit: 5, crashWindowMs: 10_000 },
       cgis: {},
       canary: {},
+      // SPEC §6: anyone may write to anyone (not blocking them); recall within 2 minutes.
+      messaging: { contactsOnly: false, recallWindowMs: 120_000 },
     });
     expect(c.adminToken).toBeUndefined();
   });
@@ -55,6 +57,9 @@ describe('parseConfig', () => {
     [{ canary: { echo: { percent: 101 } } }, '"canary.echo.percent"'],
     [{ log: { level: 'loud' } }, '"log.level"'],
     [{ adminToken: 'short' }, '"adminToken"'],
+    [{ messaging: { contactsOnly: 'yes' } }, '"messaging.contactsOnly"'],
+    [{ messaging: { recallWindowMs: -1 } }, '"messaging.recallWindowMs"'],
+    [{ messaging: { recallWindow: 1 } }, '"messaging.recallWindow"'],
   ])('refuses %j naming %s', (raw, key) => {
     const msg = errorOf(raw);
     expect(msg).toContain(key);

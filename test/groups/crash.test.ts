@@ -25,7 +25,7 @@ it('delivers every acknowledged group message exactly once after kill -9 mid fan
   const cgisDir = PROJECT_CGIS;
   const first = await startHost({ cgisDir });
   hosts.push(first);
-  const users = await newUsers(first, MEMBERS, 'gk', 25);
+  const users = await newUsers(first, MEMBERS, 'gk');
   const [owner, ...rest] = users;
   const { groupId } = await createGroup(first, owner!, rest, 'crash');
   const senders = users.slice(0, 4);

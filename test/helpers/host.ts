@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { tempDir, writeCgis } from './fs.js';
 import { BIN } from './paths.js';
 
+// The built-in cgis/ are 28 CGIs, a thread each: on a loaded 2-core machine start-up can take tens of seconds.
+const START_TIMEOUT_MS = 60_000;
+
 export interface StartOptions {
   /** A cgis folder to serve; default: a fresh empty temp folder. */
   cgisDir?: string;
@@ -68,7 +71,10 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
   proc.stderr!.on('data', (c) => (out += c));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not start in 20 s:\n${out}`)), 20_000);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`host did not start in ${START_TIMEOUT_MS / 1000} s:\n${out}`));
+    }, START_TIMEOUT_MS);
     const check = () => {
       const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(out);
       if (m) {

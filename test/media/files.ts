@@ -103,6 +103,28 @@ export function mp4(payloadBytes = 64, payload?: Buffer): Buffer {
   return Buffer.concat([ftyp, u32be(8 + data.length), Buffer.from('mdat', 'latin1'), data]);
 }
 
+/**
+ * The start of a WebM file as Chrome's MediaRecorder writes it: an EBML header
+ * (version 1, max ID length 4, max size length 8, DocType `docType`, DocType
+ * version 4 and read version 2), then a Segment of unknown size holding `bytes`
+ * random bytes.
+ */
+export function webm(docType = 'webm', bytes = 64): Buffer {
+  const el = (id: number[], data: Buffer) => Buffer.concat([Buffer.from(id), Buffer.from([0x80 | data.length]), data]);
+  const body = Buffer.concat([
+    el([0x42, 0x86], Buffer.from([1])),
+    el([0x42, 0xf7], Buffer.from([1])),
+    el([0x42, 0xf2], Buffer.from([4])),
+    el([0x42, 0xf3], Buffer.from([8])),
+    el([0x42, 0x82], Buffer.from(docType, 'latin1')),
+    el([0x42, 0x87], Buffer.from([4])),
+    el([0x42, 0x85], Buffer.from([2])),
+  ]);
+  const header = Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x80 | body.length]), body]);
+  const segment = Buffer.from([0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+  return Buffer.concat([header, segment, randomBytes(bytes)]);
+}
+
 export function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
@@ -117,6 +139,7 @@ export function samples(): Array<{ contentType: string; kind: 'image' | 'voice' 
     { contentType: 'audio/amr', kind: 'voice', bytes: amr() },
     { contentType: 'audio/ogg', kind: 'voice', bytes: ogg() },
     { contentType: 'audio/mpeg', kind: 'voice', bytes: mp3() },
+    { contentType: 'audio/webm', kind: 'voice', bytes: webm() },
     { contentType: 'video/mp4', kind: 'video', bytes: mp4() },
   ];
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jpeg, mp4, ogg, png, samples, sha256 } from './files.js';
+import { jpeg, mp4, ogg, png, samples, sha256, webm } from './files.js';
 import { mediaFiles, mediaPath, startMediaHost, streamUpload, tmpFiles, upload, stopAndClean } from './support.js';
 import { newUsers, type RunningHost, type User, waitFor } from '../helpers/index.js';
 
@@ -38,6 +38,21 @@ describe('uploadmedia: accepted types', () => {
     const res = await upload(host, bytes, 'Image/PNG; charset=binary', alice.token);
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ mediaId: sha256(bytes), contentType: 'image/png' });
+  });
+
+  it("takes a browser's voice recording, audio/webm;codecs=opus, as voice (a parameter never turns an accepted type into a 415)", async () => {
+    for (const type of ['audio/webm;codecs=opus', 'audio/webm; codecs="opus"', 'audio/ogg;codecs=opus']) {
+      const bytes = type.startsWith('audio/webm') ? webm() : ogg();
+      const res = await upload(host, bytes, type, alice.token);
+      expect(res.status, `${type}: ${res.text}`).toBe(200);
+      expect(res.body).toEqual({ mediaId: sha256(bytes), kind: 'voice', contentType: type.split(';')[0], size: bytes.length });
+    }
+    // A Matroska file is not WebM, and WebM bytes are not another voice type.
+    const mkv = await upload(host, webm('matroska'), 'audio/webm;codecs=opus', alice.token);
+    expect(mkv.status, mkv.text).toBe(415);
+    expect(mkv.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    const wrong = await upload(host, webm(), 'audio/ogg', alice.token);
+    expect(wrong.status, wrong.text).toBe(415);
   });
 
   it('stores the same bytes once, for the same and for another uploader', async () => {

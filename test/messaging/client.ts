@@ -13,10 +13,23 @@ export interface SyncMessage {
   to?: string;
   groupId?: string;
   type: string;
+  recalled?: true;
   content?: string;
   mediaId?: string;
   durationMs?: number;
-  event?: { kind: string; groupId: string; by: string; members: string[]; owner?: string };
+  /** Group events (SPEC §4) and the messenger's (§6): which fields are set depends on `kind`. */
+  event?: {
+    kind: string;
+    groupId: string;
+    by: string;
+    members: string[];
+    owner?: string;
+    greeting?: string;
+    peer?: string;
+    seq?: number;
+    upTo?: string;
+    msgId?: string;
+  };
   clientMsgId?: string;
   createdAt: number;
 }

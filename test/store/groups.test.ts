@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dbPath } from '../../src/store/db.js';
-import type { SyncMessage } from '../../src/store/api.js';
+import type { GroupEvent, SyncMessage } from '../../src/store/api.js';
 import { storeUsers, openStore, readAll, type Opened } from './support.js';
 
 let o: Opened;
@@ -18,7 +18,7 @@ const text = (from: string, groupId: string, content: string, clientMsgId = cont
 });
 /** A compact view of an inbox: 'text:<content>' or '<event kind>:<members>'. */
 const view = (all: SyncMessage[]) =>
-  all.map((m) => (m.type === 'system' ? `${m.event!.kind}:${m.event!.members.length}` : `${m.type}:${m.content}`));
+  all.map((m) => (m.type === 'system' ? `${m.event!.kind}:${(m.event as GroupEvent).members.length}` : `${m.type}:${m.content}`));
 
 describe('groups', () => {
   it('creates a group: owner first and always a member, members deduplicated, system entry for all', async () => {
