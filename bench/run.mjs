@@ -18,6 +18,7 @@ const BENCHES = {
   kv: () => import('./kv.mjs'),
   queue: () => import('./queue.mjs'),
   moments: () => import('./moments.mjs'),
+  backup: () => import('./backup.mjs'),
   messenger: () => import('./messenger.mjs'),
 };
 const DEFAULT = ['echo', 'startup'];

@@ -107,6 +107,16 @@ await Promise.all([
       js: "import { createRequire as __cgihostCreateRequire } from 'node:module'; const require = __cgihostCreateRequire(import.meta.url);",
     },
   }),
+  // The backup thread (cgihost backup through the admin API), likewise.
+  build({
+    ...common,
+    entryPoints: ['src/store/backup-thread.ts'],
+    outfile: join(stage, 'backup-thread.mjs'),
+    format: 'esm',
+    banner: {
+      js: "import { createRequire as __cgihostCreateRequire } from 'node:module'; const require = __cgihostCreateRequire(import.meta.url);",
+    },
+  }),
 ]);
 step('bundles built');
 
@@ -132,6 +142,7 @@ const files = [
   })),
   { path: 'store-thread.mjs', from: join(stage, 'store-thread.mjs'), mode: 0o644 },
   { path: 'worker-sqlite.cjs', from: join(stage, 'worker-sqlite.cjs'), mode: 0o644 },
+  { path: 'backup-thread.mjs', from: join(stage, 'backup-thread.mjs'), mode: 0o644 },
   ...listBuiltinCgis(join(root, 'cgis')).map((f) => ({ path: `cgis/${f}`, from: join(root, 'cgis', f), mode: 0o644 })),
   // The web client served at `/` (SPEC §7), with its precompressed copies.
   ...listFiles(join(root, 'dist', 'web')).map((f) => ({ path: `web/${f}`, from: join(root, 'dist', 'web', f), mode: 0o644 })),

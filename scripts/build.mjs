@@ -104,6 +104,7 @@ await Promise.all([
     entryPoints: {
       cli: 'src/cli.ts',
       'store-thread': 'src/store/thread.ts',
+      'backup-thread': 'src/store/backup-thread.ts',
       testing: 'src/testing.ts',
       'typecheck-worker': 'src/host/typecheck-worker.ts',
     },

@@ -1,4 +1,4 @@
-/** `cgihost start | dev | check | new | canary | promote | rollback` */
+/** `cgihost start | dev | check | new | canary | promote | rollback | users | backup` */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +9,8 @@ import { runServer } from './start.js';
 import { checkCgis } from './host/check.js';
 import { scaffoldCgi } from './host/scaffold.js';
 import { canaryCommand } from './host/canary-cli.js';
+import { usersCommand } from './host/users-cli.js';
+import { backupCommand } from './host/backup-cli.js';
 
 const USAGE = `usage: cgihost <command> [options]
 
@@ -20,11 +22,19 @@ commands:
   canary <name> <pct>   set a CGI's canary share on a running host
   promote <name>        make the canary the stable version
   rollback <name>       send every user back to the stable version
+  users list [PREFIX]   list accounts (on a running host)
+  users disable|enable|reset-password <username>
+                        disable (sessions end at once) or enable an account, or set a new
+                        password (made up and printed, or read with --password-stdin)
+  backup FILE           online backup of the database to FILE and the media folder to
+                        FILE.media (--media DIR), while the host serves
 
 options:
   --config FILE   host.config.json by default
   --port N  --host H  --data-dir DIR  --cgis-dir DIR
-  --url URL       (canary, promote, rollback) the running host, default from the config
+  --url URL       (canary, promote, rollback, users, backup) the running host, default from the
+                  config; backup without --url is made by this process on the data dir
+  --json          (users) print JSON
   --version       print the version`;
 
 function version(): string {
@@ -46,6 +56,10 @@ async function main(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       'cgis-dir': { type: 'string' },
       url: { type: 'string' },
+      json: { type: 'boolean' },
+      'password-stdin': { type: 'boolean' },
+      media: { type: 'string' },
+      'busy-share': { type: 'string' },
       version: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -80,6 +94,10 @@ async function main(argv: string[]): Promise<number> {
     case 'promote':
     case 'rollback':
       return canaryCommand(config(), command, rest, values.url);
+    case 'users':
+      return usersCommand(config(), rest, { url: values.url, json: values.json, passwordStdin: values['password-stdin'] });
+    case 'backup':
+      return backupCommand(config(), rest, { media: values.media, url: values.url, busyShare: values['busy-share'] });
     default:
       console.error(`unknown command "${command}"\n\n${USAGE}`);
       return 2;

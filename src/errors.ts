@@ -30,6 +30,8 @@ const CLIENT_ERRORS = {
   FORBIDDEN: 403,
   /** The caller is not a member of the group. */
   NOT_GROUP_MEMBER: 403,
+  /** login with the right password for an account an administrator disabled (SPEC §10). */
+  ACCOUNT_DISABLED: 403,
   /** SPEC §6: a 1:1 message (or contact request) to someone who blocks the sender. */
   BLOCKED: 403,
   /** SPEC §6: with messaging.contactsOnly, a 1:1 message to someone who is not a contact. */
@@ -63,7 +65,7 @@ const CLIENT_ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   /** getmedia: the Range lies outside the file (our addition to SPEC §3). */
   RANGE_NOT_SATISFIABLE: 416,
-  /** Too many tries (logins); always with `retry-after`. */
+  /** Too many tries (logins), messages (limits.sendPerMinute) or connections from one address; always with `retry-after`. */
   RATE_LIMITED: 429,
 } as const;
 
@@ -75,6 +77,8 @@ const SYSTEM_ERRORS = {
   CGI_CRASHED: 502,
   /** The CGI is not loaded, failed to load, or is quarantined. */
   CGI_UNAVAILABLE: 503,
+  /** The database or the media folder cannot be written (disk full, read-only, I/O error): writes fail at once, reads go on (SPEC §10). */
+  STORE_UNAVAILABLE: 503,
   /** The CGI did not answer within its timeoutMs. */
   CGI_TIMEOUT: 504,
 } as const;

@@ -22,6 +22,8 @@ import { canaryRoutes } from './http/admin/canary-routes.js';
 import { platformRoutes } from './http/admin/platform-routes.js';
 import { monitorRoutes } from './http/admin/monitor-routes.js';
 import { adminHandler, cgisRoute } from './http/admin/router.js';
+import { usersRoutes } from './http/admin/users-routes.js';
+import { backupRoutes } from './http/admin/backup-routes.js';
 import { Front } from './http/server.js';
 import { loadWebClient } from './http/web-client.js';
 import { createLogger, type Logger } from './log.js';
@@ -51,7 +53,7 @@ export class Server {
     const log = opts.log ?? createLogger(config.log);
     // The port first: a taken port fails in a moment, before the data dir (perhaps a running host's) is touched.
     // Requests that arrive before the CGIs are loaded wait for serve().
-    const front = new Front(log);
+    const front = new Front(config, log);
     const address = await front.listen(config.port, config.host);
     const opened: Array<() => unknown> = [() => front.close()];
     try {
@@ -83,6 +85,7 @@ export class Server {
     spares.prime(listServedCgiFiles(config.cgisDir, paths.builtinCgisDir).length * config.cgiDefaults.workers);
     const store = await StoreHost.start({
       threadFile: paths.storeThreadFile,
+      backupThreadFile: paths.backupThreadFile,
       dataDir: config.dataDir,
       synchronous: config.store.synchronous,
       groupsMaxMembers: config.groups.maxMembers,
@@ -93,6 +96,8 @@ export class Server {
       },
       webhooks: config.webhooks,
       queue: config.queue,
+      login: config.limits.login,
+      sendPerMinute: config.limits.sendPerMinute,
       log,
     });
     opened.push(() => store.close());
@@ -142,6 +147,8 @@ export class Server {
         ...canaryRoutes(registry),
         ...monitorRoutes(monitor),
         ...platformRoutes({ store, registry, monitor }),
+        ...usersRoutes(store),
+        ...backupRoutes(store),
       ]),
       web: loadWebClient(paths.webDir),
     });

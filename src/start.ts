@@ -3,6 +3,19 @@ import type { Config } from './config/schema.js';
 import { createLogger } from './log.js';
 import { Server } from './server.js';
 
+function reloadCertificates(server: Server): void {
+  if (!server.config.tls) {
+    server.log.info('SIGHUP: no tls in the config, nothing to reload');
+    return;
+  }
+  try {
+    server.front.listener.reloadTls();
+    server.log.info('tls certificate reloaded', { cert: server.config.tls.cert });
+  } catch (e) {
+    server.log.error('tls certificate not reloaded; the previous one stays in use', { error: (e as Error).message });
+  }
+}
+
 /** Resolves -1: the process keeps running; the signal handlers end it. */
 export async function runServer(config: Config, opts: { dev: boolean }): Promise<number> {
   if (opts.dev) config.log.format = 'pretty';
@@ -44,8 +57,13 @@ export async function runServer(config: Config, opts: { dev: boolean }): Promise
     process.stdin.on('end', () => stop('stdin closed'));
     process.stdin.resume();
   }
+  // SIGHUP: certificates renewed on disk (certbot's deploy hook, say) are read again; open connections keep theirs.
+  process.on('SIGHUP', () => reloadCertificates(server));
   const { host: h, port } = server.address;
   const shown = h.includes(':') ? `[${h}]` : h;
-  console.log(`cgihost ${opts.dev ? 'dev ' : ''}listening on http://${shown}:${port} (cgis: ${config.cgisDir}, data: ${config.dataDir})`);
+  const scheme = server.front.listener.scheme;
+  console.log(
+    `cgihost ${opts.dev ? 'dev ' : ''}listening on ${scheme}://${shown}:${port} (cgis: ${config.cgisDir}, data: ${config.dataDir})`,
+  );
   return -1;
 }

@@ -20,6 +20,7 @@ const OUTPUTS = [
   'index.js',
   'testing.js',
   'store-thread.js',
+  'backup-thread.js',
   'typecheck-worker.js',
   'worker.cjs',
   'worker-bundle.cjs',

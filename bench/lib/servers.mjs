@@ -5,7 +5,7 @@
 //   { name, url, pid, child, spawnedAt, readyMs, logTail(), outputBytes(), stop() }
 // where readyMs is the time from spawn to that line.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,8 @@ export function startBaseline({ env } = {}) {
  * @param {string[]} [o.nodeArgs] node options for this host, after BENCH_HOST_NODE_ARGS (an A/B side of a bench)
  * @param {string} [o.cli] another build's dist/cli.js for this host (an A/B side against another branch)
  */
+let configs = 0;
+
 export function startHost({
   cgisDir,
   configFile,
@@ -56,7 +58,14 @@ export function startHost({
   // BENCH_HOST_NODE_ARGS: node options for the host only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under load.
   const nodeArgs = [...(process.env.BENCH_HOST_NODE_ARGS ?? '').split(' ').filter(Boolean), ...ownNodeArgs];
   const args = [...nodeArgs, cli, 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--cgis-dir', cgisDir];
-  if (configFile) args.push('--config', configFile);
+  // A benchmark measures throughput, not the abuse limits: its few senders send far more than limits.sendPerMinute (600)
+  // allows. The config file given (if any) is copied with that limit switched off, unless it sets one itself.
+  const config = configFile ? JSON.parse(readFileSync(configFile, 'utf8')) : {};
+  config.limits = { sendPerMinute: 0, ...config.limits };
+  // Beside the original: relative paths in a config file are relative to the file.
+  const benchConfig = join(configFile ? dirname(configFile) : tmpdir(), `.cgihost-bench-${process.pid}-${++configs}.config.json`);
+  writeFileSync(benchConfig, JSON.stringify(config));
+  args.push('--config', benchConfig);
   args.push(...extraArgs);
   return startProcess({
     name: 'host',
@@ -66,6 +75,7 @@ export function startHost({
     readyTimeoutMs,
     cleanup: () => {
       if (ownDataDir) rmSync(dir, { recursive: true, force: true });
+      rmSync(benchConfig, { force: true });
     },
   });
 }

@@ -12,20 +12,21 @@ export default defineCgi({
   }),
   output: z.object({ uid: z.string(), token: z.string() }),
   async handler(input, ctx) {
-    // Throttled per username and per address, so neither one account nor one client can guess fast.
-    const keys = [`user:${input.username}`, `ip:${ctx.ip}`];
-    const gate = await ctx.store.checkLoginAllowed({ keys });
+    // Throttled per account and per client address, with different budgets (README: login throttling).
+    const who = { username: input.username, ip: ctx.ip };
+    const gate = await ctx.store.checkLogin(who);
     if (!gate.allowed) {
       throw new CgiError(429, 'RATE_LIMITED', 'too many failed logins; try again later', { retryAfterSec: gate.retryAfterSec });
     }
     const user = await ctx.store.findUserByName({ username: input.username });
     const ok = user ? await verifyPassword(input.password, user.passwordHash) : (await burnPasswordCheck(input.password), false);
     if (!user || !ok) {
-      await ctx.store.recordLoginFailure({ keys });
+      await ctx.store.recordLogin({ ...who, ok: false });
       throw new CgiError(401, 'BAD_CREDENTIALS', 'wrong username or password');
     }
-    // Only the account's count is forgiven: other guesses from this address still count.
-    await ctx.store.clearLoginFailures({ keys: [`user:${input.username}`] });
+    // Said only to whoever knows the password, so it tells a guesser nothing about the account.
+    if (user.disabled) throw new CgiError(403, 'ACCOUNT_DISABLED', 'this account is disabled');
+    await ctx.store.recordLogin({ ...who, ok: true });
     // 256 random bits; only its SHA-256 is stored.
     const token = randomBytes(32).toString('base64url');
     const tokenHash = createHash('sha256').update(token).digest('hex');

@@ -36,6 +36,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   const base = path ? dirname(path) : process.cwd();
   config.dataDir = resolve(base, config.dataDir);
   config.cgisDir = resolve(base, config.cgisDir);
+  if (config.tls) config.tls = { cert: resolve(base, config.tls.cert), key: resolve(base, config.tls.key) };
   if (overrides.port !== undefined) config.port = overrides.port;
   if (overrides.host !== undefined) config.host = overrides.host;
   if (overrides.dataDir !== undefined) config.dataDir = resolve(overrides.dataDir);

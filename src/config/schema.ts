@@ -1,6 +1,7 @@
 /** host.config.json: one schema, with every default. Unknown keys are errors (a typo must not pass silently). */
 import { z } from 'zod';
 import { parseAllowRule } from './fetch-allow.js';
+import { addressEntryError } from './addresses.js';
 
 const CgiLimitsSchema = z.strictObject({
   /** Worker threads per CGI version. */
@@ -59,6 +60,17 @@ export const ConfigSchema = z.strictObject({
   cgisDir: z.string().min(1).default('./cgis'),
   /** Required as `Authorization: Bearer` on /metrics and /_host/ when set; else those are loopback-only. */
   adminToken: z.string().min(8).optional(),
+  /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For gives the client's address (SPEC §10). */
+  trustProxy: z
+    .array(
+      z.string().superRefine((v, ctx) => {
+        const err = addressEntryError(v);
+        if (err) ctx.addIssue({ code: 'custom', message: err });
+      }),
+    )
+    .default([]),
+  /** HTTPS on the same port: PEM files (the certificate chain and its key), read again on SIGHUP. */
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
   /** Watch the cgis folder and swap changed CGIs live. */
   watch: z.boolean().default(true),
   /** Type-check each CGI hot reload swaps in (in a thread of its own) and report its type errors. */
@@ -74,6 +86,26 @@ export const ConfigSchema = z.strictObject({
         .max(16 * 1024 * 1024)
         .default(64 * 1024),
       shutdownTimeoutMs: z.number().int().min(0).max(600_000).default(15_000),
+      /** Messages (sendmsg, sendmediamsg) one user may send per minute before 429 RATE_LIMITED; 0: no limit. */
+      sendPerMinute: z.number().int().min(0).max(1_000_000).default(600),
+      /** Login throttle (see README): failures per account, and per client address, within windowMs. */
+      login: z
+        .strictObject({
+          accountFailures: z.number().int().min(1).max(10_000).default(5),
+          addressFailures: z.number().int().min(1).max(1_000_000).default(100),
+          windowMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
+        })
+        .prefault({}),
+      /** A request's head must arrive whole within this time (nginx: client_header_timeout). */
+      headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+      /** A request body that sends nothing for this long is cut off (nginx: client_body_timeout). */
+      bodyIdleTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+      /** A whole request, a large upload included, must arrive within this time. */
+      requestTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(600_000),
+      /** An idle keep-alive connection is closed after this long. */
+      keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(65_000),
+      /** Connections one client address may hold at once (trusted proxies are not counted); 0: no cap. */
+      connectionsPerAddress: z.number().int().min(0).max(1_000_000).default(256),
     })
     .prefault({}),
   cgiDefaults: z

@@ -1,5 +1,6 @@
 /** `cgihost canary|promote|rollback`: talk to a running host's admin API. */
 import type { Config } from '../config/schema.js';
+import { hostUrl } from './admin-client.js';
 
 export async function canaryCommand(
   config: Config,
@@ -12,7 +13,7 @@ export async function canaryCommand(
     console.error(command === 'canary' ? 'usage: cgihost canary <name> <percent>' : `usage: cgihost ${command} <name>`);
     return 2;
   }
-  const base = url ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+  const base = hostUrl(config, url);
   const body = command === 'canary' ? { percent: Number(pct) } : {};
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (config.adminToken) headers.authorization = `Bearer ${config.adminToken}`;

@@ -15,6 +15,8 @@ export interface RuntimePaths {
   storeThreadFile: string;
   /** The built web client (index.html and assets/), served at `/`. */
   webDir: string;
+  /** The thread a backup runs in (cgihost backup through the admin API). */
+  backupThreadFile: string;
   /** CGIs served when the cgis folder has no file of the same name (the binary's embedded ones). */
   builtinCgisDir?: string;
 }
@@ -32,6 +34,7 @@ export function runtimePaths(): RuntimePaths {
       workerFile: join(DIST_DIR, 'worker.cjs'),
       storeThreadFile: join(DIST_DIR, 'store-thread.js'),
       webDir: join(DIST_DIR, 'web'),
+      backupThreadFile: join(DIST_DIR, 'backup-thread.js'),
     }
   );
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { CgiError } from '../errors.js';
 import type { RawBody } from '../index.js';
+import { isStorageFailure, storeUnavailable } from '../store/disk-full.js';
 
 function tooLarge(limit: number): CgiError {
   return new CgiError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${limit} bytes`, { limit });
@@ -87,11 +88,14 @@ export async function receiveRaw(req: IncomingMessage, types: Record<string, num
       }
     };
     req.on('data', onData);
-    req.on('end', () => out.end(() => (failed ? undefined : resolve())));
+    // end's callback also runs when the last write or the close failed (a full disk), possibly before 'error' is emitted.
+    const failedWrite = (e: Error) => fail(isStorageFailure(e) ? storeUnavailable(e) : e);
+    req.on('end', () => out.end((e?: Error | null) => (e ? failedWrite(e) : failed ? undefined : resolve())));
     req.on('close', () => {
       if (!req.complete) fail(new CgiError('INVALID_INPUT', 'the upload was interrupted'));
     });
-    out.on('error', (e) => fail(e));
+    // A full disk is the store's state, not a fault of the host: 503 STORE_UNAVAILABLE, the upload may be tried again.
+    out.on('error', failedWrite);
   });
   return { contentType, size, sha256: hash.digest('hex'), path };
 }

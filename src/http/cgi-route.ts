@@ -11,6 +11,7 @@ import type { RequestObserver } from '../monitor/observer.js';
 import type { WorkerReply } from '../worker/cgi-worker.js';
 import type { WorkerRequest } from '../worker/protocol.js';
 import { readText, receiveRaw } from './body.js';
+import { clientAddress } from './client-address.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface TokenResolver {
@@ -74,7 +75,7 @@ export async function serveCgi(
       requestId,
       uid: auth?.uid,
       sessionId: auth?.sessionId,
-      ip: req.socket.remoteAddress ?? '',
+      ip: clientAddress(req),
       headers: pickHeaders(req),
     };
     if (meta.rawTypes) {
@@ -113,7 +114,13 @@ export async function serveCgi(
       status = 499;
       code = 'CLIENT_CLOSED';
     } else {
-      deps.log.error('request failed in the host', { cgi: name, version: d?.version, requestId, error: (e as Error).stack });
+      deps.log.error('request failed in the host', {
+        cgi: name,
+        version: d?.version,
+        requestId,
+        ip: clientAddress(req),
+        error: (e as Error).stack,
+      });
       sendError(res, 'INTERNAL', 'internal error', requestId, { headers });
     }
   } finally {

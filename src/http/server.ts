@@ -1,8 +1,12 @@
 /** The HTTP front: node:http, routing, request ids, and nothing a client sends may crash it. */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { serveCgi, type CgiRouteDeps, type RequestSeen } from './cgi-route.js';
+import { clientAddress, ProxyTrust, setClientAddress } from './client-address.js';
+import { watchBodyIdle } from './limits/body-idle.js';
+import { createListener, type Listener } from './listener.js';
 import { sendError, sendJson } from './respond.js';
 import type { WebClient } from './web-client.js';
 
@@ -18,6 +22,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export class Front {
   readonly server: Server;
+  /** HTTP or HTTPS, with the slow-client bounds (listener.ts). */
+  readonly listener: Listener;
+  private readonly trust: ProxyTrust;
   /** Set by serve(): until then requests wait in `waiting`. */
   private deps!: FrontDeps;
   private inflight = 0;
@@ -27,13 +34,13 @@ export class Front {
   /** Requests that arrived after listen() and before serve() (the CGIs were still loading). */
   private waiting: Array<() => void> | null = [];
 
-  constructor(private readonly log: Logger) {
-    // A request (a large upload included) must arrive whole within 10 minutes.
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 600_000 }, (req, res) => this.handle(req, res));
-    this.server.on('clientError', (err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
-    });
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    this.trust = new ProxyTrust(config.trustProxy);
+    this.listener = createListener(config, this.trust, log, (req, res) => this.handle(req, res));
+    this.server = this.listener.server;
   }
 
   listen(port: number, host: string): Promise<{ host: string; port: number }> {
@@ -85,6 +92,8 @@ export class Front {
       this.waiting.push(() => this.handle(req, res));
       return;
     }
+    setClientAddress(req, this.trust);
+    if (!req.complete) watchBodyIdle(req, this.config.limits.bodyIdleTimeoutMs);
     const started = performance.now();
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : `${this.idPrefix}-${(++this.seq).toString(36)}`;
@@ -117,6 +126,7 @@ export class Front {
       status: res.writableFinished ? res.statusCode : 499,
       ms: Math.round((performance.now() - started) * 100) / 100,
       requestId,
+      ip: clientAddress(req),
       cgi: seen.cgi,
       version: seen.version,
       uid: seen.uid,

@@ -226,6 +226,12 @@ export class HostMetrics {
       'counter',
     );
     single('cgihost_store_commits_total', "Transactions committed by the store's writer.", (s) => s.commits, 'counter');
+    single(
+      'cgihost_store_writes_failing',
+      '1 while the store cannot write to its disk (full, read-only: writes answer 503 STORE_UNAVAILABLE), else 0.',
+      (s) => (s.writesFailingSince > 0 ? 1 : 0),
+      'gauge',
+    );
     const up: Gauge = new client.Gauge({
       name: 'cgihost_store_stats_up',
       help: '1 when the store thread answered the last stats request in time, else 0.',

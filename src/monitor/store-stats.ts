@@ -27,6 +27,7 @@ const EMPTY: StoreStats = {
   messagesSent: {},
   inboxEntriesWritten: 0,
   commits: 0,
+  writesFailingSince: 0,
 };
 
 export class StoreStatsCache {
@@ -88,5 +89,6 @@ function normalise(s: Partial<StoreStats> | undefined): StoreStats {
     messagesSent: rec(s?.messagesSent),
     inboxEntriesWritten: num(s?.inboxEntriesWritten),
     commits: num(s?.commits),
+    writesFailingSince: num(s?.writesFailingSince),
   };
 }

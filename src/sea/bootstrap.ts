@@ -26,6 +26,7 @@ try {
   setRuntimePaths({
     workerFile: join(dir, 'worker.cjs'),
     storeThreadFile: join(dir, 'store-thread.mjs'),
+    backupThreadFile: join(dir, 'backup-thread.mjs'),
     builtinCgisDir: join(dir, 'cgis'),
     webDir: join(dir, 'web'),
   });

@@ -18,7 +18,8 @@ export class Accounts {
   private readonly userExists: Statement<[string], number>;
   private readonly nameTaken: Statement<[string], number>;
   private readonly insertUser: Statement<[string, string, string, number]>;
-  private readonly byName: Statement<[string], { uid: string; passwordHash: string }>;
+  private readonly byName: Statement<[string], { uid: string; passwordHash: string; disabled: number }>;
+  private readonly disabledAt: Statement<[string], number | null>;
   private readonly insertSession: Statement<[string, string, string, string | null, number]>;
   private readonly deleteSession: Statement<[string]>;
 
@@ -26,7 +27,10 @@ export class Accounts {
     this.userExists = db.prepare<[string], number>('SELECT 1 FROM users WHERE uid = ?').pluck();
     this.nameTaken = db.prepare<[string], number>('SELECT 1 FROM users WHERE username = ?').pluck();
     this.insertUser = db.prepare('INSERT INTO users (uid, username, password_hash, created_at) VALUES (?, ?, ?, ?)');
-    this.byName = db.prepare('SELECT uid, password_hash AS passwordHash FROM users WHERE username = ?');
+    this.byName = db.prepare(
+      'SELECT uid, password_hash AS passwordHash, disabled_at IS NOT NULL AS disabled FROM users WHERE username = ?',
+    );
+    this.disabledAt = db.prepare<[string], number | null>('SELECT disabled_at FROM users WHERE uid = ?').pluck();
     this.insertSession = db.prepare('INSERT INTO sessions (token_hash, session_id, uid, device_id, created_at) VALUES (?, ?, ?, ?, ?)');
     this.deleteSession = db.prepare('DELETE FROM sessions WHERE session_id = ?');
   }
@@ -65,15 +69,18 @@ export class Accounts {
     return { uid };
   }
 
-  findUserByName(a: { username: string }): { uid: string; passwordHash: string } | null {
+  findUserByName(a: { username: string }): { uid: string; passwordHash: string; disabled: boolean } | null {
     if (typeof a.username !== 'string') return null;
-    return this.byName.get(a.username) ?? null;
+    const row = this.byName.get(a.username);
+    return row ? { uid: row.uid, passwordHash: row.passwordHash, disabled: row.disabled === 1 } : null;
   }
 
   createSession(tx: Tx, a: { uid: string; tokenHash: string; deviceId?: string }): { sessionId: string } {
     requireString(a.tokenHash, 'tokenHash', 256);
     if (a.deviceId !== undefined) requireString(a.deviceId, 'deviceId', 256);
     if (!this.exists(a.uid)) throw new CgiError('NO_SUCH_USER', 'no such user');
+    // A login that checked the password just before an administrator disabled the account gets no session.
+    if (this.disabledAt.get(a.uid) != null) throw new CgiError('ACCOUNT_DISABLED', 'this account is disabled');
     const sessionId = newSessionId();
     this.insertSession.run(a.tokenHash, sessionId, a.uid, a.deviceId ?? null, tx.now);
     return { sessionId };

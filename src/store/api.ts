@@ -156,15 +156,20 @@ export interface Conversation extends ConversationRef {
 export interface StoreApi {
   // accounts
   createUser(a: { username: string; passwordHash: string }): { uid: string };
-  findUserByName(a: { username: string }): { uid: string; passwordHash: string } | null;
+  /** `disabled`: an administrator disabled the account (login answers 403 ACCOUNT_DISABLED once the password is right). */
+  findUserByName(a: { username: string }): { uid: string; passwordHash: string; disabled: boolean } | null;
   createSession(a: { uid: string; tokenHash: string; deviceId?: string }): { sessionId: string };
   revokeSession(a: { sessionId: string }): { revoked: boolean };
-  /** Login throttling, kept in memory by the store thread, shared by every worker. */
-  checkLoginAllowed(a: { keys: string[] }): { allowed: boolean; retryAfterSec: number };
-  recordLoginFailure(a: { keys: string[] }): void;
-  clearLoginFailures(a: { keys: string[] }): void;
+  /**
+   * Login throttling (README: per account and per client address, with
+   * different budgets), shared by every worker: asked before the password is
+   * checked, told the outcome after.
+   */
+  checkLogin(a: { username: string; ip: string }): { allowed: boolean; retryAfterSec: number };
+  recordLogin(a: { username: string; ip: string; ok: boolean }): void;
 
   // messaging
+  /** Counts against the sender's limits.sendPerMinute: past it, 429 RATE_LIMITED with details.retryAfterSec. */
   sendMessage(a: SendMessageArgs): SendMessageResult;
   sync(a: SyncArgs): SyncResult;
 

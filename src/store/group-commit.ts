@@ -21,6 +21,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { CgiError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isStorageFailure, storeUnavailable, WriteHealth } from './disk-full.js';
 
 /** What a batch's committed operations did, for after-commit work (wake-ups, queue consumers, stats). */
 export class Batch {
@@ -133,6 +134,10 @@ export class GroupCommit {
   commits = 0;
   /** Transactions that had to run again with savepoints (an item failed after writing). */
   isolatedRetries = 0;
+  /** Whether the disk takes writes (see disk-full.ts). */
+  readonly health: WriteHealth;
+  /** Why the last transaction was lost, to answer its writes with. */
+  private lastLoss: unknown = null;
   private queue: Pending[] = [];
   private scheduled = false;
   private closed = false;
@@ -157,6 +162,7 @@ export class GroupCommit {
     this.release = db.prepare('RELEASE item');
     this.rollbackTo = db.prepare('ROLLBACK TO item');
     this.totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
+    this.health = new WriteHealth(log);
   }
 
   get queued(): number {
@@ -195,7 +201,9 @@ export class GroupCommit {
       }
     });
     if (!batch) {
-      for (const op of ops) op.reject(new CgiError('INTERNAL', 'the write could not be committed'));
+      const full = isStorageFailure(this.lastLoss);
+      for (const op of ops)
+        op.reject(full ? storeUnavailable(this.lastLoss) : new CgiError('INTERNAL', 'the write could not be committed'));
       return;
     }
     for (let i = 0; i < ops.length; i++) {
@@ -245,9 +253,12 @@ export class GroupCommit {
           this.isolatedRetries++;
           continue;
         }
-        this.log.error('store transaction lost', { error: String(err), entries: batch.entries });
+        this.lastLoss = err;
+        if (isStorageFailure(err)) this.health.failed(err, 'commit');
+        else this.log.error('store transaction lost', { error: String(err), entries: batch.entries });
         return null;
       }
+      this.health.succeeded();
       this.journal.commit();
       this.commits++;
       return batch;
@@ -298,7 +309,8 @@ export class ItemRunner {
         throw NEEDS_ISOLATION;
       }
       this.journal.rollbackTo(mark);
-      fail(err);
+      // The statement alone was undone (the transaction lives on): still the disk's fault, not the caller's.
+      fail(isStorageFailure(err) ? storeUnavailable(err) : err);
       return false;
     }
     if (this.isolate) this.s.release.run();

@@ -9,14 +9,21 @@ import { createLogger, type Logger } from '../log.js';
 import { CgiError } from '../errors.js';
 import type { StoreControl, StoreControlReply, StoreStats } from './protocol.js';
 import type { PortOwner } from './platform-api.js';
-import type { StoreAdminApi, StoreAdminOp } from './platform.js';
 import type { StoreOptions } from './options.js';
 import type { StoreThreadOptions } from './thread.js';
 import { revocationCounter, TokenReader } from './token-reader.js';
+import type { BackupProgress, BackupResult, ListUsersArgs, StoreAdmin, StoreAdminApi, StoreAdminOp } from './admin-api.js';
+import { checkBackupTarget } from './backup.js';
+import { runBackupThread } from './backup-runner.js';
+import { copyMedia } from './media-copy.js';
+import { dbPath } from './db.js';
+import { join } from 'node:path';
 
 export interface StoreHostOptions extends StoreOptions {
   /** The bundled thread entry (dist/store-thread.js). */
   threadFile: string;
+  /** The bundled backup thread (dist/backup-thread.js); without it backup() is refused. */
+  backupThreadFile?: string;
   /** Called when the thread stops without being asked to. */
   onExit?: (code: number) => void;
 }
@@ -31,7 +38,7 @@ type ControlCall = StoreControl extends infer C ? (C extends { id: number } ? Om
 /** A close that takes longer (the thread is stuck) ends with terminate(): SQLite recovers from that. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
-export class StoreHost {
+export class StoreHost implements StoreAdmin {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private reader: TokenReader | null = null;
@@ -39,6 +46,9 @@ export class StoreHost {
   private closing: Promise<void> | null = null;
   private readonly ready: Promise<void>;
   private readonly exited: Promise<void>;
+
+  private dataDir = '';
+  private backupThreadFile?: string;
 
   private constructor(
     private readonly worker: Worker,
@@ -66,7 +76,7 @@ export class StoreHost {
 
   /** Starts the store thread and resolves once its database is open. */
   static async start(opts: StoreHostOptions): Promise<StoreHost> {
-    const { threadFile, log = createLogger({ level: 'info', format: 'json' }), onExit, ...rest } = opts;
+    const { threadFile, backupThreadFile, log = createLogger({ level: 'info', format: 'json' }), onExit, ...rest } = opts;
     const revocations = revocationCounter();
     const workerData: StoreThreadOptions = {
       revocations,
@@ -77,10 +87,13 @@ export class StoreHost {
       webhooks: rest.webhooks,
       queue: rest.queue,
       login: rest.login,
+      sendPerMinute: rest.sendPerMinute,
     };
     // A large young generation: the store thread allocates per message and batch, and scavenges less often.
     const thread = new Worker(threadFile, { workerData, name: 'cgihost-store', resourceLimits: { maxYoungGenerationSizeMb: 64 } });
     const host = new StoreHost(thread, log, onExit);
+    host.dataDir = rest.dataDir;
+    host.backupThreadFile = backupThreadFile;
     try {
       await host.ready;
       host.reader = new TokenReader(rest.dataDir, revocations);
@@ -112,7 +125,7 @@ export class StoreHost {
     return port2;
   }
 
-  /** The admin API's questions about topics, dead letters and schedules. A store refusal keeps its code (a CgiError). */
+  /** The admin API's questions about topics, dead letters, schedules and users. A store refusal keeps its code (a CgiError). */
   async admin<K extends StoreAdminOp>(op: K, args: Parameters<StoreAdminApi[K]>[0]): Promise<Awaited<ReturnType<StoreAdminApi[K]>>> {
     const r = await this.call({ t: 'admin', op, args });
     if (r.t !== 'admin') throw new Error('unexpected store reply');
@@ -129,6 +142,44 @@ export class StoreHost {
   /** Delivers an event (an alert, for one) to the webhooks configured for it, through the durable queue. */
   async emit(event: string, payload: unknown): Promise<void> {
     await this.call({ t: 'emit', event, payload });
+  }
+
+  // administration (StoreAdmin): errors come back as CgiErrors with the store's code
+
+  listUsers(a: ListUsersArgs) {
+    return this.admin('listUsers', a);
+  }
+  getUser(a: { username: string }) {
+    return this.admin('getUser', a);
+  }
+  setUserDisabled(a: { username: string; disabled: boolean }) {
+    return this.admin('setUserDisabled', a);
+  }
+  resetPassword(a: { username: string; passwordHash: string }) {
+    return this.admin('resetPassword', a);
+  }
+
+  /**
+   * SQLite only (see backup.ts): a consistent copy of the database into
+   * `file` (absolute), made in a thread of its own while the host serves;
+   * then, with `mediaDir`, the media files that folder lacks.
+   */
+  async backup(
+    a: { file: string; mediaDir?: string; busyShare?: number },
+    onProgress?: (p: BackupProgress) => void,
+  ): Promise<BackupResult> {
+    const dbFile = dbPath(this.dataDir);
+    const file = checkBackupTarget(dbFile, a.file);
+    if (a.mediaDir !== undefined && (typeof a.mediaDir !== 'string' || !a.mediaDir.startsWith('/'))) {
+      throw new CgiError('INVALID_INPUT', 'the media folder must be an absolute path');
+    }
+    const data = { dbFile, file, busyShare: a.busyShare };
+    // Never on this thread: the copy sleeps between its steps.
+    if (!this.backupThreadFile) throw new CgiError('INTERNAL', 'this store was started without a backup thread');
+    const db = await runBackupThread(this.backupThreadFile, data, onProgress);
+    this.log.info('backup written', { file, bytes: db.bytes, ms: db.ms });
+    if (a.mediaDir === undefined) return db;
+    return { ...db, media: await copyMedia(join(this.dataDir, 'media'), a.mediaDir) };
   }
 
   /** Answers every held long-poll now (empty) and holds no new ones: call it when starting to stop. */

@@ -47,10 +47,12 @@ export class Messaging {
     private readonly contactsOnly: boolean,
   ) {}
 
-  send(tx: Tx, a: SendMessageArgs): SendMessageResult {
+  /** `admitNew` is asked before a new message is stored (the send limit), never for a retry of one already stored. */
+  send(tx: Tx, a: SendMessageArgs, admitNew?: () => void): SendMessageResult {
     const p = checkPayload(a);
     const first = this.rows.findByClientId(a.from, a.clientMsgId);
     if (first) return sameAnswer(first, p);
+    admitNew?.();
     if (!this.accounts.exists(a.from)) throw new CgiError('NO_SUCH_USER', 'no such sender');
     if (p.mediaId !== null) this.checkMedia(a.from, p.mediaId, a.type as keyof typeof MEDIA_KIND_OF_TYPE);
 

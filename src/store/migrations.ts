@@ -275,4 +275,7 @@ export const migrations: readonly (string | Migration)[] = [
     error       TEXT
   ) WITHOUT ROWID;
   `,
+  /* 4: accounts an administrator disabled (SPEC §10); NULL: enabled */ `
+  ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+  `,
 ];

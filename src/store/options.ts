@@ -33,8 +33,10 @@ export interface QueueOptions {
 }
 
 export interface LoginThrottleOptions {
-  /** Failures of one key within windowMs after which logins with that key are refused. */
-  maxFailures?: number;
+  /** Wrong passwords for one account within windowMs after which its logins are refused (default 5). */
+  accountFailures?: number;
+  /** Wrong passwords from one client address within windowMs after which that address's new accounts are refused (default 100). */
+  addressFailures?: number;
   windowMs?: number;
 }
 
@@ -61,6 +63,8 @@ export interface StoreOptions {
   webhooks?: WebhookConfig[];
   queue?: QueueOptions;
   login?: LoginThrottleOptions;
+  /** Messages one user may send per minute (a bucket of this size refilled over a minute); 0 or absent: no limit. */
+  sendPerMinute?: number;
   /** Where the store's records go (default: JSON lines on stdout); in the store thread, to the main thread's logger. */
   log?: Logger;
   /** Over a SharedArrayBuffer: bumped after each committed session revocation (see TokenReader). */

@@ -42,7 +42,7 @@ export interface DeadLetter {
 }
 
 /** What the admin API asks the store (through the main thread's control port). */
-export interface StoreAdminApi {
+export interface PlatformAdminApi {
   queueTopics(): Record<string, TopicCounts>;
   deadLetters(a: { topic?: string; limit?: number; before?: string }): { deadLetters: DeadLetter[]; next?: string };
   retryDead(a: { jobId: string }): { jobId: string; topic: string };
@@ -51,7 +51,7 @@ export interface StoreAdminApi {
   scheduleRuns(): ScheduleRun[];
 }
 
-export type StoreAdminOp = keyof StoreAdminApi;
+export type PlatformAdminOp = keyof PlatformAdminApi;
 
 export class Platform {
   readonly kv: Kv;

@@ -10,7 +10,7 @@ import type { ToConsumer, Subscription, TopicCounts } from '../queue/consumers.j
 import type { Level } from '../log.js';
 import type { StoreOp } from './api.js';
 import type { PlatformOp, PortOwner } from './platform-api.js';
-import type { StoreAdminOp } from './platform.js';
+import type { StoreAdminOp } from './admin-api.js';
 
 /** CGI worker -> store thread, on a worker's own port. */
 export type StoreRequest =
@@ -53,20 +53,22 @@ export interface StoreStats {
   inboxEntriesWritten: number;
   /** Transactions committed since the store opened (each one fsync at synchronous=FULL). */
   commits: number;
+  /** When writes began to fail on the disk (epoch ms: full, read-only; SPEC §10), or 0 while they work. */
+  writesFailingSince: number;
 }
 
 /** main thread -> store thread, on its parentPort. */
 export type StoreControl =
   /** A worker's port; `owner` binds it to a CGI group's kv space (none: ctx.kv is refused on it). */
   | { t: 'attach'; port: import('node:worker_threads').MessagePort; owner?: PortOwner }
-  /** The admin API's questions about the queue and schedules (StoreAdminApi). */
-  | { t: 'admin'; id: number; op: StoreAdminOp; args: unknown }
   | { t: 'stats'; id: number }
   | { t: 'close'; id: number }
   /** Answer every held long-poll now, with an empty list (graceful stop, before draining HTTP). */
   | { t: 'releaseWaiters'; id: number }
   /** An event to deliver to configured webhooks through the queue (alerts, for one). */
-  | { t: 'emit'; id: number; event: string; payload: unknown };
+  | { t: 'emit'; id: number; event: string; payload: unknown }
+  /** An administrator's operation (StoreAdminApi): the queue, schedules and users, for the admin API and `cgihost users`. */
+  | { t: 'admin'; id: number; op: StoreAdminOp; args: unknown };
 
 /** store thread -> main thread. */
 export type StoreControlReply =

@@ -13,7 +13,10 @@ import { ConversationRows } from './conversation-rows.js';
 import { Inbox } from './inbox.js';
 import { SyncWaiters } from './sync-waiters.js';
 import { Accounts } from './accounts.js';
-import { LoginThrottle } from './login-throttle.js';
+import { LoginPolicy } from './login-policy.js';
+import { SendLimit } from './send-limit.js';
+import { UserAdmin } from './user-admin.js';
+import type { ListUsersArgs, StoreAdmin } from './admin-api.js';
 import { MessageRows } from './message-rows.js';
 import { Groups } from './groups.js';
 import { Media, type PutMediaArgs } from './media.js';
@@ -27,6 +30,7 @@ import { DEFAULT_RECALL_WINDOW_MS, Recall } from './recall.js';
 import { MAX_SEARCH_LIMIT, Search } from './search.js';
 import { SearchIndexer } from './search-indexer.js';
 import { invalid } from './validate.js';
+import { isStorageFailure, storeUnavailable } from './disk-full.js';
 import { createLogger, type Logger } from '../log.js';
 import { DEFAULT_GROUPS_MAX_MEMBERS, resolveQueueOptions, type StoreOptions } from './options.js';
 import { JobQueue, type JobRow } from '../queue/jobs.js';
@@ -45,14 +49,16 @@ export interface CallContext {
 const MAX_SYNC_LIMIT = 500;
 const MAX_SYNC_TIMEOUT_MS = 30_000;
 
-export class Store implements StoreClient {
+export class Store implements StoreClient, StoreAdmin {
   private readonly db: Db;
   private readonly log: Logger;
   private readonly commit: GroupCommit;
   private readonly inbox: Inbox;
   private readonly waiters: SyncWaiters;
   private readonly accounts: Accounts;
-  private readonly throttle: LoginThrottle;
+  private readonly logins: LoginPolicy;
+  private readonly sendLimit: SendLimit;
+  private readonly users: UserAdmin;
   private readonly groups: Groups;
   private readonly media: Media;
   private readonly messaging: Messaging;
@@ -118,7 +124,9 @@ export class Store implements StoreClient {
       { committed: (b) => this.committed(b), lost: () => this.lost() },
       this.log,
     );
-    this.throttle = new LoginThrottle(opts.login?.maxFailures, opts.login?.windowMs);
+    this.logins = new LoginPolicy(opts.login);
+    this.sendLimit = new SendLimit(opts.sendPerMinute ?? 0);
+    this.users = new UserAdmin(db);
     this.jobs = new JobQueue(db, queue);
     this.webhooks = new WebhookDispatcher(opts.webhooks ?? [], this.jobs, this.commit, queue, this.log);
     const maxMembers = opts.groupsMaxMembers ?? DEFAULT_GROUPS_MAX_MEMBERS;
@@ -180,23 +188,52 @@ export class Store implements StoreClient {
   /** Answers only after the revocation is committed and token caches are told (TokenReader). */
   async revokeSession(a: { sessionId: string }) {
     const r = await this.commit.write(() => this.accounts.revokeSession(a));
-    if (r.revoked && this.revocations) Atomics.add(this.revocations, 0, 1);
+    if (r.revoked) this.sessionsRevoked();
     return r;
   }
-  async checkLoginAllowed(a: { keys: string[] }) {
-    return this.throttle.check(keys(a.keys));
+  async checkLogin(a: { username: string; ip: string }) {
+    loginArgs(a);
+    return this.logins.check(a.username, a.ip);
   }
-  async recordLoginFailure(a: { keys: string[] }) {
-    this.throttle.recordFailure(keys(a.keys));
+  async recordLogin(a: { username: string; ip: string; ok: boolean }) {
+    loginArgs(a);
+    this.logins.record(a.username, a.ip, a.ok === true);
   }
-  async clearLoginFailures(a: { keys: string[] }) {
-    this.throttle.clear(keys(a.keys));
+
+  // administration (StoreAdminApi; the control port only, never a CGI's)
+
+  async listUsers(a: ListUsersArgs) {
+    return this.users.list(a ?? {});
+  }
+  async getUser(a: { username: string }) {
+    return this.users.get(a?.username);
+  }
+  /** Like revokeSession: answered after the commit and after token caches are told, and the user's held syncs end. */
+  async setUserDisabled(a: { username: string; disabled: boolean }) {
+    const r = await this.commit.write((tx) => this.users.setUserDisabled(tx, a));
+    if (a.disabled) {
+      this.sessionsRevoked();
+      this.waiters.releaseUser(r.user.uid);
+    }
+    return r.user;
+  }
+  async resetPassword(a: { username: string; passwordHash: string }) {
+    const r = await this.commit.write((tx) => this.users.resetPassword(tx, a));
+    this.sessionsRevoked();
+    this.waiters.releaseUser(r.uid);
+    this.logins.forgetAccount(a.username);
+    return { revokedSessions: r.revokedSessions };
   }
 
   // messaging
 
   sendMessage(a: Parameters<StoreClient['sendMessage']>[0]) {
-    return this.commit.write((tx) => this.messaging.send(tx, a));
+    return this.commit.write((tx) => {
+      // A retry of a message already stored gets its answer even past the limit (its first answer may have been lost).
+      const r = this.messaging.send(tx, a, () => this.sendLimit.admit(a.from, tx.now));
+      if (tx.sent) this.sendLimit.spend(a.from, tx.now);
+      return r;
+    });
   }
 
   /** Entries after syncKey; with timeoutMs > 0 and none waiting, held until one is committed. */
@@ -319,7 +356,11 @@ export class Store implements StoreClient {
 
   async putMedia(a: PutMediaArgs) {
     this.accounts.requireUsers([a.uploader]);
-    await this.media.place(a);
+    await this.media.place(a).catch((err: unknown) => {
+      if (!isStorageFailure(err)) throw err;
+      this.commit.health.failed(err, 'media');
+      throw storeUnavailable(err);
+    });
     return this.commit.write((tx) => {
       this.accounts.requireUsers([a.uploader]);
       return this.media.record(tx, a);
@@ -358,6 +399,7 @@ export class Store implements StoreClient {
       messagesSent: Object.fromEntries(this.sent),
       inboxEntriesWritten: this.entriesWritten,
       commits: this.commit.commits,
+      writesFailingSince: this.commit.health.unavailableSince ?? 0,
     };
   }
 
@@ -394,6 +436,11 @@ export class Store implements StoreClient {
     if (b.topics.size > 0) this.platform.committed(b);
   }
 
+  /** Token caches (TokenReader) drop what they hold: a session was deleted and is committed. */
+  private sessionsRevoked(): void {
+    if (this.revocations) Atomics.add(this.revocations, 0, 1);
+  }
+
   private lost(): void {
     this.accounts.forget();
     this.groups.forget();
@@ -406,9 +453,8 @@ export class Store implements StoreClient {
   }
 }
 
-function keys(v: unknown): string[] {
-  if (!Array.isArray(v) || v.some((k) => typeof k !== 'string')) invalid('keys must be a list of strings');
-  return v as string[];
+function loginArgs(a: { username: unknown; ip: unknown }): void {
+  if (typeof a?.username !== 'string' || typeof a.ip !== 'string') invalid('username and ip are required');
 }
 
 function clampInt(v: unknown, min: number, max: number, dflt: number): number {

@@ -71,6 +71,11 @@ export class SyncWaiters {
     return true;
   }
 
+  /** Answers every held sync of one user with an empty list (the account was disabled). */
+  releaseUser(uid: string): void {
+    for (const w of [...(this.byUid.get(uid) ?? [])]) this.finish(w, empty(w.syncKey));
+  }
+
   /** Answers every held sync with an empty list (closing). */
   releaseAll(): void {
     for (const w of [...this.byRequest.values()]) this.finish(w, empty(w.syncKey));

@@ -6,9 +6,10 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { CgiError, isErrorCode, type ErrorCode } from '../errors.js';
 import type { StoreOp } from './api.js';
+import type { UsersAdminOp } from './admin-api.js';
 import type { StoreControl, StoreControlReply, StoreRequest, StoreResponse } from './protocol.js';
 import type { PlatformOp, PortOwner } from './platform-api.js';
-import type { StoreAdminOp } from './platform.js';
+import type { PlatformAdminOp } from './platform.js';
 import type { Subscriber } from '../queue/consumers.js';
 import { forwardLogger } from '../log.js';
 import type { StoreOptions } from './options.js';
@@ -24,9 +25,8 @@ const OPS: Record<StoreOp, true> = {
   findUserByName: true,
   createSession: true,
   revokeSession: true,
-  checkLoginAllowed: true,
-  recordLoginFailure: true,
-  clearLoginFailures: true,
+  checkLogin: true,
+  recordLogin: true,
   sendMessage: true,
   sync: true,
   setProfile: true,
@@ -55,8 +55,8 @@ const OPS: Record<StoreOp, true> = {
 /** ctx.kv and ctx.queue: the operations a worker's port may call in its owner's key space. */
 const PLATFORM_OPS: Record<PlatformOp, true> = { kvGet: true, kvList: true, kvCommit: true };
 
-/** What the main thread may ask for the admin API. */
-const ADMIN_OPS: Record<StoreAdminOp, true> = {
+/** What the main thread may ask for the admin API: the queue and schedules (the store's Platform)... */
+const PLATFORM_ADMIN_OPS: Record<PlatformAdminOp, true> = {
   queueTopics: true,
   deadLetters: true,
   retryDead: true,
@@ -64,6 +64,8 @@ const ADMIN_OPS: Record<StoreAdminOp, true> = {
   scheduleFinished: true,
   scheduleRuns: true,
 };
+/** ...and the users (the Store itself). */
+const USERS_ADMIN_OPS: Record<UsersAdminOp, true> = { listUsers: true, getUser: true, setUserDisabled: true, resetPassword: true };
 
 const control = parentPort!;
 const reply = (m: StoreControlReply) => control.postMessage(m);
@@ -177,9 +179,10 @@ function platformCall(outbox: Outbox<StoreResponse>, m: Extract<StoreRequest, { 
 function admin(m: Extract<StoreControl, { t: 'admin' }>): void {
   let result: Promise<unknown>;
   try {
-    if (!Object.hasOwn(ADMIN_OPS, m.op)) throw new Error(`unknown admin operation ${String(m.op)}`);
-    const fn = store.platform[m.op] as (args: unknown) => Promise<unknown>;
-    result = Promise.resolve(fn.call(store.platform, m.args ?? {}));
+    const target: object = Object.hasOwn(PLATFORM_ADMIN_OPS, m.op) ? store.platform : Object.hasOwn(USERS_ADMIN_OPS, m.op) ? store : {};
+    const fn = (target as Record<string, unknown>)[m.op];
+    if (typeof fn !== 'function') throw new Error(`unknown admin operation ${String(m.op)}`);
+    result = Promise.resolve(fn.call(target, m.args ?? {}));
   } catch (err) {
     result = Promise.reject(err);
   }

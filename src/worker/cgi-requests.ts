@@ -50,7 +50,7 @@ export function serveRequests(rt: Runtime, def: CgiDefinition): (m: HostToWorker
       if (e instanceof CgiError && isErrorCode(e.code)) {
         answerError(m, e.code, e.message, e.details, e.status, e.headers);
       } else {
-        rt.post({ t: 'log', level: 'error', msg: 'CGI threw', fields: { error: describe(e) }, requestId: m.requestId });
+        rt.post({ t: 'log', level: 'error', msg: 'CGI threw', fields: { ip: m.ip, error: describe(e) }, requestId: m.requestId });
         answerError(m, 'INTERNAL', 'internal error');
       }
     } finally {

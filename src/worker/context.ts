@@ -39,8 +39,13 @@ class BaseContext implements UnitContext {
     return (this.storeClient ??= this.rt.store.clientFor(this.requestId, (ms) => (this.heldMs += ms)));
   }
 
+  /** The client's address for log lines: a request's; jobs and runs have none. */
+  protected clientIp(): string | undefined {
+    return undefined;
+  }
+
   get log(): CgiLogger {
-    return (this.logger ??= this.rt.logger(this.requestId));
+    return (this.logger ??= this.rt.logger(this.requestId, this.clientIp()));
   }
 
   get kv() {
@@ -85,6 +90,10 @@ export class RequestContext extends BaseContext implements CgiContext {
     this.ip = m.ip;
     this.headers = m.headers;
     this.body = m.body;
+  }
+
+  protected override clientIp(): string {
+    return this.ip;
   }
 }
 

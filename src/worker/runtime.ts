@@ -38,9 +38,10 @@ export class Runtime {
     this.outbox.push(m, transfer);
   }
 
-  logger(requestId: string): CgiLogger {
+  /** `ip`: a request's client address, named on every line it logs (behind trusted proxies, the one they report: SPEC §10). */
+  logger(requestId: string, ip?: string): CgiLogger {
     const at = (level: 'info' | 'warn' | 'error') => (msg: string, fields?: Record<string, unknown>) =>
-      this.post({ t: 'log', level, msg, fields, requestId });
+      this.post({ t: 'log', level, msg, fields: ip === undefined ? fields : { ip, ...fields }, requestId });
     return { info: at('info'), warn: at('warn'), error: at('error') };
   }
 

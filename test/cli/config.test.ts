@@ -51,6 +51,16 @@ describe('an invalid host.config.json', () => {
     for (const key of ['"port"', '"prot"', '"log.level"', '"faults.crashLimit"', '"limits.jsonBodyByte"']) expect(r.stderr).toContain(key);
   });
 
+  it('a trustProxy entry that is not an address or CIDR range, and a tls file that cannot be read: exit 2, named', async () => {
+    const r = await startWithConfig('{"trustProxy": ["10.0.0.0/8", "proxy.local", "10.0.0.0/33"]}');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('"proxy.local" is not an IP address or CIDR range');
+    expect(r.stderr).toContain('"10.0.0.0/33": the prefix length must be 0 to 32');
+    const t = await startWithConfig('{"tls": {"cert": "/no/such/cert.pem", "key": "/no/such/key.pem"}}');
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain('tls.cert: cannot read /no/such/cert.pem');
+  });
+
   it('not JSON at all: exit 2', async () => {
     const r = await startWithConfig('{"port": 80,');
     expect(r.code).toBe(2);

@@ -79,7 +79,7 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
       reject(new Error(`host did not start in ${ms / 1000} s:\n${out}`));
     }, ms);
     const check = () => {
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolvePort(Number(m[1]));
@@ -91,7 +91,8 @@ export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
       reject(new Error(`host exited with ${code} before listening:\n${out}`));
     });
   });
-  const url = `http://127.0.0.1:${port}`;
+  // With tls in the config the host serves https (SPEC §10); post/get then need a client that trusts its certificate.
+  const url = `${/listening on https:/.test(out) ? 'https' : 'http'}://127.0.0.1:${port}`;
   const call = async (method: string, path: string, body: unknown, o: { token?: string; headers?: Record<string, string> } = {}) => {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token) headers.authorization = `Bearer ${o.token}`;

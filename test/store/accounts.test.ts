@@ -17,7 +17,7 @@ describe('accounts', () => {
     await expect(o.store.createUser({ username: 'alice', passwordHash: 'scrypt$b' })).rejects.toMatchObject({
       code: 'USERNAME_TAKEN',
     });
-    expect(await o.store.findUserByName({ username: 'alice' })).toEqual({ uid: a.uid, passwordHash: 'scrypt$a' });
+    expect(await o.store.findUserByName({ username: 'alice' })).toEqual({ uid: a.uid, passwordHash: 'scrypt$a', disabled: false });
     expect(await o.store.findUserByName({ username: 'bob' })).toBeNull();
   });
 
@@ -88,20 +88,30 @@ describe('accounts', () => {
     }
   });
 
-  it('throttles logins per key: 5 failures in the window block, clearing unblocks', async () => {
-    o = openStore();
-    const keys = ['user:frank', 'ip:10.0.0.1'];
-    for (let i = 0; i < 4; i++) await o.store.recordLoginFailure({ keys });
-    expect(await o.store.checkLoginAllowed({ keys })).toEqual({ allowed: true, retryAfterSec: 0 });
-    await o.store.recordLoginFailure({ keys });
-    const blocked = await o.store.checkLoginAllowed({ keys: ['ip:10.0.0.1'] });
+  it('throttles logins per account (5 failures) and per address (a larger budget), a known account passing its address', async () => {
+    o = openStore({ login: { accountFailures: 5, addressFailures: 8 } });
+    const frank = { username: 'frank', ip: '10.0.0.1' };
+    for (let i = 0; i < 4; i++) await o.store.recordLogin({ ...frank, ok: false });
+    expect(await o.store.checkLogin(frank)).toEqual({ allowed: true, retryAfterSec: 0 });
+    await o.store.recordLogin({ ...frank, ok: false });
+    const blocked = await o.store.checkLogin(frank);
     expect(blocked.allowed).toBe(false);
     expect(blocked.retryAfterSec).toBeGreaterThanOrEqual(59);
     expect(blocked.retryAfterSec).toBeLessThanOrEqual(60);
-    expect((await o.store.checkLoginAllowed({ keys: ['user:grace'] })).allowed).toBe(true);
-    await o.store.clearLoginFailures({ keys: ['ip:10.0.0.1'] });
-    expect((await o.store.checkLoginAllowed({ keys: ['ip:10.0.0.1'] })).allowed).toBe(true);
-    expect((await o.store.checkLoginAllowed({ keys: ['user:frank'] })).allowed).toBe(false);
+    // The account is blocked from anywhere; the address is not, for other accounts: 5 is under its budget of 8.
+    expect((await o.store.checkLogin({ username: 'frank', ip: '10.9.9.9' })).allowed).toBe(false);
+    expect((await o.store.checkLogin({ username: 'grace', ip: '10.0.0.1' })).allowed).toBe(true);
+    // grace signs in from the address; then others' failures push it past its budget.
+    await o.store.recordLogin({ username: 'grace', ip: '10.0.0.1', ok: true });
+    for (let i = 0; i < 3; i++) await o.store.recordLogin({ username: `guess${i}`, ip: '10.0.0.1', ok: false });
+    expect((await o.store.checkLogin({ username: 'heidi', ip: '10.0.0.1' })).allowed).toBe(false);
+    // grace is known there, so the address's budget is not hers to pay; elsewhere nobody is blocked.
+    expect((await o.store.checkLogin({ username: 'grace', ip: '10.0.0.1' })).allowed).toBe(true);
+    expect((await o.store.checkLogin({ username: 'heidi', ip: '10.0.0.2' })).allowed).toBe(true);
+    // A success clears only the account's count.
+    await o.store.recordLogin({ username: 'heidi', ip: '10.0.0.2', ok: true });
+    expect((await o.store.checkLogin({ username: 'heidi', ip: '10.0.0.1' })).allowed).toBe(false);
+    await expect(o.store.checkLogin({ username: 'x' } as never)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 
   it('lets failures age out of the throttle window', () => {

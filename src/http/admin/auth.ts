@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ErrorCode } from '../../errors.js';
+import { clientAddress } from '../client-address.js';
 
 /** The dashboard's sign-in cookie: `<expiry ms>.<HMAC of it keyed by the admin token>`. */
 export const SESSION_COOKIE = 'cgihost_admin';
@@ -30,7 +31,8 @@ export function adminDenied(
     if ((reads || fromDashboard(req)) && validSession(req.headers.cookie, adminToken, now)) return null;
     return { code: 'UNAUTHENTICATED', message: 'the admin token is required' };
   }
-  return isLoopback(req.socket.remoteAddress)
+  // The client's address, not the socket's: behind a trusted proxy on this machine every client would look local.
+  return isLoopback(clientAddress(req))
     ? null
     : { code: 'FORBIDDEN', message: 'admin is served to loopback clients only unless an adminToken is configured' };
 }
