@@ -23,6 +23,9 @@ import { postJson, sleep } from './lib/client.mjs';
 
 const GOAL_READY_MS = 1000;
 const GOAL_RSS = 300 * 1024 * 1024;
+// Issue 18: all answering within 1.5x the floor of as many empty threads (same run), RSS within 1.2x.
+const GOAL_READY_RATIO = 1.5;
+const GOAL_RSS_RATIO = 1.2;
 const GROUPS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
 const ANSWER_DEADLINE_MS = 20_000;
 
@@ -197,6 +200,10 @@ export async function main(argv = process.argv.slice(2)) {
       rssBytes: GOAL_RSS,
       readyMet: summary.allAnsweringMs < GOAL_READY_MS,
       rssMet: summary.rss < GOAL_RSS,
+      readyRatio: GOAL_READY_RATIO,
+      rssRatio: GOAL_RSS_RATIO,
+      readyRatioMet: summary.readyRatio <= GOAL_READY_RATIO,
+      rssRatioMet: summary.rssRatio <= GOAL_RSS_RATIO,
     };
     console.log(
       `\nmedian: listening ${fmtNum(summary.listeningMs)} ms, all ${names.length} answering ${fmtNum(summary.allAnsweringMs)} ms, ` +
@@ -207,6 +214,9 @@ export async function main(argv = process.argv.slice(2)) {
         `${fmtMB(summary.floor.rss)}, CPU ${fmtNum(summary.floor.cpuMs)} ms; host/floor: time ${summary.readyRatio.toFixed(2)}x, RSS ${summary.rssRatio.toFixed(2)}x`,
     );
     console.log(`goal all answering < ${GOAL_READY_MS} ms: ${verdict(goal.readyMet)}; RSS < ${fmtMB(GOAL_RSS)}: ${verdict(goal.rssMet)}`);
+    console.log(
+      `goal host/floor time <= ${GOAL_READY_RATIO}x: ${verdict(goal.readyRatioMet)}; RSS <= ${GOAL_RSS_RATIO}x: ${verdict(goal.rssRatioMet)}`,
+    );
     const out = {
       config: { runs, groups, perGroup, cgis: names.length, settleS, configFile: a.config ?? null },
       runs: rows,

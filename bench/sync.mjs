@@ -12,11 +12,13 @@ import { pathToFileURL } from 'node:url';
 import { runLoad } from './lib/load.mjs';
 import { startBaseline, startHost, stopServers, ROOT } from './lib/servers.mjs';
 import { runRounds, roundOptions, parseRoundOptions } from './lib/rounds.mjs';
-import { median, ratio, fmtNum, fmtRatio, boundedNumber, summariseRounds, pairedRatios } from './lib/stats.mjs';
+import { median, ratio, fmtNum, fmtRatio, boundedNumber, summariseRounds, pairedRatios, verdict } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { postJson } from './lib/client.mjs';
 import { makeUsers, sendText, sync, auth } from './lib/users.mjs';
 
+// Issue 18: sync of 100 entries at least a fifth of the bare echo's req/s.
+const GOAL = 0.2;
 const CGIS_DIR = join(ROOT, 'cgis');
 
 const OPTIONS = {
@@ -99,6 +101,7 @@ export async function main(argv = process.argv.slice(2)) {
       clean,
       entriesPerSecond: summary.host.rps * limit,
     };
+    out.goal = { ratio: GOAL, met: clean && out.medianPairedRatio >= GOAL, clean };
     console.log(
       `\nsync(${limit} entries)/bare echo req/s: ${fmtRatio(out.medianPairedRatio)} (median of per-round ratios: ${paired.map(fmtRatio).join(' ')}), ` +
         `${fmtRatio(out.ratio)} (ratio of medians); server CPU per request ${fmtRatio(out.cpuRatio)}`,
@@ -107,6 +110,7 @@ export async function main(argv = process.argv.slice(2)) {
       `sync: ${fmtNum(summary.host.rps)} req/s median = ${fmtNum(out.entriesPerSecond)} entries/s read and sent` +
         (clean ? '' : ' (some requests failed: figures not valid)'),
     );
+    console.log(`goal sync(${limit})/bare echo >= ${GOAL}: ${verdict(out.goal.met)}`);
     writeResult('sync', out);
     return out;
   } finally {

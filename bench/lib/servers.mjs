@@ -1,5 +1,6 @@
 // Starts the servers under test as child processes and stops them cleanly.
 //   startBaseline()            bench/baseline/echo-server.mjs (bare node:http)
+//   startHop()                 bench/baseline/hop-server.mjs (bare node:http + one worker hop)
 //   startHost({ cgisDir, ... }) node dist/cli.js start on a random port, temp data dir
 // Each resolves, once the child printed `listening on http://HOST:PORT`, to
 //   { name, url, pid, child, spawnedAt, readyMs, logTail(), outputBytes(), stop() }
@@ -15,6 +16,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // CGIHOST_BENCH_CLI points the benches at another build of the host CLI.
 export const HOST_CLI = process.env.CGIHOST_BENCH_CLI || join(ROOT, 'dist', 'cli.js');
 const BASELINE = join(ROOT, 'bench', 'baseline', 'echo-server.mjs');
+const HOP = join(ROOT, 'bench', 'baseline', 'hop-server.mjs');
 const READY = /listening on (http:\/\/\S+?)\/?(\s|$)/;
 const TAIL_LINES = 60;
 
@@ -26,6 +28,10 @@ process.on('exit', () => {
 
 export function startBaseline({ env } = {}) {
   return startProcess({ name: 'bare', args: [BASELINE, '--port', '0', '--host', '127.0.0.1'], env });
+}
+
+export function startHop({ env } = {}) {
+  return startProcess({ name: 'hop', args: [HOP, '--port', '0', '--host', '127.0.0.1'], env });
 }
 
 /**
@@ -229,6 +235,17 @@ export function treeRss(pid) {
 const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
 
 /** User+system CPU time (ms) used so far by a process and its live descendants, all threads included. */
+/** CPU time (ms) of one process's main thread alone: what bounds a server whose other threads have a core of their own. */
+export function mainThreadCpuTimeMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  } catch {
+    return NaN;
+  }
+}
+
 export function cpuTimeMs(pid) {
   let total = 0;
   for (const p of processTree(pid)) {

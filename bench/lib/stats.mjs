@@ -81,7 +81,7 @@ export function boundedNumber(value, name, min, max) {
 export function summariseRounds(rows, sides) {
   console.log('');
   printTable(
-    ['round', 'side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
+    ['round', 'side', 'req/s', 'p50', 'p99', 'cpu us/req', 'main us/req', 'cores', 'non2xx', 'errors'],
     rows.map((r) => [
       r.round,
       r.side,
@@ -89,6 +89,7 @@ export function summariseRounds(rows, sides) {
       fmtMs(r.p50),
       fmtMs(r.p99),
       fmtNum(r.cpuUsPerReq, 1),
+      fmtNum(r.mainCpuUsPerReq, 1),
       fmtNum(r.cpuCores, 2),
       r.non2xx,
       r.errors,
@@ -102,6 +103,7 @@ export function summariseRounds(rows, sides) {
       p50: median(mine.map((r) => r.p50)),
       p99: median(mine.map((r) => r.p99)),
       cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)),
+      mainCpuUsPerReq: median(mine.map((r) => r.mainCpuUsPerReq)),
       cpuCores: median(mine.map((r) => r.cpuCores)),
       non2xx: mine.reduce((s, r) => s + r.non2xx, 0),
       errors: mine.reduce((s, r) => s + r.errors, 0),
@@ -109,13 +111,14 @@ export function summariseRounds(rows, sides) {
   }
   console.log('\nmedians');
   printTable(
-    ['side', 'req/s', 'p50', 'p99', 'cpu us/req', 'cores', 'non2xx', 'errors'],
+    ['side', 'req/s', 'p50', 'p99', 'cpu us/req', 'main us/req', 'cores', 'non2xx', 'errors'],
     sides.map((s) => [
       s,
       fmtNum(summary[s].rps),
       fmtMs(summary[s].p50),
       fmtMs(summary[s].p99),
       fmtNum(summary[s].cpuUsPerReq, 1),
+      fmtNum(summary[s].mainCpuUsPerReq, 1),
       fmtNum(summary[s].cpuCores, 2),
       summary[s].non2xx,
       summary[s].errors,
