@@ -102,12 +102,14 @@ describe('ctx.metrics on /metrics', () => {
 
 describe('biz alert rules', () => {
   it('fire on a counter’s rate per second over the last minute, and on a gauge’s value; resolve when it clears', async () => {
-    await biz({ kind: 'counter', name: 'orders', n: 500 });
-    await biz({ kind: 'gauge', name: 'backlog', value: 50 });
+    expect((await biz({ kind: 'counter', name: 'orders', n: 500 })).status).toBe(200);
+    expect((await biz({ kind: 'gauge', name: 'backlog', value: 50 })).status).toBe(200);
     const firing = (await waitFor(async () => {
       const a = (await host.get('/_host/api/alerts')).body.active as Array<{ alert: string; target: string; value: number }>;
-      return a.length === 2 ? a : undefined;
-    }, 10_000))!;
+      // Only these two rules matter here: a default rule (latency, event-loop lag) may also fire on a loaded machine.
+      const ours = a.filter((x) => x.alert === 'orders_fast' || x.alert === 'backlog_high');
+      return ours.length === 2 ? ours : undefined;
+    }, 20_000))!;
     expect(firing.find((a) => a.alert === 'orders_fast')).toMatchObject({ target: 'shop.orders' });
     expect(firing.find((a) => a.alert === 'orders_fast')!.value).toBeGreaterThan(0.5);
     expect(firing.find((a) => a.alert === 'backlog_high')).toMatchObject({ target: 'shop.backlog', value: 50 });
@@ -117,5 +119,5 @@ describe('biz alert rules', () => {
       return !a.some((x) => x.alert === 'backlog_high');
     }, 10_000);
     expect(host.output()).toMatch(/"alert":"backlog_high"/);
-  });
+  }, 60_000);
 });
