@@ -47,7 +47,11 @@ describe('a schedule', () => {
     const due = (await schedules()).find((x) => x.name === 'ticker')!.nextRunAt as number;
     await waitFor(async () => ((await value(host, 'kv', ['runs'])) as number | null) !== null, due - Date.now() + 15_000, 200);
     expect(await value(host, 'kv', ['last'])).toEqual({ scheduledAt: due, cron: '* * * * *' });
-    const s = (await schedules()).find((x) => x.name === 'ticker')!;
+    // The run's end is stored just after its body returns (which wrote 'runs'): wait for that record.
+    const s = (await waitFor(async () => {
+      const t = (await schedules()).find((x) => x.name === 'ticker')!;
+      return (t.lastStored as { ok?: boolean | null } | undefined)?.ok != null ? t : undefined;
+    }, 15_000))!;
     expect(s.runs).toBeGreaterThanOrEqual(1);
     expect(s.last).toMatchObject({ scheduledAt: due, ok: true, manual: false });
     expect(s.lastStored).toMatchObject({ name: 'ticker', fireAt: due, ok: true });
