@@ -12,6 +12,7 @@ import type { Config } from './config/schema.js';
 import { listServedCgiFiles } from './host/cgi-files.js';
 import type { SlotEnv } from './host/slot.js';
 import { writeEditorConfig } from './host/editor-config.js';
+import { groupEnv } from './host/group-env.js';
 import { Registry } from './host/registry.js';
 import { runtimePaths } from './host/runtime-paths.js';
 import { TypeWatch } from './host/type-watch.js';
@@ -147,7 +148,7 @@ export class Server {
         ...canaryRoutes(registry),
         ...monitorRoutes(monitor),
         ...platformRoutes({ store, registry, monitor }),
-        ...usersRoutes(store),
+        ...usersRoutes(store, groupEnv(config, 'account')),
         ...backupRoutes(store),
       ]),
       web: loadWebClient(paths.webDir),

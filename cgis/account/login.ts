@@ -1,6 +1,6 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { CgiError, defineCgi, z } from 'cgihost';
-import { burnPasswordCheck, verifyPassword } from '../_shared/password.ts';
+import { burnPasswordCheck, scryptCost, verifyPassword } from '../_shared/password.ts';
 
 export default defineCgi({
   apiVersion: 1,
@@ -19,7 +19,7 @@ export default defineCgi({
       throw new CgiError(429, 'RATE_LIMITED', 'too many failed logins; try again later', { retryAfterSec: gate.retryAfterSec });
     }
     const user = await ctx.store.findUserByName({ username: input.username });
-    const ok = user ? await verifyPassword(input.password, user.passwordHash) : (await burnPasswordCheck(input.password), false);
+    const ok = user ? await verifyPassword(input.password, user.passwordHash) : (await burnPasswordCheck(input.password, scryptCost(ctx.env)), false);
     if (!user || !ok) {
       await ctx.store.recordLogin({ ...who, ok: false });
       throw new CgiError(401, 'BAD_CREDENTIALS', 'wrong username or password');

@@ -1,6 +1,6 @@
 import { defineCgi, z } from 'cgihost';
 import { codePoints } from '../_shared/schemas.ts';
-import { hashPassword } from '../_shared/password.ts';
+import { hashPassword, scryptCost } from '../_shared/password.ts';
 
 export default defineCgi({
   apiVersion: 1,
@@ -11,7 +11,7 @@ export default defineCgi({
   }),
   output: z.object({ uid: z.string() }),
   async handler(input, ctx) {
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = await hashPassword(input.password, scryptCost(ctx.env));
     return ctx.store.createUser({ username: input.username, passwordHash });
   },
 });

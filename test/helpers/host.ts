@@ -51,14 +51,30 @@ export interface ApiResponse {
   text: string;
 }
 
+/**
+ * Test hosts hash passwords at scrypt N=1024 (cgis/_shared/password.ts), not
+ * the default 16384: suites register hundreds of users, two hashes each, and
+ * at full cost that was a tenth of the suite's CPU. A test that sets the
+ * account group itself, or gives a config that is not an object (to test its
+ * refusal), keeps what it gave.
+ */
+export const TEST_SCRYPT_N = '1024';
+function withTestPasswordCost(config: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (config !== undefined && (typeof config !== 'object' || config === null || Array.isArray(config))) return config;
+  const groups = (config?.cgiGroups ?? {}) as Record<string, unknown>;
+  if (typeof groups !== 'object' || groups === null || 'account' in groups) return config;
+  return { ...config, cgiGroups: { ...groups, account: { env: { SCRYPT_N: TEST_SCRYPT_N } } } };
+}
+
 export async function startHost(opts: StartOptions = {}): Promise<RunningHost> {
   const cgisDir = opts.cgisDir ?? tempDir('cgihost-cgis-');
   const dataDir = opts.dataDir ?? tempDir('cgihost-data-');
   if (opts.files) writeCgis(cgisDir, opts.files);
   const args = [opts.command ?? 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--cgis-dir', cgisDir];
-  if (opts.config) {
+  const config = withTestPasswordCost(opts.config);
+  if (config) {
     const file = join(tempDir('cgihost-config-'), 'host.config.json');
-    writeFileSync(file, JSON.stringify(opts.config));
+    writeFileSync(file, JSON.stringify(config));
     args.push('--config', file);
   }
   args.push(...(opts.args ?? []));

@@ -17,6 +17,7 @@ import {
   type RunningHost,
   startHost,
   uniqueName,
+  waitFor,
 } from '../helpers/index.js';
 
 let h: RunningHost;
@@ -194,5 +195,58 @@ describe('tokens', () => {
     expect(bytes.includes(Buffer.from(token, 'base64url'))).toBe(false);
     // The password hash is scrypt's, salted: two users with one password get different hashes.
     expect(bytes.includes(Buffer.from('scrypt$'))).toBe(true);
+  });
+});
+
+describe('password hashing cost (cgiGroups.account.env.SCRYPT_N)', () => {
+  const hashesIn = (host: RunningHost) => {
+    const base = join(host.dataDir, 'cgihost.db');
+    const text = [base, `${base}-wal`]
+      .filter((f) => existsSync(f))
+      .map((f) => readFileSync(f).toString('latin1'))
+      .join('');
+    // A hash may sit in the database and in the WAL both: each cost once.
+    return [...new Set([...text.matchAll(/scrypt\$(\d+)\$8\$1\$/g)].map((m) => Number(m[1])))];
+  };
+
+  it('hashes at 16384 by default and at SCRYPT_N when set; a hash keeps verifying after the cost changes', async () => {
+    // The test helper lowers the cost for speed; a config naming the account group keeps what it says.
+    const full = await startHost({ cgisDir: PROJECT_CGIS, config: { cgiGroups: { account: {} } } });
+    const name = uniqueName('cost');
+    try {
+      expect((await register(full, name)).status).toBe(200);
+      expect(hashesIn(full)).toEqual([16384]);
+    } finally {
+      await full.stop();
+    }
+    const cheap = await startHost({
+      cgisDir: PROJECT_CGIS,
+      dataDir: full.dataDir,
+      config: { cgiGroups: { account: { env: { SCRYPT_N: '2048' } } } },
+    });
+    try {
+      expect((await login(cheap, name)).status).toBe(200);
+      expect((await register(cheap, uniqueName('cost'))).status).toBe(200);
+      expect(hashesIn(cheap).sort((a, b) => a - b)).toEqual([2048, 16384]);
+    } finally {
+      await cheap.stop();
+    }
+  });
+
+  it('refuses a SCRYPT_N that is not a power of two from 1024 to 1048576, saying so in the log, and stores nothing', async () => {
+    const bad = await startHost({ cgisDir: PROJECT_CGIS, config: { cgiGroups: { account: { env: { SCRYPT_N: '1000' } } } } });
+    try {
+      const r = await register(bad, uniqueName('cost'));
+      expect(r.status).toBe(500);
+      expect(r.body.error.code).toBe('INTERNAL');
+      await waitFor(() => bad.output().includes('SCRYPT_N must be a power of two from 1024 to 1048576, not \\"1000\\"'), 5_000).catch(
+        (e) => {
+          throw new Error(`${e}\n${bad.output()}`);
+        },
+      );
+      expect(hashesIn(bad)).toEqual([]);
+    } finally {
+      await bad.stop();
+    }
   });
 });

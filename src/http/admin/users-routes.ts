@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { CgiError } from '../../errors.js';
 import type { StoreAdmin } from '../../store/admin-api.js';
 // The built-in account CGIs' scrypt format: a reset password must verify at their login.
-import { hashPassword } from '../../../cgis/_shared/password.ts';
+import { hashPassword, scryptCost } from '../../../cgis/_shared/password.ts';
 import { sendJson } from '../respond.js';
 import type { AdminRoute } from './router.js';
 
@@ -35,7 +35,8 @@ function intParam(q: URLSearchParams, name: string): number | undefined {
   return Number(v);
 }
 
-export function usersRoutes(store: StoreAdmin): AdminRoute[] {
+/** `accountEnv`: ctx.env of the account group, whose SCRYPT_N sets the cost of a new hash as at registration. */
+export function usersRoutes(store: StoreAdmin, accountEnv: Readonly<Record<string, string>> = {}): AdminRoute[] {
   return [
     {
       method: 'GET',
@@ -74,7 +75,7 @@ export function usersRoutes(store: StoreAdmin): AdminRoute[] {
           // The user must exist before a (slow) hash is spent on it.
           await store.getUser({ username });
           const password = parsed.data.password ?? newPassword();
-          const r = await store.resetPassword({ username, passwordHash: await hashPassword(password) });
+          const r = await store.resetPassword({ username, passwordHash: await hashPassword(password, scryptCost(accountEnv)) });
           sendJson(res, 200, JSON.stringify(parsed.data.password === undefined ? { ...r, password } : r));
           return;
         }
