@@ -25,9 +25,9 @@ import type { GroupEvent, GroupInfo } from './api.js';
 import type { Accounts } from './accounts.js';
 import type { Inbox } from './inbox.js';
 import type { MessageFacts, MessageRows } from './message-rows.js';
-import type { JobQueue } from '../queue/jobs.js';
-import { FANOUT, type MessageFanoutJob } from '../queue/fanout.js';
-import type { WebhookDispatcher } from '../queue/webhooks.js';
+import type { JobQueue } from './queue/jobs.js';
+import { FANOUT, type MessageFanoutJob } from './queue/fanout.js';
+import type { WebhookDispatcher } from './queue/webhooks.js';
 import { newGroupId } from './ids.js';
 import { requireString, requireUidList } from './validate.js';
 

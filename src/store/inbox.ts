@@ -12,6 +12,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Journal, Tx } from './group-commit.js';
+import type { InboxTable } from './engine.js';
 import type { SyncMessage, SyncResult } from './api.js';
 import type { MessageFacts } from './message-rows.js';
 import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
@@ -32,7 +33,7 @@ export function conversationOf(m: MessageFacts, owner: string): string | null {
   return m.from === owner ? m.to : m.from;
 }
 
-export class Inbox implements Journal {
+export class Inbox implements Journal, InboxTable {
   private readonly lastSeq = new Map<string, number>();
   /** Undo log of lastSeq: uid, previous value (undefined: was not cached). */
   private undo: Array<[string, number | undefined]> = [];

@@ -1,4 +1,4 @@
-/** The store room: SQLite, one writer thread, group commit, inboxes, accounts, groups, media. */
+/** The store room: SQLite, one writer thread, group commit, inboxes, accounts, groups, media, the job queue (queue/); engine.ts its engine boundary. */
 export { Store, type CallContext } from './store.js';
 export { StoreHost, type StoreHostOptions } from './host.js';
 export { TokenReader, type TokenIdentity } from './token-reader.js';

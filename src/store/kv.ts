@@ -9,7 +9,7 @@ import type { Db } from './db.js';
 import type { Tx } from './group-commit.js';
 import { CgiError } from '../errors.js';
 import { checkKey, formatVersion, KvReads } from './kv-reads.js';
-import { jobIdOf } from '../queue/jobs.js';
+import { jobIdOf } from './queue/jobs.js';
 import { invalid } from './validate.js';
 import {
   ATOMIC_LIMITS,

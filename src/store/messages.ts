@@ -17,7 +17,7 @@ import type { Groups } from './groups.js';
 import type { Inbox } from './inbox.js';
 import type { Media } from './media.js';
 import type { MessageRows, SentRow } from './message-rows.js';
-import type { WebhookDispatcher } from '../queue/webhooks.js';
+import type { WebhookDispatcher } from './queue/webhooks.js';
 import { msgIdOf } from './ids.js';
 import { codePointsAtMost, invalid, isIntIn } from './validate.js';
 

@@ -8,9 +8,10 @@ import type { Db } from './db.js';
 import type { Batch, GroupCommit, Tx } from './group-commit.js';
 import type { ResolvedQueueOptions } from './options.js';
 import type { Logger } from '../log.js';
+import type { PlatformEngine } from './engine.js';
 import { invalid } from './validate.js';
 import { checkMessage, Kv } from './kv.js';
-import { jobIdOf, jobRowOf } from '../queue/jobs.js';
+import { jobIdOf, jobRowOf } from './queue/jobs.js';
 import { CgiError } from '../errors.js';
 import {
   MAX_LIST_LIMIT,
@@ -22,8 +23,8 @@ import {
   type PortOwner,
   type QueueMessage,
 } from './platform-api.js';
-import type { JobQueue } from '../queue/jobs.js';
-import { ConsumerDispatch, type Subscriber, type TopicCounts } from '../queue/consumers.js';
+import type { JobQueue } from './queue/jobs.js';
+import { ConsumerDispatch, type Subscriber, type TopicCounts } from './queue/consumers.js';
 import { ScheduleLeases, type ScheduleRun } from './schedule-leases.js';
 
 /** How often expired kv keys are deleted, and how many at most each time. */
@@ -53,7 +54,7 @@ export interface PlatformAdminApi {
 
 export type PlatformAdminOp = keyof PlatformAdminApi;
 
-export class Platform {
+export class Platform implements PlatformEngine {
   readonly kv: Kv;
   readonly dispatch: ConsumerDispatch;
   private readonly leases: ScheduleLeases;

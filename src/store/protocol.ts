@@ -6,7 +6,7 @@
  * one event-loop turn produced (see Outbox).
  */
 import type { ErrorCode } from '../errors.js';
-import type { ToConsumer, Subscription, TopicCounts } from '../queue/consumers.js';
+import type { ToConsumer, Subscription, TopicCounts } from './queue/consumers.js';
 import type { Level } from '../log.js';
 import type { StoreOp } from './api.js';
 import type { PlatformOp, PortOwner } from './platform-api.js';

@@ -14,8 +14,8 @@ import type { Inbox } from './inbox.js';
 import type { Media } from './media.js';
 import type { MessageRows } from './message-rows.js';
 import type { SearchIndexer } from './search-indexer.js';
-import type { JobQueue } from '../queue/jobs.js';
-import { FANOUT, type RecallFanoutJob } from '../queue/fanout.js';
+import type { JobQueue } from './queue/jobs.js';
+import { FANOUT, type RecallFanoutJob } from './queue/fanout.js';
 import { msgIdOf, rowIdOf } from './ids.js';
 import { invalid } from './validate.js';
 

@@ -16,7 +16,8 @@ import { Accounts } from './accounts.js';
 import { LoginPolicy } from './login-policy.js';
 import { SendLimit } from './send-limit.js';
 import { UserAdmin } from './user-admin.js';
-import type { ListUsersArgs, StoreAdmin } from './admin-api.js';
+import type { ListUsersArgs } from './admin-api.js';
+import type { StoreEngine } from './engine.js';
 import { MessageRows } from './message-rows.js';
 import { Groups } from './groups.js';
 import { Media, type PutMediaArgs } from './media.js';
@@ -33,9 +34,9 @@ import { invalid } from './validate.js';
 import { isStorageFailure, storeUnavailable } from './disk-full.js';
 import { createLogger, type Logger } from '../log.js';
 import { DEFAULT_GROUPS_MAX_MEMBERS, resolveQueueOptions, type StoreOptions } from './options.js';
-import { JobQueue, type JobRow } from '../queue/jobs.js';
-import { FANOUT, FanoutConsumer } from '../queue/fanout.js';
-import { WEBHOOK, WebhookDispatcher } from '../queue/webhooks.js';
+import { JobQueue, type JobRow } from './queue/jobs.js';
+import { FANOUT, FanoutConsumer } from './queue/fanout.js';
+import { WEBHOOK, WebhookDispatcher } from './queue/webhooks.js';
 import { Platform } from './platform.js';
 
 /** What the thread knows of the call beyond its arguments. */
@@ -49,7 +50,7 @@ export interface CallContext {
 const MAX_SYNC_LIMIT = 500;
 const MAX_SYNC_TIMEOUT_MS = 30_000;
 
-export class Store implements StoreClient, StoreAdmin {
+export class Store implements StoreEngine {
   private readonly db: Db;
   private readonly log: Logger;
   private readonly commit: GroupCommit;

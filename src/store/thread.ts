@@ -10,11 +10,11 @@ import type { UsersAdminOp } from './admin-api.js';
 import type { StoreControl, StoreControlReply, StoreRequest, StoreResponse } from './protocol.js';
 import type { PlatformOp, PortOwner } from './platform-api.js';
 import type { PlatformAdminOp } from './platform.js';
-import type { Subscriber } from '../queue/consumers.js';
+import type { Subscriber } from './queue/consumers.js';
 import { forwardLogger } from '../log.js';
 import type { StoreOptions } from './options.js';
 import { Store, type CallContext } from './store.js';
-import { Outbox } from '../worker/outbox.js';
+import { Outbox } from '../ports/outbox.js';
 
 /** The options the main thread sends as workerData (StoreOptions without the logger). */
 export type StoreThreadOptions = Omit<StoreOptions, 'log'>;

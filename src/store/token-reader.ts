@@ -13,6 +13,7 @@
 import type { Statement } from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { openReadOnly, type Db } from './db.js';
+import type { TokenLookup } from './engine.js';
 
 export interface TokenIdentity {
   uid: string;
@@ -27,7 +28,7 @@ export function revocationCounter(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4));
 }
 
-export class TokenReader {
+export class TokenReader implements TokenLookup {
   private readonly db: Db;
   private readonly lookup: Statement<[string], TokenIdentity>;
   private readonly cache = new Map<string, TokenIdentity>();

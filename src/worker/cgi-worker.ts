@@ -3,12 +3,12 @@
  * schedule), seen from the host. Whatever way the thread ends, every request
  * or run it held is settled at once (502 CGI_CRASHED): nothing may hang
  * because a thread died. A consumer's jobs come to it from the store thread,
- * not from here (see queue/consumers.ts); the host only starts and drains it.
+ * not from here (see store/queue/consumers.ts); the host only starts and drains it.
  */
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { CgiError } from '../errors.js';
-import { Outbox } from './outbox.js';
+import { Outbox } from '../ports/outbox.js';
 import { BEAT, type HostToWorker, type LoadSpec, type UnitMeta, type WorkerRequest, type WorkerToHost } from './protocol.js';
 import { bootThread, type BootedThread } from './spare.js';
 

@@ -6,7 +6,7 @@
  * jobs it holds are done.
  */
 import type { ConsumerDefinition } from '../sdk/units.js';
-import type { ToConsumer } from '../queue/consumers.js';
+import type { ToConsumer } from '../store/queue/consumers.js';
 import { JobContext } from './context.js';
 import { describe } from './load-unit.js';
 import type { ConsumerMeta, HostToWorker } from './protocol.js';

@@ -14,7 +14,7 @@ import {
   type WorkerData,
   type WorkerToHost,
 } from './protocol.js';
-import { Outbox } from './outbox.js';
+import { Outbox } from '../ports/outbox.js';
 import { Runtime } from './runtime.js';
 import { loadUnit } from './load-unit.js';
 import { serveRequests } from './cgi-requests.js';

@@ -9,7 +9,7 @@ import type { CgiFetch, CgiLogger, FetchInit, Queue } from '../sdk/context.js';
 import type { Kv } from '../sdk/kv.js';
 import type { GuardedFetch } from './fetch/client.js';
 import { createKv, createQueue, storeReads, type KvReadPath } from './kv-client.js';
-import type { Outbox } from './outbox.js';
+import type { Outbox } from '../ports/outbox.js';
 import type { LoadSpec, WorkerToHost } from './protocol.js';
 import { StoreRpc } from './store-client.js';
 import { Tally } from './tally.js';

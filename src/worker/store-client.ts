@@ -8,8 +8,8 @@ import { CgiError, isErrorCode } from '../errors.js';
 import type { StoreClient, StoreOp } from '../store/api.js';
 import type { PlatformApi, PlatformOp } from '../store/platform-api.js';
 import type { StoreRequest, StoreResponse } from '../store/protocol.js';
-import type { Subscription, ToConsumer } from '../queue/consumers.js';
-import { Outbox } from './outbox.js';
+import type { Subscription, ToConsumer } from '../store/queue/consumers.js';
+import { Outbox } from '../ports/outbox.js';
 
 interface Pending {
   resolve(v: unknown): void;

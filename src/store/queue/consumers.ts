@@ -12,9 +12,9 @@
  * after the restart. A worker that dies fails what it held (each counts as a
  * try); one that was draining (a hot reload) gives its jobs back untried.
  */
-import type { GroupCommit } from '../store/group-commit.js';
-import type { ResolvedQueueOptions } from '../store/options.js';
-import type { Logger } from '../log.js';
+import type { GroupCommit } from '../group-commit.js';
+import type { ResolvedQueueOptions } from '../options.js';
+import type { Logger } from '../../log.js';
 import { DueTimer } from './due-timer.js';
 import { jobIdOf, type JobQueue, type JobRow } from './jobs.js';
 

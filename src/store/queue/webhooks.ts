@@ -12,10 +12,10 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Agent } from 'undici';
-import type { Db } from '../store/db.js';
-import type { GroupCommit, Tx } from '../store/group-commit.js';
-import type { Logger } from '../log.js';
-import type { ResolvedQueueOptions, WebhookConfig } from '../store/options.js';
+import type { Db } from '../db.js';
+import type { GroupCommit, Tx } from '../group-commit.js';
+import type { Logger } from '../../log.js';
+import type { ResolvedQueueOptions, WebhookConfig } from '../options.js';
 import { DueTimer } from './due-timer.js';
 import type { JobQueue, JobRow } from './jobs.js';
 

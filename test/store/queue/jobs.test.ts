@@ -3,12 +3,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dbPath, openDatabase } from '../../src/store/db.js';
-import { Batch, Tx } from '../../src/store/group-commit.js';
-import { JobQueue } from '../../src/queue/jobs.js';
-import { resolveQueueOptions } from '../../src/store/options.js';
-import { storeUsers, openStore, readAll, type Opened } from '../store/support.js';
-import { sleep, tempDir, waitFor } from '../helpers/index.js';
+import { dbPath, openDatabase } from '../../../src/store/db.js';
+import { Batch, Tx } from '../../../src/store/group-commit.js';
+import { JobQueue } from '../../../src/store/queue/jobs.js';
+import { resolveQueueOptions } from '../../../src/store/options.js';
+import { storeUsers, openStore, readAll, type Opened } from '../support.js';
+import { sleep, tempDir, waitFor } from '../../helpers/index.js';
 
 let o: Opened | undefined;
 let server: Server | undefined;

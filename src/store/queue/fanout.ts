@@ -7,9 +7,9 @@
  * entries and its `done` mark commit together, so a crash neither loses nor
  * duplicates an entry; pending jobs resume when the store opens again.
  */
-import { Tx, type Batch, type GroupCommit } from '../store/group-commit.js';
-import type { Logger } from '../log.js';
-import type { ResolvedQueueOptions } from '../store/options.js';
+import { Tx, type Batch, type GroupCommit } from '../group-commit.js';
+import type { Logger } from '../../log.js';
+import type { ResolvedQueueOptions } from '../options.js';
 import { DueTimer } from './due-timer.js';
 import type { JobQueue, JobRow } from './jobs.js';
 

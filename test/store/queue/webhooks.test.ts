@@ -3,9 +3,9 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dbPath } from '../../src/store/db.js';
-import { storeUsers, openStore, readAll, type Opened } from '../store/support.js';
-import { waitFor } from '../helpers/index.js';
+import { dbPath } from '../../../src/store/db.js';
+import { storeUsers, openStore, readAll, type Opened } from '../support.js';
+import { waitFor } from '../../helpers/index.js';
 
 let o: Opened | undefined;
 const servers: Server[] = [];

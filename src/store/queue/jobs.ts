@@ -7,9 +7,10 @@
  * and dead-lettered after `maxAttempts` tries.
  */
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../store/db.js';
-import type { Tx } from '../store/group-commit.js';
-import type { ResolvedQueueOptions } from '../store/options.js';
+import type { Db } from '../db.js';
+import type { Tx } from '../group-commit.js';
+import type { ResolvedQueueOptions } from '../options.js';
+import type { JobTable } from '../engine.js';
 
 export interface JobRow {
   id: number;
@@ -38,7 +39,7 @@ export const TOPICS = ['fanout', 'webhook'] as const;
 const JOB_COLUMNS = 'id, topic, key, payload, attempts, next_run_at, created_at';
 const PRUNE_EVERY_MS = 10_000;
 
-export class JobQueue {
+export class JobQueue implements JobTable {
   /** Retries scheduled since the store opened, per topic. */
   private readonly retries = new Map<string, number>();
   private lastPrune = 0;

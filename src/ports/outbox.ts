@@ -1,4 +1,8 @@
 /**
+ * The ports room: what every thread's MessagePort uses, imported by the main
+ * thread, the CGI workers and the store thread alike, so it belongs to none
+ * of them (and imports nothing).
+ *
  * Coalesces the messages posted during one event-loop turn into a single
  * postMessage. Under load many requests arrive in one turn, and a thread hop
  * costs far more per postMessage than per message in it.
