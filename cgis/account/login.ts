@@ -19,7 +19,9 @@ export default defineCgi({
       throw new CgiError(429, 'RATE_LIMITED', 'too many failed logins; try again later', { retryAfterSec: gate.retryAfterSec });
     }
     const user = await ctx.store.findUserByName({ username: input.username });
-    const ok = user ? await verifyPassword(input.password, user.passwordHash) : (await burnPasswordCheck(input.password, scryptCost(ctx.env)), false);
+    const ok = user
+      ? await verifyPassword(input.password, user.passwordHash)
+      : (await burnPasswordCheck(input.password, scryptCost(ctx.env)), false);
     if (!user || !ok) {
       await ctx.store.recordLogin({ ...who, ok: false });
       throw new CgiError(401, 'BAD_CREDENTIALS', 'wrong username or password');
