@@ -25,8 +25,9 @@ export type StoreRequest =
   /** ...and stops taking new ones (it is being retired; it finishes what it holds). */
   | { t: 'unsubscribe' }
   /** A job's outcome. `permanent`: no retry can help (the payload does not match the consumer's input). */
-  | { t: 'job-done'; id: number }
-  | { t: 'job-failed'; id: number; error: string; permanent?: boolean };
+  // `attempt`: which try this answers. A try that timed out may still answer late, after the job went out again.
+  | { t: 'job-done'; id: number; attempt: number }
+  | { t: 'job-failed'; id: number; attempt: number; error: string; permanent?: boolean };
 
 /** store thread -> CGI worker. */
 export type StoreResponse =

@@ -135,10 +135,10 @@ function attach(port: MessagePort, owner: PortOwner | undefined): void {
           store.cancel(m.requestId);
           break;
         case 'job-done':
-          if (sub) store.platform.dispatch.answered(sub, m.id, null);
+          if (sub) store.platform.dispatch.answered(sub, m.id, m.attempt, null);
           break;
         case 'job-failed':
-          if (sub) store.platform.dispatch.answered(sub, m.id, String(m.error).slice(0, 1000), m.permanent === true);
+          if (sub) store.platform.dispatch.answered(sub, m.id, m.attempt, String(m.error).slice(0, 1000), m.permanent === true);
           break;
         case 'subscribe':
           if (!sub && owner) {

@@ -70,7 +70,7 @@ export function runConsumer(rt: Runtime, def: ConsumerDefinition, meta: Consumer
     if (m.t === 'job') {
       const job = { jobId: m.jobId, topic: m.topic, key: m.key, attempt: m.attempt, enqueuedAt: m.enqueuedAt };
       void handle(m.id, job, m.payload, (r) =>
-        r.error === null ? rt.store.jobDone(m.id) : rt.store.jobFailed(m.id, r.error, r.permanent),
+        r.error === null ? rt.store.jobDone(m.id, m.attempt) : rt.store.jobFailed(m.id, m.attempt, r.error, r.permanent),
       );
     } else if (m.t === 'job-abort') running.get(m.id)?.abort();
   };

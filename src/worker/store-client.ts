@@ -81,12 +81,12 @@ export class StoreRpc {
     this.outbox.push({ t: 'unsubscribe' });
   }
 
-  jobDone(id: number): void {
-    this.outbox.push({ t: 'job-done', id });
+  jobDone(id: number, attempt: number): void {
+    this.outbox.push({ t: 'job-done', id, attempt });
   }
 
-  jobFailed(id: number, error: string, permanent = false): void {
-    this.outbox.push({ t: 'job-failed', id, error, permanent });
+  jobFailed(id: number, attempt: number, error: string, permanent = false): void {
+    this.outbox.push({ t: 'job-failed', id, attempt, error, permanent });
   }
 
   close(): void {

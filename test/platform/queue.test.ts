@@ -18,11 +18,12 @@ beforeAll(async () => {
       'q/kv.ts': '@platform/kv.ts',
       'q/flaky.ts': '@platform/flaky.ts',
       'q/recorder.ts': '@platform/recorder.ts',
+      'q/late.ts': '@platform/late.ts',
       // A consumer of the host's own topic: refused.
       'zz/thief.ts': `import { defineConsumer, z } from 'cgihost';
 export default defineConsumer({ apiVersion: 1, topic: 'fanout', input: z.any(), handler() {} });`,
     },
-    config: { queue: { backoffBaseMs: 50, backoffMaxMs: 200 }, cgis: { flaky: { timeoutMs: 500 } } },
+    config: { queue: { backoffBaseMs: 50, backoffMaxMs: 200 }, cgis: { flaky: { timeoutMs: 500 }, late: { timeoutMs: 500 } } },
   });
 }, 60_000);
 
@@ -74,6 +75,16 @@ describe('retries, dead letters, and a retry from the admin API', () => {
     await waitFor(async () => (await topic(host, 'flaky'))?.deadLetters === 1, 5_000);
     const dead = (await host.get('/_host/api/queue/dead?topic=flaky')).body.deadLetters[0];
     expect(dead.error).toMatch(/timed out after 500 ms/);
+  }, 40_000);
+
+  it('an answer from a try that timed out does not end the next try of the job (each try answers for itself)', async () => {
+    await send('late', { id: 'l' });
+    // Try 1 answers success while try 2 runs; tries 2 and 3 never end: the job is dead-lettered on timeouts.
+    await waitFor(async () => (await value(host, 'kv', ['late', 'l', 'answered'])) === true, 15_000);
+    await waitFor(async () => (await topic(host, 'late'))?.deadLetters === 1, 15_000);
+    const dead = (await host.get('/_host/api/queue/dead?topic=late')).body.deadLetters[0];
+    expect([dead.attempts, dead.error]).toEqual([3, expect.stringMatching(/timed out after 500 ms/)]);
+    expect(await value(host, 'kv', ['late', 'l', 'started'])).toBe(3);
   }, 40_000);
 
   it('a payload that fails the consumer input is dead-lettered at once (no retry can mend it)', async () => {

@@ -129,10 +129,14 @@ export class ConsumerDispatch {
     this.wake(sub.topic);
   }
 
-  /** The worker's answer for a job. */
-  answered(sub: Subscriber, id: number, error: string | null, permanent = false): void {
+  /**
+   * The worker's answer for try `attempt` of a job. An answer for an earlier
+   * try (one that timed out, answering after the job went out again, maybe to
+   * the same worker) is not this try's and is dropped.
+   */
+  answered(sub: Subscriber, id: number, attempt: number, error: string | null, permanent = false): void {
     const f = this.topics.get(sub.topic)?.flights.get(id);
-    if (!f || f.sub !== sub || f.settled) return;
+    if (!f || f.sub !== sub || f.settled || f.job.attempts + 1 !== attempt) return;
     this.settle(f, error, permanent);
   }
 
