@@ -142,6 +142,22 @@ export const ConfigSchema = z.strictObject({
   store: z
     .strictObject({
       synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+      /**
+       * SPEC §9. Only "sqlite" runs in this build: "postgres" (with `url` or
+       * CGIHOST_DATABASE_URL) is refused with a pointer to docs/postgres.md
+       * until the PostgreSQL engine lands (issue 20).
+       */
+      engine: z
+        .enum(['sqlite', 'postgres'])
+        .default('sqlite')
+        .refine((e) => e === 'sqlite', {
+          message:
+            'the PostgreSQL engine is not in this build yet (issue 20: docs/postgres.md says what it will do); use "sqlite", the default',
+        }),
+      url: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'store.url is a postgres:// URL')
+        .optional(),
     })
     .prefault({}),
   groups: z.strictObject({ maxMembers: z.number().int().min(2).max(100_000).default(500) }).prefault({}),

@@ -18,6 +18,16 @@ function errorOf(raw: unknown): string {
 }
 
 describe('parseConfig', () => {
+  it('takes store.engine "sqlite" (the default) and refuses "postgres", which this build does not have, saying where to read why', () => {
+    expect(parseConfig({}, 'test').store.engine).toBe('sqlite');
+    expect(parseConfig({ store: { engine: 'sqlite' } }, 'test').store.engine).toBe('sqlite');
+    expect(errorOf({ store: { engine: 'postgres', url: 'postgres://u@localhost/db' } })).toMatch(
+      /"store\.engine": the PostgreSQL engine is not in this build yet.*docs\/postgres\.md/,
+    );
+    expect(errorOf({ store: { engine: 'mysql' } })).toMatch(/store\.engine/);
+    expect(errorOf({ store: { url: 'mysql://x' } })).toMatch(/store\.url is a postgres:\/\/ URL/);
+  });
+
   it('fills every default from {}', () => {
     const c = parseConfig({}, 'test');
     expect(c).toMatchObject({
