@@ -105,18 +105,34 @@ export class Monitor {
     this.unlisten?.();
   }
 
+  /**
+   * Once a second. Each part runs on its own: one that throws (a sampler
+   * meeting a worker mid-exit, say) is logged, once per distinct error, and
+   * never keeps the others, alert evaluation above all, from running.
+   */
   private tick(): void {
-    try {
-      this.ticks++;
+    this.ticks++;
+    this.step('windows', () => {
       const counts = new Map<string, { counts: CgiCounts; p99Ms: number | null }>();
       for (const slot of this.parts.registry.slots.values()) counts.set(slot.name, { counts: slot.counters, p99Ms: null });
       this.windows.sample(counts);
-      this.biz.sample();
-      if (this.ticks % this.storeEvery === 0) void this.storeStats.get();
-      if (this.ticks % SERIES_STEP_SECONDS === 0) this.samplePoint();
-      this.alerts.evaluate((rule) => this.measure(rule));
+    });
+    this.step('biz', () => this.biz.sample());
+    if (this.ticks % this.storeEvery === 0) this.step('store', () => void this.storeStats.get());
+    if (this.ticks % SERIES_STEP_SECONDS === 0) this.step('series', () => this.samplePoint());
+    this.step('alerts', () => this.alerts.evaluate((rule) => this.measure(rule)));
+  }
+
+  private readonly tickErrors = new Set<string>();
+  private step(part: string, run: () => void): void {
+    try {
+      run();
     } catch (e) {
-      this.parts.log.warn('monitor tick failed', { error: (e as Error).stack });
+      const error = (e as Error).stack ?? String(e);
+      const key = `${part}\u0000${error}`;
+      if (this.tickErrors.has(key)) return;
+      if (this.tickErrors.size < 100) this.tickErrors.add(key);
+      this.parts.log.warn('monitor tick failed', { part, error });
     }
   }
 

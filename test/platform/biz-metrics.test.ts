@@ -109,7 +109,12 @@ describe('biz alert rules', () => {
       // Only these two rules matter here: a default rule (latency, event-loop lag) may also fire on a loaded machine.
       const ours = a.filter((x) => x.alert === 'orders_fast' || x.alert === 'backlog_high');
       return ours.length === 2 ? ours : undefined;
-    }, 20_000))!;
+    }, 20_000).catch(async (e) => {
+      // What the host saw, for a failure that only a loaded run has shown.
+      const alerts = (await host.get('/_host/api/alerts')).text;
+      const metrics = (await host.get('/_host/api/biz')).text;
+      throw new Error(`${e}\nalerts: ${alerts}\nbiz: ${metrics}\nhost output (end):\n${host.output().slice(-4000)}`);
+    }))!;
     expect(firing.find((a) => a.alert === 'orders_fast')).toMatchObject({ target: 'shop.orders' });
     expect(firing.find((a) => a.alert === 'orders_fast')!.value).toBeGreaterThan(0.5);
     expect(firing.find((a) => a.alert === 'backlog_high')).toMatchObject({ target: 'shop.backlog', value: 50 });

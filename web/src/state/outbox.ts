@@ -13,6 +13,7 @@ import { randomId } from './ids.ts';
 import { mergeIntoThread } from './inbox.ts';
 import { primeMedia } from './media.ts';
 import { getState, setState, type ConvKey, type Outgoing, type OutgoingType } from './store.ts';
+import { retrySyncNow } from './sync.ts';
 
 let pumping = false;
 let timer: ReturnType<typeof setTimeout> | undefined;
@@ -115,6 +116,8 @@ async function pump(): Promise<void> {
       try {
         const result = await deliver(item);
         confirm(item, result.sent, result.mediaId);
+        // The host is reachable: a sync loop backing off after failures need not wait any longer.
+        retrySyncNow();
       } catch (e) {
         if (!getState().outbox.some((o) => o.clientMsgId === item.clientMsgId)) continue;
         if (isRetryable(e)) {

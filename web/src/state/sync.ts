@@ -2,7 +2,7 @@
  * The one long-poll loop (SPEC §4 Sync): ask for the inbox after syncKey,
  * held up to 25 s by the host when nothing is waiting; apply what comes; go
  * again. A call unanswered 15 s past its hold is an error too. After an error it waits 0.5 s, 1 s, 2 s … up to 15 s (with jitter),
- * or less when the browser says the network is back.
+ * or less when the browser says the network is back or another call reached the host (retrySyncNow).
  */
 import { ApiError, CALL_TIMEOUT_MS, call, isAbort } from '../api/client.ts';
 import type { ApiOutput, InboxEntry } from '../api/types.ts';
@@ -20,13 +20,14 @@ export interface SyncHooks {
   reset(lastSeq: number): void;
 }
 
-let running: { stop: () => void } | null = null;
+let running: { stop: () => void; retryNow: () => void } | null = null;
 
 export function startSync(hooks: SyncHooks): void {
   stopSync();
   let stopped = false;
   let controller: AbortController | undefined;
   let wake: (() => void) | undefined;
+  let failing = false;
   const onOnline = () => wake?.();
   window.addEventListener('online', onOnline);
   running = {
@@ -35,6 +36,9 @@ export function startSync(hooks: SyncHooks): void {
       controller?.abort();
       wake?.();
       window.removeEventListener('online', onOnline);
+    },
+    retryNow() {
+      if (failing) wake?.();
     },
   };
 
@@ -66,6 +70,7 @@ export function startSync(hooks: SyncHooks): void {
         setState({ syncKey: r.syncKey, link: 'up' });
         if (failures) hooks.reconnected();
         failures = 0;
+        failing = false;
         more = r.continueFlag;
       } catch (e) {
         if (stopped || isAbort(e)) return;
@@ -75,6 +80,7 @@ export function startSync(hooks: SyncHooks): void {
           continue;
         }
         failures++;
+        failing = true;
         setState({ link: failures > 1 || !navigator.onLine ? 'down' : 'connecting' });
         const retryAfter = e instanceof ApiError && e.retryAfterSec ? e.retryAfterSec * 1000 : 0;
         await pause(Math.max(retryAfter, Math.min(15_000, 500 * 2 ** Math.min(failures - 1, 5)) * (0.75 + Math.random() * 0.5)));
@@ -82,6 +88,15 @@ export function startSync(hooks: SyncHooks): void {
       }
     }
   })();
+}
+
+/**
+ * Another call just reached the host (a queued send went out): if the loop is
+ * waiting out its backoff after failures, it asks again now instead of up to
+ * 15 s later, so replies and receipts follow the send at once.
+ */
+export function retrySyncNow(): void {
+  running?.retryNow();
 }
 
 export function stopSync(): void {
