@@ -176,7 +176,12 @@ function describe(rule: AlertRule, target: string, value: number | undefined, st
       return status === 'firing' ? `${target} is quarantined${held}` : `${target} is no longer quarantined`;
     default: {
       const what =
-        rule.metric === 'queue_lag_seconds' ? `queue ${target} lag` : `${target} ${rule.metric === 'error_rate' ? 'error rate' : 'p99'}`;
+        rule.metric === 'queue_lag_seconds'
+          ? `queue ${target} lag`
+          : rule.metric === 'biz'
+            ? // A counter's rate per second or a gauge's value: the metric's own unit.
+              target
+            : `${target} ${rule.metric === 'error_rate' ? 'error rate' : 'p99'}`;
       return status === 'firing'
         ? `${what} ${v} > ${format(rule.metric, rule.threshold)}${held} [${rule.name}]`
         : `${what} ${value === undefined ? 'no longer measured (no requests)' : `back to ${v}`} [${rule.name}]`;
@@ -188,5 +193,6 @@ function format(metric: AlertRule['metric'], v: number): string {
   if (metric === 'error_rate') return `${(v * 100).toFixed(1)}%`;
   if (metric === 'p99_ms') return `${v.toFixed(v < 10 ? 1 : 0)} ms`;
   if (metric === 'queue_lag_seconds') return `${v.toFixed(1)} s`;
+  if (metric === 'biz') return String(Number(v.toPrecision(4)));
   return String(v);
 }

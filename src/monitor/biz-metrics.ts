@@ -74,7 +74,7 @@ export class BizMetrics {
     return this.rate(m);
   }
 
-  /** Per second over the last minute (or since the metric appeared); null before two samples. */
+  /** Per second over the last minute (or since the metric appeared, from 0); null before the first sample. */
   rate(m: BizMetric): number | null {
     if (m.ring.length < 2) return null;
     return (m.ring[m.ring.length - 1]! - m.ring[0]!) / (m.ring.length - 1);
@@ -83,7 +83,9 @@ export class BizMetrics {
   private update(group: string, u: BizUpdate): void {
     const id = `${group}\u0000${u.name}`;
     let m = this.metrics.get(id);
-    if (!m) this.metrics.set(id, (m = { group, name: u.name, kind: u.kind, series: new Map(), dropped: 0, ring: [] }));
+    // A new metric starts from 0: the ring's first point is that 0, so a rate counts what came before the first
+    // sample too (else a counter that jumped within its first second would show a rate of 0 for a minute).
+    if (!m) this.metrics.set(id, (m = { group, name: u.name, kind: u.kind, series: new Map(), dropped: 0, ring: [0] }));
     if (m.kind !== u.kind) {
       m.dropped++;
       this.warnOnce(

@@ -117,7 +117,14 @@ describe('biz alert rules', () => {
     }))!;
     expect(firing.find((a) => a.alert === 'orders_fast')).toMatchObject({ target: 'shop.orders' });
     expect(firing.find((a) => a.alert === 'orders_fast')!.value).toBeGreaterThan(0.5);
-    expect(firing.find((a) => a.alert === 'backlog_high')).toMatchObject({ target: 'shop.backlog', value: 50 });
+    expect(firing.find((a) => a.alert === 'backlog_high')).toMatchObject({
+      target: 'shop.backlog',
+      value: 50,
+      summary: 'shop.backlog 50 > 10 [backlog_high]',
+    });
+    expect((firing.find((a) => a.alert === 'orders_fast') as unknown as { summary: string }).summary).toMatch(
+      /^shop\.orders \d+(\.\d{1,3})? > 0\.5 \[orders_fast\]$/,
+    );
     await biz({ kind: 'gauge', name: 'backlog', value: 3 });
     await waitFor(async () => {
       const a = (await host.get('/_host/api/alerts')).body.active as Array<{ alert: string }>;
