@@ -7,12 +7,17 @@
  * one is used. Without PostgreSQL binaries (/usr/lib/postgresql/N/bin) and
  * without the variable, PG_URL is undefined and such tests are skipped:
  *
- *   describe.skipIf(!PG_URL)('…', () => …)   // after pgSkipNote('migrate-store')
+ *   pgSkipNote('migrate-store');
+ *   describe.skipIf(PG_SKIP)('…', () => { beforeAll(() => { requirePg(); … }) … })
+ *
+ * (When PostgreSQL is installed but the cluster fails to start, the global
+ * setup says why in CGIHOST_TEST_PG_ERROR and those tests fail with it; the
+ * rest of the run goes on.)
  *
  * .ci/run installs Debian's postgresql, so CI runs them. The SQLite tests
  * never depend on any of this.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -22,15 +27,27 @@ import pg from 'pg';
 
 export const PG_URL_ENV = 'CGIHOST_TEST_PG_URL';
 
+/** Set by the global setup when PostgreSQL is installed but its cluster did not start: the tests fail with it rather than skip. */
+export const PG_ERROR_ENV = 'CGIHOST_TEST_PG_ERROR';
+
 /** The cluster's admin URL (a superuser, its `postgres` database), or undefined: no PostgreSQL for this run. */
 export const PG_URL: string | undefined = process.env[PG_URL_ENV] || undefined;
 
+/** Whether this run has no PostgreSQL at all (not installed, no URL): its tests are skipped. */
+export const PG_SKIP = !PG_URL && !process.env[PG_ERROR_ENV];
+
 /** Why PostgreSQL tests are skipped, printed once per test file that has them. */
 export function pgSkipNote(what: string): void {
-  if (!PG_URL)
+  if (PG_SKIP)
     console.warn(
       `${what}: PostgreSQL tests skipped: no PostgreSQL binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql) and no ${PG_URL_ENV}`,
     );
+}
+
+/** The URL, for a suite's beforeAll: throws when PostgreSQL is installed but its cluster failed to start (a failure, not a skip). */
+export function requirePg(): string {
+  if (!PG_URL) throw new Error(`the PostgreSQL test cluster did not start: ${process.env[PG_ERROR_ENV] ?? `${PG_URL_ENV} is not set`}`);
+  return PG_URL;
 }
 
 /** A PostgreSQL database's URL: `url` with its database name replaced. */
@@ -130,6 +147,18 @@ export async function startTestCluster(): Promise<TestCluster | undefined> {
       `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=on`,
       'start',
     ]);
+    // Should this process die without its teardown (SIGKILL), the cluster goes with it: a watchdog polls for it.
+    const stopCmd = [...(asRoot ? ['runuser', '-u', 'postgres', '--'] : []), join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'];
+    spawn(
+      'sh',
+      [
+        '-c',
+        'while kill -0 "$PID" 2>/dev/null && [ -d "$DIR" ]; do sleep 2; done; [ -d "$DIR" ] || exit 0; "$@" >/dev/null 2>&1; rm -rf "$DIR"',
+        'cgihost-pg-watchdog',
+        ...stopCmd,
+      ],
+      { detached: true, stdio: 'ignore', env: { ...process.env, PID: String(process.pid), DIR: dir } },
+    ).unref();
     let stopped = false;
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,

@@ -26,7 +26,8 @@ import {
   type RunningHost,
   type User,
 } from '../helpers/index.js';
-import { freshDatabase, PG_URL, pgSkipNote } from '../helpers/postgres.js';
+import { freshDatabase, PG_SKIP, PG_URL, pgSkipNote, requirePg } from '../helpers/postgres.js';
+import { createSchema, ensureSchema, PG_SCHEMA_VERSION } from '../../src/store/pg/schema.js';
 import { png } from '../media/files.js';
 import { adminPost, kv, topic } from '../platform/support.js';
 
@@ -146,8 +147,9 @@ async function tableCounts(url: string): Promise<Record<string, number>> {
   return out;
 }
 
-describe.skipIf(!PG_URL)('cgihost migrate-store (PostgreSQL)', () => {
+describe.skipIf(PG_SKIP)('cgihost migrate-store (PostgreSQL)', () => {
   beforeAll(async () => {
+    requirePg();
     // The project's CGIs, and the platform fixtures for ctx.kv, a consumer that dead-letters, and a schedule.
     const cgisDir = tempDir('cgihost-cgis-');
     cpSync(PROJECT_CGIS, cgisDir, { recursive: true, filter: (src) => !src.endsWith('.test.ts') });
@@ -369,4 +371,44 @@ describe.skipIf(!PG_URL)('cgihost migrate-store (PostgreSQL)', () => {
       await again.kill();
     }
   }, 120_000);
+});
+
+describe.skipIf(PG_SKIP)('the PostgreSQL schema (createSchema)', () => {
+  let db: { url: string; drop(): Promise<void> };
+  beforeAll(async () => {
+    requirePg();
+    db = await freshDatabase('cgihost_schema');
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('is created once by concurrent callers, again is a no-op, and a newer version is refused', async () => {
+    const clients = [new pg.Client({ connectionString: db.url }), new pg.Client({ connectionString: db.url })];
+    await Promise.all(clients.map((c) => c.connect()));
+    try {
+      expect(await Promise.all(clients.map((c) => ensureSchema(c)))).toEqual([PG_SCHEMA_VERSION, PG_SCHEMA_VERSION]);
+      expect(await ensureSchema(clients[0]!)).toBe(PG_SCHEMA_VERSION);
+      expect(await pgQuery(db.url, 'SELECT version FROM schema_version')).toEqual([{ version: PG_SCHEMA_VERSION }]);
+      // Inside the caller's transaction: rolled back, nothing stays.
+      const fresh = await freshDatabase('cgihost_schema');
+      const c = new pg.Client({ connectionString: fresh.url });
+      await c.connect();
+      try {
+        await c.query('BEGIN');
+        await createSchema(c);
+        await c.query('ROLLBACK');
+        expect(await tableCounts(fresh.url)).toEqual({});
+      } finally {
+        await c.end();
+        await fresh.drop();
+      }
+      await pgQuery(db.url, 'UPDATE schema_version SET version = $1', [PG_SCHEMA_VERSION + 1]);
+      await expect(ensureSchema(clients[0]!)).rejects.toThrow(
+        `the PostgreSQL schema is at version ${PG_SCHEMA_VERSION + 1}, newer than this build knows`,
+      );
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
 });
