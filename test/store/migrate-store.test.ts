@@ -28,6 +28,7 @@ import {
 } from '../helpers/index.js';
 import { freshDatabase, PG_SKIP, PG_URL, pgSkipNote, requirePg } from '../helpers/postgres.js';
 import { createSchema, ensureSchema, PG_SCHEMA_VERSION } from '../../src/store/pg/schema.js';
+import { migrateStore, type MigrateProgress } from '../../src/store/pg/migrate.js';
 import { png } from '../media/files.js';
 import { adminPost, kv, topic } from '../platform/support.js';
 
@@ -309,6 +310,27 @@ describe.skipIf(PG_SKIP)('cgihost migrate-store (PostgreSQL)', () => {
     );
     expect(await tableCounts(url)).toEqual(before);
   }, 120_000);
+
+  it('in batches of 2 rows (the function the CLI calls): the same rows, progress after every batch', async () => {
+    const url = await database();
+    const progress: MigrateProgress[] = [];
+    const r = await migrateStore({ dataDir, url, batchRows: 2, onProgress: (p) => progress.push(p) });
+    const file = join(dataDir, 'cgihost.db');
+    for (const { table, rows } of r.tables) {
+      if (table === 'inbox_heads') continue;
+      const want = sqliteRows(file, table);
+      expect(rows, table).toBe(want.rows.length);
+      expect((await pgRows(url, table)).rows, table).toEqual(want.rows);
+      const lines = progress.filter((p) => p.table === table);
+      // One line per batch of 2 (and one for an empty table), counting up to the total.
+      expect(
+        lines.map((p) => p.done),
+        table,
+      ).toEqual(rows ? Array.from({ length: Math.ceil(rows / 2) }, (_, i) => Math.min(rows, (i + 1) * 2)) : [0]);
+      expect(new Set(lines.map((p) => p.total)), table).toEqual(new Set([rows]));
+    }
+    expect(r.rows).toBeGreaterThan(40);
+  });
 
   it('refuses a target with rows in a cgihost table (and no schema_version), writing nothing', async () => {
     const url = await database();
