@@ -1,4 +1,4 @@
-/** `cgihost start | dev | check | new | canary | promote | rollback | users | backup` */
+/** `cgihost start | dev | check | new | canary | promote | rollback | users | backup | migrate-store` */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,12 +28,16 @@ commands:
                         password (made up and printed, or read with --password-stdin)
   backup FILE           online backup of the database to FILE and the media folder to
                         FILE.media (--media DIR), while the host serves
+  migrate-store --to postgres://USER@HOST:PORT/DB
+                        copy the stopped SQLite install of --data-dir into an empty
+                        PostgreSQL database (media files stay in the data dir's media/)
 
 options:
   --config FILE   host.config.json by default
   --port N  --host H  --data-dir DIR  --cgis-dir DIR
   --url URL       (canary, promote, rollback, users, backup) the running host, default from the
                   config; backup without --url is made by this process on the data dir
+  --to URL        (migrate-store) the target PostgreSQL database
   --json          (users) print JSON
   --version       print the version`;
 
@@ -56,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       'cgis-dir': { type: 'string' },
       url: { type: 'string' },
+      to: { type: 'string' },
       json: { type: 'boolean' },
       'password-stdin': { type: 'boolean' },
       media: { type: 'string' },
@@ -98,6 +103,9 @@ async function main(argv: string[]): Promise<number> {
       return usersCommand(config(), rest, { url: values.url, json: values.json, passwordStdin: values['password-stdin'] });
     case 'backup':
       return backupCommand(config(), rest, { media: values.media, url: values.url, busyShare: values['busy-share'] });
+    case 'migrate-store':
+      // Loaded on use: the PostgreSQL driver is for this command only (in this build).
+      return (await import('./host/migrate-store-cli.js')).migrateStoreCommand(config(), rest, { to: values.to });
     default:
       console.error(`unknown command "${command}"\n\n${USAGE}`);
       return 2;

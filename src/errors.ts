@@ -118,6 +118,13 @@ export const HOST_ERROR_EXIT = {
   ADDON_LOAD_FAILED: 1,
   /** dist/sea/main.cjs run outside the binary without CGIHOST_SEA_ASSETS. */
   NOT_A_BINARY: 1,
+  /** `cgihost migrate-store`: the data dir's database is open in another process (a running host); it copies a stopped install. */
+  STORE_IN_USE: 1,
+  /**
+   * `cgihost migrate-store` copied nothing (the message says why): no database in the data dir or not at this build's
+   * latest migration, the target database unreachable or not empty, or a row PostgreSQL refused (the copy is rolled back).
+   */
+  MIGRATE_STORE_FAILED: 1,
 } as const;
 
 /** A code of an error that never reaches a client. */

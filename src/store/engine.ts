@@ -31,6 +31,10 @@
  * runs once; and where the login and send counts live (the store thread's
  * memory for SQLite's one host, shared by every host with PostgreSQL).
  *
+ * The PostgreSQL side so far: its schema (pg/schema.ts, the same tables) and
+ * `cgihost migrate-store` (pg/migrate.ts), which copies a stopped SQLite
+ * install into it; no engine serves from it yet.
+ *
  * Not declared here: the SQLite engine's own parts (db.ts, migrations,
  * group-commit.ts, the search index, backup.ts: a PostgreSQL install is
  * backed up with its own tools), and the queue's consumers (queue/fanout.ts,
