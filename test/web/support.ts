@@ -65,11 +65,16 @@ export async function openPerson(
 ): Promise<Person> {
   const context = await browser.newContext({ viewport: opts.viewport ?? DESKTOP, permissions: ['microphone'] });
   const person: Person = { name, context, page: await context.newPage(), errors: [], outside: [] };
-  await context.route('**/*', (route) => {
+  await context.route('**/*', async (route) => {
     const url = route.request().url();
-    if (url.startsWith(`${host.url}/`)) return route.continue();
+    // A test's own page.route may have answered the request already, or the page closed under it: then there is
+    // nothing left to pass on, and playwright's "Route is already handled" is not the test's failure.
+    const settled = (e: Error) => {
+      if (!/already handled|closed/i.test(e.message)) throw e;
+    };
+    if (url.startsWith(`${host.url}/`)) return route.continue().catch(settled);
     person.outside.push(url);
-    return route.abort();
+    return route.abort().catch(settled);
   });
   const record = (text: string) => {
     if (!opts.allowErrors?.test(text)) person.errors.push(text);
