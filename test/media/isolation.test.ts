@@ -2,8 +2,9 @@
  * A 50 MB upload in progress must not block text messaging: sendmsg and sync
  * round trips are measured one after another, first with the host idle, then
  * while 50 MB mp4 uploads stream in at full speed. A blocked request would
- * wait for a whole upload (about a second); the bound is 500 ms, or three
- * times the idle p99 when the machine itself is that slow (it is shared).
+ * wait for a whole upload (about a second); the bound is 750 ms, or three
+ * times the idle p99 when the machine itself is that slow (it is shared; a
+ * full CI run with the suite's other hosts beside it once measured 565 ms).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
@@ -11,7 +12,7 @@ import { bigMp4Parts } from './files.js';
 import { percentile, startMediaHost, streamUpload, tmpFiles, type StreamResult, stopAndClean } from './support.js';
 import { newUsers, type RunningHost, type User, waitFor } from '../helpers/index.js';
 
-const P99_LIMIT_MS = 500;
+const P99_LIMIT_MS = 750;
 const UPLOAD_BYTES = 50_000_000;
 let host: RunningHost;
 let a: User;
