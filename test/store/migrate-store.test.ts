@@ -278,7 +278,7 @@ describe.skipIf(PG_SKIP)('cgihost migrate-store (PostgreSQL)', () => {
     } finally {
       db.close();
     }
-    expect(await pgQuery(url, 'SELECT version FROM schema_version')).toEqual([{ version: 1 }]);
+    expect(await pgQuery(url, 'SELECT version FROM schema_version')).toEqual([{ version: PG_SCHEMA_VERSION }]);
     // The idempotency key holds in PostgreSQL too: a second row for (sender, clientMsgId) is refused.
     await expect(
       pgQuery(url, `INSERT INTO messages (from_uid, type, client_msg_id, created_at) VALUES ($1, 'text', 'ab0', 0)`, [users[0]!.uid]),
@@ -289,7 +289,7 @@ describe.skipIf(PG_SKIP)('cgihost migrate-store (PostgreSQL)', () => {
     const again = await runCli(['migrate-store', '--to', url, '--data-dir', dataDir], { timeoutMs: MIGRATE_MS });
     expect(again.code, again.stderr).toBe(1);
     expect(again.stderr).toMatch(
-      /^cgihost: the target database postgres:\/\/.* already holds a cgihost schema \(version 1\): .*nothing was written$/m,
+      /^cgihost: the target database postgres:\/\/.* already holds a cgihost schema \(version ${PG_SCHEMA_VERSION}\): .*nothing was written$/m,
     );
     expect(await tableCounts(url)).toEqual(before);
   }, 120_000);

@@ -34,7 +34,7 @@
  */
 
 /** The schema's version in `schema_version`: 1 is SQLite's migration 4. Append a step to move it, never edit a shipped one. */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 /** The key of the transaction-level advisory lock taken around schema work: concurrent starts (or copies) run it one at a time. */
 export const SCHEMA_LOCK_KEY = 0x63676968; // 'cgih'
@@ -265,6 +265,33 @@ CREATE TABLE IF NOT EXISTS schedule_runs (
 );
 `;
 
+/**
+ * Version 2: what several hosts need beyond SQLite's tables (no SQLite rows
+ * map to these, so they are not in PG_TABLES and a copy leaves them empty).
+ * - jobs.leased_until / leased_by: a claimed job (SELECT ... FOR UPDATE SKIP
+ *   LOCKED) is leased to one host until leased_until; a host killed with
+ *   kill -9 stops renewing and the job becomes claimable again.
+ * - throttle: shared counters of the login throttle and the send limit,
+ *   keyed by what they count and the start of their window.
+ * - counters 'sessions_epoch' (no row until the first revocation: an upsert
+ *   bumps it in the transaction of every session revocation); every host's
+ *   token cache is dropped when it moves.
+ * - pg_trgm and a trigram index on message text, for searchmessages.
+ */
+const SCHEMA_V2 = `
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS leased_until bigint;
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS leased_by text;
+CREATE TABLE IF NOT EXISTS throttle (
+  kind         text COLLATE "C" NOT NULL,
+  key          text COLLATE "C" NOT NULL,
+  window_start bigint NOT NULL,
+  count        bigint NOT NULL,
+  PRIMARY KEY (kind, key, window_start)
+);
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX IF NOT EXISTS messages_text_trgm ON messages USING gin (content gin_trgm_ops) WHERE type = 'text' AND recalled_at IS NULL;
+`;
+
 /** What createSchema needs of a connection (a pg Client or PoolClient). */
 export interface Queryable {
   query<R extends Record<string, unknown> = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
@@ -290,8 +317,12 @@ export async function createSchema(client: Queryable): Promise<number> {
     throw new Error(`the PostgreSQL schema is at version ${current}, newer than this build knows (${PG_SCHEMA_VERSION})`);
   }
   if (current === PG_SCHEMA_VERSION) return current;
-  await client.query(SCHEMA_V1);
-  await client.query('INSERT INTO schema_version (one, version, created_at) VALUES (true, $1, $2)', [PG_SCHEMA_VERSION, Date.now()]);
+  if (current < 1) await client.query(SCHEMA_V1);
+  await client.query(SCHEMA_V2);
+  await client.query(
+    'INSERT INTO schema_version (one, version, created_at) VALUES (true, $1, $2) ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version',
+    [PG_SCHEMA_VERSION, Date.now()],
+  );
   return PG_SCHEMA_VERSION;
 }
 
