@@ -1,0 +1,46 @@
+/**
+ * How the PostgreSQL engine's parts call each other (declarations only), so
+ * that each part is written and tested on its own: the inbox (inbox.ts: where
+ * dense seqs are made and conversation rows kept), message rows
+ * (messages.ts), webhooks (webhooks.ts: enqueued in the caller's transaction,
+ * delivered by whichever host claims the job), and the held syncs' wake-up
+ * bus (wake-bus.ts: LISTEN on a dedicated connection).
+ */
+import type { SyncResult } from '../api.js';
+import type { MessageFacts, NewMessage, StoredMessage } from '../message-rows.js';
+import type { PgTx } from './db.js';
+
+/** Inboxes on PostgreSQL: seqs from `inbox_heads`, taken by a row lock in the entry's transaction. */
+export interface PgInboxPart {
+  /**
+   * Appends the next entry of `uid`'s inbox (its seq: inbox_heads.last_seq + 1,
+   * the row locked until the transaction ends), keeps the conversation row,
+   * and asks for a wake-up of `uid` at commit. Returns the seq.
+   */
+  append(tx: PgTx, uid: string, m: MessageFacts): Promise<number>;
+  /** Entries of `uid` after `syncKey`, at most `limit` (committed ones: READ COMMITTED). */
+  read(uid: string, syncKey: number, limit: number): Promise<SyncResult>;
+  /** The last seq of `uid`'s inbox (0 when empty). */
+  lastSeq(uid: string): Promise<number>;
+}
+
+/** Message rows: each message once. */
+export interface PgMessagesPart {
+  insert(tx: PgTx, m: NewMessage): Promise<MessageFacts>;
+  get(id: number): Promise<StoredMessage | undefined>;
+}
+
+/** Webhook events: `emit` enqueues one job per endpoint that listens, in the caller's transaction. */
+export interface WebhookSink {
+  wants(event: string): boolean;
+  emit(tx: PgTx, event: string, payload: unknown): Promise<void>;
+}
+
+/** Wake-ups of held syncs across hosts. */
+export interface WakeBus {
+  /** Called with the uids of every inbox another (or this) host wrote to; and with null after a reconnect (re-read every held sync). */
+  onWake(fn: (uids: string[] | null) => void): void;
+  /** Called with the new sessions epoch when any host revoked a session. */
+  onRevoke(fn: (epoch: number) => void): void;
+  close(): Promise<void>;
+}
