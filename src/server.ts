@@ -84,10 +84,16 @@ export class Server {
     const spares = new SpareThreads(paths.workerFile, config.cgiDefaults.maxHeapMb, config.faults.heartbeatMs);
     opened.push(() => spares.stop());
     spares.prime(listServedCgiFiles(config.cgisDir, paths.builtinCgisDir).length * config.cgiDefaults.workers);
+    // Who holds a job's or a schedule's lease: hosts sharing one store (SPEC §9) tell each other apart by it.
+    const holder = `${hostname()}:${process.pid}`;
     const store = await StoreHost.start({
       threadFile: paths.storeThreadFile,
       backupThreadFile: paths.backupThreadFile,
       dataDir: config.dataDir,
+      mediaDir: config.mediaDir,
+      engine: config.store.engine,
+      url: config.store.url,
+      hostId: holder,
       synchronous: config.store.synchronous,
       groupsMaxMembers: config.groups.maxMembers,
       messaging: {
@@ -104,14 +110,13 @@ export class Server {
     opened.push(() => store.close());
     // The monitor needs the registry, and the registry reports to the monitor: it is set just below, before any CGI loads.
     let monitor: Monitor | undefined;
-    // Who holds a schedule's lease: hosts sharing one store (SPEC §9) tell each other apart by it.
-    const holder = `${hostname()}:${process.pid}`;
     const env: SlotEnv = {
       config,
       log,
       workerFile: paths.workerFile,
       connectStore: (owner) => store.connect(owner),
-      kvReadFile: dbPath(config.dataDir),
+      // SQLite: workers read ctx.kv from the file themselves; PostgreSQL: through the store thread.
+      kvReadFile: config.store.engine === 'sqlite' ? dbPath(config.dataDir) : undefined,
       takeSpare: (maxHeapMb) => spares.take(maxHeapMb),
       onWorkerExit: (cgi, _version, reason) => monitor?.workerExited(cgi, reason),
       onAlert: (name, fields) => monitor?.alerts.raise(name, fields),

@@ -42,6 +42,19 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   if (overrides.dataDir !== undefined) config.dataDir = resolve(overrides.dataDir);
   if (overrides.cgisDir !== undefined) config.cgisDir = resolve(overrides.cgisDir);
   if (process.env.CGIHOST_ADMIN_TOKEN) config.adminToken = process.env.CGIHOST_ADMIN_TOKEN;
+  // The media folder: relative to the file like dataDir; by default inside the data dir (after a --data-dir override).
+  config.mediaDir = config.mediaDir === undefined ? resolve(config.dataDir, 'media') : resolve(base, config.mediaDir);
+  if (config.store.engine === 'postgres') {
+    const url = config.store.url ?? process.env.CGIHOST_DATABASE_URL;
+    if (!url) {
+      throw new CgiError(
+        'CONFIG_INVALID',
+        `invalid config ${path ?? 'defaults'}:\n  "store.url": the postgres engine needs store.url or CGIHOST_DATABASE_URL (postgres://user:password@host:5432/db)`,
+      );
+    }
+    if (!/^postgres(ql)?:\/\//.test(url)) throw new CgiError('CONFIG_INVALID', 'CGIHOST_DATABASE_URL is not a postgres:// URL');
+    config.store.url = url;
+  }
   return { ...config, configFile: path };
 }
 

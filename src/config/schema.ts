@@ -57,6 +57,8 @@ export const ConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(8080),
   host: z.string().min(1).default('127.0.0.1'),
   dataDir: z.string().min(1).default('./data'),
+  /** SPEC §9: where media files live (default <dataDir>/media); with several hosts, one folder they all mount. */
+  mediaDir: z.string().min(1).optional(),
   cgisDir: z.string().min(1).default('./cgis'),
   /** Required as `Authorization: Bearer` on /metrics and /_host/ when set; else those are loopback-only. */
   adminToken: z.string().min(8).optional(),
@@ -143,17 +145,11 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
       /**
-       * SPEC §9. Only "sqlite" runs in this build: "postgres" (with `url` or
-       * CGIHOST_DATABASE_URL) is refused with a pointer to docs/postgres.md
-       * until the PostgreSQL engine lands (issue 20).
+       * SPEC §9: "sqlite" (default: one file in the data dir, one host) or
+       * "postgres": everything the store holds in PostgreSQL at `url` (or
+       * CGIHOST_DATABASE_URL), shared by any number of hosts (docs/postgres.md).
        */
-      engine: z
-        .enum(['sqlite', 'postgres'])
-        .default('sqlite')
-        .refine((e) => e === 'sqlite', {
-          message:
-            'the PostgreSQL engine is not in this build yet (issue 20: docs/postgres.md says what it will do); use "sqlite", the default',
-        }),
+      engine: z.enum(['sqlite', 'postgres']).default('sqlite'),
       url: z
         .string()
         .regex(/^postgres(ql)?:\/\//, 'store.url is a postgres:// URL')

@@ -44,11 +44,18 @@ export async function backupCommand(
     busyShare = Number(opts.busyShare);
     if (!(busyShare >= 0.05 && busyShare <= 1)) throw new CgiError('CONFIG_INVALID', '--busy-share must be a number from 0.05 to 1');
   }
+  if (config.store.engine === 'postgres') {
+    console.error(
+      "cgihost: backup: this install's store is PostgreSQL: back it up with PostgreSQL's own tools (pg_dump, or pg_basebackup with WAL archiving) and copy the media folder " +
+        (config.mediaDir ?? join(config.dataDir, 'media')),
+    );
+    return 1;
+  }
   const onProgress = progressPrinter();
   if (opts.url === undefined) {
     try {
       const db = await backupDatabase(dbPath(config.dataDir), file, { onProgress, busyShare });
-      const result: BackupResult = { ...db, media: await copyMedia(join(config.dataDir, 'media'), mediaDir) };
+      const result: BackupResult = { ...db, media: await copyMedia(config.mediaDir ?? join(config.dataDir, 'media'), mediaDir) };
       console.log(JSON.stringify(result));
       return 0;
     } catch (e) {

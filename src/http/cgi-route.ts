@@ -14,9 +14,11 @@ import { readText, receiveRaw } from './body.js';
 import { clientAddress } from './client-address.js';
 import { sendError, sendJson } from './respond.js';
 
+type Identity = { uid: string; sessionId: string };
+
 export interface TokenResolver {
-  /** The session of a bearer token, or null. */
-  authenticate(token: string): { uid: string; sessionId: string } | null;
+  /** The session of a bearer token, or null; a promise when it must ask a database first (PostgreSQL's cache missed). */
+  authenticate(token: string): Identity | null | Promise<Identity | null>;
 }
 
 export interface CgiRouteDeps {
@@ -61,7 +63,8 @@ export async function serveCgi(
   let code: RequestOutcome = 'INTERNAL';
   let body: RawBody | undefined;
   try {
-    const auth = authenticate(deps.tokens, req.headers.authorization);
+    const found = authenticate(deps.tokens, req.headers.authorization);
+    const auth = found instanceof Promise ? await found : found;
     seen.uid = auth?.uid;
     d = slot.route(auth?.uid);
     headers['x-cgi-version'] = seen.version = d.version;
@@ -150,7 +153,7 @@ function discardRest(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-function authenticate(tokens: TokenResolver, header: string | undefined): { uid: string; sessionId: string } | null {
+function authenticate(tokens: TokenResolver, header: string | undefined): ReturnType<TokenResolver['authenticate']> {
   if (!header || !header.startsWith('Bearer ')) return null;
   const token = header.slice(7).trim();
   if (token.length < 16 || token.length > 256) return null;

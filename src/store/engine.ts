@@ -143,7 +143,7 @@ export interface PlatformEngine extends KvOps, QueueOps, ScheduleLeaseOps {}
  * with a cache that a revocation empties).
  */
 export interface TokenLookup {
-  authenticate(token: string): TokenIdentity | null;
+  authenticate(token: string): TokenIdentity | null | Promise<TokenIdentity | null>;
   close(): void;
 }
 

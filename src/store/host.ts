@@ -12,12 +12,14 @@ import type { PortOwner } from './platform-api.js';
 import type { StoreOptions } from './options.js';
 import type { StoreThreadOptions } from './thread.js';
 import { revocationCounter, TokenReader } from './token-reader.js';
+import { PgTokenLookup } from './pg/token-lookup.js';
+import type { TokenLookup } from './engine.js';
+import { mediaDirOf } from './options.js';
 import type { BackupProgress, BackupResult, ListUsersArgs, StoreAdmin, StoreAdminApi, StoreAdminOp } from './admin-api.js';
 import { checkBackupTarget } from './backup.js';
 import { runBackupThread } from './backup-runner.js';
 import { copyMedia } from './media-copy.js';
 import { dbPath } from './db.js';
-import { join } from 'node:path';
 
 export interface StoreHostOptions extends StoreOptions {
   /** The bundled thread entry (dist/store-thread.js). */
@@ -41,13 +43,15 @@ const CLOSE_TIMEOUT_MS = 10_000;
 export class StoreHost implements StoreAdmin {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private reader: TokenReader | null = null;
+  private reader: TokenLookup | null = null;
   private dead: Error | null = null;
   private closing: Promise<void> | null = null;
   private readonly ready: Promise<void>;
   private readonly exited: Promise<void>;
 
   private dataDir = '';
+  private mediaDir = '';
+  private engine: 'sqlite' | 'postgres' = 'sqlite';
   private backupThreadFile?: string;
 
   private constructor(
@@ -81,6 +85,10 @@ export class StoreHost implements StoreAdmin {
     const workerData: StoreThreadOptions = {
       revocations,
       dataDir: rest.dataDir,
+      mediaDir: mediaDirOf(rest),
+      engine: rest.engine ?? 'sqlite',
+      url: rest.url,
+      hostId: rest.hostId,
       synchronous: rest.synchronous,
       groupsMaxMembers: rest.groupsMaxMembers,
       messaging: rest.messaging,
@@ -93,10 +101,12 @@ export class StoreHost implements StoreAdmin {
     const thread = new Worker(threadFile, { workerData, name: 'cgihost-store', resourceLimits: { maxYoungGenerationSizeMb: 64 } });
     const host = new StoreHost(thread, log, onExit);
     host.dataDir = rest.dataDir;
+    host.mediaDir = mediaDirOf(rest);
+    host.engine = rest.engine ?? 'sqlite';
     host.backupThreadFile = backupThreadFile;
     try {
       await host.ready;
-      host.reader = new TokenReader(rest.dataDir, revocations);
+      host.reader = host.engine === 'postgres' ? new PgTokenLookup(rest.url!, revocations) : new TokenReader(rest.dataDir, revocations);
     } catch (err) {
       await host.close();
       throw err;
@@ -104,8 +114,8 @@ export class StoreHost implements StoreAdmin {
     return host;
   }
 
-  /** Resolves bearer tokens on the main thread's own read-only connection. */
-  get tokens(): TokenReader {
+  /** Resolves bearer tokens in the main thread (SQLite: its own read-only connection; PostgreSQL: a cache and a small pool). */
+  get tokens(): TokenLookup {
     if (!this.reader) throw new Error('the store is not open');
     return this.reader;
   }
@@ -168,6 +178,12 @@ export class StoreHost implements StoreAdmin {
     a: { file: string; mediaDir?: string; busyShare?: number },
     onProgress?: (p: BackupProgress) => void,
   ): Promise<BackupResult> {
+    if (this.engine === 'postgres') {
+      throw new CgiError(
+        'INVALID_INPUT',
+        "this host's store is PostgreSQL: back it up with PostgreSQL's own tools (pg_dump, or pg_basebackup and WAL archiving) and copy the media folder",
+      );
+    }
     const dbFile = dbPath(this.dataDir);
     const file = checkBackupTarget(dbFile, a.file);
     if (a.mediaDir !== undefined && (typeof a.mediaDir !== 'string' || !a.mediaDir.startsWith('/'))) {
@@ -179,7 +195,7 @@ export class StoreHost implements StoreAdmin {
     const db = await runBackupThread(this.backupThreadFile, data, onProgress);
     this.log.info('backup written', { file, bytes: db.bytes, ms: db.ms });
     if (a.mediaDir === undefined) return db;
-    return { ...db, media: await copyMedia(join(this.dataDir, 'media'), a.mediaDir) };
+    return { ...db, media: await copyMedia(this.mediaDir, a.mediaDir) };
   }
 
   /** Answers every held long-poll now (empty) and holds no new ones: call it when starting to stop. */

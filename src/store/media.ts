@@ -39,8 +39,9 @@ export class Media {
   private readonly deleteGrantsVia: Statement<[string, number]>;
   private readonly readable: Statement<[{ uid: string; mediaId: string }], MediaRecord>;
 
-  constructor(db: Db, dataDir: string) {
-    this.dir = join(dataDir, 'media');
+  /** `mediaDir`: where the files live (options.ts mediaDirOf). */
+  constructor(db: Db, mediaDir: string) {
+    this.dir = mediaDir;
     const cols = 'm.media_id AS mediaId, m.kind, m.content_type AS contentType, m.size';
     this.get = db.prepare(`SELECT ${cols} FROM media m WHERE m.media_id = ?`);
     this.insert = db.prepare('INSERT INTO media (media_id, kind, content_type, size, created_at) VALUES (?, ?, ?, ?, ?)');

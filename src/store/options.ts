@@ -3,6 +3,7 @@
  * everything here is structured-clonable; the host's config schema validates
  * them before they get here.
  */
+import { join } from 'node:path';
 import type { Logger } from '../log.js';
 
 export interface WebhookConfig {
@@ -56,6 +57,14 @@ export interface MessagingOptions {
 
 export interface StoreOptions {
   dataDir: string;
+  /** Where media files live (default `<dataDir>/media`); several hosts on PostgreSQL share one folder (SPEC §9). */
+  mediaDir?: string;
+  /** 'sqlite' (default): the file in dataDir; 'postgres': the database at `url`, shared by every host (SPEC §9). */
+  engine?: 'sqlite' | 'postgres';
+  /** The PostgreSQL URL (engine 'postgres'). */
+  url?: string;
+  /** This host's name among those sharing a PostgreSQL store (who holds a job's lease): host:pid by default. */
+  hostId?: string;
   /** 'FULL' (default): a commit survives power loss. 'NORMAL': it survives a process crash only. */
   synchronous?: 'FULL' | 'NORMAL';
   groupsMaxMembers?: number;
@@ -69,6 +78,11 @@ export interface StoreOptions {
   log?: Logger;
   /** Over a SharedArrayBuffer: bumped after each committed session revocation (see TokenReader). */
   revocations?: Int32Array;
+}
+
+/** The media folder of a store: `mediaDir`, or `<dataDir>/media`. */
+export function mediaDirOf(opts: { dataDir: string; mediaDir?: string }): string {
+  return opts.mediaDir ?? join(opts.dataDir, 'media');
 }
 
 export type ResolvedQueueOptions = Required<QueueOptions>;

@@ -33,7 +33,7 @@ import { SearchIndexer } from './search-indexer.js';
 import { invalid } from './validate.js';
 import { isStorageFailure, storeUnavailable } from './disk-full.js';
 import { createLogger, type Logger } from '../log.js';
-import { DEFAULT_GROUPS_MAX_MEMBERS, resolveQueueOptions, type StoreOptions } from './options.js';
+import { DEFAULT_GROUPS_MAX_MEMBERS, mediaDirOf, resolveQueueOptions, type StoreOptions } from './options.js';
 import { JobQueue, type JobRow } from './queue/jobs.js';
 import { FANOUT, FanoutConsumer } from './queue/fanout.js';
 import { WEBHOOK, WebhookDispatcher } from './queue/webhooks.js';
@@ -97,7 +97,7 @@ export class Store implements StoreEngine {
     const rows = new MessageRows(db);
     this.waiters = new SyncWaiters((uid, key, limit) => this.inbox.read(uid, key, limit));
     this.accounts = new Accounts(db);
-    this.media = new Media(db, opts.dataDir);
+    this.media = new Media(db, mediaDirOf(opts));
     this.profiles = new Profiles(db, this.media);
     this.peers = {
       userExists: (uid) => this.accounts.exists(uid),

@@ -18,14 +18,35 @@ function errorOf(raw: unknown): string {
 }
 
 describe('parseConfig', () => {
-  it('takes store.engine "sqlite" (the default) and refuses "postgres", which this build does not have, saying where to read why', () => {
+  it('takes store.engine "sqlite" (the default) or "postgres" with a postgres:// URL', () => {
     expect(parseConfig({}, 'test').store.engine).toBe('sqlite');
     expect(parseConfig({ store: { engine: 'sqlite' } }, 'test').store.engine).toBe('sqlite');
-    expect(errorOf({ store: { engine: 'postgres', url: 'postgres://u@localhost/db' } })).toMatch(
-      /"store\.engine": the PostgreSQL engine is not in this build yet.*docs\/postgres\.md/,
-    );
+    expect(parseConfig({ store: { engine: 'postgres', url: 'postgres://u@localhost/db' } }, 'test').store).toMatchObject({
+      engine: 'postgres',
+      url: 'postgres://u@localhost/db',
+    });
     expect(errorOf({ store: { engine: 'mysql' } })).toMatch(/store\.engine/);
     expect(errorOf({ store: { url: 'mysql://x' } })).toMatch(/store\.url is a postgres:\/\/ URL/);
+  });
+
+  it('loadConfig: the postgres engine needs a URL (store.url or CGIHOST_DATABASE_URL); mediaDir defaults to <dataDir>/media', () => {
+    const dir = tempDir('cgihost-config-pg-');
+    const file = join(dir, 'host.config.json');
+    writeFileSync(file, JSON.stringify({ store: { engine: 'postgres' }, dataDir: 'd' }));
+    const saved = process.env.CGIHOST_DATABASE_URL;
+    delete process.env.CGIHOST_DATABASE_URL;
+    try {
+      expect(() => loadConfig(file)).toThrow(/"store\.url": the postgres engine needs store\.url or CGIHOST_DATABASE_URL/);
+      process.env.CGIHOST_DATABASE_URL = 'postgres://u@db.example/cgihost';
+      const c = loadConfig(file);
+      expect(c.store.url).toBe('postgres://u@db.example/cgihost');
+      expect(c.mediaDir).toBe(join(dir, 'd', 'media'));
+      writeFileSync(file, JSON.stringify({ mediaDir: '../shared-media' }));
+      expect(loadConfig(file).mediaDir).toBe(join(dir, '..', 'shared-media'));
+    } finally {
+      if (saved === undefined) delete process.env.CGIHOST_DATABASE_URL;
+      else process.env.CGIHOST_DATABASE_URL = saved;
+    }
   });
 
   it('fills every default from {}', () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forwardLogger } from '../../src/log.js';
 import { StoreHost } from '../../src/store/host.js';
 import type { StoreRequest, StoreResponse } from '../../src/store/protocol.js';
+import type { TokenReader } from '../../src/store/token-reader.js';
 import { bundle, removeBundle } from './support.js';
 import { ROOT, tempDir, waitFor } from '../helpers/index.js';
 
@@ -80,9 +81,9 @@ describe('StoreHost and the store thread', () => {
 
       const s = await c.call('createSession', { uid, tokenHash: 'hash-1' });
       const sessionId = (s as { value: { sessionId: string } }).value.sessionId;
-      expect(host.tokens.resolve('hash-1')).toEqual({ uid, sessionId });
+      expect((host.tokens as TokenReader).resolve('hash-1')).toEqual({ uid, sessionId });
       await c.call('revokeSession', { sessionId });
-      expect(host.tokens.resolve('hash-1')).toBeNull();
+      expect((host.tokens as TokenReader).resolve('hash-1')).toBeNull();
 
       expect((await host.stats()).commits).toBeGreaterThanOrEqual(3);
       await host.emit('alert', { name: 'nobody listens' });
