@@ -51,6 +51,7 @@ import type { Tx } from './group-commit.js';
 import type { MessageFacts } from './message-rows.js';
 import type { TokenIdentity } from './token-reader.js';
 import type { DeadJobRow, JobRow, QueueStats } from './queue/jobs.js';
+import type { ConsumerDispatch, Subscriber } from './queue/consumers.js';
 
 /** An API's operations as an engine answers them: asynchronously (StoreClient is StoreApi in this form). */
 export type Answered<Api> = {
@@ -135,7 +136,17 @@ export interface StoreEngine extends AccountOps, InboxOps, ConversationOps, Cont
   close(): Promise<void>;
 }
 
-export interface PlatformEngine extends KvOps, QueueOps, ScheduleLeaseOps {}
+/**
+ * The consumer side of the queue, as the store thread drives it (thread.ts):
+ * a worker whose consumer subscribed to its topic gets jobs pushed, and
+ * answers each try (SQLite: ConsumerDispatch, queue/consumers.ts).
+ */
+export interface ConsumerHub {
+  subscribe(sub: Subscriber): void;
+  readonly dispatch: Pick<ConsumerDispatch, 'answered' | 'unsubscribe' | 'closed' | 'counts'>;
+}
+
+export interface PlatformEngine extends KvOps, QueueOps, ScheduleLeaseOps, ConsumerHub {}
 
 /**
  * Bearer tokens, resolved where the request arrives (the main thread) without

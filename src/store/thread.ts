@@ -13,7 +13,9 @@ import type { PlatformAdminOp } from './platform.js';
 import type { Subscriber } from './queue/consumers.js';
 import { forwardLogger } from '../log.js';
 import type { StoreOptions } from './options.js';
-import { Store, type CallContext } from './store.js';
+import type { CallContext } from './store.js';
+import type { StoreEngine } from './engine.js';
+import { openEngine } from './open-engine.js';
 import { Outbox } from '../ports/outbox.js';
 
 /** The options the main thread sends as workerData (StoreOptions without the logger). */
@@ -71,7 +73,8 @@ const control = parentPort!;
 const reply = (m: StoreControlReply) => control.postMessage(m);
 // Records go to the main thread's logger.
 const log = forwardLogger((level, msg, fields) => reply({ t: 'log', level, msg, fields }));
-const store = Store.open({ ...(workerData as StoreThreadOptions), log });
+// A failure to open (a database that cannot be reached) ends the thread with its message: the host says it and exits.
+const store: StoreEngine = await openEngine({ ...(workerData as StoreThreadOptions), log });
 const ports = new Set<MessagePort>();
 
 control.on('message', (m: StoreControl) => {
@@ -224,7 +227,7 @@ function call(outbox: Outbox<StoreResponse>, m: Extract<StoreRequest, { t: 'call
   let result: Promise<unknown>;
   const ctx: CallContext = { requestId: m.requestId };
   try {
-    const fn = store[m.op] as (args: unknown, ctx: CallContext) => Promise<unknown>;
+    const fn = (store as unknown as Record<string, unknown>)[m.op] as (args: unknown, ctx: CallContext) => Promise<unknown>;
     result = fn.call(store, m.args ?? {}, ctx);
   } catch (err) {
     result = Promise.reject(err);

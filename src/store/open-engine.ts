@@ -1,0 +1,14 @@
+/**
+ * Opens the store's engine named by the options (SPEC §9): SQLite in the data
+ * dir (the default), or PostgreSQL at `url`.
+ */
+import type { StoreEngine } from './engine.js';
+import type { StoreOptions } from './options.js';
+import { Store } from './store.js';
+
+export async function openEngine(opts: StoreOptions): Promise<StoreEngine> {
+  if (opts.engine === 'postgres') {
+    throw new Error('the PostgreSQL engine is not wired yet');
+  }
+  return Store.open(opts);
+}
