@@ -20,6 +20,21 @@ export interface JobLeaseOptions {
   leaseMs: number;
 }
 
+/** How a host takes part in the shared queue (PgPlatform's consumers, PgWebhooks). */
+export interface PgQueueHostOptions {
+  /** This host, as jobs.leased_by (unique among the hosts; stable across restarts lets a restarted host retake its jobs at once). */
+  hostId: string;
+  /** How long a claimed job stays this host's without renewal (default 30 s): a dead host's jobs wait this long. */
+  leaseMs?: number;
+  /** How often to look for jobs other hosts enqueued, expired leases and due retries (default 250 ms). */
+  pollMs?: number;
+}
+
+/** A dead host's jobs wait this long for another host (renewed every third of it while the work runs). */
+export const DEFAULT_LEASE_MS = 30_000;
+/** How often hosts look for jobs other hosts enqueued, expired leases and due retries. */
+export const DEFAULT_POLL_MS = 250;
+
 export const JOB_COLUMNS = 'id, topic, key, payload, attempts, next_run_at, created_at';
 
 export interface Claim {

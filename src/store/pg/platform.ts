@@ -27,24 +27,14 @@ import type { ScheduleRun } from '../schedule-leases.js';
 import { invalid, requireString } from '../validate.js';
 import { PgConsumerDispatch } from './consumers.js';
 import { enqueueJob, type PgDb, type PgTx } from './db.js';
-import { JOB_COLUMNS, type JobLeaseOptions } from './job-leases.js';
+import { DEFAULT_LEASE_MS, DEFAULT_POLL_MS, JOB_COLUMNS, type JobLeaseOptions, type PgQueueHostOptions } from './job-leases.js';
 import { PgKv } from './kv.js';
 
 /** How often expired kv keys are deleted, and how many at most each time (as SQLite). */
 const SWEEP_EVERY_MS = 30_000;
 const SWEEP_LIMIT = 5_000;
 
-export interface PgPlatformOptions {
-  /** This host, as jobs.leased_by and in logs. */
-  hostId: string;
-  /** How long a claimed job stays this host's without renewal (default 30 s): a dead host's jobs wait this long. */
-  leaseMs?: number;
-  /** How often the consumer topics look for jobs other hosts enqueued, expired leases and due retries (default 250 ms). */
-  pollMs?: number;
-}
-
-export const DEFAULT_LEASE_MS = 30_000;
-export const DEFAULT_POLL_MS = 250;
+export type PgPlatformOptions = PgQueueHostOptions;
 
 export class PgPlatform implements PlatformEngine {
   readonly dispatch: PgConsumerDispatch;

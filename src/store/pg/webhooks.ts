@@ -14,7 +14,16 @@ import { DueTimer } from '../queue/due-timer.js';
 import type { JobRow } from '../queue/jobs.js';
 import { errorText, WEBHOOK, WebhookClient, webhookBody, WebhookEndpoints } from '../queue/webhook-delivery.js';
 import { enqueueJob, type PgDb, type PgTx } from './db.js';
-import { claimJobs, failJob, LeaseKeeper, releaseJobs, type JobLeaseOptions } from './job-leases.js';
+import {
+  claimJobs,
+  DEFAULT_LEASE_MS,
+  DEFAULT_POLL_MS,
+  failJob,
+  LeaseKeeper,
+  releaseJobs,
+  type JobLeaseOptions,
+  type PgQueueHostOptions,
+} from './job-leases.js';
 import type { WebhookSink } from './parts.js';
 
 const PRUNE_EVERY_MS = 10_000;
@@ -35,7 +44,27 @@ export class PgWebhooks implements WebhookSink {
   /** Retries scheduled by this host since it opened (StoreStats.queueRetries.webhook). */
   retries = 0;
 
-  constructor(
+  /** Opens the sink and starts delivering (jobs of endpoints no longer configured are dead-lettered first). */
+  static async open(
+    db: PgDb,
+    hooks: readonly WebhookConfig[],
+    queue: ResolvedQueueOptions,
+    opts: PgQueueHostOptions,
+    log: Logger,
+  ): Promise<PgWebhooks> {
+    const w = new PgWebhooks(
+      hooks,
+      db,
+      queue,
+      { hostId: opts.hostId, leaseMs: opts.leaseMs ?? DEFAULT_LEASE_MS },
+      opts.pollMs ?? DEFAULT_POLL_MS,
+      log,
+    );
+    await w.start();
+    return w;
+  }
+
+  private constructor(
     hooks: readonly WebhookConfig[],
     private readonly db: PgDb,
     private readonly opts: ResolvedQueueOptions,
@@ -64,8 +93,7 @@ export class PgWebhooks implements WebhookSink {
     tx.after(() => this.wake());
   }
 
-  /** On open: jobs of endpoints no longer configured are dead-lettered; the rest resume. */
-  async start(): Promise<void> {
+  private async start(): Promise<void> {
     const rows = await this.db.query(
       `UPDATE jobs SET state = 'dead', last_error = 'endpoint no longer configured', updated_at = $1, leased_until = NULL, leased_by = NULL
         WHERE topic = '${WEBHOOK}' AND state = 'pending' AND NOT (key = ANY($2::text[])) RETURNING id`,
