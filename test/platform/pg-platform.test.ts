@@ -312,6 +312,26 @@ describe.skipIf(PG_SKIP)('consumer topics shared by two hosts', () => {
     expect(gotOther[0]!.id).toBe(gotStopping[0]!.id);
   });
 
+  it("a running job stays its host's past the lease: the lease is renewed while it runs", async () => {
+    const url = await database();
+    const LEASE = 300;
+    const a = await host(url, 'h1', { leaseMs: LEASE });
+    const b = await host(url, 'h2', { leaseMs: LEASE });
+    const gotA: Array<Extract<ToConsumer, { t: 'job' }>> = [];
+    const gotB: Array<Extract<ToConsumer, { t: 'job' }>> = [];
+    const subA = subscriber('long', 1, gotA);
+    a.platform.subscribe(subA);
+    await enqueue(a.platform, [{ topic: 'long', payload: '{}' }]);
+    await waitFor(() => gotA.length === 1, 5_000, { what: 'host 1 took the job' });
+    b.platform.subscribe(subscriber('long', 1, gotB));
+    // Several leases long (a time-based test: the lease is what it is about).
+    await new Promise((r) => setTimeout(r, LEASE * 4));
+    expect(gotB).toHaveLength(0);
+    a.platform.dispatch.answered(subA, gotA[0]!.id, 1, null);
+    await waitFor(async () => (await a.db.query(`SELECT id FROM jobs`)).length === 0, 5_000, { what: 'the job deleted' });
+    expect(gotB).toHaveLength(0);
+  });
+
   it('retries with backoff, dead-letters after maxAttempts, and retryDead sends the job out again', async () => {
     const url = await database();
     const a = await host(url, 'h1');
