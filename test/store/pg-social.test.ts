@@ -18,7 +18,7 @@ import { freshDatabase, PG_SKIP, pgSkipNote, requirePg } from '../helpers/postgr
 import { PgDb, type PgTx } from '../../src/store/pg/db.js';
 import { PgContacts } from '../../src/store/pg/contacts.js';
 import { PgGroups } from '../../src/store/pg/groups.js';
-import { PgSearch } from '../../src/store/pg/search.js';
+import { PgSearch, SEARCH_SQL } from '../../src/store/pg/search.js';
 import type { PgInboxPart, PgMessagesPart, WebhookSink } from '../../src/store/pg/parts.js';
 import type { MessageFacts, NewMessage, StoredMessage } from '../../src/store/message-rows.js';
 import type { MessageFanoutJob } from '../../src/store/queue/fanout.js';
@@ -451,6 +451,36 @@ describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the sam
     await sq.store.addContact({ uid: first, peer: second });
     await sq.store.addContact({ uid: second, peer: first });
     await sameInboxes();
+  });
+
+  it('requests crossing each other, again and again: always one request and one add (the pair is locked)', async () => {
+    // Users of PostgreSQL only (the inboxes compared with SQLite are those of `users`).
+    const [x, y] = ['ux_cross_1', 'ux_cross_2'];
+    for (const [i, uid] of [x, y].entries()) {
+      await db.query('INSERT INTO users (uid, username, password_hash, created_at) VALUES ($1, $2, $3, $4)', [
+        uid,
+        `cross_${i}`,
+        'hash',
+        1,
+      ]);
+    }
+    for (let round = 0; round < 15; round++) {
+      const [r1, r2] = await Promise.all([pgContacts.addContact({ uid: x, peer: y }), pgContacts.addContact({ uid: y, peer: x })]);
+      expect({ round, statuses: [r1.status, r2.status].sort() }).toEqual({ round, statuses: ['added', 'requested'] });
+      expect(await pgContacts.mutual(db, x, y)).toBe(true);
+      await Promise.all([pgContacts.deleteContact({ uid: x, peer: y }), pgContacts.deleteContact({ uid: y, peer: x })]);
+    }
+  });
+
+  it('search statements can use the trigram index (messages_text_trgm)', async () => {
+    const plan = async (sql: string, pattern: string) =>
+      db.tx(async (tx) => {
+        await tx.query('SET LOCAL enable_seqscan = off');
+        const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, [users[0], pattern, null, null, 20]);
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      });
+    expect(await plan(SEARCH_SQL.ilike, '%hello%')).toContain('messages_text_trgm');
+    expect(await plan(SEARCH_SQL.regex, '[éÉ]clair')).toContain('messages_text_trgm');
   });
 
   it('groups: create, add, remove, owner handover, limits, refusals; versions and fan-out', async () => {

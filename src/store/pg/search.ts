@@ -59,6 +59,8 @@ const SCOPE = `AND ($3::text IS NULL OR m.group_id = $3)
  ORDER BY m.id DESC LIMIT $5`;
 const BY_ILIKE = `${SELECT} AND m.content ILIKE $2 ${SCOPE}`;
 const BY_REGEX = `${SELECT} AND m.content ~ $2 ${SCOPE}`;
+/** The statements (for a test that the planner can use the trigram index for them). */
+export const SEARCH_SQL = { ilike: BY_ILIKE, regex: BY_REGEX } as const;
 
 export class PgSearch {
   constructor(private readonly db: PgDb) {}
