@@ -351,23 +351,37 @@ export class PgStore implements StoreEngine {
     if (!Number.isSafeInteger(a.syncKey) || a.syncKey < 0) invalid('syncKey must be a non-negative integer');
     const limit = clampInt(a.limit, 1, MAX_SYNC_LIMIT, 100);
     const timeoutMs = clampInt(a.timeoutMs, 0, MAX_SYNC_TIMEOUT_MS, 0);
-    const r = await this.inbox.read(a.uid, a.syncKey, limit);
-    if (r.messages.length > 0) return r;
-    if (a.syncKey > 0) {
-      const lastSeq = await this.inbox.lastSeq(a.uid);
-      if (a.syncKey > lastSeq) {
-        throw new CgiError('SYNC_KEY_AHEAD', `syncKey ${a.syncKey} is past the last seq of this inbox (${lastSeq})`, { lastSeq });
-      }
-    }
-    if (timeoutMs === 0 || !this.holding) return r;
+    if (timeoutMs === 0 || !this.holding) return this.readOnce(a.uid, a.syncKey, limit);
     const requestId = ctx.requestId ?? `store-internal-${++this.internalRequests}`;
     const heldAt = performance.now();
-    const held = this.waiters.hold(a.uid, requestId, a.syncKey, limit, timeoutMs);
-    // An entry committed between the read above and the hold woke nobody: read once more now that it is held.
-    this.waiters.wake([a.uid]);
+    // Held before the first read: an entry that commits during it wakes the read again instead of being missed.
+    const held = this.waiters.hold(a.uid, requestId, a.syncKey, limit, timeoutMs, true);
+    let r: SyncResult;
+    try {
+      r = await this.readOnce(a.uid, a.syncKey, limit);
+    } catch (err) {
+      this.waiters.settle(requestId, null);
+      throw err;
+    }
+    if (r.messages.length > 0) {
+      this.waiters.settle(requestId, r);
+      return r;
+    }
+    this.waiters.settle(requestId, r);
     const out = await held;
     ctx.heldMs = performance.now() - heldAt;
     return out;
+  }
+
+  /** Entries after syncKey now; SYNC_KEY_AHEAD for a key past the end (SPEC §10, held or not). */
+  private async readOnce(uid: string, syncKey: number, limit: number): Promise<SyncResult> {
+    const r = await this.inbox.read(uid, syncKey, limit);
+    if (r.messages.length > 0 || syncKey === 0) return r;
+    const lastSeq = await this.inbox.lastSeq(uid);
+    if (syncKey > lastSeq) {
+      throw new CgiError('SYNC_KEY_AHEAD', `syncKey ${syncKey} is past the last seq of this inbox (${lastSeq})`, { lastSeq });
+    }
+    return r;
   }
 
   releaseWaiters(): number {

@@ -40,7 +40,13 @@ export class PgSyncWaiters {
     return this.byUid.has(uid);
   }
 
-  hold(uid: string, requestId: string, syncKey: number, limit: number, timeoutMs: number): Promise<SyncResult> {
+  /**
+   * Holds a sync until a read finds entries for it, the time runs out, or it
+   * is cancelled. `reading`: the caller reads the inbox itself right after
+   * (the hold is taken first, so an entry committed meanwhile is not missed)
+   * and tells the outcome with `settle`.
+   */
+  hold(uid: string, requestId: string, syncKey: number, limit: number, timeoutMs: number, reading = false): Promise<SyncResult> {
     this.cancel(requestId);
     return new Promise<SyncResult>((resolve) => {
       const w: Waiter = {
@@ -49,7 +55,7 @@ export class PgSyncWaiters {
         syncKey,
         limit,
         resolve,
-        reading: false,
+        reading,
         again: false,
         timer: setTimeout(() => this.finish(w, empty(syncKey)), timeoutMs),
       };
@@ -68,6 +74,16 @@ export class PgSyncWaiters {
       if (!set) continue;
       for (const w of set) this.check(w);
     }
+  }
+
+  /** The caller's own read of a sync held with `reading` (null: it failed): answers it with entries, or goes on holding. */
+  settle(requestId: string, r: SyncResult | null): void {
+    const w = this.byRequest.get(requestId);
+    if (!w) return;
+    if (r === null) return this.finish(w, empty(w.syncKey));
+    w.reading = false;
+    if (r.messages.length > 0) this.finish(w, r);
+    else if (w.again) this.check(w);
   }
 
   /** One query for every held uid: the waiters whose inbox moved past their key are read. */
