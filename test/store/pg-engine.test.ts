@@ -12,11 +12,11 @@ import pg from 'pg';
 import { rmSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { forwardLogger } from '../../src/log.js';
-import { PgStore } from '../../src/store/pg/store.js';
+import { PgStore, type PgStoreOptions } from '../../src/store/pg/store.js';
 import { revocationCounter } from '../../src/store/token-reader.js';
 import { tempDir, waitFor } from '../helpers/index.js';
 import { freshDatabase, PG_SKIP, pgSkipNote, requirePg } from '../helpers/postgres.js';
-import { readAll, storeUsers } from './support.js';
+import { openEngine, readAll, storeUsers, type AnyStore, type Engine } from './support.js';
 import { testGroupsPart } from './pg-groups.js';
 
 pgSkipNote('pg-engine.test');
@@ -36,14 +36,14 @@ afterEach(async () => {
   hosts = undefined;
 });
 
-async function twoHosts(): Promise<Hosts> {
+async function twoHosts(opts: Partial<PgStoreOptions> = {}): Promise<Hosts> {
   const db = await freshDatabase('cgihost_pgengine');
   const dir = tempDir('cgihost-pgengine-');
   const log = forwardLogger(() => {});
   const revA = revocationCounter();
   const revB = revocationCounter();
   const open = (hostId: string, revocations: Int32Array) =>
-    PgStore.open({ dataDir: dir, url: db.url, hostId, log, revocations }, { groups: testGroupsPart });
+    PgStore.open({ ...opts, dataDir: dir, url: db.url, hostId, log, revocations }, { groups: testGroupsPart });
   const a = await open('A', revA);
   const b = await open('B', revB);
   return {
@@ -263,5 +263,104 @@ describe.skipIf(PG_SKIP)('PostgreSQL engine: two hosts on one database', () => {
     // One done job per post (the group_created one and the 40 messages), none left pending.
     const done = await sql<{ n: string }>(hosts.url, `SELECT count(*) AS n FROM jobs WHERE topic = 'fanout' AND state = 'done'`);
     expect(Number(done[0]!.n)).toBe(41);
+  });
+
+  it('counts the send limit across hosts', async () => {
+    hosts = await twoHosts({ sendPerMinute: 3 });
+    const { a, b } = hosts;
+    const [x, y] = await storeUsers(a, 2);
+    const send = (s: PgStore, k: string) => s.sendMessage({ from: x!, to: y!, type: 'text', content: k, clientMsgId: k });
+    await send(a, 'k1');
+    await send(b, 'k2');
+    await send(a, 'k3');
+    await expect(send(b, 'k4')).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { sendPerMinute: 3 } });
+    await expect(send(a, 'k5')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    // A retry of a stored message is answered past the limit.
+    expect((await send(b, 'k2')).seq).toBe(2);
+  });
+});
+
+/**
+ * The same conversation played on both engines, one step at a time, answers
+ * the same: conversations, read marks and receipts, history pages, recalls
+ * (1:1 and through a group's fan-out), errors. Ids are compared by position
+ * (uids) or as they are (msgIds: both engines number messages 1, 2, 3...),
+ * times left out.
+ */
+describe.skipIf(PG_SKIP)('PostgreSQL engine: answers as SQLite does', () => {
+  async function play(engine: Engine): Promise<unknown[]> {
+    const o = await openEngine(engine);
+    const out: unknown[] = [];
+    const step = async (what: string, f: () => Promise<unknown>) => {
+      try {
+        out.push([what, await f()]);
+      } catch (e) {
+        out.push([what, { error: (e as { code?: string }).code ?? String(e) }]);
+      }
+    };
+    try {
+      const s: AnyStore = o.store;
+      const [a, b, c] = await storeUsers(s, 3);
+      const text = (from: string, to: string, content: string, k: string) =>
+        s.sendMessage({ from, to, type: 'text', content, clientMsgId: k });
+      for (let i = 1; i <= 3; i++) await step(`a->b ${i}`, () => text(a!, b!, `hello ${i} ${'x'.repeat(i * 60)}`, `ab${i}`));
+      await step('b->a', () => text(b!, a!, 'hi back', 'ba1'));
+      await step('a->a', () => text(a!, a!, 'note to self', 'aa1'));
+      await step('convs a', () => s.getConversations({ uid: a!, limit: 10 }));
+      await step('convs b', () => s.getConversations({ uid: b!, limit: 10 }));
+      await step('read b 2', () => s.markRead({ uid: b!, peer: a!, seq: 2 }));
+      await step('read b 2 again', () => s.markRead({ uid: b!, peer: a!, seq: 2 }));
+      await step('read b all', () => s.markRead({ uid: b!, peer: a!, seq: 1000 }));
+      await step('read a self', () => s.markRead({ uid: a!, peer: a!, seq: 1000 }));
+      await step('read no peer', () => s.markRead({ uid: a!, peer: 'u0000000000000000', seq: 1 }));
+      await step('convs b after', () => s.getConversations({ uid: b!, limit: 10 }));
+      await step('history a-b', () => s.getHistory({ uid: a!, peer: b!, limit: 2 }));
+      await step('history a-b before 3', () => s.getHistory({ uid: a!, peer: b!, beforeSeq: 3, limit: 10 }));
+      await step('history a-b before 2', () => s.getHistory({ uid: a!, peer: b!, beforeSeq: 2, limit: 10 }));
+      await step('history b-a', () => s.getHistory({ uid: b!, peer: a!, limit: 50 }));
+      await step('recall 2', () => s.recallMessage({ uid: a!, msgId: 'm2' }));
+      await step('recall 2 again', () => s.recallMessage({ uid: a!, msgId: 'm2' }));
+      await step('recall by b', () => s.recallMessage({ uid: b!, msgId: 'm1' }));
+      await step('recall none', () => s.recallMessage({ uid: a!, msgId: 'mzz' }));
+      const g = await s.createGroup({ owner: a!, name: 'trio', members: [b!, c!] });
+      await s.whenIdle();
+      await step('group send', () =>
+        s.sendMessage({ from: b!, groupId: g.groupId, type: 'text', content: 'all of you', clientMsgId: 'g1' }),
+      );
+      await s.whenIdle();
+      await step('group read c', async () => {
+        const convs = await s.getConversations({ uid: c!, limit: 10 });
+        return s.markRead({ uid: c!, groupId: g.groupId, seq: convs.conversations[0]!.lastSeq });
+      });
+      const gm = (await s.sync({ uid: b!, syncKey: 0, limit: 100, timeoutMs: 0 })).messages.find((m) => m.content === 'all of you')!;
+      await step('group recall', () => s.recallMessage({ uid: b!, msgId: gm.msgId }));
+      await s.whenIdle();
+      await step('history c group', () => s.getHistory({ uid: c!, groupId: g.groupId, limit: 10 }));
+      await step('ahead', () => s.sync({ uid: c!, syncKey: 999, limit: 10, timeoutMs: 0 }));
+      for (const [i, u] of [a!, b!, c!].entries()) out.push([`inbox ${i}`, await readAll(s, u)]);
+      for (const [i, u] of [a!, b!, c!].entries()) out.push([`convs ${i}`, await s.getConversations({ uid: u, limit: 10 })]);
+      // Uids by position, group ids by name, times out.
+      const names = new Map<string, string>([
+        [a!, 'A'],
+        [b!, 'B'],
+        [c!, 'C'],
+        [g.groupId, 'G'],
+      ]);
+      return JSON.parse(
+        JSON.stringify(out, (k, v) => (k === 'createdAt' ? 0 : typeof v === 'string' && names.has(v) ? names.get(v) : v)),
+      ) as unknown[];
+    } finally {
+      await o.cleanup();
+    }
+  }
+
+  it('plays the same conversation to the same answers', async () => {
+    requirePg();
+    const sqlite = await play('sqlite');
+    const postgres = await play('postgres');
+    expect(postgres).toEqual(sqlite);
+    // The play did something: reads, receipts and recalls are in it.
+    const flat = JSON.stringify(sqlite);
+    for (const kind of ['"read"', '"receipt"', '"recalled"', '"group_created"']) expect(flat).toContain(kind);
   });
 });

@@ -12,7 +12,7 @@ import type { PgGroupsPart, PgPartContext } from '../../src/store/pg/store.js';
 
 export function testGroupsPart(ctx: PgPartContext): PgGroupsPart {
   const { db, inbox, messages, fanout } = ctx;
-  const memberOf = async (q: { query: PgPartContext['db']['pool']['query'] } | null, groupId: string, uid: string) => {
+  const memberOf = async (groupId: string, uid: string) => {
     const g = await db.query<{ name: string; owner: string; version: number; created_at: number }>(
       'SELECT name, owner, version, created_at FROM groups WHERE group_id = $1',
       [groupId],
@@ -20,7 +20,6 @@ export function testGroupsPart(ctx: PgPartContext): PgGroupsPart {
     if (!g[0]) throw new CgiError('NO_SUCH_GROUP', 'no such group');
     const m = await db.query('SELECT 1 FROM group_members WHERE group_id = $1 AND uid = $2', [groupId, uid]);
     if (m.length === 0) throw new CgiError('NOT_GROUP_MEMBER', 'not a member of this group');
-    void q;
     return g[0];
   };
   const members = async (groupId: string, version: number) => {
@@ -70,13 +69,13 @@ export function testGroupsPart(ctx: PgPartContext): PgGroupsPart {
       });
     },
     async getGroup(a) {
-      const g = await memberOf(null, a.groupId, a.uid);
+      const g = await memberOf(a.groupId, a.uid);
       return { groupId: a.groupId, name: g.name, owner: g.owner, members: await members(a.groupId, g.version), createdAt: g.created_at };
     },
     addGroupMembers: notHere,
     removeGroupMembers: notHere,
     async versionForPost(_tx, groupId, from) {
-      return (await memberOf(null, groupId, from)).version;
+      return (await memberOf(groupId, from)).version;
     },
     members,
     async release(tx, groupId, version) {
