@@ -21,8 +21,14 @@ import type { PgFanoutPart } from './parts.js';
 export const POLL_MS = 300;
 /** A claimed job's lease: past it (its host gone without ending its transaction) another host may take it. */
 const LEASE_MS = 30_000;
-/** Jobs claimed per transaction (each of a different group). */
-const PAGE = 16;
+/**
+ * Jobs claimed per transaction. One: a job takes its members' inbox heads in
+ * one statement, in uid order, as every other write does (a send, a read
+ * mark, a recall), so no two writers ever wait on each other in a circle;
+ * several jobs in one transaction would take several such sets one after
+ * the other, and could.
+ */
+const PAGE = 1;
 
 export interface FanoutWork {
   /** Writes one job's entries (message: every member of its version but the poster, with media grants; recall: every holder). */
@@ -114,7 +120,7 @@ export class PgFanout implements PgFanoutPart {
     } while (this.again && !this.stopped);
   }
 
-  /** One transaction: claims up to PAGE jobs (the oldest of each group), runs them, marks them done. Returns how many ran. */
+  /** One transaction: claims up to PAGE due jobs (each the oldest pending of its group), runs them, marks them done. Returns how many ran. */
   private async turn(): Promise<number> {
     const failures: Array<{ job: Claimed; error: string }> = [];
     const ran = await this.db.tx(async (tx) => {
