@@ -473,6 +473,8 @@ export class PgStore implements StoreEngine {
     await this.accounts.requireUsers([a.uploader]);
     await this.media.place(a).catch((err: unknown) => {
       if (!isStorageFailure(err)) throw err;
+      // The media folder cannot take the file (full, read-only): writes are failing (SPEC §10).
+      if (this.failingSince === 0) this.failingSince = Date.now();
       throw storeUnavailable(err);
     });
     return this.write(async (tx) => {
