@@ -108,7 +108,8 @@ describe.each(ENGINES)('%s', (engine: Engine) => {
         // Each read is one indexed range query; holding 10k takes a fraction of a second and about 1 KiB each
         // (bounds loose enough for a loaded CI machine).
         expect(holdMs).toBeLessThan(5_000);
-        expect(perWaiter).toBeLessThan(4_096);
+        // (PostgreSQL's count also holds what its first reads left for the collector: rows, buffers.)
+        expect(perWaiter).toBeLessThan(engine === 'sqlite' ? 4_096 : 16_384);
         // One message wakes exactly the waiters of its recipient and those of its sender (other devices).
         await o.store.sendMessage({ from: users[1]!, to: users[0]!, type: 'text', content: 'x', clientMsgId: 'x' });
         if (engine === 'postgres')
