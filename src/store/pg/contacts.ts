@@ -236,14 +236,14 @@ export class PgContacts {
     await tx.query('INSERT INTO contacts (uid, peer, since) VALUES ($1, $2, $3), ($2, $1, $3) ON CONFLICT DO NOTHING', [by, other, tx.now]);
     await tx.query('DELETE FROM contact_requests WHERE (to_uid = $1 AND from_uid = $2) OR (to_uid = $2 AND from_uid = $1)', [by, other]);
     const event: ContactAddedEvent = { kind: 'contact_added', by, members: [by, other] };
-    const m = await this.system(tx, by, other, event);
-    const seq = await this.inbox.append(tx, by, m);
-    // The row records its sender's seq (SQLite reserves it before the insert; here it is known once appended).
-    await tx.query('UPDATE messages SET sender_seq = $1 WHERE id = $2', [seq, m.id]);
-    await this.inbox.append(tx, other, m);
+    // Both inbox heads in one statement, in uid order, as every write that reaches two inboxes takes them (no deadlock with a send).
+    const [seqBy, seqOther] = await this.inbox.reserveMany(tx, [by, other]);
+    const m = await this.system(tx, by, other, event, seqBy!);
+    await this.inbox.put(tx, by, seqBy!, m);
+    await this.inbox.put(tx, other, seqOther!, m);
   }
 
-  private async system(tx: PgTx, from: string, to: string, event: SystemEvent): Promise<MessageFacts> {
+  private async system(tx: PgTx, from: string, to: string, event: SystemEvent, senderSeq: number | null = null): Promise<MessageFacts> {
     const count = this.opts.countSent;
     if (count) tx.after(() => count('system'));
     return this.messages.insert(tx, {
@@ -256,7 +256,7 @@ export class PgContacts {
       durationMs: null,
       event,
       clientMsgId: null,
-      senderSeq: null,
+      senderSeq,
       createdAt: tx.now,
     });
   }

@@ -19,12 +19,12 @@
 import { CgiError } from '../../errors.js';
 import type { GroupEvent, GroupInfo } from '../api.js';
 import type { MessageFacts } from '../message-rows.js';
-import { FANOUT, type MessageFanoutJob } from '../queue/fanout.js';
+import type { MessageFanoutJob } from '../queue/fanout.js';
 import { newGroupId } from '../ids.js';
 import { requireString, requireUidList } from '../validate.js';
-import { enqueueJob, type PgDb, type PgTx } from './db.js';
+import type { PgDb, PgTx } from './db.js';
 import { requireUsers, rowsOf, type Reader } from './lookups.js';
-import type { PgInboxPart, PgMessagesPart, WebhookSink } from './parts.js';
+import type { PgFanoutPart, PgInboxPart, PgMessagesPart, WebhookSink } from './parts.js';
 import type { PgSocialOptions } from './contacts.js';
 
 interface GroupRow extends Record<string, unknown> {
@@ -44,6 +44,7 @@ export class PgGroups {
     private readonly db: PgDb,
     private readonly inbox: PgInboxPart,
     private readonly messages: PgMessagesPart,
+    private readonly fanout: PgFanoutPart,
     private readonly webhooks: WebhookSink,
     private readonly maxMembers: number,
     private readonly opts: PgSocialOptions = {},
@@ -172,8 +173,8 @@ export class PgGroups {
     if (members.length === 1 && members[0] === m.from) return;
     const job: MessageFanoutJob = { m: m.id, g: groupId, v: version, x: m.from };
     if (mediaId !== null) job.media = mediaId;
-    await enqueueJob(tx, FANOUT, JSON.stringify(job));
-    await tx.query('UPDATE group_versions SET pending_jobs = pending_jobs + 1 WHERE group_id = $1 AND version = $2', [groupId, version]);
+    // The fan-out part enqueues it keyed by the group, holds the version (pending_jobs) and wakes its worker at commit.
+    await this.fanout.enqueue(tx, groupId, job);
   }
 
   /**

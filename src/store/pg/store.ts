@@ -105,7 +105,7 @@ export interface PgPartContext {
   releaseUser(uid: string): void;
 }
 
-export type PgPartFactory<T> = (ctx: PgPartContext) => T;
+export type PgPartFactory<T> = (ctx: PgPartContext) => T | Promise<T>;
 
 export interface PgStoreParts {
   contacts?: PgPartFactory<PgContactsPart>;
@@ -129,7 +129,7 @@ function missingPlatform(): PgPlatformPart {
 }
 
 export class PgStore implements StoreEngine {
-  readonly platform: PgPlatformPart;
+  platform: PgPlatformPart = missingPlatform();
   readonly hostId: string;
   private readonly log: Logger;
   private readonly accounts: PgAccounts;
@@ -141,11 +141,12 @@ export class PgStore implements StoreEngine {
   private readonly conversations: PgConversations;
   private readonly fanout: PgFanout;
   private readonly waiters: PgSyncWaiters;
-  private readonly contacts?: PgContactsPart;
-  private readonly groups?: PgGroupsPart;
-  private readonly search?: PgSearchPart;
-  private readonly webhooks?: PgWebhooksPart;
-  private readonly tick: NodeJS.Timeout;
+  private contacts?: PgContactsPart;
+  private groups?: PgGroupsPart;
+  private search?: PgSearchPart;
+  private webhooks?: PgWebhooksPart;
+  private readonly partContext: PgPartContext;
+  private tick?: NodeJS.Timeout;
   private readonly sent = new Map<string, number>();
   private readonly retries = new Map<string, number>();
   private queue: Pick<StoreStats, 'queueDepth' | 'queueLagSeconds' | 'queueDeadLetters'> = {
@@ -159,7 +160,7 @@ export class PgStore implements StoreEngine {
   private failingSince = 0;
   private epoch: number;
   private internalRequests = 0;
-  private readonly hasPlatform: boolean;
+  private hasPlatform = false;
   private readonly revocations?: Int32Array;
   private holding = true;
   private closed = false;
@@ -172,7 +173,15 @@ export class PgStore implements StoreEngine {
     try {
       bus = await PgWakeBus.start(opts.url, { applicationName: `cgihost-listen ${hostId}`.slice(0, 63), log });
       const epoch = await db.query<{ value: number }>(`SELECT value FROM counters WHERE name = 'sessions_epoch'`);
-      return new PgStore(opts, parts, db, bus, hostId, log, epoch[0]?.value ?? 0);
+      const store = new PgStore(opts, db, bus, hostId, log, epoch[0]?.value ?? 0);
+      try {
+        await store.attach(parts);
+      } catch (err) {
+        await store.close().catch(() => {});
+        throw err;
+      }
+      store.start();
+      return store;
     } catch (err) {
       await bus?.close();
       await db.close();
@@ -182,7 +191,6 @@ export class PgStore implements StoreEngine {
 
   private constructor(
     opts: PgStoreOptions,
-    parts: PgStoreParts,
     private readonly db: PgDb,
     private readonly bus: PgWakeBus,
     hostId: string,
@@ -241,12 +249,7 @@ export class PgStore implements StoreEngine {
       requireUsers: (uids, q) => this.accounts.requireUsers(uids, q),
       releaseUser: (uid) => this.waiters.releaseUser(uid),
     };
-    this.webhooks = parts.webhooks?.(ctx);
-    this.contacts = parts.contacts?.(ctx);
-    this.groups = parts.groups?.(ctx);
-    this.search = parts.search?.(ctx);
-    this.hasPlatform = parts.platform !== undefined;
-    this.platform = parts.platform?.(ctx) ?? missingPlatform();
+    this.partContext = ctx;
     this.conversations = new PgConversations(
       db,
       this.inbox,
@@ -273,6 +276,23 @@ export class PgStore implements StoreEngine {
     });
     bus.onWake((uids) => this.waiters.wake(uids));
     bus.onRevoke((e) => this.epochSeen(e));
+  }
+
+  /** Makes the parts built beside this one (some open asynchronously: the platform, webhooks). */
+  private async attach(parts: PgStoreParts): Promise<void> {
+    const ctx = this.partContext;
+    this.webhooks = await parts.webhooks?.(ctx);
+    this.contacts = await parts.contacts?.(ctx);
+    this.groups = await parts.groups?.(ctx);
+    this.search = await parts.search?.(ctx);
+    if (parts.platform) {
+      this.platform = await parts.platform(ctx);
+      this.hasPlatform = true;
+    }
+  }
+
+  /** Starts the fan-out worker and the once-a-second re-check, once every part is there. */
+  private start(): void {
     this.tick = setInterval(() => void this.recheck(), RECHECK_MS);
     this.tick.unref();
     this.fanout.start();
