@@ -132,7 +132,7 @@ describe.skipIf(PG_SKIP)('several hosts on one PostgreSQL', () => {
     const held = sync(b, to!, { syncKey: 0, timeoutMs: 15_000 });
     await new Promise((r) => setTimeout(r, 300));
     const cut = await query<{ n: number }>(
-      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`,
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'cgihost-listen%'`,
     );
     expect(cut[0]!.n).toBeGreaterThanOrEqual(2);
     const s = await sendText(a, from!, to!, 'after the cut');
@@ -144,7 +144,7 @@ describe.skipIf(PG_SKIP)('several hosts on one PostgreSQL', () => {
       async () =>
         (
           await query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`,
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'cgihost-listen%'`,
           )
         )[0]!.n >= 2,
       10_000,

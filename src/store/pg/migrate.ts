@@ -160,6 +160,9 @@ async function pgColumns(client: Queryable, table: string): Promise<PgColumn[]> 
   return rows.map((r) => ({ name: r.column_name, type: r.data_type }));
 }
 
+/** Columns of the PostgreSQL schema with no SQLite counterpart (nullable, empty in a copy). */
+export const PG_ONLY_COLUMNS: Partial<Record<PgTable, readonly string[]>> = { jobs: ['leased_until', 'leased_by'] };
+
 /** The SQLite tables to copy, checked against the PostgreSQL schema: the same tables, with the same columns in the same order. */
 async function checkSameTables(db: Db, client: Queryable): Promise<Map<PgTable, PgColumn[]>> {
   const sqliteTables = db
@@ -178,7 +181,8 @@ async function checkSameTables(db: Db, client: Queryable): Promise<Map<PgTable, 
   }
   const out = new Map<PgTable, PgColumn[]>();
   for (const table of copied) {
-    const cols = await pgColumns(client, table);
+    // Columns only the PostgreSQL engine has (schema.ts, version 2: job leases) are left to their defaults.
+    const cols = (await pgColumns(client, table)).filter((c) => !PG_ONLY_COLUMNS[table]?.includes(c.name));
     const sqliteCols = (db.pragma(`table_info(${table})`) as Array<{ name: string }>).map((c) => c.name);
     const pgNames = cols.map((c) => c.name);
     if (sqliteCols.join(',') !== pgNames.join(',')) {
