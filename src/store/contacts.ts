@@ -154,7 +154,8 @@ export class Contacts {
   }
 }
 
-function checkGreeting(v: unknown): string | undefined {
+/** The greeting to store (undefined: none), or INVALID_INPUT (both engines). */
+export function checkGreeting(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' || !codePointsAtMost(v, MAX_GREETING)) invalid(`greeting must be at most ${MAX_GREETING} characters`);
   if (!v.isWellFormed()) invalid('greeting is not well-formed Unicode');

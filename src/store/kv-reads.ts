@@ -33,21 +33,32 @@ export class KvReads {
   }
 
   get(space: string, a: { keys: Uint8Array[] }, now: number): Array<KvEntry | null> {
-    if (!Array.isArray(a.keys) || a.keys.length < 1 || a.keys.length > MAX_GET_MANY) {
-      invalid(`getMany takes 1 to ${MAX_GET_MANY} keys`);
-    }
-    return a.keys.map((k) => {
-      const row = this.getOne.get(space, checkKey(k), now);
+    return checkGet(a).map((k) => {
+      const row = this.getOne.get(space, k, now);
       return row ? entry(row) : null;
     });
   }
 
   list(space: string, a: KvListArgs, now: number): KvEntry[] {
-    const start = checkBound(a.start);
-    const end = checkBound(a.end);
-    if (!Number.isInteger(a.limit) || a.limit < 1 || a.limit > MAX_LIST_LIMIT + 1) invalid(`limit must be 1 to ${MAX_LIST_LIMIT}`);
+    const { start, end } = checkList(a);
     return (a.reverse ? this.listDesc : this.listAsc).all(space, start, end, now, a.limit).map(entry);
   }
+}
+
+/** The keys of a getMany, checked (every engine's). */
+export function checkGet(a: { keys: Uint8Array[] }): Uint8Array[] {
+  if (!Array.isArray(a.keys) || a.keys.length < 1 || a.keys.length > MAX_GET_MANY) {
+    invalid(`getMany takes 1 to ${MAX_GET_MANY} keys`);
+  }
+  return a.keys.map(checkKey);
+}
+
+/** The bounds and limit of a list, checked (every engine's). */
+export function checkList(a: KvListArgs): { start: Uint8Array; end: Uint8Array } {
+  const start = checkBound(a.start);
+  const end = checkBound(a.end);
+  if (!Number.isInteger(a.limit) || a.limit < 1 || a.limit > MAX_LIST_LIMIT + 1) invalid(`limit must be 1 to ${MAX_LIST_LIMIT}`);
+  return { start, end };
 }
 
 export function formatVersion(v: number): string {

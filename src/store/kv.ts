@@ -31,7 +31,7 @@ export type Enqueue = (tx: Tx, m: QueueMessage) => number;
 const VERSION_COUNTER = 'kv.version';
 
 export class Kv extends KvReads {
-  private readonly current: Statement<[string, Uint8Array], { value: string; version: number; expires_at: number | null }>;
+  private readonly current: Statement<[string, Uint8Array], KvRow>;
   private readonly upsert: Statement<[string, Uint8Array, string, number, number | null]>;
   private readonly remove: Statement<[string, Uint8Array]>;
   private readonly sweepExpired: Statement<[number, number]>;
@@ -67,7 +67,7 @@ export class Kv extends KvReads {
       if (version !== c.version) return { ok: false };
     }
     // Sums are worked out before anything is written: one that cannot apply fails the whole write, having written nothing.
-    const planned = this.plan(space, w.mutations, tx.now);
+    const planned = planMutations(w.mutations, tx.now, (k) => this.current.get(space, k));
     // A write that changes no key (jobs only) takes no new version.
     const version = planned.length > 0 ? ++this.lastVersion : this.lastVersion;
     for (const p of planned) {
@@ -83,38 +83,50 @@ export class Kv extends KvReads {
   sweep(now: number, limit: number): number {
     return this.sweepExpired.run(now, limit).changes;
   }
+}
 
-  private plan(space: string, mutations: KvMutation[], now: number) {
-    const out: Array<{ key: Uint8Array; value: string | null; expiresAt: number | null }> = [];
-    // What this write has set so far, by key, so that a sum after a set (or a sum twice) adds up.
-    const pending = new Map<string, { value: string | null; expiresAt: number | null }>();
-    for (const m of mutations) {
-      const id = Buffer.from(m.key).toString('latin1');
-      if (m.t === 'set') {
-        const expiresAt = m.expireInMs === undefined ? null : now + m.expireInMs;
-        pending.set(id, { value: m.value, expiresAt });
-        out.push({ key: m.key, value: m.value, expiresAt });
-      } else if (m.t === 'delete') {
-        pending.set(id, { value: null, expiresAt: null });
-        out.push({ key: m.key, value: null, expiresAt: null });
-      } else {
-        let before = pending.get(id);
-        if (!before) {
-          const row = this.current.get(space, m.key);
-          const live = row && (row.expires_at === null || row.expires_at > now);
-          before = live ? { value: row.value, expiresAt: row.expires_at } : { value: null, expiresAt: null };
-        }
-        const base = before.value === null ? 0 : (JSON.parse(before.value) as unknown);
-        if (typeof base !== 'number') invalid('sum() needs the key to hold a number (or not exist)');
-        const total = base + m.n;
-        if (!Number.isFinite(total)) invalid('sum() would leave a number JSON cannot hold');
-        const after = { value: JSON.stringify(total), expiresAt: before.expiresAt };
-        pending.set(id, after);
-        out.push({ key: m.key, ...after });
+/** A key's row as a write sees it. */
+export interface KvRow {
+  value: string;
+  version: number;
+  expires_at: number | null;
+}
+
+/**
+ * What an atomic write does to each key, in order (every engine's): sums are
+ * worked out from the live value (`current`, or what this write set before),
+ * and one that cannot apply throws, before anything is written.
+ */
+export function planMutations(mutations: KvMutation[], now: number, current: (key: Uint8Array) => KvRow | undefined) {
+  const out: Array<{ key: Uint8Array; value: string | null; expiresAt: number | null }> = [];
+  // What this write has set so far, by key, so that a sum after a set (or a sum twice) adds up.
+  const pending = new Map<string, { value: string | null; expiresAt: number | null }>();
+  for (const m of mutations) {
+    const id = Buffer.from(m.key).toString('latin1');
+    if (m.t === 'set') {
+      const expiresAt = m.expireInMs === undefined ? null : now + m.expireInMs;
+      pending.set(id, { value: m.value, expiresAt });
+      out.push({ key: m.key, value: m.value, expiresAt });
+    } else if (m.t === 'delete') {
+      pending.set(id, { value: null, expiresAt: null });
+      out.push({ key: m.key, value: null, expiresAt: null });
+    } else {
+      let before = pending.get(id);
+      if (!before) {
+        const row = current(m.key);
+        const live = row && (row.expires_at === null || row.expires_at > now);
+        before = live ? { value: row.value, expiresAt: row.expires_at } : { value: null, expiresAt: null };
       }
+      const base = before.value === null ? 0 : (JSON.parse(before.value) as unknown);
+      if (typeof base !== 'number') invalid('sum() needs the key to hold a number (or not exist)');
+      const total = base + m.n;
+      if (!Number.isFinite(total)) invalid('sum() would leave a number JSON cannot hold');
+      const after = { value: JSON.stringify(total), expiresAt: before.expiresAt };
+      pending.set(id, after);
+      out.push({ key: m.key, ...after });
     }
-    return out;
   }
+  return out;
 }
 
 function checkValue(v: unknown): string {

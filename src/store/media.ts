@@ -58,39 +58,12 @@ export class Media {
 
   /** Only ever called with a checked media id: the path cannot leave the media folder. */
   pathOf(mediaId: string): string {
-    return join(this.dir, mediaId.slice(0, 2), mediaId);
+    return mediaPath(this.dir, mediaId);
   }
 
   /** Step 1 of putMedia, outside any transaction: checks the temp file and moves it into place. */
   async place(a: PutMediaArgs): Promise<void> {
-    if (!isMediaId(a.sha256)) invalid('sha256 must be 64 lowercase hex digits');
-    if (!KINDS.has(a.kind)) invalid('kind must be image, voice or video');
-    requireString(a.contentType, 'contentType', 255);
-    requireString(a.tempPath, 'tempPath', 4096);
-    if (!isIntIn(a.size, 0, Number.MAX_SAFE_INTEGER)) invalid('size must be a byte count');
-    const st = await stat(a.tempPath).catch(() => null);
-    if (!st?.isFile()) invalid('the uploaded file is missing');
-    if (st.size !== a.size) invalid(`the uploaded file has ${st.size} bytes, not ${a.size}`);
-    const dest = this.pathOf(a.sha256);
-    if (await exists(dest)) {
-      // The same bytes are already stored: keep the old file.
-      await unlink(a.tempPath).catch(() => undefined);
-      return;
-    }
-    await mkdir(join(this.dir, a.sha256.slice(0, 2)), { recursive: true });
-    await fsyncFile(a.tempPath);
-    try {
-      await rename(a.tempPath, dest);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-      // The temp file is on another file system: copy beside the target, then rename.
-      const tmp = `${dest}.${randomBytes(6).toString('hex')}.tmp`;
-      await copyFile(a.tempPath, tmp, constants.COPYFILE_FICLONE);
-      await fsyncFile(tmp);
-      await rename(tmp, dest);
-      await unlink(a.tempPath).catch(() => undefined);
-    }
-    await fsyncFile(join(this.dir, a.sha256.slice(0, 2)));
+    await placeMedia(this.dir, a);
   }
 
   /** Step 2 of putMedia, in a write: records the file (if new) and the uploader's access. */
@@ -125,6 +98,46 @@ export class Media {
     if (!rec) throw new CgiError('NO_SUCH_MEDIA', 'no such media');
     return { ...rec, path: this.pathOf(rec.mediaId) };
   }
+}
+
+/** Only ever called with a checked media id: the path cannot leave the media folder. */
+export function mediaPath(dir: string, mediaId: string): string {
+  return join(dir, mediaId.slice(0, 2), mediaId);
+}
+
+/**
+ * Step 1 of putMedia, whatever the engine, outside any transaction: checks the
+ * temp file and moves it into place in the media folder `dir`.
+ */
+export async function placeMedia(dir: string, a: PutMediaArgs): Promise<void> {
+  if (!isMediaId(a.sha256)) invalid('sha256 must be 64 lowercase hex digits');
+  if (!KINDS.has(a.kind)) invalid('kind must be image, voice or video');
+  requireString(a.contentType, 'contentType', 255);
+  requireString(a.tempPath, 'tempPath', 4096);
+  if (!isIntIn(a.size, 0, Number.MAX_SAFE_INTEGER)) invalid('size must be a byte count');
+  const st = await stat(a.tempPath).catch(() => null);
+  if (!st?.isFile()) invalid('the uploaded file is missing');
+  if (st.size !== a.size) invalid(`the uploaded file has ${st.size} bytes, not ${a.size}`);
+  const dest = mediaPath(dir, a.sha256);
+  if (await exists(dest)) {
+    // The same bytes are already stored: keep the old file.
+    await unlink(a.tempPath).catch(() => undefined);
+    return;
+  }
+  await mkdir(join(dir, a.sha256.slice(0, 2)), { recursive: true });
+  await fsyncFile(a.tempPath);
+  try {
+    await rename(a.tempPath, dest);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    // The temp file is on another file system: copy beside the target, then rename.
+    const tmp = `${dest}.${randomBytes(6).toString('hex')}.tmp`;
+    await copyFile(a.tempPath, tmp, constants.COPYFILE_FICLONE);
+    await fsyncFile(tmp);
+    await rename(tmp, dest);
+    await unlink(a.tempPath).catch(() => undefined);
+  }
+  await fsyncFile(join(dir, a.sha256.slice(0, 2)));
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -23,10 +23,10 @@ import { codePointsAtMost, invalid, isIntIn } from './validate.js';
 
 const CLIENT_MSG_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_TEXT_CODE_POINTS = 4096;
-const MEDIA_KIND_OF_TYPE = { voice: 'voice', image: 'image', video: 'video' } as const;
+export const MEDIA_KIND_OF_TYPE = { voice: 'voice', image: 'image', video: 'video' } as const;
 
 /** The payload as stored, to compare an idempotent retry with. */
-interface Payload {
+export interface Payload {
   to: string | null;
   groupId: string | null;
   type: SendMessageArgs['type'];
@@ -97,7 +97,7 @@ export class Messaging {
 }
 
 /** Validates the fields by type and normalizes absent ones to null. */
-function checkPayload(a: SendMessageArgs): Payload {
+export function checkPayload(a: SendMessageArgs): Payload {
   if (typeof a.clientMsgId !== 'string' || !CLIENT_MSG_ID.test(a.clientMsgId)) {
     invalid('clientMsgId must be 1 to 64 characters of [A-Za-z0-9_-]');
   }
@@ -144,7 +144,7 @@ function checkPayload(a: SendMessageArgs): Payload {
  * a conflict. A recalled message's payload is gone: its target and type are
  * all that can be compared.
  */
-function sameAnswer(first: SentRow, p: Payload): SendMessageResult {
+export function sameAnswer(first: SentRow, p: Payload): SendMessageResult {
   const same =
     first.to_uid === p.to &&
     first.group_id === p.groupId &&
@@ -158,7 +158,7 @@ function sameAnswer(first: SentRow, p: Payload): SendMessageResult {
   return { msgId: msgIdOf(first.id), seq: first.sender_seq, createdAt: first.created_at };
 }
 
-function defined(p: Payload): Record<string, unknown> {
+export function defined(p: Payload): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(p)) if (v !== null) out[k] = v;
   return out;

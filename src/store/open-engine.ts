@@ -8,7 +8,9 @@ import { Store } from './store.js';
 
 export async function openEngine(opts: StoreOptions): Promise<StoreEngine> {
   if (opts.engine === 'postgres') {
-    throw new Error('the PostgreSQL engine is not wired yet');
+    if (!opts.url) throw new Error('the postgres engine needs store.url');
+    const { openPgStore } = await import('./pg/open.js');
+    return openPgStore({ ...opts, url: opts.url });
   }
   return Store.open(opts);
 }

@@ -14,7 +14,7 @@ import { codePointsAtMost, invalid } from './validate.js';
 export const MAX_DISPLAY_NAME = 64;
 export const MAX_PROFILES_ASKED = 100;
 
-interface ProfileRow {
+export interface ProfileRow {
   uid: string;
   username: string;
   display_name: string | null;
@@ -74,7 +74,8 @@ export class Profiles {
   }
 }
 
-function checkDisplayName(v: unknown): string {
+/** The display name as stored (trimmed), or INVALID_INPUT (both engines). */
+export function checkDisplayName(v: unknown): string {
   if (typeof v !== 'string') invalid('displayName must be a string');
   const name = v.trim();
   if (name.length === 0 || !codePointsAtMost(name, MAX_DISPLAY_NAME)) invalid(`displayName must be 1 to ${MAX_DISPLAY_NAME} characters`);
@@ -82,7 +83,7 @@ function checkDisplayName(v: unknown): string {
   return name;
 }
 
-function toProfile(r: ProfileRow): Profile {
+export function toProfile(r: ProfileRow): Profile {
   const p: Profile = { uid: r.uid, username: r.username, displayName: r.display_name ?? r.username };
   if (r.avatar_media_id !== null) p.avatarMediaId = r.avatar_media_id;
   return p;

@@ -10,6 +10,16 @@ import { forwardLogger } from '../../src/log.js';
 import { Store } from '../../src/store/store.js';
 import type { StoreOptions } from '../../src/store/options.js';
 import { ROOT, tempDir } from '../helpers/index.js';
+import { freshDatabase, PG_SKIP, requirePg } from '../helpers/postgres.js';
+import { PgStore, type PgStoreOptions } from '../../src/store/pg/store.js';
+import { testGroupsPart } from './pg-groups.js';
+
+export type Engine = 'sqlite' | 'postgres';
+export const ENGINES: Engine[] = ['sqlite', 'postgres'];
+/** Whether this engine's tests are skipped in this run (PostgreSQL without a cluster: helpers/postgres.ts). */
+export const skipEngine = (engine: Engine): boolean => engine === 'postgres' && PG_SKIP;
+/** Either engine's store, as the tests call it. */
+export type AnyStore = Store | PgStore;
 
 export interface Opened {
   store: Store;
@@ -39,8 +49,53 @@ export function openStore(opts: Partial<StoreOptions> = {}): Opened {
   };
 }
 
+export interface OpenedEngine {
+  engine: Engine;
+  store: AnyStore;
+  dir: string;
+  /** The PostgreSQL database's URL (postgres only). */
+  url?: string;
+  logs: Opened['logs'];
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A store of either engine: SQLite in a temp dir, or PostgreSQL in a fresh
+ * database of the test cluster (dropped by cleanup) with its media in a temp
+ * dir. The PostgreSQL store gets the test groups part (pg-groups.ts).
+ */
+export async function openEngine(engine: Engine, opts: Partial<PgStoreOptions> = {}): Promise<OpenedEngine> {
+  if (engine === 'sqlite') return { engine, ...openStore(opts) };
+  requirePg();
+  const dir = opts.dataDir ?? tempDir('cgihost-pgstore-test-');
+  const logs: Opened['logs'] = [];
+  const db = await freshDatabase('cgihost_store');
+  let store: PgStore;
+  try {
+    store = await PgStore.open(
+      { ...opts, dataDir: dir, url: db.url, log: forwardLogger((level, msg, fields) => logs.push({ level, msg, fields })) },
+      { groups: testGroupsPart },
+    );
+  } catch (e) {
+    await db.drop();
+    throw e;
+  }
+  return {
+    engine,
+    store,
+    dir,
+    url: db.url,
+    logs,
+    async cleanup() {
+      await store.close();
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** `n` users made straight in the store (no password hashing), named `prefix_0`…; resolves their uids. */
-export async function storeUsers(store: Store, n: number, prefix = 'user'): Promise<string[]> {
+export async function storeUsers(store: AnyStore, n: number, prefix = 'user'): Promise<string[]> {
   const made = await Promise.all(
     Array.from({ length: n }, (_, i) => store.createUser({ username: `${prefix}_${i}`, passwordHash: 'hash' })),
   );
@@ -48,7 +103,7 @@ export async function storeUsers(store: Store, n: number, prefix = 'user'): Prom
 }
 
 /** Every entry of a user's inbox, paging through sync. */
-export async function readAll(store: Store, uid: string) {
+export async function readAll(store: AnyStore, uid: string) {
   const all = [];
   let key = 0;
   for (;;) {

@@ -122,20 +122,26 @@ export class PgDb {
         after: (f) => void afters.push(f),
       };
       let broken = false;
+      // A connection that dies while checked out (the server terminated it) emits 'error' on the client:
+      // the query in flight fails with it; without a listener it would be an uncaught exception.
+      const lost = () => void (broken = true);
+      client.on('error', lost);
       try {
         await client.query('BEGIN');
         const result = await fn(tx);
         for (const payload of chunkUids(uids)) await client.query('SELECT pg_notify($1, $2)', [INBOX_CHANNEL, payload]);
         await client.query('COMMIT');
+        client.off('error', lost);
         client.release();
         for (const f of afters) f();
         return result;
       } catch (err) {
         try {
-          await client.query('ROLLBACK');
+          if (!broken) await client.query('ROLLBACK');
         } catch {
           broken = true;
         }
+        client.off('error', lost);
         client.release(broken ? (err as Error) : undefined);
         const state = (err as { code?: string }).code;
         if (attempt < TX_ATTEMPTS && state && RETRY_STATES.has(state)) continue;

@@ -233,8 +233,7 @@ export class JobQueue implements JobTable {
 
   /** base * 2^(n-1), capped, with ±25% jitter so that retries of many jobs spread out. */
   backoff(attempts: number): number {
-    const exp = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** Math.min(attempts - 1, 30));
-    return Math.round(Math.min(this.opts.backoffMaxMs, exp * (0.75 + Math.random() * 0.5)));
+    return backoffMs(this.opts, attempts);
   }
 
   stats(now = Date.now()): QueueStats {
@@ -260,6 +259,12 @@ export class JobQueue implements JobTable {
     }
     return s;
   }
+}
+
+/** The wait before try `attempts + 1`: base * 2^(n-1), capped, with ±25% jitter (every engine's retries). */
+export function backoffMs(opts: Pick<ResolvedQueueOptions, 'backoffBaseMs' | 'backoffMaxMs'>, attempts: number): number {
+  const exp = Math.min(opts.backoffMaxMs, opts.backoffBaseMs * 2 ** Math.min(attempts - 1, 30));
+  return Math.round(Math.min(opts.backoffMaxMs, exp * (0.75 + Math.random() * 0.5)));
 }
 
 /** A job's id as the API shows it: `j` and its row number in base 36. */

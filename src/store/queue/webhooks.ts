@@ -10,30 +10,24 @@
  * small writes through group commit, so a slow endpoint slows no fan-out or
  * request.
  */
-import { createHmac } from 'node:crypto';
-import type { Agent } from 'undici';
 import type { Db } from '../db.js';
 import type { GroupCommit, Tx } from '../group-commit.js';
 import type { Logger } from '../../log.js';
 import type { ResolvedQueueOptions, WebhookConfig } from '../options.js';
 import { DueTimer } from './due-timer.js';
 import type { JobQueue, JobRow } from './jobs.js';
+import { errorText, WEBHOOK, WebhookClient, webhookBody, WebhookEndpoints } from './webhook-delivery.js';
 
-export const WEBHOOK = 'webhook';
-
-export function signBody(body: string, secret: string): string {
-  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
-}
+export { signBody, WEBHOOK } from './webhook-delivery.js';
 
 export class WebhookDispatcher {
-  private readonly byEvent = new Map<string, WebhookConfig[]>();
+  private readonly endpoints: WebhookEndpoints;
   private readonly hooks: WebhookConfig[];
   /** Jobs being delivered or having their outcome written; still 'pending' in the table until then. */
   private readonly inflight = new Map<number, AbortController>();
   private readonly perEndpoint = new Map<string, number>();
   private readonly timer = new DueTimer(() => this.pump());
-  /** undici costs ~10 MB in this thread: loaded with the first delivery, not at start. */
-  private client?: Promise<{ agent: Agent; request: typeof import('undici').request }>;
+  private readonly client: WebhookClient;
   private scheduled = false;
   private stopped = false;
 
@@ -44,43 +38,23 @@ export class WebhookDispatcher {
     private readonly opts: ResolvedQueueOptions,
     private readonly log: Logger,
   ) {
-    // One endpoint listed twice would get every event twice.
-    const seen = new Set<string>();
-    this.hooks = hooks.filter((h) => !seen.has(h.url) && seen.add(h.url));
-    for (const h of this.hooks) {
-      for (const e of new Set(h.events)) {
-        const list = this.byEvent.get(e) ?? [];
-        list.push(h);
-        this.byEvent.set(e, list);
-      }
-    }
-  }
-
-  private http() {
-    this.client ??= import('undici').then(({ Agent, request }) => ({
-      agent: new Agent({ connect: { timeout: this.opts.webhookTimeoutMs }, keepAliveTimeout: 4_000 }),
-      request,
-    }));
-    return this.client;
+    this.endpoints = new WebhookEndpoints(hooks);
+    this.hooks = this.endpoints.hooks;
+    this.client = new WebhookClient(opts);
   }
 
   /** Whether any endpoint listens to `event` (lets callers skip building a payload). */
   wants(event: string): boolean {
-    return this.byEvent.has(event) || this.byEvent.has('*');
+    return this.endpoints.wants(event);
   }
 
   /** Stores one delivery job per endpoint that listens to `event`, inside the caller's transaction. */
   emit(tx: Tx, event: string, data: unknown): number {
-    const targets = [...(this.byEvent.get(event) ?? []), ...(this.byEvent.get('*') ?? [])];
+    const targets = this.endpoints.targets(event);
     if (targets.length === 0) return 0;
-    const body = JSON.stringify({ event, createdAt: tx.now, data });
-    const done = new Set<string>();
-    for (const h of targets) {
-      if (done.has(h.url)) continue;
-      done.add(h.url);
-      this.jobs.enqueue(tx, WEBHOOK, body, h.url);
-    }
-    return done.size;
+    const body = webhookBody(event, tx.now, data);
+    for (const url of targets) this.jobs.enqueue(tx, WEBHOOK, body, url);
+    return targets.length;
   }
 
   /** On open: jobs of endpoints no longer configured are dead-lettered; the rest resume. */
@@ -109,7 +83,7 @@ export class WebhookDispatcher {
     this.stopped = true;
     this.timer.cancel();
     for (const ac of this.inflight.values()) ac.abort();
-    if (this.client) await (await this.client).agent.close().catch(() => undefined);
+    await this.client.close();
   }
 
   get inFlight(): number {
@@ -139,34 +113,7 @@ export class WebhookDispatcher {
     const ac = new AbortController();
     this.inflight.set(job.id, ac);
     this.perEndpoint.set(hook.url, (this.perEndpoint.get(hook.url) ?? 0) + 1);
-    // Loaded before the delivery's clock starts: the first import takes a while.
-    const { agent, request } = await this.http();
-    const timeout = setTimeout(() => ac.abort(new Error(`timed out after ${this.opts.webhookTimeoutMs} ms`)), this.opts.webhookTimeoutMs);
-    let error: string | null = null;
-    try {
-      const headers: Record<string, string> = {
-        'content-type': 'application/json',
-        'user-agent': 'cgihost-webhook',
-        'x-cgihost-event': eventOf(job.payload),
-        'x-cgihost-delivery': String(job.id),
-      };
-      if (hook.secret) headers['x-cgihost-signature'] = signBody(job.payload, hook.secret);
-      const res = await request(hook.url, {
-        method: 'POST',
-        headers,
-        body: job.payload,
-        signal: ac.signal,
-        dispatcher: agent,
-        headersTimeout: this.opts.webhookTimeoutMs,
-        bodyTimeout: this.opts.webhookTimeoutMs,
-      });
-      await res.body.dump();
-      if (res.statusCode < 200 || res.statusCode >= 300) error = `HTTP ${res.statusCode}`;
-    } catch (err) {
-      error = ac.signal.aborted && ac.signal.reason instanceof Error ? ac.signal.reason.message : errorText(err);
-    } finally {
-      clearTimeout(timeout);
-    }
+    const error = await this.client.post(hook, job.id, job.payload, ac);
     if (this.stopped) return;
     try {
       const outcome = await this.commit.write((tx) => {
@@ -191,19 +138,4 @@ export class WebhookDispatcher {
     }
     this.wake();
   }
-}
-
-function eventOf(body: string): string {
-  try {
-    const e = (JSON.parse(body) as { event?: unknown }).event;
-    return typeof e === 'string' ? e : '';
-  } catch {
-    return '';
-  }
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof Error)
-    return (err as Error & { code?: string }).code ? `${(err as { code?: string }).code}: ${err.message}` : err.message;
-  return String(err);
 }

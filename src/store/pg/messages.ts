@@ -1,0 +1,248 @@
+/**
+ * Sending on PostgreSQL (messages.ts's Messaging, as SQL), 1:1 and group,
+ * idempotent on (sender, clientMsgId): the same checks and answers as the
+ * SQLite engine (checkPayload, sameAnswer). One transaction per send: the
+ * inbox heads of sender and recipient are locked first (in uid order), then
+ * the retry is looked for again, so a concurrent duplicate, on this host or
+ * another, finds the first one committed and answers its answer. A group post
+ * writes the sender's entry and a fan-out job (fanout.ts) in that transaction.
+ *
+ * And the messages table (message-rows.ts as SQL): each message once;
+ * (from_uid, client_msg_id) is unique, and an insert that meets a row another
+ * transaction committed with the same key says so (`insertOnce` answers null)
+ * instead of failing the transaction.
+ */
+import { CgiError } from '../../errors.js';
+import type { MessageType, SendMessageArgs, SendMessageResult, SystemEventKind } from '../api.js';
+import type { MessageFacts, NewMessage, SentRow, StoredMessage } from '../message-rows.js';
+import { msgIdOf } from '../ids.js';
+import { checkPayload, defined, MEDIA_KIND_OF_TYPE, sameAnswer, type Payload } from '../messages.js';
+import type { MessageFanoutJob } from '../queue/fanout.js';
+import type { PgAccounts } from './accounts.js';
+import type { PgInbox } from './inbox.js';
+import type { PgMedia } from './media.js';
+import { mapError, type PgDb, type PgTx } from './db.js';
+import type { Queryable } from './schema.js';
+import type { PgFanoutPart, PgMessagesPart, WebhookSink } from './parts.js';
+import type { PgContactsPart, PgGroupsPart } from './store.js';
+import type { PgSendLimit } from './throttle.js';
+import { Unchanged } from './conversations.js';
+
+export interface PgMessagingDeps {
+  db: PgDb;
+  accounts: PgAccounts;
+  inbox: PgInbox;
+  rows: PgMessages;
+  media: PgMedia;
+  contacts: () => PgContactsPart | undefined;
+  groups: () => PgGroupsPart;
+  fanout: PgFanoutPart;
+  webhooks: () => WebhookSink;
+  sendLimit: PgSendLimit;
+  contactsOnly: boolean;
+}
+
+export class PgMessaging {
+  constructor(private readonly d: PgMessagingDeps) {}
+
+  async send(a: SendMessageArgs): Promise<SendMessageResult> {
+    const p = checkPayload(a);
+    const first = await this.d.rows.findByClientId(a.from, a.clientMsgId);
+    if (first) return sameAnswer(first, p);
+    try {
+      return await this.d.db.tx((tx) => this.write(tx, a, p));
+    } catch (err) {
+      if (!(err instanceof Unchanged)) throw err;
+      // Another transaction stored this (sender, clientMsgId) first: its answer, read now that it is committed.
+      const row =
+        (err.answer as Awaited<ReturnType<PgMessages['findByClientId']>>) ?? (await this.d.rows.findByClientId(a.from, a.clientMsgId));
+      if (!row) throw new CgiError('INTERNAL', 'a concurrent send of this clientMsgId vanished');
+      return sameAnswer(row, p);
+    }
+  }
+
+  private async write(tx: PgTx, a: SendMessageArgs, p: Payload): Promise<SendMessageResult> {
+    const oneToOne = p.groupId === null;
+    const uids = oneToOne && p.to !== a.from ? [a.from, p.to!] : [a.from];
+    const seqs = await this.d.inbox.reserveMany(tx, uids);
+    // With the sender's head locked, a send of the same clientMsgId that got there first is committed: answer it.
+    const again = await this.d.rows.findByClientId(a.from, a.clientMsgId, tx);
+    if (again) throw new Unchanged(again);
+    await this.d.sendLimit.take(tx, a.from);
+    if (!(await this.d.accounts.exists(a.from, tx))) throw new CgiError('NO_SUCH_USER', 'no such sender');
+    if (p.mediaId !== null) await this.checkMedia(tx, a.from, p.mediaId, a.type as keyof typeof MEDIA_KIND_OF_TYPE);
+
+    let version = 0;
+    if (!oneToOne) version = await this.d.groups().versionForPost(tx, p.groupId!, a.from);
+    else await this.checkRecipient(tx, a.from, p.to!);
+
+    const seq = seqs[0]!;
+    const m = await this.d.rows.insertOnce(tx, {
+      from: a.from,
+      ...p,
+      event: null,
+      clientMsgId: a.clientMsgId,
+      senderSeq: seq,
+      createdAt: tx.now,
+    });
+    if (!m) throw new Unchanged(null);
+    await this.d.inbox.put(tx, a.from, seq, m);
+    if (!oneToOne) {
+      const members = await this.d.groups().members(p.groupId!, version);
+      if (!(members.length === 1 && members[0] === a.from)) {
+        const job: MessageFanoutJob = { m: m.id, g: p.groupId!, v: version, x: a.from };
+        if (p.mediaId !== null) job.media = p.mediaId;
+        await this.d.fanout.enqueue(tx, p.groupId!, job);
+      }
+    } else if (seqs.length > 1) {
+      await this.d.inbox.put(tx, p.to!, seqs[1]!, m);
+      if (p.mediaId !== null) await this.d.media.grant(tx, p.mediaId, p.to!, m.id);
+    }
+    const webhooks = this.d.webhooks();
+    if (webhooks.wants('message.sent')) {
+      await webhooks.emit(tx, 'message.sent', { msgId: msgIdOf(m.id), from: a.from, ...defined(p), createdAt: tx.now });
+    }
+    return { msgId: msgIdOf(m.id), seq, createdAt: tx.now };
+  }
+
+  private async checkRecipient(tx: PgTx, from: string, to: string): Promise<void> {
+    if (!(await this.d.accounts.exists(to, tx))) throw new CgiError('NO_SUCH_USER', 'no such recipient');
+    if (to === from) return;
+    const contacts = this.d.contacts();
+    if (!contacts) {
+      // Without the contacts part, blocks and contacts are still read from their tables (the rules of contacts.ts).
+      const { rows } = await tx.query('SELECT 1 FROM blocks WHERE uid = $1 AND blocked = $2', [to, from]);
+      if (rows.length > 0) throw new CgiError('BLOCKED', 'this user does not accept your messages');
+      if (this.d.contactsOnly) {
+        const c = await tx.query('SELECT count(*)::int AS n FROM contacts WHERE (uid = $1 AND peer = $2) OR (uid = $2 AND peer = $1)', [
+          from,
+          to,
+        ]);
+        if ((c.rows[0] as { n: number }).n < 2) throw new CgiError('NOT_A_CONTACT', 'messages go to contacts only on this server');
+      }
+      return;
+    }
+    if (await contacts.blocks(tx, to, from)) throw new CgiError('BLOCKED', 'this user does not accept your messages');
+    if (this.d.contactsOnly && !(await contacts.mutual(tx, from, to))) {
+      throw new CgiError('NOT_A_CONTACT', 'messages go to contacts only on this server');
+    }
+  }
+
+  private async checkMedia(tx: PgTx, uid: string, mediaId: string, type: keyof typeof MEDIA_KIND_OF_TYPE): Promise<void> {
+    const rec = await this.d.media.readableBy(uid, mediaId, tx);
+    if (!rec) throw new CgiError('NO_SUCH_MEDIA', 'no such media');
+    if (rec.kind !== MEDIA_KIND_OF_TYPE[type]) {
+      throw new CgiError('MEDIA_KIND_MISMATCH', `a ${type} message needs ${MEDIA_KIND_OF_TYPE[type]} media, not ${rec.kind}`);
+    }
+  }
+}
+
+interface StoredRow {
+  id: number;
+  from_uid: string;
+  to_uid: string | null;
+  group_id: string | null;
+  type: MessageType;
+  kind: SystemEventKind | null;
+  media_id: string | null;
+  created_at: number;
+  recalled_at: number | null;
+  [k: string]: unknown;
+}
+
+const INSERT = `INSERT INTO messages (from_uid, to_uid, group_id, type, content, media_id, duration_ms, event,
+                                     client_msg_id, sender_seq, created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
+
+export class PgMessages implements PgMessagesPart {
+  constructor(
+    private readonly db: PgDb,
+    /** A message of this type was stored (stats), after commit. */
+    private readonly sent: (type: string) => void,
+  ) {}
+
+  async insert(tx: PgTx, m: NewMessage): Promise<MessageFacts> {
+    const { rows } = await tx.query<{ id: number }>(`${INSERT} RETURNING id`, values(m));
+    tx.after(() => this.sent(m.type));
+    return facts(rows[0]!.id, m);
+  }
+
+  /**
+   * Inserts a message with a clientMsgId; null when one with the same sender
+   * and clientMsgId is already committed (a concurrent duplicate: the caller
+   * answers the first answer). Waits for a concurrent insert of the same key
+   * to end first (the unique index does).
+   */
+  async insertOnce(tx: PgTx, m: NewMessage): Promise<MessageFacts | null> {
+    const { rows } = await tx.query<{ id: number }>(
+      `${INSERT} ON CONFLICT (from_uid, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING RETURNING id`,
+      values(m),
+    );
+    if (rows.length === 0) return null;
+    tx.after(() => this.sent(m.type));
+    return facts(rows[0]!.id, m);
+  }
+
+  async get(id: number, q: Queryable = this.db.pool as Queryable): Promise<StoredMessage | undefined> {
+    const { rows } = await q
+      .query<StoredRow>(
+        `SELECT id, from_uid, to_uid, group_id, type, (event::json ->> 'kind') AS kind, media_id, created_at, recalled_at
+           FROM messages WHERE id = $1`,
+        [id],
+      )
+      .catch(rethrow);
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      id: r.id,
+      from: r.from_uid,
+      to: r.to_uid,
+      groupId: r.group_id,
+      type: r.type,
+      kind: r.kind,
+      mediaId: r.media_id,
+      createdAt: r.created_at,
+      recalledAt: r.recalled_at,
+    };
+  }
+
+  /** The payload goes: the server keeps nothing of a message it may never show again. */
+  async recall(tx: PgTx, id: number): Promise<void> {
+    await tx.query('UPDATE messages SET recalled_at = $1, content = NULL, media_id = NULL, duration_ms = NULL WHERE id = $2', [tx.now, id]);
+  }
+
+  async findByClientId(from: string, clientMsgId: string, q: Queryable = this.db.pool as Queryable): Promise<SentRow | undefined> {
+    const { rows } = await q
+      .query<SentRow & Record<string, unknown>>(
+        `SELECT id, to_uid, group_id, type, content, media_id, duration_ms, sender_seq, created_at, recalled_at
+           FROM messages WHERE from_uid = $1 AND client_msg_id = $2`,
+        [from, clientMsgId],
+      )
+      .catch(rethrow);
+    return rows[0];
+  }
+}
+
+function values(m: NewMessage): unknown[] {
+  return [
+    m.from,
+    m.to,
+    m.groupId,
+    m.type,
+    m.content,
+    m.mediaId,
+    m.durationMs,
+    m.event === null ? null : JSON.stringify(m.event),
+    m.clientMsgId,
+    m.senderSeq,
+    m.createdAt,
+  ];
+}
+
+function facts(id: number, m: NewMessage): MessageFacts {
+  return { id, from: m.from, to: m.to, groupId: m.groupId, type: m.type, kind: m.event?.kind ?? null };
+}
+
+function rethrow(err: unknown): never {
+  throw mapError(err);
+}
