@@ -50,7 +50,15 @@ import {
 import { writeResult } from './lib/results.mjs';
 import { sleep } from './lib/client.mjs';
 import { makeUsers, sendText, sync, syncAll, denseProblem, scrapeMetrics, metricSum, runRotatingLoad } from './lib/users.mjs';
-import { startCluster, freshDatabase, serverSettings, postmasterPid } from './lib/postgres.mjs';
+import {
+  startCluster,
+  freshDatabase,
+  serverSettings,
+  postmasterPid,
+  resetStatements,
+  topStatements,
+  postgresCpuTimeMs,
+} from './lib/postgres.mjs';
 
 const GOALS = { pgOverSqlite: 0.5, twoOverOne: 1.6, wakeP99Ms: 20 };
 const CONTENT = 'hello from the pg bench';
@@ -145,7 +153,18 @@ export async function main(argv = process.argv.slice(2)) {
       postgres: pg && { ...pg.settings, ownCluster: pg.own, cpuMeasured: Boolean(pg.pid) },
     };
     if (parts.has('throughput'))
-      out.throughput = await throughput({ servers, hostA, hostB, pgPid: pg?.pid, rounds, durationS, warmupS, pairs, load });
+      out.throughput = await throughput({
+        servers,
+        hostA,
+        hostB,
+        pgPid: pg?.pid,
+        dbUrl: dryRun ? undefined : db?.url,
+        rounds,
+        durationS,
+        warmupS,
+        pairs,
+        load,
+      });
     if (parts.has('wake')) out.wake = await wakeUp({ sqlite: servers.sqlite, hostA, hostB, samples, holdMs });
     report(out);
     writeResult(dryRun ? 'pg-dry-run' : 'pg', out);
@@ -161,7 +180,7 @@ export async function main(argv = process.argv.slice(2)) {
 // ---------------------------------------------------------------------------
 // 1 and 2: sendmsg throughput, three sides in alternating rounds.
 
-async function throughput({ servers, hostA, hostB, pgPid, rounds, durationS, warmupS, pairs, load }) {
+async function throughput({ servers, hostA, hostB, pgPid, dbUrl, rounds, durationS, warmupS, pairs, load }) {
   // Users over HTTP: on SQLite, and once for PostgreSQL through host A (host B knows them: one database).
   const people = {};
   for (const [db, host] of [
@@ -220,14 +239,15 @@ async function throughput({ servers, hostA, hostB, pgPid, rounds, durationS, war
   const loads = { sqlite: 0, pg: 0 };
 
   const run = async (side, s) => {
-    const before = Object.fromEntries(Object.entries(procs).map(([n, pid]) => [n, [cpuTimeMs(pid), mainThreadCpuTimeMs(pid)]]));
+    const cpuOf = (n, pid) => (n === 'postgres' ? postgresCpuTimeMs(pid) : cpuTimeMs(pid));
+    const before = Object.fromEntries(Object.entries(procs).map(([n, pid]) => [n, [cpuOf(n, pid), mainThreadCpuTimeMs(pid)]]));
     const res = await Promise.all(
       gens[side].map((g) => runRotatingLoad({ url: url(g.host), variants: g.variants, durationS: s, ...load, connections: g.connections })),
     );
     const cpuMs = {};
     const mainMs = {};
     for (const [n, pid] of Object.entries(procs)) {
-      cpuMs[n] = cpuTimeMs(pid) - before[n][0];
+      cpuMs[n] = cpuOf(n, pid) - before[n][0];
       mainMs[n] = mainThreadCpuTimeMs(pid) - before[n][1];
     }
     const requests = res.reduce((x, r) => x + r.requests, 0);
@@ -259,6 +279,8 @@ async function throughput({ servers, hostA, hostB, pgPid, rounds, durationS, war
     };
   };
 
+  // What PostgreSQL runs for the load (warm-up and rounds of pg and pg2), when the server has pg_stat_statements.
+  const statements = dbUrl ? await resetStatements(dbUrl) : false;
   const fmtBy = (by, decimals) =>
     Object.entries(by)
       .map(([n, v]) => `${n} ${fmtNum(v, decimals)}`)
@@ -285,7 +307,8 @@ async function throughput({ servers, hostA, hostB, pgPid, rounds, durationS, war
     summary[side].coresBy = Object.fromEntries(Object.keys(procs).map((n) => [n, median(mine.map((r) => r.coresBy[n]))]));
   }
   console.log(
-    '\nserver CPU per request (us, medians) and cores used, every process in every side (an idle one is charged to the side measured)',
+    "\nserver CPU per request (us, medians) and cores used by every process during each side's runs; " +
+      "the side's own sum: its host(s), with PostgreSQL for pg and pg2 (the others are idle meanwhile)",
   );
   const names = Object.keys(procs);
   printTable(
@@ -314,6 +337,16 @@ async function throughput({ servers, hostA, hostB, pgPid, rounds, durationS, war
     // Read through B: entries written through A must be there too.
     pg: await verify('pg', hostB, hostA === hostB ? [hostA] : [hostA, hostB], people.pg, seen200.pg, loads.pg * C),
   };
+  let top = null;
+  if (statements) {
+    // Per sendmsg the hosts answered (or cut off), setup sends and sync reads included: statements in PostgreSQL's words.
+    top = (await topStatements(dbUrl)).map((r) => ({ ...r, perSend: r.calls / (checks.pg.hostOk + checks.pg.hostClientClosed) }));
+    console.log('\nPostgreSQL statements of the load and the check, most time first (pg_stat_statements; calls per sendmsg)');
+    printTable(
+      ['calls/send', 'calls', 'total ms', 'ms/call', 'statement'],
+      top.map((r) => [fmtNum(r.perSend, 2), fmtNum(r.calls), fmtNum(r.totalMs), fmtNum(r.totalMs / r.calls, 3), r.query]),
+    );
+  }
   const pgOverSqlite = pairedRatios(rows, 'pg', 'sqlite');
   const twoOverOne = pairedRatios(rows, 'pg2', 'pg');
   return {
@@ -321,6 +354,7 @@ async function throughput({ servers, hostA, hostB, pgPid, rounds, durationS, war
     summary,
     serverOf,
     checks,
+    statements: top,
     ratios: {
       pgOverSqlite: { medianPaired: median(pgOverSqlite), paired: pgOverSqlite, ofMedians: ratio(summary.pg.rps, summary.sqlite.rps) },
       twoOverOne: { medianPaired: median(twoOverOne), paired: twoOverOne, ofMedians: ratio(summary.pg2.rps, summary.pg.rps) },

@@ -5,11 +5,12 @@
 // charging CPU to PostgreSQL.
 //   const cluster = await startCluster();          // or undefined: no binaries
 //   const db = await freshDatabase(cluster.url);   // { url, name, drop() }
-//   postmasterPid(cluster.url)                     // its pid (local servers only), for cpuTimeMs
+//   postmasterPid(cluster.url)                     // its pid (local servers only), for postgresCpuTimeMs
 //   cluster.stop();
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { processTree } from './servers.mjs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +129,8 @@ export async function startCluster({ maxConnections = 200 } = {}) {
       '-c fsync=on',
       '-c synchronous_commit=on',
       `-c max_connections=${maxConnections}`,
+      // What the statements cost (topStatements), when the extension is installed (Debian's postgresql has it).
+      ...(existsSync(join(bin, '..', 'lib', 'pg_stat_statements.so')) ? ['-c shared_preload_libraries=pg_stat_statements'] : []),
     ];
     run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', opts.join(' '), 'start']);
     const stopCmd = [...(asRoot ? ['runuser', '-u', 'postgres', '--'] : []), join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'];
@@ -164,4 +167,54 @@ export async function startCluster({ maxConnections = 200 } = {}) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * pg_stat_statements on `url`'s database, emptied: resolves to true when the
+ * server has it loaded (a throwaway cluster here does), else false.
+ */
+export async function resetStatements(url) {
+  try {
+    await pgQuery(url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await pgQuery(url, 'SELECT pg_stat_statements_reset()');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The statements on `url`'s database since resetStatements, most total execution time first. */
+export async function topStatements(url, limit = 12) {
+  const rows = await pgQuery(
+    url,
+    `SELECT s.calls::float8 AS calls, s.total_exec_time AS "totalMs", s.rows::float8 AS rows, s.query
+       FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+      WHERE d.datname = current_database() AND s.query NOT LIKE '%pg_stat_statements%'
+      ORDER BY s.total_exec_time DESC LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => ({ ...r, query: r.query.replace(/\s+/g, ' ').slice(0, 160) }));
+}
+
+const TICK_MS = 1000 / 100; // USER_HZ
+
+/**
+ * CPU time (ms) of a PostgreSQL server so far: the postmaster, its live
+ * children (backends, WAL writer, checkpointer, autovacuum) and its children
+ * gone meanwhile (cutime/cstime: the postmaster reaps them), so a backend
+ * ending during a measurement does not take its time away with it.
+ */
+export function postgresCpuTimeMs(postmasterPid) {
+  let total = 0;
+  for (const p of processTree(postmasterPid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) * TICK_MS; // utime, stime
+      if (p === postmasterPid) total += (Number(f[13]) + Number(f[14])) * TICK_MS; // cutime, cstime: reaped children
+    } catch {
+      /* ended meanwhile: its time is in the postmaster's cutime now */
+    }
+  }
+  return total;
 }
