@@ -167,7 +167,12 @@ export async function main(argv = process.argv.slice(2)) {
       });
     if (parts.has('wake')) out.wake = await wakeUp({ sqlite: servers.sqlite, hostA, hostB, samples, holdMs });
     report(out);
-    writeResult(dryRun ? 'pg-dry-run' : 'pg', out);
+    // Non-default loads and partial runs get their own file, so the default run stays the headline.
+    const suffix =
+      (pairs !== 8 ? `-p${pairs}` : '') +
+      (load.connections !== 50 ? `-c${load.connections}` : '') +
+      (parts.has('throughput') && parts.has('wake') ? '' : `-${[...parts].join('-')}`);
+    writeResult(`pg${suffix}${dryRun ? '-dry-run' : ''}`, out);
     return out;
   } finally {
     await stopServers(servers);
