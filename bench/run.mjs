@@ -21,6 +21,7 @@ const BENCHES = {
   moments: () => import('./moments.mjs'),
   backup: () => import('./backup.mjs'),
   messenger: () => import('./messenger.mjs'),
+  pg: () => import('./pg.mjs'),
 };
 const DEFAULT = ['echo', 'sendmsg', 'sync', 'fanout', 'startup'];
 
@@ -45,6 +46,7 @@ const GOALS = {
     ['500-member fan-out/raw inserts >= 4x', x(o.goals?.rawRatio?.ratio), o.goals?.rawRatio?.met],
     ['last answer p99, all holding <= 100 ms', ms(o.goals?.lagAllP99?.p99), o.goals?.lagAllP99?.met],
   ],
+  pg: (o) => (o.goals ?? []).map((g) => [(o.dryRun ? '(dry run) ' : '') + g.what, g.figure, g.met]),
   startup: (o) => [
     ['startup 20 CGIs/floor time <= 1.5x', x(o.summary?.readyRatio), o.goal?.readyRatioMet],
     ['startup RSS/floor <= 1.2x', x(o.summary?.rssRatio), o.goal?.rssRatioMet],
