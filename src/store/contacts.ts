@@ -159,6 +159,8 @@ export function checkGreeting(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' || !codePointsAtMost(v, MAX_GREETING)) invalid(`greeting must be at most ${MAX_GREETING} characters`);
   if (!v.isWellFormed()) invalid('greeting is not well-formed Unicode');
+  // Neither engine stores U+0000 (PostgreSQL's text cannot: an install must always be able to move).
+  if (v.includes('\0')) invalid('greeting must not contain U+0000 (NUL)');
   return v.length === 0 ? undefined : v;
 }
 

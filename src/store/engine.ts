@@ -31,9 +31,9 @@
  * runs once; and where the login and send counts live (the store thread's
  * memory for SQLite's one host, shared by every host with PostgreSQL).
  *
- * The PostgreSQL side so far: its schema (pg/schema.ts, the same tables) and
- * `cgihost migrate-store` (pg/migrate.ts), which copies a stopped SQLite
- * install into it; no engine serves from it yet.
+ * The PostgreSQL engine: `PgStore` (pg/store.ts) with the parts of pg/open.ts,
+ * on the schema of pg/schema.ts; `cgihost migrate-store` (pg/migrate.ts)
+ * copies a stopped SQLite install into it. open-engine.ts picks one.
  *
  * Not declared here: the SQLite engine's own parts (db.ts, migrations,
  * group-commit.ts, the search index, backup.ts: a PostgreSQL install is

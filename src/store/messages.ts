@@ -119,6 +119,8 @@ export function checkPayload(a: SendMessageArgs): Payload {
         invalid(`text content must be 1 to ${MAX_TEXT_CODE_POINTS} code points`);
       }
       if (!a.content.isWellFormed()) invalid('text content is not well-formed Unicode');
+      // Neither engine stores U+0000 (PostgreSQL's text cannot: an install must always be able to move to it).
+      if (a.content.includes('\0')) invalid('text content must not contain U+0000 (NUL)');
       if (a.mediaId !== undefined || a.durationMs !== undefined) invalid('a text message has no mediaId or durationMs');
       p.content = a.content;
       break;

@@ -56,6 +56,7 @@ export class Search {
       invalid(`query must be 1 to ${MAX_QUERY_CODE_POINTS} characters`);
     }
     if (!query.isWellFormed()) invalid('query is not well-formed Unicode');
+    if (query.includes('\0')) invalid('query must not contain U+0000 (NUL)');
     if (!isIntIn(limit, 1, MAX_SEARCH_LIMIT)) invalid(`limit must be 1 to ${MAX_SEARCH_LIMIT}`);
     const short = foldedCodePoints(query).length <= SHORT_QUERY_MAX;
     const p: Params = {

@@ -12,6 +12,7 @@ export function requireString(v: unknown, name: string, maxLength: number): asse
   if (typeof v !== 'string' || v.length === 0 || v.length > maxLength) {
     invalid(`${name} must be a string of 1 to ${maxLength} characters`);
   }
+  if (v.includes('\0')) invalid(`${name} must not contain U+0000 (NUL)`);
 }
 
 export function requireUidList(v: unknown, name: string): asserts v is string[] {

@@ -119,6 +119,14 @@ describe('message content rules', () => {
     expectError(await send(h, a, { to: b.uid, content: 42 }), 400, 'INVALID_INPUT');
   });
 
+  it('refuses text with U+0000 (NUL), which PostgreSQL cannot store: an install must always be able to move to it', async () => {
+    const r = await send(h, a, { to: b.uid, content: 'a\u0000b' });
+    expectError(r, 400, 'INVALID_INPUT');
+    expect(r.body.error.message).toBe('text content must not contain U+0000 (NUL)');
+    expectError(await h.post('searchmsgs', { query: 'a\u0000' }, { token: a.token }), 400, 'INVALID_INPUT');
+    expectError(await h.post('addcontact', { uid: b.uid, greeting: 'hi\u0000' }, { token: a.token }), 400, 'INVALID_INPUT');
+  });
+
   it('refuses text that is not well-formed Unicode, rather than storing it altered', async () => {
     // "a\ud800b" holds a lone surrogate: JSON carries it, UTF-8 (and so SQLite) cannot.
     const body = JSON.stringify({ to: b.uid, type: 'text', content: 'a\ud800b', clientMsgId: clientMsgId('lone') });

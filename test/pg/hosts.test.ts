@@ -99,6 +99,18 @@ describe.skipIf(PG_SKIP)('several hosts on one PostgreSQL', () => {
     }
   }, 60_000);
 
+  it('text with U+0000 is refused (400), not a 500 from PostgreSQL', async () => {
+    const [x, y] = await newUsers(a, 2, 'pgn');
+    const r = await b.post(
+      'sendmsg',
+      { to: y!.uid, type: 'text', content: 'nul\u0000', clientMsgId: clientMsgId('nul') },
+      { token: x!.token },
+    );
+    expect(r.status, r.text).toBe(400);
+    expect(r.body.error.code).toBe('INVALID_INPUT');
+    expect((await a.post('searchmsgs', { query: '\u0000' }, { token: x!.token })).status).toBe(400);
+  }, 60_000);
+
   it('a retried send through the other host answers the first answer (one message per clientMsgId)', async () => {
     const [x, y] = await newUsers(b, 2, 'pgi');
     const cmid = clientMsgId('retry');

@@ -79,6 +79,7 @@ export class PgSearch {
       invalid(`query must be 1 to ${MAX_QUERY_CODE_POINTS} characters`);
     }
     if (!query.isWellFormed()) invalid('query is not well-formed Unicode');
+    if (query.includes('\0')) invalid('query must not contain U+0000 (NUL)');
     if (!isIntIn(limit, 1, MAX_SEARCH_LIMIT)) invalid(`limit must be 1 to ${MAX_SEARCH_LIMIT}`);
     // PostgreSQL's text holds no U+0000, so no message contains it (and it cannot be sent as a parameter).
     if (query.includes('\u0000')) return [];
