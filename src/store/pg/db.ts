@@ -129,8 +129,9 @@ export class PgDb {
       try {
         await client.query('BEGIN');
         const result = await fn(tx);
-        for (const payload of chunkUids(uids)) await client.query('SELECT pg_notify($1, $2)', [INBOX_CHANNEL, payload]);
-        await client.query('COMMIT');
+        // The wake-ups and the COMMIT in one round trip (simple query protocol: several statements, no parameters).
+        const notify = chunkUids(uids).map((p) => `SELECT pg_notify('${INBOX_CHANNEL}', ${quoteLiteral(p)}); `);
+        await client.query(`${notify.join('')}COMMIT`);
         client.off('error', lost);
         client.release();
         for (const f of afters) f();
@@ -155,6 +156,12 @@ export class PgDb {
     this.closed = true;
     await this.pool.end();
   }
+}
+
+/** A string as an SQL literal (standard_conforming_strings: only the quote doubles). */
+function quoteLiteral(s: string): string {
+  if (s.includes('\0')) throw new Error('a NOTIFY payload cannot hold U+0000');
+  return `'${s.replace(/'/g, "''")}'`;
 }
 
 /** Splits uids into NOTIFY payloads under the size limit. */

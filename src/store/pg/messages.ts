@@ -63,19 +63,19 @@ export class PgMessaging {
 
   private async write(tx: PgTx, a: SendMessageArgs, p: Payload): Promise<SendMessageResult> {
     const oneToOne = p.groupId === null;
-    const uids = oneToOne && p.to !== a.from ? [a.from, p.to!] : [a.from];
-    const seqs = await this.d.inbox.reserveMany(tx, uids);
-    // With the sender's head locked, a send of the same clientMsgId that got there first is committed: answer it.
-    const again = await this.d.rows.findByClientId(a.from, a.clientMsgId, tx);
-    if (again) throw new Unchanged(again);
-    await this.d.sendLimit.take(tx, a.from);
+    // The checks first: sends to the same inboxes wait on their heads' rows from reserveMany to the commit, so as few
+    // round trips as can be happen in between (on a busy machine each is a wake-up of two processes).
     if (!(await this.d.accounts.exists(a.from, tx))) throw new CgiError('NO_SUCH_USER', 'no such sender');
     if (p.mediaId !== null) await this.checkMedia(tx, a.from, p.mediaId, a.type as keyof typeof MEDIA_KIND_OF_TYPE);
-
     let version = 0;
+    // A group's row is taken before any inbox head, as a membership change takes them.
     if (!oneToOne) version = await this.d.groups().versionForPost(tx, p.groupId!, a.from);
     else await this.checkRecipient(tx, a.from, p.to!);
 
+    const uids = oneToOne && p.to !== a.from ? [a.from, p.to!] : [a.from];
+    const seqs = await this.d.inbox.reserveMany(tx, uids);
+    // The send limit's bucket is read and spent under the sender's head (several hosts: one sender's sends take turns).
+    await this.d.sendLimit.take(tx, a.from);
     const seq = seqs[0]!;
     const m = await this.d.rows.insertOnce(tx, {
       from: a.from,
