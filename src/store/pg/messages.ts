@@ -64,6 +64,8 @@ export class PgMessaging {
   private async write(tx: PgTx, a: SendMessageArgs, p: Payload): Promise<SendMessageResult> {
     const oneToOne = p.groupId === null;
     const uids = oneToOne && p.to !== a.from ? [a.from, p.to!] : [a.from];
+    // A group's row before the sender's head, as a membership change takes them (a post the other way round deadlocks with it).
+    if (!oneToOne) await this.d.groups().share(tx, p.groupId!);
     const seqs = await this.d.inbox.reserveMany(tx, uids);
     // With the sender's head locked, a send of the same clientMsgId that got there first is committed: answer it.
     const again = await this.d.rows.findByClientId(a.from, a.clientMsgId, tx);
