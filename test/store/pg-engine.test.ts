@@ -12,12 +12,12 @@ import pg from 'pg';
 import { rmSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { forwardLogger } from '../../src/log.js';
-import { PgStore, type PgStoreOptions } from '../../src/store/pg/store.js';
+import { openPgStore } from '../../src/store/pg/open.js';
+import type { PgStore, PgStoreOptions } from '../../src/store/pg/store.js';
 import { revocationCounter } from '../../src/store/token-reader.js';
 import { tempDir, waitFor } from '../helpers/index.js';
 import { freshDatabase, PG_SKIP, pgSkipNote, requirePg } from '../helpers/postgres.js';
 import { openEngine, readAll, storeUsers, type AnyStore, type Engine } from './support.js';
-import { testGroupsPart } from './pg-groups.js';
 
 pgSkipNote('pg-engine.test');
 
@@ -42,8 +42,7 @@ async function twoHosts(opts: Partial<PgStoreOptions> = {}): Promise<Hosts> {
   const log = forwardLogger(() => {});
   const revA = revocationCounter();
   const revB = revocationCounter();
-  const open = (hostId: string, revocations: Int32Array) =>
-    PgStore.open({ ...opts, dataDir: dir, url: db.url, hostId, log, revocations }, { groups: testGroupsPart });
+  const open = (hostId: string, revocations: Int32Array) => openPgStore({ ...opts, dataDir: dir, url: db.url, hostId, log, revocations });
   const a = await open('A', revA);
   const b = await open('B', revB);
   return {

@@ -1,150 +1,104 @@
 /**
  * The PostgreSQL engine's contacts, profiles, groups and search
  * (src/store/pg/contacts.ts, groups.ts, search.ts) against the SQLite Store:
- * every call runs on both, with the same users (the same uids), and must
- * answer the same (results, error codes, messages and details; times and
- * ids that are made differently are normalized), and leave the same inboxes.
+ * every call runs on both (a whole PgStore from openPgStore on a fresh
+ * database), with the same users made through each store, and must answer
+ * the same (results, error codes, messages and details; times, ids and uids
+ * that are made differently are normalized), and leave the same inboxes.
  * Plus what only several hosts need: concurrent changes of one group make
- * consecutive versions, concurrent contact requests end as one writer's.
- *
- * The inbox and message rows are pg-inbox's parts (parts.ts); until those
- * land, a small implementation of them here (test-only) appends entries and
- * runs the fan-out jobs. Needs PostgreSQL (helpers/postgres.ts): skipped without.
+ * consecutive versions, concurrent contact requests end as one writer's; and
+ * the group webhooks PostgreSQL delivers to a local endpoint. Needs
+ * PostgreSQL (helpers/postgres.ts): skipped without.
  */
-import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forwardLogger } from '../../src/log.js';
 import { freshDatabase, PG_SKIP, pgSkipNote, requirePg } from '../helpers/postgres.js';
-import { PgDb, type PgTx } from '../../src/store/pg/db.js';
+import { tempDir, waitFor } from '../helpers/index.js';
+import { PgDb } from '../../src/store/pg/db.js';
 import { PgContacts } from '../../src/store/pg/contacts.js';
 import { PgGroups } from '../../src/store/pg/groups.js';
-import { PgSearch, SEARCH_SQL } from '../../src/store/pg/search.js';
-import type { PgInboxPart, PgMessagesPart, WebhookSink } from '../../src/store/pg/parts.js';
-import type { MessageFacts, NewMessage, StoredMessage } from '../../src/store/message-rows.js';
-import type { MessageFanoutJob } from '../../src/store/queue/fanout.js';
+import { openPgStore } from '../../src/store/pg/open.js';
+import type { PgStore } from '../../src/store/pg/store.js';
+import { SEARCH_SQL } from '../../src/store/pg/search.js';
 import type { Store } from '../../src/store/store.js';
-import type { ConversationRef, SyncMessage, SyncResult } from '../../src/store/api.js';
-import { msgIdOf } from '../../src/store/ids.js';
-import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from '../../src/store/message-view.js';
+import type { ConversationRef, SyncMessage } from '../../src/store/api.js';
 import { openStore, readAll, storeUsers, type Opened } from './support.js';
 
 pgSkipNote('pg-social.test');
 
 const MAX_MEMBERS = 4;
+const GROUP_EVENTS = ['group.created', 'group.members_added', 'group.members_removed'];
 
-/** Test-only inbox: dense seqs from inbox_heads, entries without conversation rows. */
-class TestInbox implements PgInboxPart {
-  constructor(private readonly db: PgDb) {}
-  async append(tx: PgTx, uid: string, m: MessageFacts): Promise<number> {
-    const { rows } = await tx.query<{ last_seq: number }>(
-      `INSERT INTO inbox_heads (uid, last_seq) VALUES ($1, 1)
-       ON CONFLICT (uid) DO UPDATE SET last_seq = inbox_heads.last_seq + 1 RETURNING last_seq`,
-      [uid],
-    );
-    const seq = rows[0]!.last_seq;
-    await tx.query('INSERT INTO inbox (uid, seq, msg_id, prev) VALUES ($1, $2, $3, NULL)', [uid, seq, m.id]);
-    tx.wake(uid);
-    return seq;
-  }
-  async read(uid: string, syncKey: number, limit: number): Promise<SyncResult> {
-    const cols = ENTRY_COLUMNS.replace(/\s+/g, ' ');
-    const rows = await this.db.query(
-      `SELECT i.seq, ${cols} FROM inbox i JOIN messages m ON m.id = i.msg_id WHERE i.uid = $1 AND i.seq > $2 ORDER BY i.seq LIMIT $3`,
-      [uid, syncKey, limit + 1],
-    );
-    const continueFlag = rows.length > limit;
-    if (continueFlag) rows.pop();
-    const entries = rows.map((r) => Object.values(r) as EntryRow);
-    return {
-      messages: entries.map((e) => toSyncMessage(e, uid)),
-      syncKey: entries.length ? entries[entries.length - 1]![0] : syncKey,
-      continueFlag,
-    };
-  }
-  async lastSeq(uid: string): Promise<number> {
-    return (await this.db.query<{ s: number }>('SELECT COALESCE(max(last_seq), 0) AS s FROM inbox_heads WHERE uid = $1', [uid]))[0]!.s;
-  }
-}
+type Ops = Pick<
+  Store,
+  | 'setProfile'
+  | 'getProfiles'
+  | 'findUser'
+  | 'addContact'
+  | 'acceptContact'
+  | 'declineContact'
+  | 'deleteContact'
+  | 'getContacts'
+  | 'blockUser'
+  | 'unblockUser'
+  | 'createGroup'
+  | 'addGroupMembers'
+  | 'removeGroupMembers'
+  | 'getGroup'
+  | 'searchMessages'
+>;
+const OPS: Array<keyof Ops> = [
+  'setProfile',
+  'getProfiles',
+  'findUser',
+  'addContact',
+  'acceptContact',
+  'declineContact',
+  'deleteContact',
+  'getContacts',
+  'blockUser',
+  'unblockUser',
+  'createGroup',
+  'addGroupMembers',
+  'removeGroupMembers',
+  'getGroup',
+  'searchMessages',
+];
 
-/** Test-only message rows. */
-class TestMessages implements PgMessagesPart {
-  constructor(private readonly db: PgDb) {}
-  async insert(tx: PgTx, m: NewMessage): Promise<MessageFacts> {
-    const { rows } = await tx.query<{ id: number }>(
-      `INSERT INTO messages (from_uid, to_uid, group_id, type, content, media_id, duration_ms, event, client_msg_id, sender_seq, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-      [
-        m.from,
-        m.to,
-        m.groupId,
-        m.type,
-        m.content,
-        m.mediaId,
-        m.durationMs,
-        m.event === null ? null : JSON.stringify(m.event),
-        m.clientMsgId,
-        m.senderSeq,
-        m.createdAt,
-      ],
-    );
-    return { id: rows[0]!.id, from: m.from, to: m.to, groupId: m.groupId, type: m.type, kind: m.event?.kind ?? null };
-  }
-  async get(id: number): Promise<StoredMessage | undefined> {
-    const r = (
-      await this.db.query<Record<string, never>>(
-        `SELECT id, from_uid, to_uid, group_id, type, event::json ->> 'kind' AS kind, media_id, created_at, recalled_at FROM messages WHERE id = $1`,
-        [id],
-      )
-    )[0];
-    if (!r) return undefined;
-    return {
-      id: r.id,
-      from: r.from_uid,
-      to: r.to_uid,
-      groupId: r.group_id,
-      type: r.type,
-      kind: r.kind,
-      mediaId: r.media_id,
-      createdAt: r.created_at,
-      recalledAt: r.recalled_at,
-    };
-  }
-}
-
-/** What both engines are driven through. `gid` names a group by the test's name for it. */
+/** What both engines are driven through, with the SQLite store's uids (PostgreSQL's side maps them). `gid` names a group by the test's name for it. */
 interface Engine {
   name: 'sqlite' | 'pg';
-  contacts: Pick<
-    Store,
-    | 'setProfile'
-    | 'getProfiles'
-    | 'findUser'
-    | 'addContact'
-    | 'acceptContact'
-    | 'declineContact'
-    | 'deleteContact'
-    | 'getContacts'
-    | 'blockUser'
-    | 'unblockUser'
-    | 'createGroup'
-    | 'addGroupMembers'
-    | 'removeGroupMembers'
-    | 'getGroup'
-    | 'searchMessages'
-  >;
+  contacts: Ops;
   send(a: { from: string; text: string } & ConversationRef): Promise<unknown>;
   recall(uid: string, msgId: string): Promise<void>;
-  /** Runs the fan-out until no job waits. */
+  /** Waits until the fan-out has no job left to run. */
   settle(): Promise<void>;
   inbox(uid: string): Promise<SyncMessage[]>;
   gids: Map<string, string>;
 }
 
 let sq: Opened;
+let pgs: PgStore;
+let pgDir: string;
+/** A connection of the test's own to PostgreSQL's database (the store's pool is its own). */
 let db: PgDb;
 let dropDb: () => Promise<void>;
+/** The users, by their SQLite uids (what the tests name them by)... */
 let users: string[];
-const hooks: Array<{ event: string; payload: unknown }> = [];
+/** ...and the same users (same usernames, made in the same order) in PostgreSQL. */
+let pgUsers: string[];
+const toPgUid = new Map<string, string>();
+const fromPgUid = new Map<string, string>();
+/** The PostgreSQL uid of a user named by its SQLite uid. */
+const P = (uid: string) => toPgUid.get(uid) ?? uid;
+/** The group webhooks PostgreSQL delivered to the local endpoint. */
+const hooks: Array<{ delivery: number; event: string; payload: unknown }> = [];
+let hookServer: Server;
+/** Read-only views of PostgreSQL's contacts and groups (what sending and fan-out ask), on the test's connection. */
 let pgContacts: PgContacts;
 let pgGroups: PgGroups;
 let sqlite: Engine;
@@ -152,30 +106,25 @@ let postgres: Engine;
 /** Per engine: message ids in the order first seen (ids may be made differently). */
 const msgIds = { sqlite: new Map<string, string>(), pg: new Map<string, string>() };
 
-async function pgFanout(inbox: TestInbox, messages: TestMessages): Promise<void> {
-  for (;;) {
-    const jobs = await db.query<{ id: number; payload: string }>(
-      `SELECT id, payload FROM jobs WHERE topic = 'fanout' AND state = 'pending' ORDER BY id LIMIT 50`,
-    );
-    if (jobs.length === 0) return;
-    for (const j of jobs) {
-      await db.tx(async (tx) => {
-        const job = JSON.parse(j.payload) as MessageFanoutJob;
-        const m = (await messages.get(job.m))!;
-        for (const uid of await pgGroups.members(job.g, job.v)) if (uid !== job.x) await inbox.append(tx, uid, m);
-        await tx.query(`UPDATE jobs SET state = 'done' WHERE id = $1`, [j.id]);
-        await pgGroups.release(tx, job.g, job.v);
-      });
-    }
+/** Arguments for PostgreSQL: every SQLite uid in them becomes the same user's PostgreSQL uid. */
+function toPg<T>(v: T): T {
+  if (typeof v === 'string') return P(v) as T;
+  if (Array.isArray(v)) return v.map(toPg) as T;
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [P(k), toPg(x)])) as T;
   }
+  return v;
 }
 
-/** Times become 'T'; group ids the test's name; message ids their order of first appearance. */
+/** Times become 'T'; PostgreSQL's uids the SQLite ones; group ids the test's name; message ids their order of first appearance. */
 function normal(e: Engine, v: unknown): unknown {
+  if (v === undefined) return undefined;
   const names = new Map([...e.gids].map(([k, id]) => [id, k]));
   const ids = msgIds[e.name];
+  let text = JSON.stringify(v);
+  if (e.name === 'pg') text = text.replace(/u[0-9a-f]{16}/g, (u) => fromPgUid.get(u) ?? u);
   return JSON.parse(
-    JSON.stringify(v, (k, x) => {
+    JSON.stringify(JSON.parse(text), (k, x) => {
       if ((k === 'createdAt' || k === 'at' || k === 'since') && typeof x === 'number') return 'T';
       if (typeof x === 'string' && names.has(x)) return `group:${names.get(x)}`;
       if (typeof x === 'string' && /^m[0-9a-z]+$/.test(x) && (k === 'msgId' || k === 'upTo')) {
@@ -199,8 +148,7 @@ async function outcome(e: Engine, fn: (e: Engine) => Promise<unknown>): Promise<
 
 /**
  * Runs `fn` on SQLite, then on PostgreSQL; both must answer the same. Returns
- * the (normalized) answer. First both fan-outs catch up (SQLite's runs on its
- * own, the test's only when asked), unless `settled` is false.
+ * the (normalized) answer. First both fan-outs catch up, unless `settled` is false.
  */
 async function same(fn: (e: Engine) => Promise<unknown>, settled = true): Promise<unknown> {
   if (settled) {
@@ -236,26 +184,48 @@ const g = (e: Engine, name: string) => e.gids.get(name) ?? name;
 /** A send's clientMsgId, the same on both engines (the texts here are all different). */
 const clientId = (text: string) => Buffer.from(text).toString('hex').slice(0, 64);
 
+/** A local webhook endpoint: every delivery is kept (in `hooks`) and answered 204. */
+async function startHookServer(): Promise<string> {
+  hookServer = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { event: string; data: unknown };
+      hooks.push({ delivery: Number(req.headers['x-cgihost-delivery']), event: body.event, payload: body.data });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
+}
+
 describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the same answers as SQLite', () => {
   beforeAll(async () => {
     requirePg();
     const fresh = await freshDatabase('cgihost_social');
     dropDb = fresh.drop;
-    db = await PgDb.open({ url: fresh.url, max: 8 });
+    db = await PgDb.open({ url: fresh.url, max: 4 });
+    pgDir = tempDir('cgihost-pgsocial-');
+    pgs = await openPgStore({
+      url: fresh.url,
+      dataDir: pgDir,
+      groupsMaxMembers: MAX_MEMBERS,
+      webhooks: [{ url: await startHookServer(), events: GROUP_EVENTS }],
+      log: forwardLogger(
+        (level, msg, fields) => level !== 'debug' && level !== 'info' && console.log('PGLOG', level, msg, JSON.stringify(fields)),
+      ),
+    });
     sq = openStore({ groupsMaxMembers: MAX_MEMBERS });
     users = await storeUsers(sq.store, 6, 'soc');
+    pgUsers = [];
+    for (const i of users.keys()) pgUsers.push((await pgs.createUser({ username: `soc_${i}`, passwordHash: 'hash' })).uid);
     for (const [i, uid] of users.entries()) {
-      await db.query('INSERT INTO users (uid, username, password_hash, created_at) VALUES ($1, $2, $3, $4)', [uid, `soc_${i}`, 'hash', 1]);
+      toPgUid.set(uid, pgUsers[i]!);
+      fromPgUid.set(pgUsers[i]!, uid);
     }
-    const inbox = new TestInbox(db);
-    const messages = new TestMessages(db);
-    const sink: WebhookSink = {
-      wants: (event) => event.startsWith('group.'),
-      emit: async (_tx, event, payload) => void hooks.push({ event, payload }),
-    };
-    pgContacts = new PgContacts(db, inbox, messages);
-    pgGroups = new PgGroups(db, inbox, messages, sink, MAX_MEMBERS);
-    const pgSearch = new PgSearch(db);
+    // Read-only: what the send checks and the fan-out ask of these parts (they write nothing here).
+    pgContacts = new PgContacts(db, null as never, null as never);
+    pgGroups = new PgGroups(db, null as never, null as never, null as never, { wants: () => false, emit: async () => {} }, MAX_MEMBERS);
     const s = sq.store;
     sqlite = {
       name: 'sqlite',
@@ -267,69 +237,35 @@ describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the sam
       inbox: (uid) => readAll(s, uid),
       gids: new Map(),
     };
+    const contacts = Object.fromEntries(
+      OPS.map((op) => [op, (a: unknown) => (pgs[op] as (a: unknown) => Promise<unknown>).call(pgs, toPg(a))]),
+    ) as unknown as Ops;
     postgres = {
       name: 'pg',
-      contacts: {
-        setProfile: (a) => pgContacts.setProfile(a),
-        getProfiles: (a) => pgContacts.getProfiles(a),
-        findUser: (a) => pgContacts.findUser(a),
-        addContact: (a) => pgContacts.addContact(a),
-        acceptContact: (a) => pgContacts.acceptContact(a),
-        declineContact: (a) => pgContacts.declineContact(a),
-        deleteContact: (a) => pgContacts.deleteContact(a),
-        getContacts: (a) => pgContacts.getContacts(a),
-        blockUser: (a) => pgContacts.blockUser(a),
-        unblockUser: (a) => pgContacts.unblockUser(a),
-        createGroup: (a) => pgGroups.createGroup(a),
-        addGroupMembers: (a) => pgGroups.addGroupMembers(a),
-        removeGroupMembers: (a) => pgGroups.removeGroupMembers(a),
-        getGroup: (a) => pgGroups.getGroup(a),
-        searchMessages: (a) => pgSearch.searchMessages(a),
-      },
-      // A send as messages.ts writes it (the checks of a send are pg-inbox's, not tested here).
+      contacts,
       send: (a) =>
-        db.tx(async (tx) => {
-          const version = a.groupId ? await pgGroups.versionForPost(tx, a.groupId, a.from) : 0;
-          const m = await messages.insert(tx, {
-            from: a.from,
-            to: a.peer ?? null,
-            groupId: a.groupId ?? null,
-            type: 'text',
-            content: a.text,
-            mediaId: null,
-            durationMs: null,
-            event: null,
-            clientMsgId: clientId(a.text),
-            senderSeq: null,
-            createdAt: tx.now,
-          });
-          const seq = await inbox.append(tx, a.from, m);
-          await tx.query('UPDATE messages SET sender_seq = $1 WHERE id = $2', [seq, m.id]);
-          if (a.groupId) await pgGroups.fanOut(tx, a.groupId, version, m, null);
-          else await inbox.append(tx, a.peer!, m);
-          return { msgId: msgIdOf(m.id), seq, createdAt: tx.now };
+        pgs.sendMessage({
+          from: P(a.from),
+          to: a.peer && P(a.peer),
+          groupId: a.groupId,
+          type: 'text',
+          content: a.text,
+          clientMsgId: clientId(a.text),
         }),
-      recall: async (_uid, msgId) => {
-        await db.query('UPDATE messages SET recalled_at = $1, content = NULL WHERE id = $2', [Date.now(), parseInt(msgId.slice(1), 36)]);
-      },
-      settle: () => pgFanout(inbox, messages),
-      inbox: async (uid) => {
-        const all: SyncMessage[] = [];
-        for (let key = 0; ;) {
-          const r = await inbox.read(uid, key, 500);
-          all.push(...r.messages);
-          key = r.syncKey;
-          if (!r.continueFlag) return all;
-        }
-      },
+      recall: async (uid, msgId) => void (await pgs.recallMessage({ uid: P(uid), msgId })),
+      settle: () => pgs.whenIdle(),
+      inbox: (uid) => readAll(pgs, P(uid)),
       gids: new Map(),
     };
   });
 
   afterAll(async () => {
     await sq?.cleanup();
+    await pgs?.close();
     await db?.close();
     await dropDb?.();
+    if (pgDir) rmSync(pgDir, { recursive: true, force: true });
+    await new Promise((r) => (hookServer ? hookServer.close(r) : r(undefined)));
   });
 
   it('profiles: set, read, find; refusals', async () => {
@@ -362,12 +298,9 @@ describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the sam
       const tempPath = join(sq.dir, `upload-${kind}`);
       writeFileSync(tempPath, 'bytes');
       await sq.store.putMedia({ uploader: a!, tempPath, sha256: id, kind, contentType: 'application/octet-stream', size: 5 });
-      await db.query('INSERT INTO media (media_id, kind, content_type, size, created_at) VALUES ($1, $2, $3, 5, 1)', [
-        id,
-        kind,
-        'application/octet-stream',
-      ]);
-      await db.query('INSERT INTO media_access (media_id, uid, msg_id) VALUES ($1, $2, 0)', [id, a]);
+      const pgTempPath = join(pgDir, `upload-${kind}`);
+      writeFileSync(pgTempPath, 'bytes');
+      await pgs.putMedia({ uploader: P(a!), tempPath: pgTempPath, sha256: id, kind, contentType: 'application/octet-stream', size: 5 });
     }
     expect(await same((e) => e.contacts.setProfile({ uid: a!, avatarMediaId: voice }))).toMatchObject({
       error: { code: 'MEDIA_KIND_MISMATCH' },
@@ -422,28 +355,28 @@ describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the sam
     await sameInboxes();
 
     // What the inbox's send checks ask.
-    expect(await pgContacts.mutual(db, a!, b!)).toBe(true);
-    expect(await pgContacts.mutual(db, a!, d!)).toBe(false);
+    expect(await pgContacts.mutual(db, P(a!), P(b!))).toBe(true);
+    expect(await pgContacts.mutual(db, P(a!), P(d!))).toBe(false);
     await same((e) => e.contacts.deleteContact(pair(b!, a!)));
-    expect(await pgContacts.mutual(db, a!, b!)).toBe(false);
-    expect(await pgContacts.mutual(db, b!, a!)).toBe(false);
+    expect(await pgContacts.mutual(db, P(a!), P(b!))).toBe(false);
+    expect(await pgContacts.mutual(db, P(b!), P(a!))).toBe(false);
     await same((e) => e.contacts.acceptContact(pair(b!, a!)));
-    expect(await pgContacts.mutual(db, a!, b!)).toBe(true);
+    expect(await pgContacts.mutual(db, P(a!), P(b!))).toBe(true);
     await same((e) => e.contacts.blockUser(pair(d!, c!)));
-    expect(await pgContacts.blocks(db, d!, c!)).toBe(true);
-    expect(await pgContacts.blocks(db, c!, d!)).toBe(false);
-    await db.tx(async (tx) => expect(await pgContacts.blocks(tx, d!, c!)).toBe(true));
+    expect(await pgContacts.blocks(db, P(d!), P(c!))).toBe(true);
+    expect(await pgContacts.blocks(db, P(c!), P(d!))).toBe(false);
+    await db.tx(async (tx) => expect(await pgContacts.blocks(tx, P(d!), P(c!))).toBe(true));
     await same((e) => e.contacts.unblockUser(pair(d!, c!)));
-    expect(await pgContacts.blocks(db, d!, c!)).toBe(false);
+    expect(await pgContacts.blocks(db, P(d!), P(c!))).toBe(false);
     await sameInboxes();
   });
 
   it('two users asking each other at once become contacts, as with one writer', async () => {
     const [, , , d, f] = users;
-    const [r1, r2] = await Promise.all([pgContacts.addContact({ uid: d!, peer: f! }), pgContacts.addContact({ uid: f!, peer: d! })]);
+    const [r1, r2] = await Promise.all([pgs.addContact({ uid: P(d!), peer: P(f!) }), pgs.addContact({ uid: P(f!), peer: P(d!) })]);
     expect([r1.status, r2.status].sort()).toEqual(['added', 'requested']);
-    expect(await pgContacts.mutual(db, d!, f!)).toBe(true);
-    const list = await pgContacts.getContacts({ uid: d! });
+    expect(await pgContacts.mutual(db, P(d!), P(f!))).toBe(true);
+    const list = await pgs.getContacts({ uid: P(d!) });
     expect(list.incoming).toEqual([]);
     expect(list.outgoing).toEqual([]);
     // SQLite in step, in the order PostgreSQL took them: the same inboxes.
@@ -455,20 +388,12 @@ describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the sam
 
   it('requests crossing each other, again and again: always one request and one add (the pair is locked)', async () => {
     // Users of PostgreSQL only (the inboxes compared with SQLite are those of `users`).
-    const [x, y] = ['ux_cross_1', 'ux_cross_2'];
-    for (const [i, uid] of [x, y].entries()) {
-      await db.query('INSERT INTO users (uid, username, password_hash, created_at) VALUES ($1, $2, $3, $4)', [
-        uid,
-        `cross_${i}`,
-        'hash',
-        1,
-      ]);
-    }
+    const [x, y] = await storeUsers(pgs, 2, 'cross');
     for (let round = 0; round < 15; round++) {
-      const [r1, r2] = await Promise.all([pgContacts.addContact({ uid: x, peer: y }), pgContacts.addContact({ uid: y, peer: x })]);
+      const [r1, r2] = await Promise.all([pgs.addContact({ uid: x!, peer: y! }), pgs.addContact({ uid: y!, peer: x! })]);
       expect({ round, statuses: [r1.status, r2.status].sort() }).toEqual({ round, statuses: ['added', 'requested'] });
-      expect(await pgContacts.mutual(db, x, y)).toBe(true);
-      await Promise.all([pgContacts.deleteContact({ uid: x, peer: y }), pgContacts.deleteContact({ uid: y, peer: x })]);
+      expect(await pgContacts.mutual(db, x!, y!)).toBe(true);
+      await Promise.all([pgs.deleteContact({ uid: x!, peer: y! }), pgs.deleteContact({ uid: y!, peer: x! })]);
     }
   });
 
@@ -476,7 +401,7 @@ describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the sam
     const plan = async (sql: string, pattern: string) =>
       db.tx(async (tx) => {
         await tx.query('SET LOCAL enable_seqscan = off');
-        const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, [users[0], pattern, null, null, 20]);
+        const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, [pgUsers[0], pattern, null, null, 20]);
         return rows.map((r) => r['QUERY PLAN']).join('\n');
       });
     expect(await plan(SEARCH_SQL.ilike, '%hello%')).toContain('messages_text_trgm');
@@ -524,6 +449,12 @@ describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the sam
     const current = await db.query<{ group_id: string; version: number }>('SELECT group_id, version FROM groups ORDER BY group_id');
     expect(versions).toEqual(current.map((r) => ({ ...r, pending_jobs: 0 })));
     expect(current.find((r) => r.group_id === postgres.gids.get('team'))!.version).toBe(5);
+    // The group webhooks: one job per event, in the transactions above; each delivered to the endpoint (in any order).
+    const jobs = await db.query<{ id: number }>(`SELECT id FROM jobs WHERE topic = 'webhook' ORDER BY id`);
+    expect(jobs).toHaveLength(6);
+    await waitFor(() => hooks.length >= 6, 10_000, { what: 'six webhook deliveries' });
+    hooks.sort((x, y) => x.delivery - y.delivery);
+    expect(hooks.map((h) => h.delivery)).toEqual(jobs.map((j) => j.id));
     expect(hooks.map((h) => h.event)).toEqual([
       'group.created',
       'group.created',
@@ -532,7 +463,13 @@ describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the sam
       'group.members_removed',
       'group.members_removed',
     ]);
-    expect(hooks[3]!.payload).toEqual({ kind: 'members_removed', groupId: postgres.gids.get('team'), by: a, members: [a, c], owner: b });
+    expect(hooks[3]!.payload).toEqual({
+      kind: 'members_removed',
+      groupId: postgres.gids.get('team'),
+      by: P(a!),
+      members: [P(a!), P(c!)],
+      owner: P(b!),
+    });
   });
 
   it('a version is kept while a fan-out job needs it, dropped after', async () => {
@@ -541,16 +478,20 @@ describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the sam
     await sqlite.settle();
     await postgres.settle();
     const gid = postgres.gids.get('kept')!;
+    // PostgreSQL's fan-out worker held, so that its jobs wait.
+    await pgs.fanoutWorker.stop();
     await same((e) => e.send({ from: a!, groupId: g(e, 'kept'), text: 'for v1' }));
     await same((e) => e.contacts.addGroupMembers({ by: a!, groupId: g(e, 'kept'), members: [c!] }), false);
     const rows = () => db.query('SELECT version, pending_jobs, members FROM group_versions WHERE group_id = $1 ORDER BY version', [gid]);
+    const [pa, pb, pc] = [P(a!), P(b!), P(c!)];
     expect(await rows()).toEqual([
-      { version: 1, pending_jobs: 1, members: JSON.stringify([a, b]) },
-      { version: 2, pending_jobs: 1, members: JSON.stringify([a, b, c]) },
+      { version: 1, pending_jobs: 1, members: JSON.stringify([pa, pb]) },
+      { version: 2, pending_jobs: 1, members: JSON.stringify([pa, pb, pc]) },
     ]);
-    expect(await pgGroups.members(gid, 1)).toEqual([a, b]);
+    expect(await pgGroups.members(gid, 1)).toEqual([pa, pb]);
+    pgs.fanoutWorker.start();
     await postgres.settle();
-    expect(await rows()).toEqual([{ version: 2, pending_jobs: 0, members: JSON.stringify([a, b, c]) }]);
+    expect(await rows()).toEqual([{ version: 2, pending_jobs: 0, members: JSON.stringify([pa, pb, pc]) }]);
     // c got what was posted after it joined, not before.
     const seen = (await postgres.inbox(c!)).filter((m) => m.groupId === gid).map((m) => m.event?.kind ?? m.content);
     expect(seen).toEqual(['members_added']);
@@ -581,10 +522,9 @@ describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the sam
     }
     await sqlite.settle();
     await postgres.settle();
-    // Recall the last one (its msgId on SQLite; on PG it is the newest text row).
+    // Recall the last one.
     await sqlite.recall(a!, sent['recalled hello']!.sqlite as string);
-    const last = (await db.query<{ id: number }>(`SELECT max(id) AS id FROM messages WHERE type = 'text'`))[0]!.id;
-    await postgres.recall(a!, `m${last.toString(36)}`);
+    await postgres.recall(a!, sent['recalled hello']!.pg as string);
 
     const search = (uid: string, query: unknown, more: Partial<ConversationRef & { limit: unknown }> = {}) =>
       same((e) =>
@@ -643,16 +583,17 @@ describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the sam
   });
 
   it('concurrent membership changes make consecutive versions; a post waits for none of them to lose its version', async () => {
-    const [a, b, c, d, f] = users;
-    await group('busy', a!, []);
+    // PostgreSQL only, by its own uids.
+    await group('busy', users[0]!, []);
+    const [a, b, c, d, f] = pgUsers;
     const gid = postgres.gids.get('busy')!;
     const results = await Promise.allSettled([
-      pgGroups.addGroupMembers({ by: a!, groupId: gid, members: [b!] }),
-      pgGroups.addGroupMembers({ by: a!, groupId: gid, members: [c!] }),
+      pgs.addGroupMembers({ by: a!, groupId: gid, members: [b!] }),
+      pgs.addGroupMembers({ by: a!, groupId: gid, members: [c!] }),
       postgres.send({ from: a!, groupId: gid, text: 'in between' }),
-      pgGroups.addGroupMembers({ by: a!, groupId: gid, members: [d!] }),
+      pgs.addGroupMembers({ by: a!, groupId: gid, members: [d!] }),
       postgres.send({ from: a!, groupId: gid, text: 'in between 2' }),
-      pgGroups.addGroupMembers({ by: a!, groupId: gid, members: [f!] }),
+      pgs.addGroupMembers({ by: a!, groupId: gid, members: [f!] }),
     ]);
     // The sends all go through; of the four adds (the group holds four), whichever came last is refused.
     expect([2, 4].map((i) => results[i]!.status)).toEqual(['fulfilled', 'fulfilled']);
@@ -661,7 +602,7 @@ describe.skipIf(PG_SKIP)('PostgreSQL contacts, profiles, groups, search: the sam
     expect(refused).toHaveLength(1);
     expect((results[refused[0]!] as PromiseRejectedResult).reason).toMatchObject({ code: 'GROUP_FULL' });
     const outsider = adds[[0, 1, 3, 5].indexOf(refused[0]!)]!;
-    const info = await pgGroups.getGroup({ uid: a!, groupId: gid });
+    const info = await pgs.getGroup({ uid: a!, groupId: gid });
     expect([...info.members].sort()).toEqual([a!, ...adds.filter((u) => u !== outsider)].sort());
     // Three changes: versions 2, 3, 4, none lost to a race.
     expect((await db.query('SELECT version FROM groups WHERE group_id = $1', [gid]))[0]).toEqual({ version: 4 });

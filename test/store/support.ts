@@ -11,8 +11,8 @@ import { Store } from '../../src/store/store.js';
 import type { StoreOptions } from '../../src/store/options.js';
 import { ROOT, tempDir } from '../helpers/index.js';
 import { freshDatabase, PG_SKIP, requirePg } from '../helpers/postgres.js';
-import { PgStore, type PgStoreOptions } from '../../src/store/pg/store.js';
-import { testGroupsPart } from './pg-groups.js';
+import { openPgStore } from '../../src/store/pg/open.js';
+import type { PgStore, PgStoreOptions } from '../../src/store/pg/store.js';
 
 export type Engine = 'sqlite' | 'postgres';
 export const ENGINES: Engine[] = ['sqlite', 'postgres'];
@@ -62,7 +62,7 @@ export interface OpenedEngine {
 /**
  * A store of either engine: SQLite in a temp dir, or PostgreSQL in a fresh
  * database of the test cluster (dropped by cleanup) with its media in a temp
- * dir. The PostgreSQL store gets the test groups part (pg-groups.ts).
+ * dir. The PostgreSQL store is the whole engine (openPgStore: every part).
  */
 export async function openEngine(engine: Engine, opts: Partial<PgStoreOptions> = {}): Promise<OpenedEngine> {
   if (engine === 'sqlite') return { engine, ...openStore(opts) };
@@ -72,10 +72,12 @@ export async function openEngine(engine: Engine, opts: Partial<PgStoreOptions> =
   const db = await freshDatabase('cgihost_store');
   let store: PgStore;
   try {
-    store = await PgStore.open(
-      { ...opts, dataDir: dir, url: db.url, log: forwardLogger((level, msg, fields) => logs.push({ level, msg, fields })) },
-      { groups: testGroupsPart },
-    );
+    store = await openPgStore({
+      ...opts,
+      dataDir: dir,
+      url: db.url,
+      log: forwardLogger((level, msg, fields) => logs.push({ level, msg, fields })),
+    });
   } catch (e) {
     await db.drop();
     throw e;

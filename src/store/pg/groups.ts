@@ -8,7 +8,10 @@
  *   v+1. A post takes the same row FOR SHARE (versionForPost, in the post's
  *   transaction): a change waits for the post to commit its fan-out job (its
  *   version then has pending_jobs > 0 and is kept), and a post waiting for a
- *   change reads the version that change made.
+ *   change reads the version that change made. The post and each fan-out
+ *   job take that row before any inbox head (share), as a change does: one
+ *   lock order, no deadlock; and a fan-out job's release runs wholly before
+ *   or after a change, so the version it leaves is dropped by one of them.
  * - Member lists are cached by `groupId/version` only once committed (a
  *   version never changes once written, and is read back by the pool or
  *   cached after COMMIT), so a rolled-back change leaves nothing behind.
@@ -150,6 +153,11 @@ export class PgGroups {
   /** Whether the group exists (on the pool by default). */
   async exists(q: Reader, groupId: string): Promise<boolean> {
     return (await rowsOf(q, 'SELECT 1 FROM groups WHERE group_id = $1', [groupId])).length > 0;
+  }
+
+  /** The group's row FOR SHARE until the transaction ends (PgGroupsPart.share): first, before any inbox head. */
+  async share(tx: PgTx, groupId: string): Promise<void> {
+    if (typeof groupId === 'string') await tx.query('SELECT 1 FROM groups WHERE group_id = $1 FOR SHARE', [groupId]);
   }
 
   /**

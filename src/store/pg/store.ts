@@ -70,6 +70,12 @@ export interface PgContactsPart extends ContactOps {
 }
 
 export interface PgGroupsPart extends GroupOps {
+  /**
+   * Takes the group's row FOR SHARE for the transaction (nothing when there is
+   * no such group). A post and a fan-out job take it before any inbox head, as
+   * a membership change takes it FOR UPDATE before its own: one lock order.
+   */
+  share(tx: PgTx, groupId: string): Promise<void>;
   /** The group's current version for a post by `from` (NO_SUCH_GROUP / NOT_GROUP_MEMBER otherwise). */
   versionForPost(tx: PgTx, groupId: string, from: string): Promise<number>;
   /** The members of a version, in join order. */
@@ -599,6 +605,9 @@ export class PgStore implements StoreEngine {
   }
 
   private async fanoutMessage(tx: PgTx, job: MessageFanoutJob): Promise<number> {
+    // Before the members' heads (the lock order), and so that a membership change commits wholly
+    // before or after this job: release() then sees whether its version is still current.
+    await this.groupsPart().share(tx, job.g);
     const members = await this.groupsPart().members(job.g, job.v);
     const m = await this.rows.get(job.m, tx);
     if (!m) throw new Error(`fan-out job: no message ${job.m}`);
