@@ -23,7 +23,7 @@ import {
   type PortOwner,
   type QueueMessage,
 } from './platform-api.js';
-import type { JobQueue } from './queue/jobs.js';
+import type { DeadJobRow, JobQueue } from './queue/jobs.js';
 import { ConsumerDispatch, type Subscriber, type TopicCounts } from './queue/consumers.js';
 import { ScheduleLeases, type ScheduleRun } from './schedule-leases.js';
 
@@ -111,17 +111,7 @@ export class Platform implements PlatformEngine {
     const before = a.before === undefined ? Number.MAX_SAFE_INTEGER : jobRowOf(a.before);
     if (before === null) invalid('before must be a jobId');
     const rows = this.jobs.deadLetters(a.topic ?? '', limit + 1, before);
-    const deadLetters: DeadLetter[] = rows.slice(0, limit).map((r) => ({
-      jobId: jobIdOf(r.id),
-      topic: r.topic,
-      ...(r.key ? { key: r.key } : {}),
-      payload: r.payload,
-      attempts: r.attempts,
-      error: r.last_error,
-      createdAt: r.created_at,
-      diedAt: r.updated_at,
-    }));
-    return rows.length > limit ? { deadLetters, next: deadLetters.at(-1)!.jobId } : { deadLetters };
+    return deadLetterPage(rows, limit);
   }
 
   async retryDead(a: { jobId: string }) {
@@ -176,4 +166,19 @@ export class Platform implements PlatformEngine {
 function space(owner: PortOwner | undefined): string {
   if (!owner) invalid('ctx.kv is only for CGI workers');
   return owner.group;
+}
+
+/** A page of the admin API's dead letters from `limit + 1` rows (the extra one says there is a next page); both engines answer it. */
+export function deadLetterPage(rows: DeadJobRow[], limit: number): { deadLetters: DeadLetter[]; next?: string } {
+  const deadLetters: DeadLetter[] = rows.slice(0, limit).map((r) => ({
+    jobId: jobIdOf(r.id),
+    topic: r.topic,
+    ...(r.key ? { key: r.key } : {}),
+    payload: r.payload,
+    attempts: r.attempts,
+    error: r.last_error,
+    createdAt: r.created_at,
+    diedAt: r.updated_at,
+  }));
+  return rows.length > limit ? { deadLetters, next: deadLetters.at(-1)!.jobId } : { deadLetters };
 }

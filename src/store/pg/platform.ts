@@ -10,7 +10,7 @@ import type { Logger } from '../../log.js';
 import type { PlatformEngine } from '../engine.js';
 import { checkMessage } from '../kv.js';
 import type { ResolvedQueueOptions } from '../options.js';
-import type { DeadLetter } from '../platform.js';
+import { deadLetterPage } from '../platform.js';
 import {
   MAX_LIST_LIMIT,
   RESERVED_TOPICS,
@@ -107,17 +107,7 @@ export class PgPlatform implements PlatformEngine {
         WHERE state = 'dead' AND ($1 = '' OR topic = $1) AND id < $2 ORDER BY id DESC LIMIT $3`,
       [a.topic ?? '', before, limit + 1],
     );
-    const deadLetters: DeadLetter[] = rows.slice(0, limit).map((r) => ({
-      jobId: jobIdOf(r.id),
-      topic: r.topic,
-      ...(r.key ? { key: r.key } : {}),
-      payload: r.payload,
-      attempts: r.attempts,
-      error: r.last_error,
-      createdAt: r.created_at,
-      diedAt: r.updated_at,
-    }));
-    return rows.length > limit ? { deadLetters, next: deadLetters.at(-1)!.jobId } : { deadLetters };
+    return deadLetterPage(rows, limit);
   }
 
   async retryDead(a: { jobId: string }) {
