@@ -108,6 +108,9 @@ function applyConversations(r: ApiOutput<'getconversations'>, first: boolean): v
     return patch;
   });
   needProfiles(r.conversations.flatMap((c) => (c.peer ? [c.peer] : [])));
+  // The list may count a message before sync brings it (then sync does not see it as new): the open one is read all the same.
+  const open = currentRoute().chat;
+  if (open && (getState().conversations[open]?.unread ?? 0) > 0) markOpenRead();
 }
 
 /** The host's view of a conversation, unless this client has already applied newer entries of it. */
