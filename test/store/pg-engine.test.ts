@@ -110,6 +110,34 @@ describe.skipIf(PG_SKIP)('PostgreSQL engine: two hosts on one database', () => {
     expect(Number(heads[0]!.last_seq)).toBe(300);
   });
 
+  it('keeps inboxes dense when one-statement sends and transactions write them at once', async () => {
+    // A text to someone else is one server-side function (cgihost_send_direct); a read position is a transaction of
+    // several statements that writes a read entry here and a receipt in the sender's inbox. Both take the same heads.
+    hosts = await twoHosts();
+    const { a, b } = hosts;
+    const users = await storeUsers(a, 5);
+    const to = users[0]!;
+    const sends: Array<Promise<{ msgId: string; seq: number }>> = [];
+    const reads: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 200; i++) {
+      const from = users[1 + (i % 4)]!;
+      sends.push((i % 2 === 0 ? a : b).sendMessage({ from, to, type: 'text', content: `m${i}`, clientMsgId: `k${i}` }));
+      if (i % 5 === 4) reads.push((i % 2 === 0 ? b : a).markRead({ uid: to, peer: from, seq: Number.MAX_SAFE_INTEGER }));
+    }
+    const results = await Promise.all(sends);
+    await Promise.all(reads);
+    const all = await readAll(b, to);
+    expect(all.map((m) => m.seq)).toEqual(Array.from({ length: all.length }, (_, i) => i + 1));
+    const texts = all.filter((m) => m.type === 'text');
+    expect(texts.map((m) => m.msgId).sort()).toEqual(results.map((r) => r.msgId).sort());
+    expect(all.length - texts.length).toBeGreaterThan(0);
+    for (let s = 1; s <= 4; s++) {
+      const own = await readAll(a, users[s]!);
+      expect(own.map((m) => m.seq)).toEqual(Array.from({ length: own.length }, (_, i) => i + 1));
+      expect(own.filter((m) => m.type === 'text')).toHaveLength(50);
+    }
+  });
+
   it('answers a duplicate send racing on both hosts with the first answer, storing it once', async () => {
     hosts = await twoHosts();
     const { a, b } = hosts;

@@ -71,37 +71,25 @@ export class PgInbox implements PgInboxPart {
 
   async put(tx: PgTx, uid: string, seq: number, m: MessageFacts): Promise<void> {
     const conv = this.keepConversations ? conversationOf(m, uid) : null;
-    if (conv === null) {
-      await tx.query('INSERT INTO inbox (uid, seq, msg_id, prev) VALUES ($1, $2, $3, NULL)', [uid, seq, m.id]);
-    } else {
-      // conversations.ts's entry(): tail moves; last_* unless read/receipt; last_in_* and unread when it counts.
-      const last = m.kind !== 'read' && m.kind !== 'receipt';
-      const counted = last && COUNTED.includes(m.type) && m.from !== uid;
-      await tx.query(
-        `WITH old AS (SELECT tail_seq FROM conversations WHERE uid = $1 AND conv = $2),
-         up AS (
-           INSERT INTO conversations (uid, conv, is_group, tail_seq, last_seq, last_msg_id, read_seq, unread,
-                                      last_in_seq, last_in_msg_id, receipt_msg_id)
-           VALUES ($1, $2, $3::boolean, $4::bigint, CASE WHEN $6::boolean THEN $4::bigint END, CASE WHEN $6::boolean THEN $5::bigint END, 0,
-                   CASE WHEN $7::boolean THEN 1 ELSE 0 END, CASE WHEN $7::boolean THEN $4::bigint END,
-                   CASE WHEN $7::boolean THEN $5::bigint END, NULL)
-           ON CONFLICT (uid, conv) DO UPDATE SET
-             tail_seq = EXCLUDED.tail_seq,
-             last_seq = CASE WHEN $6::boolean THEN EXCLUDED.tail_seq ELSE conversations.last_seq END,
-             last_msg_id = CASE WHEN $6::boolean THEN $5::bigint ELSE conversations.last_msg_id END,
-             unread = conversations.unread + CASE WHEN $7::boolean THEN 1 ELSE 0 END,
-             last_in_seq = CASE WHEN $7::boolean THEN EXCLUDED.tail_seq ELSE conversations.last_in_seq END,
-             last_in_msg_id = CASE WHEN $7::boolean THEN $5::bigint ELSE conversations.last_in_msg_id END
-         )
-         INSERT INTO inbox (uid, seq, msg_id, prev) VALUES ($1, $4::bigint, $5::bigint, (SELECT tail_seq FROM old))`,
-        [uid, conv, m.groupId !== null, seq, m.id, last, counted],
-      );
-    }
+    // conversations.ts's entry(): last_* unless read/receipt; last_in_* and unread when it counts (schema.ts, version 3).
+    const last = m.kind !== 'read' && m.kind !== 'receipt';
+    const counted = last && COUNTED.includes(m.type) && m.from !== uid;
+    await tx.query('SELECT cgihost_put_entry($1, $2, $3, $4, $5, $6, $7)', [uid, conv, m.groupId !== null, seq, m.id, last, counted]);
     tx.wake(uid);
-    tx.after(() => {
+    tx.after(() => this.committed([uid]));
+  }
+
+  /** After the commit of entries of these inboxes (put's, or a server-side function's: messages.ts sendDirect). */
+  committed(uids: readonly string[]): void {
+    for (const uid of uids) {
       this.hooks.entry();
       if (this.hooks.watched(uid)) this.hooks.committed(uid);
-    });
+    }
+  }
+
+  /** Whether entries are written with their conversation rows (false only in a measurement). */
+  get keepsConversations(): boolean {
+    return this.keepConversations;
   }
 
   async read(uid: string, syncKey: number, limit: number): Promise<SyncResult> {

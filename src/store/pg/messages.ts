@@ -28,6 +28,26 @@ import type { PgContactsPart, PgGroupsPart } from './store.js';
 import type { PgSendLimit } from './throttle.js';
 import { Unchanged } from './conversations.js';
 
+/** The SQLSTATE of the errors schema.ts's functions raise: the message is the error code. */
+const DIRECT_ERROR = 'CGH01';
+const BLOCKED_MESSAGE = 'this user does not accept your messages';
+const NOT_A_CONTACT_MESSAGE = 'messages go to contacts only on this server';
+
+/** cgihost_send_direct's row: the new message's, or (status 'first') the earlier send of the same clientMsgId. */
+interface DirectRow extends Record<string, unknown> {
+  status: 'sent' | 'first';
+  msg_id: number;
+  seq: number;
+  created_at: number;
+  first_to: string | null;
+  first_group: string | null;
+  first_type: string | null;
+  first_content: string | null;
+  first_media: string | null;
+  first_duration: number | null;
+  first_recalled: number | null;
+}
+
 export interface PgMessagingDeps {
   db: PgDb;
   accounts: PgAccounts;
@@ -47,6 +67,7 @@ export class PgMessaging {
 
   async send(a: SendMessageArgs): Promise<SendMessageResult> {
     const p = checkPayload(a);
+    if (p.type === 'text' && p.to !== null && p.to !== a.from && !this.d.webhooks().wants('message.sent')) return this.sendDirect(a, p);
     const first = await this.d.rows.findByClientId(a.from, a.clientMsgId);
     if (first) return sameAnswer(first, p);
     try {
@@ -58,6 +79,65 @@ export class PgMessaging {
         (err.answer as Awaited<ReturnType<PgMessages['findByClientId']>>) ?? (await this.d.rows.findByClientId(a.from, a.clientMsgId));
       if (!row) throw new CgiError('INTERNAL', 'a concurrent send of this clientMsgId vanished');
       return sameAnswer(row, p);
+    }
+  }
+
+  /**
+   * The common send (a text from one user to another, no webhook wanting it)
+   * in one statement: schema.ts's cgihost_send_direct, its own transaction.
+   * The same checks, order, locks and answers as write().
+   */
+  private async sendDirect(a: SendMessageArgs, p: Payload): Promise<SendMessageResult> {
+    for (let attempt = 1; ; attempt++) {
+      let r: DirectRow;
+      try {
+        [r] = (await this.d.db.query<DirectRow>('SELECT * FROM cgihost_send_direct($1, $2, $3, $4, $5, $6, $7, $8)', [
+          a.from,
+          p.to,
+          p.content,
+          a.clientMsgId,
+          Date.now(),
+          this.d.sendLimit.perMinute,
+          this.d.contactsOnly,
+          this.d.inbox.keepsConversations,
+        ])) as [DirectRow];
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if ((code === '40P01' || code === '40001') && attempt < 5) continue;
+        if (code !== DIRECT_ERROR) throw err;
+        const { message, detail } = err as { message: string; detail?: string };
+        if (message === 'DUPLICATE') {
+          // Another transaction stored this (sender, clientMsgId) first: its answer, read now that it is committed.
+          const row = await this.d.rows.findByClientId(a.from, a.clientMsgId);
+          if (!row) throw new CgiError('INTERNAL', 'a concurrent send of this clientMsgId vanished');
+          return sameAnswer(row, p);
+        }
+        if (message === 'NO_SUCH_USER') throw new CgiError('NO_SUCH_USER', `no such ${detail === 'sender' ? 'sender' : 'recipient'}`);
+        if (message === 'BLOCKED') throw new CgiError('BLOCKED', BLOCKED_MESSAGE);
+        if (message === 'NOT_A_CONTACT') throw new CgiError('NOT_A_CONTACT', NOT_A_CONTACT_MESSAGE);
+        if (message === 'RATE_LIMITED') throw this.d.sendLimit.limited(Number(detail));
+        throw err;
+      }
+      if (r.status === 'first') {
+        return sameAnswer(
+          {
+            id: r.msg_id,
+            to_uid: r.first_to,
+            group_id: r.first_group,
+            type: r.first_type!,
+            content: r.first_content,
+            media_id: r.first_media,
+            duration_ms: r.first_duration,
+            sender_seq: r.seq,
+            created_at: r.created_at,
+            recalled_at: r.first_recalled,
+          },
+          p,
+        );
+      }
+      this.d.rows.stored('text');
+      this.d.inbox.committed([a.from, p.to!]);
+      return { msgId: msgIdOf(r.msg_id), seq: r.seq, createdAt: r.created_at };
     }
   }
 
@@ -112,19 +192,19 @@ export class PgMessaging {
     if (!contacts) {
       // Without the contacts part, blocks and contacts are still read from their tables (the rules of contacts.ts).
       const { rows } = await tx.query('SELECT 1 FROM blocks WHERE uid = $1 AND blocked = $2', [to, from]);
-      if (rows.length > 0) throw new CgiError('BLOCKED', 'this user does not accept your messages');
+      if (rows.length > 0) throw new CgiError('BLOCKED', BLOCKED_MESSAGE);
       if (this.d.contactsOnly) {
         const c = await tx.query('SELECT count(*)::int AS n FROM contacts WHERE (uid = $1 AND peer = $2) OR (uid = $2 AND peer = $1)', [
           from,
           to,
         ]);
-        if ((c.rows[0] as { n: number }).n < 2) throw new CgiError('NOT_A_CONTACT', 'messages go to contacts only on this server');
+        if ((c.rows[0] as { n: number }).n < 2) throw new CgiError('NOT_A_CONTACT', NOT_A_CONTACT_MESSAGE);
       }
       return;
     }
-    if (await contacts.blocks(tx, to, from)) throw new CgiError('BLOCKED', 'this user does not accept your messages');
+    if (await contacts.blocks(tx, to, from)) throw new CgiError('BLOCKED', BLOCKED_MESSAGE);
     if (this.d.contactsOnly && !(await contacts.mutual(tx, from, to))) {
-      throw new CgiError('NOT_A_CONTACT', 'messages go to contacts only on this server');
+      throw new CgiError('NOT_A_CONTACT', NOT_A_CONTACT_MESSAGE);
     }
   }
 
@@ -160,6 +240,11 @@ export class PgMessages implements PgMessagesPart {
     /** A message of this type was stored (stats), after commit. */
     private readonly sent: (type: string) => void,
   ) {}
+
+  /** A message of this type was stored and committed by a server-side function (stats). */
+  stored(type: string): void {
+    this.sent(type);
+  }
 
   async insert(tx: PgTx, m: NewMessage): Promise<MessageFacts> {
     const { rows } = await tx.query<{ id: number }>(`${INSERT} RETURNING id`, values(m));

@@ -34,7 +34,7 @@
  */
 
 /** The schema's version in `schema_version`: 1 is SQLite's migration 4. Append a step to move it, never edit a shipped one. */
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 3;
 
 /** The key of the transaction-level advisory lock taken around schema work: concurrent starts (or copies) run it one at a time. */
 export const SCHEMA_LOCK_KEY = 0x63676968; // 'cgih'
@@ -292,6 +292,130 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX IF NOT EXISTS messages_text_trgm ON messages USING gin (content gin_trgm_ops) WHERE type = 'text' AND recalled_at IS NULL;
 `;
 
+/**
+ * Version 3: the write of a message to an inbox, and the common send (1:1,
+ * text), as server-side functions. A send was ~12 round trips, six of them
+ * while its two inboxes' head rows were locked; `cgihost_send_direct` is one
+ * statement (its own transaction: one round trip, the commit included), and
+ * PL/pgSQL keeps its statements' plans. Errors are raised with SQLSTATE
+ * CGH01, the error code as the message and its details as JSON in DETAIL
+ * (messages.ts turns them into CgiErrors).
+ *
+ * - cgihost_put_entry: an entry, its `prev` link and its conversation row in
+ *   one statement (inbox.ts `put`, which calls it). p_conv NULL: no row.
+ * - cgihost_send_direct: messages.ts `send` for a text from one user to
+ *   another, in the same order: an earlier send of the same clientMsgId is
+ *   answered (status 'first', the row); checks; both heads in uid order; the
+ *   send limit under them; the message (a concurrent duplicate: CGH01
+ *   DUPLICATE); the two entries; the wake-up NOTIFY (sent at commit).
+ */
+const SCHEMA_V3 = `
+CREATE OR REPLACE FUNCTION cgihost_put_entry(p_uid text, p_conv text, p_is_group boolean, p_seq bigint, p_msg bigint,
+                                             p_last boolean, p_counted boolean) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF p_conv IS NULL THEN
+    INSERT INTO inbox (uid, seq, msg_id, prev) VALUES (p_uid, p_seq, p_msg, NULL);
+    RETURN;
+  END IF;
+  -- conversations.ts's entry(): tail moves; last_* unless read/receipt; last_in_* and unread when it counts.
+  WITH old AS (SELECT c.tail_seq FROM conversations c WHERE c.uid = p_uid AND c.conv = p_conv),
+  up AS (
+    INSERT INTO conversations AS c (uid, conv, is_group, tail_seq, last_seq, last_msg_id, read_seq, unread,
+                                    last_in_seq, last_in_msg_id, receipt_msg_id)
+    VALUES (p_uid, p_conv, p_is_group, p_seq, CASE WHEN p_last THEN p_seq END, CASE WHEN p_last THEN p_msg END, 0,
+            CASE WHEN p_counted THEN 1 ELSE 0 END, CASE WHEN p_counted THEN p_seq END, CASE WHEN p_counted THEN p_msg END, NULL)
+    ON CONFLICT (uid, conv) DO UPDATE SET
+      tail_seq = EXCLUDED.tail_seq,
+      last_seq = CASE WHEN p_last THEN EXCLUDED.tail_seq ELSE c.last_seq END,
+      last_msg_id = CASE WHEN p_last THEN p_msg ELSE c.last_msg_id END,
+      unread = c.unread + CASE WHEN p_counted THEN 1 ELSE 0 END,
+      last_in_seq = CASE WHEN p_counted THEN EXCLUDED.tail_seq ELSE c.last_in_seq END,
+      last_in_msg_id = CASE WHEN p_counted THEN p_msg ELSE c.last_in_msg_id END
+  )
+  INSERT INTO inbox (uid, seq, msg_id, prev) VALUES (p_uid, p_seq, p_msg, (SELECT old.tail_seq FROM old));
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION cgihost_send_direct(
+  p_from text, p_to text, p_content text, p_client_msg_id text, p_now bigint,
+  p_per_minute double precision, p_contacts_only boolean, p_keep_conv boolean,
+  OUT status text, OUT msg_id bigint, OUT seq bigint, OUT created_at bigint,
+  OUT first_to text, OUT first_group text, OUT first_type text, OUT first_content text, OUT first_media text,
+  OUT first_duration bigint, OUT first_recalled bigint) LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_from_seq bigint;
+  v_to_seq bigint;
+  v_window bigint;
+  v_count bigint;
+  v_tokens double precision;
+  v_per_ms double precision := p_per_minute / 60000;
+BEGIN
+  SELECT m.id, m.to_uid, m.group_id, m.type, m.content, m.media_id, m.duration_ms, m.sender_seq, m.created_at, m.recalled_at
+    INTO msg_id, first_to, first_group, first_type, first_content, first_media, first_duration, seq, created_at, first_recalled
+    FROM messages m WHERE m.from_uid = p_from AND m.client_msg_id = p_client_msg_id;
+  IF FOUND THEN
+    status := 'first';
+    RETURN;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM users WHERE uid = p_from) THEN
+    RAISE EXCEPTION USING ERRCODE = 'CGH01', MESSAGE = 'NO_SUCH_USER', DETAIL = 'sender';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM users WHERE uid = p_to) THEN
+    RAISE EXCEPTION USING ERRCODE = 'CGH01', MESSAGE = 'NO_SUCH_USER', DETAIL = 'recipient';
+  END IF;
+  IF EXISTS (SELECT 1 FROM blocks WHERE uid = p_to AND blocked = p_from) THEN
+    RAISE EXCEPTION USING ERRCODE = 'CGH01', MESSAGE = 'BLOCKED';
+  END IF;
+  IF p_contacts_only AND (SELECT count(*) FROM contacts WHERE (uid = p_from AND peer = p_to) OR (uid = p_to AND peer = p_from)) < 2 THEN
+    RAISE EXCEPTION USING ERRCODE = 'CGH01', MESSAGE = 'NOT_A_CONTACT';
+  END IF;
+
+  -- Both heads in one statement, in uid order (COLLATE "C"), as inbox.ts reserveMany takes them.
+  WITH h AS (
+    INSERT INTO inbox_heads (uid, last_seq)
+      SELECT u, 1 FROM unnest(ARRAY[p_from, p_to]) AS t(u) ORDER BY u COLLATE "C"
+    ON CONFLICT (uid) DO UPDATE SET last_seq = inbox_heads.last_seq + 1
+    RETURNING inbox_heads.uid, inbox_heads.last_seq
+  )
+  SELECT max(h.last_seq) FILTER (WHERE h.uid = p_from), max(h.last_seq) FILTER (WHERE h.uid = p_to)
+    INTO v_from_seq, v_to_seq FROM h;
+
+  -- The send limit (throttle.ts PgSendLimit.take), under the sender's head.
+  IF p_per_minute > 0 THEN
+    SELECT t.window_start, t.count INTO v_window, v_count FROM throttle t WHERE t.kind = 'send' AND t.key = p_from;
+    IF FOUND THEN
+      v_tokens := least(p_per_minute, v_count / 1000000.0::double precision + greatest(0, p_now - v_window) * v_per_ms);
+    ELSE
+      v_tokens := p_per_minute;
+    END IF;
+    IF v_tokens < 1 THEN
+      RAISE EXCEPTION USING ERRCODE = 'CGH01', MESSAGE = 'RATE_LIMITED',
+        DETAIL = greatest(1, ceil((1 - v_tokens) / v_per_ms / 1000))::text;
+    END IF;
+    IF v_window IS NOT NULL THEN
+      UPDATE throttle SET window_start = p_now, count = floor((v_tokens - 1) * 1000000) WHERE kind = 'send' AND key = p_from;
+    ELSE
+      INSERT INTO throttle (kind, key, window_start, count) VALUES ('send', p_from, p_now, floor((v_tokens - 1) * 1000000));
+    END IF;
+  END IF;
+
+  INSERT INTO messages (from_uid, to_uid, group_id, type, content, media_id, duration_ms, event, client_msg_id, sender_seq, created_at)
+    VALUES (p_from, p_to, NULL, 'text', p_content, NULL, NULL, NULL, p_client_msg_id, v_from_seq, p_now)
+    ON CONFLICT (from_uid, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING
+    RETURNING id INTO msg_id;
+  IF msg_id IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'CGH01', MESSAGE = 'DUPLICATE';
+  END IF;
+  PERFORM cgihost_put_entry(p_from, CASE WHEN p_keep_conv THEN p_to END, false, v_from_seq, msg_id, true, false);
+  PERFORM cgihost_put_entry(p_to, CASE WHEN p_keep_conv THEN p_from END, false, v_to_seq, msg_id, true, true);
+  PERFORM pg_notify('cgihost_inbox', p_from || ',' || p_to);
+  status := 'sent';
+  seq := v_from_seq;
+  created_at := p_now;
+END
+$fn$;
+`;
+
 /** What createSchema needs of a connection (a pg Client or PoolClient). */
 export interface Queryable {
   query<R extends Record<string, unknown> = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
@@ -318,7 +442,8 @@ export async function createSchema(client: Queryable): Promise<number> {
   }
   if (current === PG_SCHEMA_VERSION) return current;
   if (current < 1) await client.query(SCHEMA_V1);
-  await client.query(SCHEMA_V2);
+  if (current < 2) await client.query(SCHEMA_V2);
+  await client.query(SCHEMA_V3);
   await client.query(
     'INSERT INTO schema_version (one, version, created_at) VALUES (true, $1, $2) ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version',
     [PG_SCHEMA_VERSION, Date.now()],

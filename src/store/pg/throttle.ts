@@ -111,8 +111,13 @@ export class PgLoginPolicy {
 export class PgSendLimit {
   private readonly perMs: number;
 
-  constructor(private readonly perMinute: number) {
+  constructor(readonly perMinute: number) {
     this.perMs = perMinute / 60_000;
+  }
+
+  /** The refusal of a send, `retryAfterSec` from now (schema.ts's cgihost_send_direct computes it as take() does). */
+  limited(retryAfterSec: number): CgiError {
+    return new CgiError('RATE_LIMITED', `at most ${this.perMinute} messages a minute`, { retryAfterSec, sendPerMinute: this.perMinute });
   }
 
   /**
@@ -129,8 +134,7 @@ export class PgSendLimit {
     const b = rows[0];
     const tokens = b ? Math.min(this.perMinute, b.count / MICRO + Math.max(0, now - b.window_start) * this.perMs) : this.perMinute;
     if (tokens < 1) {
-      const retryAfterSec = Math.max(1, Math.ceil((1 - tokens) / this.perMs / 1000));
-      throw new CgiError('RATE_LIMITED', `at most ${this.perMinute} messages a minute`, { retryAfterSec, sendPerMinute: this.perMinute });
+      throw this.limited(Math.max(1, Math.ceil((1 - tokens) / this.perMs / 1000)));
     }
     const level = Math.floor((tokens - 1) * MICRO);
     if (b) await tx.query('UPDATE throttle SET window_start = $3, count = $4 WHERE kind = $1 AND key = $2', [SEND, uid, now, level]);
