@@ -165,16 +165,26 @@ describe('the web client, two people', { timeout: 120_000 }, () => {
     await expect.poll(() => bob.page.getByText(/^Recording 0:0[2-9]$/).count(), { timeout: 15_000 }).toBe(1);
     await bob.page.getByRole('button', { name: 'Send voice', exact: true }).click();
     for (const p of [bob, alice]) {
-      const play = messages(p.page)
-        .getByRole('button', { name: /^Play voice clip, \d+ seconds?$/ })
-        .last();
-      await play.waitFor({ timeout: 15_000 });
+      // The clip's own button, found once: its name turns to "Pause voice clip" while it plays, so a locator by name
+      // would then find another button (or none).
+      const clip = messages(p.page).locator('.voice-clip').last();
+      const play = clip.locator('button.voice-play');
+      await expect.poll(() => play.getAttribute('aria-label'), { timeout: 15_000 }).toMatch(/^Play voice clip, \d+ seconds?$/);
       const seconds = Number(/(\d+) second/.exec((await play.getAttribute('aria-label'))!)![1]);
       expect(seconds).toBeGreaterThanOrEqual(2);
-      expect(await play.locator('xpath=..').textContent()).toMatch(/0:0\d/);
+      expect(await clip.textContent()).toMatch(/0:0\d/);
       await play.click();
       // It plays (the browser reached its data and moved through it).
-      await expect.poll(() => play.getAttribute('data-state'), { timeout: 15_000 }).toMatch(/^(playing|ended)$/);
+      const states = () =>
+        messages(p.page)
+          .locator('button.voice-play')
+          .evaluateAll((bs) => bs.map((b) => b.getAttribute('data-state')));
+      await expect
+        .poll(() => play.getAttribute('data-state'), { timeout: 15_000, message: `${p.name}'s clips` })
+        .toMatch(/^(playing|ended)$/)
+        .catch(async (e: Error) => {
+          throw new Error(`${e.message}; every clip's state: ${JSON.stringify(await states())}`);
+        });
       await expect
         .poll(() => play.locator('xpath=../audio').evaluate((a: HTMLAudioElement) => a.currentTime > 0 || a.ended), { timeout: 15_000 })
         .toBe(true);
