@@ -138,6 +138,41 @@ describe.skipIf(PG_SKIP)('PostgreSQL engine: two hosts on one database', () => {
     }
   });
 
+  it('answers each send of a batch on its own: refusals and retries beside stored sends, nothing of a refused one kept', async () => {
+    // Sends that come together go out as one cgihost_send_batch (a savepoint each): a refused one must not undo the
+    // others, nor leave a seq behind.
+    hosts = await twoHosts();
+    const { a } = hosts;
+    const [x, y, z] = await storeUsers(a, 3);
+    await a.blockUser({ uid: z!, peer: x! });
+    const text = (to: string, content: string, clientMsgId: string) => ({ from: x!, to, type: 'text' as const, content, clientMsgId });
+    const calls = [
+      text(y!, 'one', 'c1'),
+      text(z!, 'blocked', 'c2'),
+      text('nobody', 'to no one', 'c3'),
+      text(y!, 'two', 'c4'),
+      text(y!, 'one', 'c1'),
+      text(y!, 'not one', 'c1'),
+      text(y!, 'three', 'c5'),
+    ];
+    const settled = await Promise.allSettled(calls.map((c) => a.sendMessage(c)));
+    const codeOf = (r: PromiseSettledResult<unknown>) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok');
+    expect(settled.map(codeOf)).toEqual(['ok', 'BLOCKED', 'NO_SUCH_USER', 'ok', 'ok', 'IDEMPOTENCY_CONFLICT', 'ok']);
+    const value = (i: number) => (settled[i] as PromiseFulfilledResult<{ msgId: string; seq: number }>).value;
+    expect(value(4)).toEqual(value(0));
+    // The sender's seqs of the three stored, and the recipient's inbox holds those three once.
+    expect([value(0).seq, value(3).seq, value(6).seq].sort()).toEqual([1, 2, 3]);
+    expect((await readAll(a, y!)).map((m) => m.content).sort()).toEqual(['one', 'three', 'two']);
+    expect((await readAll(a, z!)).filter((m) => m.type === 'text')).toEqual([]);
+    // Every inbox dense, its head at its last entry: nothing of the refused sends kept.
+    for (const uid of [x!, y!, z!]) {
+      const entries = await readAll(a, uid);
+      expect(entries.map((m) => m.seq)).toEqual(entries.map((_, i) => i + 1));
+      const head = await sql<{ last_seq: string }>(hosts.url, 'SELECT last_seq FROM inbox_heads WHERE uid = $1', [uid]);
+      expect(Number(head[0]?.last_seq ?? 0)).toBe(entries.length);
+    }
+  });
+
   it('answers a duplicate send racing on both hosts with the first answer, storing it once', async () => {
     hosts = await twoHosts();
     const { a, b } = hosts;

@@ -295,11 +295,11 @@ CREATE INDEX IF NOT EXISTS messages_text_trgm ON messages USING gin (content gin
 /**
  * Version 3: the write of a message to an inbox, and the common send (1:1,
  * text), as server-side functions. A send was ~12 round trips, six of them
- * while its two inboxes' head rows were locked; `cgihost_send_direct` is one
- * statement (its own transaction: one round trip, the commit included), and
- * PL/pgSQL keeps its statements' plans. Errors are raised with SQLSTATE
- * CGH01, the error code as the message and its details as JSON in DETAIL
- * (messages.ts turns them into CgiErrors).
+ * while its two inboxes' head rows were locked, and one commit (an fsync)
+ * each; now the sends waiting are one statement and one transaction
+ * (cgihost_send_batch), and PL/pgSQL keeps its statements' plans. Errors are
+ * raised with SQLSTATE CGH01, the error code as the message and its details
+ * in DETAIL (messages.ts turns them into CgiErrors).
  *
  * - cgihost_put_entry: an entry, its `prev` link and its conversation row in
  *   one statement (inbox.ts `put`, which calls it). p_conv NULL: no row.
@@ -308,6 +308,10 @@ CREATE INDEX IF NOT EXISTS messages_text_trgm ON messages USING gin (content gin
  *   answered (status 'first', the row); checks; both heads in uid order; the
  *   send limit under them; the message (a concurrent duplicate: CGH01
  *   DUPLICATE); the two entries; the wake-up NOTIFY (sent at commit).
+ * - cgihost_send_batch: many such sends in one transaction (one commit, one
+ *   fsync), each in a savepoint of its own, answered row by row (status
+ *   'error' with the code in `err`); every head it will take is locked first,
+ *   in uid order. messages.ts forms the batches from the sends waiting.
  */
 const SCHEMA_V3 = `
 CREATE OR REPLACE FUNCTION cgihost_put_entry(p_uid text, p_conv text, p_is_group boolean, p_seq bigint, p_msg bigint,
@@ -412,6 +416,50 @@ BEGIN
   status := 'sent';
   seq := v_from_seq;
   created_at := p_now;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION cgihost_send_batch(p_sends jsonb, p_now bigint, p_per_minute double precision,
+                                              p_contacts_only boolean, p_keep_conv boolean)
+  RETURNS TABLE (i integer, status text, err text, detail text, msg_id bigint, seq bigint, created_at bigint,
+                 first_to text, first_group text, first_type text, first_content text, first_media text,
+                 first_duration bigint, first_recalled bigint) LANGUAGE plpgsql AS $fn$
+DECLARE
+  s record;
+  d record;
+BEGIN
+  -- Every head the batch will write, locked first in uid order (a head row is made for a user who has none): batches
+  -- and transactions on any host take heads in that order, so none waits on another in a circle.
+  INSERT INTO inbox_heads AS h (uid, last_seq)
+    SELECT u.uid, 0 FROM users u
+     WHERE u.uid IN (SELECT e ->> 'f' FROM jsonb_array_elements(p_sends) e UNION SELECT e ->> 't' FROM jsonb_array_elements(p_sends) e)
+     ORDER BY u.uid COLLATE "C"
+  ON CONFLICT (uid) DO UPDATE SET last_seq = h.last_seq;
+  FOR s IN SELECT e.n, e.v FROM jsonb_array_elements(p_sends) WITH ORDINALITY AS e(v, n) ORDER BY e.n LOOP
+    i := s.n - 1;
+    err := NULL;
+    detail := NULL;
+    BEGIN
+      -- A savepoint each: a send that fails leaves no trace, the others stay.
+      SELECT * INTO d FROM cgihost_send_direct(s.v ->> 'f', s.v ->> 't', s.v ->> 'c', s.v ->> 'k', p_now, p_per_minute,
+                                                p_contacts_only, p_keep_conv);
+      status := d.status;
+      msg_id := d.msg_id;
+      seq := d.seq;
+      created_at := d.created_at;
+      first_to := d.first_to;
+      first_group := d.first_group;
+      first_type := d.first_type;
+      first_content := d.first_content;
+      first_media := d.first_media;
+      first_duration := d.first_duration;
+      first_recalled := d.first_recalled;
+    EXCEPTION WHEN SQLSTATE 'CGH01' THEN
+      GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+      status := 'error';
+    END;
+    RETURN NEXT;
+  END LOOP;
 END
 $fn$;
 `;

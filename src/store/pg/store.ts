@@ -366,8 +366,9 @@ export class PgStore implements StoreEngine {
   // messaging
 
   async sendMessage(a: SendMessageArgs) {
+    // A batched send's commit is counted by its batch (messaging.batchCommits).
     const r = await this.messaging.send(a);
-    this.commits++;
+    if (!this.messaging.batched(a)) this.commits++;
     return r;
   }
 
@@ -547,7 +548,7 @@ export class PgStore implements StoreEngine {
       syncWaiters: this.waiters.size,
       messagesSent: Object.fromEntries(this.sent),
       inboxEntriesWritten: this.entriesWritten,
-      commits: this.commits,
+      commits: this.commits + this.messaging.batchCommits,
       writesFailingSince: this.failingSince,
     };
   }
