@@ -1,11 +1,13 @@
 /**
  * Sending on PostgreSQL (messages.ts's Messaging, as SQL), 1:1 and group,
  * idempotent on (sender, clientMsgId): the same checks and answers as the
- * SQLite engine (checkPayload, sameAnswer). One transaction per send: the
- * inbox heads of sender and recipient are locked first (in uid order), then
- * the retry is looked for again, so a concurrent duplicate, on this host or
- * another, finds the first one committed and answers its answer. A group post
- * writes the sender's entry and a fan-out job (fanout.ts) in that transaction.
+ * SQLite engine (checkPayload, sameAnswer). The common send, a text to
+ * someone else, goes in batches through schema.ts's cgihost_send_batch (see
+ * sendDirect). Every other send is a transaction of its own: the checks, then
+ * the inbox heads of sender and recipient (in uid order), then the message,
+ * whose unique key makes a concurrent duplicate, on this host or another,
+ * answer the first one's answer. A group post writes the sender's entry and a
+ * fan-out job (fanout.ts) in that transaction.
  *
  * And the messages table (message-rows.ts as SQL): each message once;
  * (from_uid, client_msg_id) is unique, and an insert that meets a row another
