@@ -83,17 +83,19 @@ export interface PgMessagingDeps {
 export class PgMessaging {
   constructor(private readonly d: PgMessagingDeps) {}
 
-  /** Transactions of cgihost_send_batch that committed (stats: a batch is one commit). */
-  batchCommits = 0;
-
-  /** Whether `a` goes out in a batch (sendDirect): a text to someone else that no webhook wants. */
-  batched(a: SendMessageArgs): boolean {
-    return a.type === 'text' && typeof a.to === 'string' && a.to !== a.from && !a.groupId && !this.d.webhooks().wants('message.sent');
-  }
+  /** Store commits of sends (stats): one per send on the transaction path, one per batch of cgihost_send_batch. */
+  commits = 0;
 
   async send(a: SendMessageArgs): Promise<SendMessageResult> {
     const p = checkPayload(a);
-    if (this.batched(a)) return this.sendDirect(a, p);
+    // A text to someone else that no webhook wants goes out in a batch.
+    if (p.type === 'text' && p.to !== null && p.to !== a.from && !this.d.webhooks().wants('message.sent')) return this.sendDirect(a, p);
+    const r = await this.sendInTransaction(a, p);
+    this.commits++;
+    return r;
+  }
+
+  private async sendInTransaction(a: SendMessageArgs, p: Payload): Promise<SendMessageResult> {
     const first = await this.d.rows.findByClientId(a.from, a.clientMsgId);
     if (first) return sameAnswer(first, p);
     try {
@@ -150,7 +152,7 @@ export class PgMessaging {
           this.d.contactsOnly,
           this.d.inbox.keepsConversations,
         ]);
-        this.batchCommits++;
+        this.commits++;
         break;
       } catch (err) {
         const code = (err as { code?: string }).code;

@@ -366,10 +366,7 @@ export class PgStore implements StoreEngine {
   // messaging
 
   async sendMessage(a: SendMessageArgs) {
-    // A batched send's commit is counted by its batch (messaging.batchCommits).
-    const r = await this.messaging.send(a);
-    if (!this.messaging.batched(a)) this.commits++;
-    return r;
+    return this.messaging.send(a);
   }
 
   /** Entries after syncKey; with timeoutMs > 0 and none waiting, held until one is committed (on any host). */
@@ -548,7 +545,7 @@ export class PgStore implements StoreEngine {
       syncWaiters: this.waiters.size,
       messagesSent: Object.fromEntries(this.sent),
       inboxEntriesWritten: this.entriesWritten,
-      commits: this.commits + this.messaging.batchCommits,
+      commits: this.commits + this.messaging.commits,
       writesFailingSince: this.failingSince,
     };
   }
