@@ -173,6 +173,26 @@ describe.skipIf(PG_SKIP)('PostgreSQL engine: two hosts on one database', () => {
     }
   });
 
+  it('sends the sends that touch a batch out in the next one, in order, a few commits for many', async () => {
+    // One batch out at a time: what comes meanwhile waits and goes together. Sends in a ring (each user sender of one
+    // and recipient of another) all wait on the batch out; each sender's sends keep the order they were made in.
+    hosts = await twoHosts();
+    const { a } = hosts;
+    const users = await storeUsers(a, 4);
+    const before = a.stats().commits;
+    const sends = Array.from({ length: 80 }, (_, i) =>
+      a.sendMessage({ from: users[i % 4]!, to: users[(i + 1) % 4]!, type: 'text', content: `r${i}`, clientMsgId: `r${i}` }),
+    );
+    const results = await Promise.all(sends);
+    expect(a.stats().commits - before).toBeLessThanOrEqual(4);
+    for (let s = 0; s < 4; s++) {
+      const seqs = results.filter((_, i) => i % 4 === s).map((r) => r.seq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      const entries = await readAll(a, users[s]!);
+      expect(entries.map((m) => m.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    }
+  });
+
   it('answers a duplicate send racing on both hosts with the first answer, storing it once', async () => {
     hosts = await twoHosts();
     const { a, b } = hosts;
