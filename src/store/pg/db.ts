@@ -28,6 +28,10 @@ const NOTIFY_CHUNK = 7000;
 const TX_ATTEMPTS = 5;
 /** SQLSTATEs worth retrying the whole transaction for. */
 const RETRY_STATES = new Set(['40001', '40P01']);
+/** Pool connections kept however idle the host, and how long one more stays open unused. */
+const POOL_MIN = 4;
+const POOL_IDLE_MS = 60_000;
+
 /** SQLSTATE classes meaning the server cannot take the write (connection, resources, shutting down, read-only). */
 const UNAVAILABLE_CLASSES = ['08', '53', '57', '58'];
 
@@ -68,6 +72,10 @@ export class PgDb {
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.max ?? 16,
+      // Connections kept open when idle: a new one costs a server process, its caches and every function's plans
+      // (a send on a fresh connection took 15-50 ms, not 3), which an idle host's next send would pay.
+      min: Math.min(POOL_MIN, opts.max ?? 16),
+      idleTimeoutMillis: POOL_IDLE_MS,
       application_name: opts.applicationName ?? 'cgihost',
       types: {
         getTypeParser: ((oid: number, format?: string) =>
