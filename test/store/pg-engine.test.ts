@@ -207,7 +207,7 @@ describe.skipIf(PG_SKIP)('PostgreSQL engine: two hosts on one database', () => {
   it('answers a sync held on B as soon as A commits an entry for it (NOTIFY)', async () => {
     hosts = await twoHosts();
     const { a, b } = hosts;
-    const [x, y] = await storeUsers(a, 2);
+    const [x, y, v, w] = await storeUsers(a, 4);
     for (let i = 0; i < 3; i++) {
       const h = await held(b, y!, i, `r${i}`);
       h.mark();
@@ -215,6 +215,28 @@ describe.skipIf(PG_SKIP)('PostgreSQL engine: two hosts on one database', () => {
       const { r, ms } = await h.answer;
       expect(r.messages.map((m) => m.msgId)).toEqual([sent.msgId]);
       // Well under the one-second re-check: the notification did it.
+      expect(ms).toBeLessThan(400);
+    }
+    // A batch of two sends: its one notification names the users of both, and each held sync is answered.
+    const hy = await held(b, y!, 3, 'ry');
+    const hw = await held(b, w!, 0, 'rw');
+    hy.mark();
+    hw.mark();
+    const sends = [
+      { f: x, t: y, c: 'to y', k: 'b1' },
+      { f: v, t: w, c: 'to w', k: 'b2' },
+    ];
+    const rows = await sql<{ status: string }>(hosts.url, 'SELECT status FROM cgihost_send_batch($1::jsonb, $2, 0, false, true)', [
+      JSON.stringify(sends),
+      Date.now(),
+    ]);
+    expect(rows.map((r) => r.status)).toEqual(['sent', 'sent']);
+    for (const [h, content] of [
+      [hy, 'to y'],
+      [hw, 'to w'],
+    ] as const) {
+      const { r, ms } = await h.answer;
+      expect(r.messages.map((m) => m.content)).toEqual([content]);
       expect(ms).toBeLessThan(400);
     }
   });

@@ -33,8 +33,14 @@
  * `cgihost migrate-store` runs in its one transaction.
  */
 
-/** The schema's version in `schema_version`: 1 is SQLite's migration 4. Append a step to move it, never edit a shipped one. */
-export const PG_SCHEMA_VERSION = 3;
+/**
+ * The schema's version in `schema_version`: 1 is SQLite's migration 4. Append
+ * a step to move it, never edit a shipped one; the server-side functions
+ * (FUNCTIONS, all CREATE OR REPLACE) are the exception: they are edited in
+ * place and run again at every upgrade, so a change of theirs moves the
+ * version too. 3: the functions came. 4: a batch of sends NOTIFYs once.
+ */
+export const PG_SCHEMA_VERSION = 4;
 
 /** The key of the transaction-level advisory lock taken around schema work: concurrent starts (or copies) run it one at a time. */
 export const SCHEMA_LOCK_KEY = 0x63676968; // 'cgih'
@@ -293,10 +299,10 @@ CREATE INDEX IF NOT EXISTS messages_text_trgm ON messages USING gin (content gin
 `;
 
 /**
- * Version 3: the write of a message to an inbox, and the common send (1:1,
- * text), as server-side functions. A send was ~12 round trips, six of them
- * while its two inboxes' head rows were locked, and one commit (an fsync)
- * each; now the sends waiting are one statement and one transaction
+ * The server-side functions (version 3 on; run again at every upgrade): the
+ * write of a message to an inbox, and the common send (1:1, text). A send was
+ * ~12 round trips, six of them while its two inboxes' head rows were locked,
+ * and one commit (an fsync) each; now the sends waiting are one statement and one transaction
  * (cgihost_send_batch), and PL/pgSQL keeps its statements' plans. Errors are
  * raised with SQLSTATE CGH01, the error code as the message and its details
  * in DETAIL (messages.ts turns them into CgiErrors).
@@ -307,13 +313,16 @@ CREATE INDEX IF NOT EXISTS messages_text_trgm ON messages USING gin (content gin
  *   another, in the same order: an earlier send of the same clientMsgId is
  *   answered (status 'first', the row); checks; both heads in uid order; the
  *   send limit under them; the message (a concurrent duplicate: CGH01
- *   DUPLICATE); the two entries; the wake-up NOTIFY (sent at commit).
+ *   DUPLICATE); the two entries.
  * - cgihost_send_batch: many such sends in one transaction (one commit, one
  *   fsync), each in a savepoint of its own, answered row by row (status
  *   'error' with the code in `err`); every head it will take is locked first,
- *   in uid order. messages.ts forms the batches from the sends waiting.
+ *   in uid order; then one wake-up NOTIFY for the users of the sends stored
+ *   (sent at commit; a payload under NOTIFY's 8000 bytes each, as
+ *   db.ts's chunkUids makes them). messages.ts forms the batches from the
+ *   sends waiting.
  */
-const SCHEMA_V3 = `
+const FUNCTIONS = `
 CREATE OR REPLACE FUNCTION cgihost_put_entry(p_uid text, p_conv text, p_is_group boolean, p_seq bigint, p_msg bigint,
                                              p_last boolean, p_counted boolean) RETURNS void LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -412,7 +421,6 @@ BEGIN
   END IF;
   PERFORM cgihost_put_entry(p_from, CASE WHEN p_keep_conv THEN p_to END, false, v_from_seq, msg_id, true, false);
   PERFORM cgihost_put_entry(p_to, CASE WHEN p_keep_conv THEN p_from END, false, v_to_seq, msg_id, true, true);
-  PERFORM pg_notify('cgihost_inbox', p_from || ',' || p_to);
   status := 'sent';
   seq := v_from_seq;
   created_at := p_now;
@@ -427,6 +435,9 @@ CREATE OR REPLACE FUNCTION cgihost_send_batch(p_sends jsonb, p_now bigint, p_per
 DECLARE
   s record;
   d record;
+  v_woken text[] := '{}';
+  v_uid text;
+  v_payload text := '';
 BEGIN
   -- Every head the batch will write, locked first in uid order (a head row is made for a user who has none): batches
   -- and transactions on any host take heads in that order, so none waits on another in a circle.
@@ -454,12 +465,25 @@ BEGIN
       first_media := d.first_media;
       first_duration := d.first_duration;
       first_recalled := d.first_recalled;
+      IF d.status = 'sent' THEN
+        v_woken := v_woken || ARRAY[s.v ->> 'f', s.v ->> 't'];
+      END IF;
     EXCEPTION WHEN SQLSTATE 'CGH01' THEN
       GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
       status := 'error';
     END;
     RETURN NEXT;
   END LOOP;
+  FOR v_uid IN SELECT DISTINCT w FROM unnest(v_woken) AS w LOOP
+    IF length(v_payload) + length(v_uid) + 1 > 7000 THEN
+      PERFORM pg_notify('cgihost_inbox', v_payload);
+      v_payload := '';
+    END IF;
+    v_payload := CASE WHEN v_payload = '' THEN v_uid ELSE v_payload || ',' || v_uid END;
+  END LOOP;
+  IF v_payload <> '' THEN
+    PERFORM pg_notify('cgihost_inbox', v_payload);
+  END IF;
 END
 $fn$;
 `;
@@ -491,7 +515,7 @@ export async function createSchema(client: Queryable): Promise<number> {
   if (current === PG_SCHEMA_VERSION) return current;
   if (current < 1) await client.query(SCHEMA_V1);
   if (current < 2) await client.query(SCHEMA_V2);
-  await client.query(SCHEMA_V3);
+  await client.query(FUNCTIONS);
   await client.query(
     'INSERT INTO schema_version (one, version, created_at) VALUES (true, $1, $2) ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version',
     [PG_SCHEMA_VERSION, Date.now()],
