@@ -9,7 +9,9 @@
 //     written through both hosts); the pair's req/s is the sum. Goal >= 1.6x.
 //     Printed with it: the CPU per request of each host process and of all
 //     PostgreSQL processes, and the cores each used: on 2 cores two hosts,
-//     PostgreSQL and the load generator compete for them.
+//     PostgreSQL and the load generator compete for them. Beside it, after the
+//     rounds: two bare node:http echo servers against one under the same split
+//     of connections (what a second process gives on this machine at all).
 //  The three sides alternate (ABC CBA ...); the ratios are medians of
 //  per-round ratios. Afterwards every inbox is read (through host B for
 //  PostgreSQL: entries written through A are read through B) and checked as
@@ -33,7 +35,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { startHost, stopServers, cpuTimeMs, mainThreadCpuTimeMs, ROOT } from './lib/servers.mjs';
+import { startHost, startBaseline, stopServers, cpuTimeMs, mainThreadCpuTimeMs, ROOT } from './lib/servers.mjs';
+import { runLoad } from './lib/load.mjs';
 import { roundOptions, parseRoundOptions } from './lib/rounds.mjs';
 import {
   median,
@@ -165,6 +168,7 @@ export async function main(argv = process.argv.slice(2)) {
         pairs,
         load,
       });
+    if (parts.has('throughput')) out.bare = await secondProcess({ servers, rounds, durationS, warmupS, load });
     if (parts.has('wake')) out.wake = await wakeUp({ sqlite: servers.sqlite, hostA, hostB, samples, holdMs });
     report(out);
     // Non-default loads and partial runs get their own file, so the default run stays the headline.
@@ -433,6 +437,60 @@ async function verify(label, readHost, hosts, { senders, recipients }, seen200, 
 }
 
 // ---------------------------------------------------------------------------
+// Beside 2: what a second process gives on this machine at all. Two bare
+// node:http echo servers (bench/baseline/echo-server.mjs) against one, the
+// connections split as for pg2, rounds alternating: when the cores are all
+// busy (hosts, PostgreSQL and the load generator share 2), two processes
+// answer no more than one, whatever they run.
+
+async function secondProcess({ servers, rounds, durationS, warmupS, load }) {
+  servers.bare1 = await startBaseline();
+  servers.bare2 = await startBaseline();
+  const C = load.connections;
+  const gens = {
+    bare: [{ s: servers.bare1, connections: C }],
+    bare2: [
+      { s: servers.bare1, connections: Math.ceil(C / 2) },
+      { s: servers.bare2, connections: Math.floor(C / 2) },
+    ],
+  };
+  const run = async (side, secs) => {
+    const res = await Promise.all(
+      gens[side].map((g) =>
+        runLoad({ url: `${g.s.url}/cgi-bin/echo`, body: { text: CONTENT }, durationS: secs, ...load, connections: g.connections }),
+      ),
+    );
+    return { rps: res.reduce((x, r) => x + r.rps, 0), non2xx: res.reduce((x, r) => x + r.non2xx + r.errors, 0) };
+  };
+  const sides = ['bare', 'bare2'];
+  for (const side of sides) if (warmupS > 0) await run(side, warmupS);
+  const rows = [];
+  for (let r = 1; r <= rounds; r++) {
+    for (const side of r % 2 === 1 ? sides : [...sides].reverse()) {
+      await sleep(300);
+      rows.push({ round: r, side, ...(await run(side, durationS)) });
+    }
+  }
+  const paired = pairedRatios(rows, 'bare2', 'bare');
+  const rps = (side) => median(rows.filter((r) => r.side === side).map((r) => r.rps));
+  const out = {
+    rps: { bare: rps('bare'), bare2: rps('bare2') },
+    twoOverOne: { medianPaired: median(paired), paired },
+    non2xx: rows.reduce((x, r) => x + r.non2xx, 0),
+  };
+  console.log(
+    `
+bare node:http echo, two servers vs one (the same split of ${C} connections, ${rounds} rounds): ` +
+      `${fmtNum(out.rps.bare2)} vs ${fmtNum(out.rps.bare)} req/s, two/one ${fmtRatio(out.twoOverOne.medianPaired)} ` +
+      `(per round ${paired.map(fmtRatio).join(' ')})`,
+  );
+  await stopServers({ bare1: servers.bare1, bare2: servers.bare2 });
+  delete servers.bare1;
+  delete servers.bare2;
+  return out;
+}
+
+// ---------------------------------------------------------------------------
 // 3: wake-up latency on idle hosts, sample by sample, sides interleaved.
 
 async function wakeUp({ sqlite, hostA, hostB, samples, holdMs }) {
@@ -535,7 +593,9 @@ function report(out) {
       what: `sendmsg two hosts/one >= ${GOALS.twoOverOne}`,
       figure: fmtRatio(r2),
       met: pgClean && r2 >= GOALS.twoOverOne,
-      detail: `per round ${t.ratios.twoOverOne.paired.map(fmtRatio).join(' ')}; ${fmtNum(t.summary.pg2.rps)} vs ${fmtNum(t.summary.pg.rps)} req/s`,
+      detail:
+        `per round ${t.ratios.twoOverOne.paired.map(fmtRatio).join(' ')}; ${fmtNum(t.summary.pg2.rps)} vs ${fmtNum(t.summary.pg.rps)} req/s` +
+        (out.bare ? `; two bare node:http echo servers / one here: ${fmtRatio(out.bare.twoOverOne.medianPaired)}` : ''),
     });
     const sum = (s) => t.serverOf[s].reduce((x, n) => x + t.summary[s].cpuBy[n], 0);
     const cores = (s) => t.serverOf[s].reduce((x, n) => x + t.summary[s].coresBy[n], 0);
