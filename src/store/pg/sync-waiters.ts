@@ -1,43 +1,30 @@
 /**
- * Held long-poll syncs on PostgreSQL (sync-waiters.ts with an asynchronous
- * read). A waiter is answered when a read after a wake-up finds entries; a
- * wake-up may come from this host's commit, a NOTIFY of any host, the bus's
- * reconnect (null: all of them), or the once-a-second re-check of every held
- * uid against inbox_heads (`recheck`), which bounds what a lost NOTIFY costs.
+ * Held long-poll syncs on PostgreSQL (sync-waiters.ts's HeldSyncs, with an
+ * asynchronous read). A waiter is answered when a read after a wake-up finds
+ * entries; a wake-up may come from this host's commit, a NOTIFY of any host,
+ * the bus's reconnect (null: all of them), or the once-a-second re-check of
+ * every held uid against inbox_heads (`recheck`), which bounds what a lost
+ * NOTIFY costs.
  */
 import type { SyncResult } from '../api.js';
+import { emptySync, HeldSyncs, type HeldSync } from '../sync-waiters.js';
 
-interface Waiter {
-  uid: string;
-  requestId: string;
-  syncKey: number;
-  limit: number;
-  timer: NodeJS.Timeout;
+interface Waiter extends HeldSync {
   /** A read for it is in flight; `again`: another wake-up came meanwhile. */
   reading: boolean;
   again: boolean;
-  resolve(r: SyncResult): void;
 }
 
 export type AsyncInboxRead = (uid: string, syncKey: number, limit: number) => Promise<SyncResult>;
 export type HeadsRead = (uids: string[]) => Promise<Array<{ uid: string; last_seq: number }>>;
 
-export class PgSyncWaiters {
-  private readonly byUid = new Map<string, Set<Waiter>>();
-  private readonly byRequest = new Map<string, Waiter>();
-
+export class PgSyncWaiters extends HeldSyncs<Waiter> {
   constructor(
     private readonly read: AsyncInboxRead,
     private readonly heads: HeadsRead,
     private readonly onError: (err: unknown) => void,
-  ) {}
-
-  get size(): number {
-    return this.byRequest.size;
-  }
-
-  has(uid: string): boolean {
-    return this.byUid.has(uid);
+  ) {
+    super();
   }
 
   /**
@@ -47,23 +34,7 @@ export class PgSyncWaiters {
    * and tells the outcome with `settle`.
    */
   hold(uid: string, requestId: string, syncKey: number, limit: number, timeoutMs: number, reading = false): Promise<SyncResult> {
-    this.cancel(requestId);
-    return new Promise<SyncResult>((resolve) => {
-      const w: Waiter = {
-        uid,
-        requestId,
-        syncKey,
-        limit,
-        resolve,
-        reading,
-        again: false,
-        timer: setTimeout(() => this.finish(w, empty(syncKey)), timeoutMs),
-      };
-      let set = this.byUid.get(uid);
-      if (!set) this.byUid.set(uid, (set = new Set()));
-      set.add(w);
-      this.byRequest.set(requestId, w);
-    });
+    return this.holdWaiter({ uid, requestId, syncKey, limit, reading, again: false }, timeoutMs);
   }
 
   /** Entries may have come for these users (null: for anyone): read their waiters again. */
@@ -80,7 +51,7 @@ export class PgSyncWaiters {
   settle(requestId: string, r: SyncResult | null): void {
     const w = this.byRequest.get(requestId);
     if (!w) return;
-    if (r === null) return this.finish(w, empty(w.syncKey));
+    if (r === null) return this.finish(w, emptySync(w.syncKey));
     w.reading = false;
     if (r.messages.length > 0) this.finish(w, r);
     else if (w.again) this.check(w);
@@ -95,21 +66,6 @@ export class PgSyncWaiters {
       if (!set) continue;
       for (const w of set) if (r.last_seq > w.syncKey) this.check(w);
     }
-  }
-
-  cancel(requestId: string): boolean {
-    const w = this.byRequest.get(requestId);
-    if (!w) return false;
-    this.finish(w, empty(w.syncKey));
-    return true;
-  }
-
-  releaseUser(uid: string): void {
-    for (const w of [...(this.byUid.get(uid) ?? [])]) this.finish(w, empty(w.syncKey));
-  }
-
-  releaseAll(): void {
-    for (const w of [...this.byRequest.values()]) this.finish(w, empty(w.syncKey));
   }
 
   private check(w: Waiter): void {
@@ -133,18 +89,4 @@ export class PgSyncWaiters {
       },
     );
   }
-
-  private finish(w: Waiter, r: SyncResult): void {
-    if (this.byRequest.get(w.requestId) !== w) return;
-    clearTimeout(w.timer);
-    this.byRequest.delete(w.requestId);
-    const set = this.byUid.get(w.uid)!;
-    set.delete(w);
-    if (set.size === 0) this.byUid.delete(w.uid);
-    w.resolve(r);
-  }
-}
-
-function empty(syncKey: number): SyncResult {
-  return { messages: [], syncKey, continueFlag: false };
 }
