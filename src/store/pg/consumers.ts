@@ -15,18 +15,10 @@
 import type { Logger } from '../../log.js';
 import type { ResolvedQueueOptions } from '../options.js';
 import { DueTimer } from '../queue/due-timer.js';
-import { jobIdOf, type JobRow } from '../queue/jobs.js';
-import type { Subscriber, TopicCounts } from '../queue/consumers.js';
+import { jobIdOf } from '../queue/jobs.js';
+import { FlightDeadlines, jobMessage, leastBusy, type Flight, type Subscriber, type TopicCounts } from '../queue/consumers.js';
 import type { PgDb } from './db.js';
 import { claimJobs, failJob, LeaseKeeper, releaseJobs, type JobLeaseOptions } from './job-leases.js';
-
-interface Flight {
-  job: JobRow;
-  sub: Subscriber;
-  deadline: number;
-  /** The worker answered (or the job timed out): its outcome is being written. */
-  settled: boolean;
-}
 
 interface Outcome {
   flight: Flight;
@@ -53,8 +45,10 @@ export class PgConsumerDispatch {
   private outcomes: Outcome[] = [];
   private writing: Promise<void> | null = null;
   private stopped = false;
-  private deadlineTimer: NodeJS.Timeout | null = null;
-  private deadlineAt = Infinity;
+  private readonly deadlines = new FlightDeadlines(
+    () => this.flights(),
+    (f, error) => this.settle(f, error, false),
+  );
   private readonly leases: LeaseKeeper;
   private readonly poller: NodeJS.Timeout;
   /** Retries scheduled by this host, per topic (StoreStats.queueRetries). */
@@ -139,7 +133,7 @@ export class PgConsumerDispatch {
     this.stopped = true;
     clearInterval(this.poller);
     for (const t of this.topics.values()) t.timer.cancel();
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlines.stop();
     while (this.writing) await this.writing;
     this.flushOutcomes();
     while (this.writing) await this.writing;
@@ -191,19 +185,10 @@ export class PgConsumerDispatch {
           t.flights.set(job.id, { job, sub, deadline: Date.now() + sub.timeoutMs, settled: false });
           this.leases.add(job.id);
           sub.running++;
-          sub.send({
-            t: 'job',
-            id: job.id,
-            jobId: jobIdOf(job.id),
-            topic: name,
-            key: job.key === '' ? undefined : job.key,
-            payload: job.payload,
-            attempt: job.attempts + 1,
-            enqueuedAt: job.created_at,
-          });
+          sub.send(jobMessage(name, job));
         }
         if (back.length > 0) this.release(back);
-        this.armDeadlines();
+        this.deadlines.arm();
       } while (t.again);
     } catch (err) {
       // The poll tries again.
@@ -295,44 +280,7 @@ export class PgConsumerDispatch {
     );
   }
 
-  /** One timer for the earliest deadline of every job in flight; a job past it is failed and its worker told. */
-  private armDeadlines(): void {
-    if (this.stopped) return;
-    let earliest = Infinity;
-    for (const t of this.topics.values())
-      for (const f of t.flights.values()) if (!f.settled && f.deadline < earliest) earliest = f.deadline;
-    if (earliest === Infinity || earliest >= this.deadlineAt) return;
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineAt = earliest;
-    this.deadlineTimer = setTimeout(
-      () => {
-        this.deadlineTimer = null;
-        this.deadlineAt = Infinity;
-        const now = Date.now();
-        for (const t of this.topics.values()) {
-          for (const f of t.flights.values()) {
-            if (f.settled || f.deadline > now) continue;
-            f.sub.send({ t: 'job-abort', id: f.job.id });
-            this.settle(f, `timed out after ${f.sub.timeoutMs} ms`, false);
-          }
-        }
-        this.armDeadlines();
-      },
-      Math.max(10, earliest - Date.now()),
-    );
-    this.deadlineTimer.unref();
+  private *flights(): Iterable<Flight> {
+    for (const t of this.topics.values()) yield* t.flights.values();
   }
-}
-
-function leastBusy(subs: Subscriber[]): Subscriber | undefined {
-  let best: Subscriber | undefined;
-  let room = 0;
-  for (const s of subs) {
-    const r = s.concurrency - s.running;
-    if (!s.draining && r > room) {
-      best = s;
-      room = r;
-    }
-  }
-  return best;
 }

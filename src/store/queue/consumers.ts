@@ -40,7 +40,7 @@ export interface Subscriber extends Subscription {
   draining: boolean;
 }
 
-interface Flight {
+export interface Flight {
   job: JobRow;
   sub: Subscriber;
   deadline: number;
@@ -89,8 +89,10 @@ export class ConsumerDispatch {
   private outcomes: Outcome[] = [];
   private writing = false;
   private stopped = false;
-  private deadlineTimer: NodeJS.Timeout | null = null;
-  private deadlineAt = Infinity;
+  private readonly deadlines = new FlightDeadlines(
+    () => this.flights(),
+    (f, error) => this.settle(f, error, false),
+  );
 
   constructor(
     private readonly jobs: JobQueue,
@@ -157,7 +159,7 @@ export class ConsumerDispatch {
   stop(): void {
     this.stopped = true;
     for (const t of this.topics.values()) t.timer.cancel();
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlines.stop();
     this.writing = false;
     this.flushOutcomes();
   }
@@ -202,19 +204,10 @@ export class ConsumerDispatch {
       const f: Flight = { job, sub, deadline: now + sub.timeoutMs, settled: false };
       t.flights.set(job.id, f);
       sub.running++;
-      sub.send({
-        t: 'job',
-        id: job.id,
-        jobId: jobIdOf(job.id),
-        topic: name,
-        key: job.key === '' ? undefined : job.key,
-        payload: job.payload,
-        attempt: job.attempts + 1,
-        enqueuedAt: job.created_at,
-      });
+      sub.send(jobMessage(name, job));
       if (--free === 0) break;
     }
-    this.armDeadlines();
+    this.deadlines.arm();
     // Capacity left: the next job is not due yet (a delay, a backoff) or there is none.
     if (free > 0) {
       const next = this.jobs.nextDueIn(name, now);
@@ -291,36 +284,13 @@ export class ConsumerDispatch {
     this.flushOutcomes();
   }
 
-  /** One timer for the earliest deadline of every job in flight; a job past it is failed and its worker told. */
-  private armDeadlines(): void {
-    if (this.stopped) return;
-    let earliest = Infinity;
-    for (const t of this.topics.values())
-      for (const f of t.flights.values()) if (!f.settled && f.deadline < earliest) earliest = f.deadline;
-    if (earliest === Infinity || earliest >= this.deadlineAt) return;
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineAt = earliest;
-    this.deadlineTimer = setTimeout(
-      () => {
-        this.deadlineTimer = null;
-        this.deadlineAt = Infinity;
-        const now = Date.now();
-        for (const t of this.topics.values()) {
-          for (const f of t.flights.values()) {
-            if (f.settled || f.deadline > now) continue;
-            f.sub.send({ t: 'job-abort', id: f.job.id });
-            this.settle(f, `timed out after ${f.sub.timeoutMs} ms`, false);
-          }
-        }
-        this.armDeadlines();
-      },
-      Math.max(10, earliest - Date.now()),
-    );
-    this.deadlineTimer.unref();
+  private *flights(): Iterable<Flight> {
+    for (const t of this.topics.values()) yield* t.flights.values();
   }
 }
 
-function leastBusy(subs: Subscriber[]): Subscriber | undefined {
+/** The worker with the most room (none draining), if any has room. */
+export function leastBusy(subs: Subscriber[]): Subscriber | undefined {
   let best: Subscriber | undefined;
   let room = 0;
   for (const s of subs) {
@@ -331,4 +301,64 @@ function leastBusy(subs: Subscriber[]): Subscriber | undefined {
     }
   }
   return best;
+}
+
+/** What a worker is sent to run a job of `topic` (its next try). */
+export function jobMessage(topic: string, job: JobRow): ToConsumer {
+  return {
+    t: 'job',
+    id: job.id,
+    jobId: jobIdOf(job.id),
+    topic,
+    key: job.key === '' ? undefined : job.key,
+    payload: job.payload,
+    attempt: job.attempts + 1,
+    enqueuedAt: job.created_at,
+  };
+}
+
+/**
+ * One timer for the earliest deadline of every job in flight: a job past it
+ * has its worker told to abort, and is failed (`expired`). `arm` after jobs
+ * go out; `stop` for good.
+ */
+export class FlightDeadlines {
+  private timer: NodeJS.Timeout | null = null;
+  private at = Infinity;
+  private stopped = false;
+
+  constructor(
+    private readonly flights: () => Iterable<Flight>,
+    private readonly expired: (f: Flight, error: string) => void,
+  ) {}
+
+  arm(): void {
+    if (this.stopped) return;
+    let earliest = Infinity;
+    for (const f of this.flights()) if (!f.settled && f.deadline < earliest) earliest = f.deadline;
+    if (earliest === Infinity || earliest >= this.at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.at = earliest;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.at = Infinity;
+        const now = Date.now();
+        for (const f of [...this.flights()]) {
+          if (f.settled || f.deadline > now) continue;
+          f.sub.send({ t: 'job-abort', id: f.job.id });
+          this.expired(f, `timed out after ${f.sub.timeoutMs} ms`);
+        }
+        this.arm();
+      },
+      Math.max(10, earliest - Date.now()),
+    );
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
 }
