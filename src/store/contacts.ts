@@ -15,7 +15,7 @@ import { CgiError } from '../errors.js';
 import type { ContactAddedEvent, ContactList, ContactRequestEvent, SystemEvent } from './api.js';
 import type { Accounts } from './accounts.js';
 import type { Inbox } from './inbox.js';
-import type { MessageRows } from './message-rows.js';
+import { systemMessage, type MessageRows } from './message-rows.js';
 import { codePointsAtMost, invalid } from './validate.js';
 
 export const MAX_GREETING = 200;
@@ -130,19 +130,7 @@ export class Contacts {
 
   private system(tx: Tx, from: string, to: string, event: SystemEvent, senderSeq: number | null = null) {
     tx.countSent('system');
-    return this.rows.insert({
-      from,
-      to,
-      groupId: null,
-      type: 'system',
-      content: null,
-      mediaId: null,
-      durationMs: null,
-      event,
-      clientMsgId: null,
-      senderSeq,
-      createdAt: tx.now,
-    });
+    return this.rows.insert(systemMessage({ from, to, groupId: null, event, senderSeq, createdAt: tx.now }));
   }
 
   /** The `peer` of a call: an existing user other than the caller. */

@@ -20,7 +20,7 @@ import type { Tx } from './group-commit.js';
 import { CgiError } from '../errors.js';
 import type { Conversation, ConversationRef, ReadEvent, ReceiptEvent } from './api.js';
 import type { Inbox } from './inbox.js';
-import type { MessageFacts, MessageRows } from './message-rows.js';
+import { systemMessage, type MessageFacts, type MessageRows } from './message-rows.js';
 import type { ConversationChain } from './chain.js';
 import type { ConversationRows, ConversationState } from './conversation-rows.js';
 import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
@@ -194,18 +194,15 @@ export class Conversations {
 
   private system(tx: Tx, from: string, ref: ResolvedConversation, event: ReadEvent | ReceiptEvent, senderSeq: number | null): MessageFacts {
     tx.countSent('system');
-    return this.messages.insert({
-      from,
-      to: ref.isGroup ? null : ref.conv,
-      groupId: ref.isGroup ? ref.conv : null,
-      type: 'system',
-      content: null,
-      mediaId: null,
-      durationMs: null,
-      event,
-      clientMsgId: null,
-      senderSeq,
-      createdAt: tx.now,
-    });
+    return this.messages.insert(
+      systemMessage({
+        from,
+        to: ref.isGroup ? null : ref.conv,
+        groupId: ref.isGroup ? ref.conv : null,
+        event,
+        senderSeq,
+        createdAt: tx.now,
+      }),
+    );
   }
 }

@@ -24,7 +24,7 @@ import { CgiError } from '../errors.js';
 import type { GroupEvent, GroupInfo } from './api.js';
 import type { Accounts } from './accounts.js';
 import type { Inbox } from './inbox.js';
-import type { MessageFacts, MessageRows } from './message-rows.js';
+import { systemMessage, type MessageFacts, type MessageRows } from './message-rows.js';
 import type { JobQueue } from './queue/jobs.js';
 import { FANOUT, type MessageFanoutJob } from './queue/fanout.js';
 import type { WebhookDispatcher } from './queue/webhooks.js';
@@ -172,19 +172,7 @@ export class Groups {
 
   private postSystem(tx: Tx, groupId: string, version: number, event: GroupEvent): void {
     const seq = this.inbox.reserve(event.by);
-    const m = this.rows.insert({
-      from: event.by,
-      to: null,
-      groupId,
-      type: 'system',
-      content: null,
-      mediaId: null,
-      durationMs: null,
-      event,
-      clientMsgId: null,
-      senderSeq: seq,
-      createdAt: tx.now,
-    });
+    const m = this.rows.insert(systemMessage({ from: event.by, to: null, groupId, event, senderSeq: seq, createdAt: tx.now }));
     tx.countSent('system');
     this.post(tx, groupId, version, seq, m, null);
   }

@@ -37,6 +37,13 @@ export interface NewMessage {
   createdAt: number;
 }
 
+/** A system message's row: no content, media or clientMsgId; `to` a user, or `groupId` a group. */
+export function systemMessage(
+  m: Pick<NewMessage, 'from' | 'to' | 'groupId' | 'senderSeq' | 'createdAt'> & { event: SystemEvent },
+): NewMessage {
+  return { ...m, type: 'system', content: null, mediaId: null, durationMs: null, clientMsgId: null };
+}
+
 /** What an idempotent retry is compared with, and answered from. */
 export interface SentRow {
   id: number;

@@ -12,7 +12,7 @@ import type { RecalledEvent } from './api.js';
 import type { Tx } from './group-commit.js';
 import type { Inbox } from './inbox.js';
 import type { Media } from './media.js';
-import type { MessageRows } from './message-rows.js';
+import { systemMessage, type MessageRows } from './message-rows.js';
 import type { SearchIndexer } from './search-indexer.js';
 import type { JobQueue } from './queue/jobs.js';
 import { FANOUT, type RecallFanoutJob } from './queue/fanout.js';
@@ -49,19 +49,7 @@ export class Recall {
 
     const event: RecalledEvent = { kind: 'recalled', msgId: msgIdOf(m.id), by: a.uid };
     const seq = this.inbox.reserve(a.uid);
-    const sys = this.rows.insert({
-      from: a.uid,
-      to: m.to,
-      groupId: m.groupId,
-      type: 'system',
-      content: null,
-      mediaId: null,
-      durationMs: null,
-      event,
-      clientMsgId: null,
-      senderSeq: seq,
-      createdAt: tx.now,
-    });
+    const sys = this.rows.insert(systemMessage({ from: a.uid, to: m.to, groupId: m.groupId, event, senderSeq: seq, createdAt: tx.now }));
     tx.countSent('system');
     this.inbox.put(tx, a.uid, seq, sys);
     if (m.groupId !== null) {

@@ -16,7 +16,7 @@ import { checkGreeting } from '../contacts.js';
 import { checkDisplayName, toProfile, MAX_PROFILES_ASKED, type ProfileRow } from '../profiles.js';
 import { invalid } from '../validate.js';
 import { isMediaId } from '../ids.js';
-import type { MessageFacts } from '../message-rows.js';
+import { systemMessage, type MessageFacts } from '../message-rows.js';
 import type { PgDb, PgTx } from './db.js';
 import { rowsOf, userExists, type Reader } from './lookups.js';
 import type { PgInboxPart, PgMessagesPart } from './parts.js';
@@ -246,19 +246,7 @@ export class PgContacts {
   private async system(tx: PgTx, from: string, to: string, event: SystemEvent, senderSeq: number | null = null): Promise<MessageFacts> {
     const count = this.opts.countSent;
     if (count) tx.after(() => count('system'));
-    return this.messages.insert(tx, {
-      from,
-      to,
-      groupId: null,
-      type: 'system',
-      content: null,
-      mediaId: null,
-      durationMs: null,
-      event,
-      clientMsgId: null,
-      senderSeq,
-      createdAt: tx.now,
-    });
+    return this.messages.insert(tx, systemMessage({ from, to, groupId: null, event, senderSeq, createdAt: tx.now }));
   }
 
   /** The argument checks of `other` that need no database (before a transaction is opened). */

@@ -6,7 +6,7 @@ import { CgiError } from '../../errors.js';
 import type { Conversation, ConversationRef, ReadEvent, ReceiptEvent, RecalledEvent, SyncMessage } from '../api.js';
 import { ConversationChain, PREV } from '../chain.js';
 import { resolveConversation, type ResolvedConversation } from '../conversations.js';
-import type { MessageFacts } from '../message-rows.js';
+import { systemMessage, type MessageFacts } from '../message-rows.js';
 import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from '../message-view.js';
 import { msgIdOf, rowIdOf } from '../ids.js';
 import { invalid, isIntIn } from '../validate.js';
@@ -147,19 +147,17 @@ export class PgConversations {
   }
 
   private system(tx: PgTx, from: string, ref: ResolvedConversation, event: ReadEvent | ReceiptEvent, senderSeq: number | null) {
-    return this.messages.insert(tx, {
-      from,
-      to: ref.isGroup ? null : ref.conv,
-      groupId: ref.isGroup ? ref.conv : null,
-      type: 'system',
-      content: null,
-      mediaId: null,
-      durationMs: null,
-      event,
-      clientMsgId: null,
-      senderSeq,
-      createdAt: tx.now,
-    });
+    return this.messages.insert(
+      tx,
+      systemMessage({
+        from,
+        to: ref.isGroup ? null : ref.conv,
+        groupId: ref.isGroup ? ref.conv : null,
+        event,
+        senderSeq,
+        createdAt: tx.now,
+      }),
+    );
   }
 
   // history (history.ts)
@@ -209,19 +207,10 @@ export class PgConversations {
     await this.messages.recall(tx, m.id);
     if (m.mediaId !== null) await this.media.revokeVia(tx, m.mediaId, m.id);
     const event: RecalledEvent = { kind: 'recalled', msgId: msgIdOf(m.id), by: a.uid };
-    const sys = await this.messages.insert(tx, {
-      from: a.uid,
-      to: m.to,
-      groupId: m.groupId,
-      type: 'system',
-      content: null,
-      mediaId: null,
-      durationMs: null,
-      event,
-      clientMsgId: null,
-      senderSeq: seqs[0]!,
-      createdAt: tx.now,
-    });
+    const sys = await this.messages.insert(
+      tx,
+      systemMessage({ from: a.uid, to: m.to, groupId: m.groupId, event, senderSeq: seqs[0]!, createdAt: tx.now }),
+    );
     await this.inbox.put(tx, a.uid, seqs[0]!, sys);
     if (m.groupId !== null) {
       const job: RecallFanoutJob = { k: 'recall', m: sys.id, r: m.id, x: a.uid };

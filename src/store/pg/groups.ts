@@ -21,7 +21,7 @@
  */
 import { CgiError } from '../../errors.js';
 import type { GroupEvent, GroupInfo } from '../api.js';
-import type { MessageFacts } from '../message-rows.js';
+import { systemMessage, type MessageFacts } from '../message-rows.js';
 import type { MessageFanoutJob } from '../queue/fanout.js';
 import { newGroupId } from '../ids.js';
 import { requireString, requireUidList } from '../validate.js';
@@ -217,19 +217,10 @@ export class PgGroups {
   }
 
   private async postSystem(tx: PgTx, groupId: string, version: number, event: GroupEvent): Promise<void> {
-    const m = await this.messages.insert(tx, {
-      from: event.by,
-      to: null,
-      groupId,
-      type: 'system',
-      content: null,
-      mediaId: null,
-      durationMs: null,
-      event,
-      clientMsgId: null,
-      senderSeq: null,
-      createdAt: tx.now,
-    });
+    const m = await this.messages.insert(
+      tx,
+      systemMessage({ from: event.by, to: null, groupId, event, senderSeq: null, createdAt: tx.now }),
+    );
     const seq = await this.inbox.append(tx, event.by, m);
     // The row records its poster's seq (SQLite reserves it before the insert; here it is known once appended).
     await tx.query('UPDATE messages SET sender_seq = $1 WHERE id = $2', [seq, m.id]);
