@@ -44,6 +44,46 @@ export function systemMessage(
   return { ...m, type: 'system', content: null, mediaId: null, durationMs: null, clientMsgId: null };
 }
 
+type MessageValues = [
+  string,
+  string | null,
+  string | null,
+  string,
+  string | null,
+  string | null,
+  number | null,
+  string | null,
+  string | null,
+  number | null,
+  number,
+];
+
+/**
+ * A new message's column values in the order both engines' inserts name them:
+ * from, to, group, type, content, media, duration, event (JSON), clientMsgId,
+ * sender seq, created at.
+ */
+export function messageValues(m: NewMessage): MessageValues {
+  return [
+    m.from,
+    m.to,
+    m.groupId,
+    m.type,
+    m.content,
+    m.mediaId,
+    m.durationMs,
+    m.event === null ? null : JSON.stringify(m.event),
+    m.clientMsgId,
+    m.senderSeq,
+    m.createdAt,
+  ];
+}
+
+/** What filing a stored message's entries needs. */
+export function messageFacts(id: number, m: NewMessage): MessageFacts {
+  return { id, from: m.from, to: m.to, groupId: m.groupId, type: m.type, kind: m.event?.kind ?? null };
+}
+
 /** What an idempotent retry is compared with, and answered from. */
 export interface SentRow {
   id: number;
@@ -70,22 +110,8 @@ interface StoredRow {
   recalled_at: number | null;
 }
 
-type InsertArgs = [
-  string,
-  string | null,
-  string | null,
-  string,
-  string | null,
-  string | null,
-  number | null,
-  string | null,
-  string | null,
-  number | null,
-  number,
-];
-
 export class MessageRows {
-  private readonly insertRow: Statement<InsertArgs>;
+  private readonly insertRow: Statement<MessageValues>;
   private readonly byClientId: Statement<[string, string], SentRow>;
   private readonly byId: Statement<[number], StoredRow>;
   private readonly markRecalled: Statement<[number, number]>;
@@ -110,20 +136,8 @@ export class MessageRows {
 
   /** Inserts a message; returns what filing its entries needs. */
   insert(m: NewMessage): MessageFacts {
-    const r = this.insertRow.run(
-      m.from,
-      m.to,
-      m.groupId,
-      m.type,
-      m.content,
-      m.mediaId,
-      m.durationMs,
-      m.event === null ? null : JSON.stringify(m.event),
-      m.clientMsgId,
-      m.senderSeq,
-      m.createdAt,
-    );
-    return { id: Number(r.lastInsertRowid), from: m.from, to: m.to, groupId: m.groupId, type: m.type, kind: m.event?.kind ?? null };
+    const r = this.insertRow.run(...messageValues(m));
+    return messageFacts(Number(r.lastInsertRowid), m);
   }
 
   get(id: number): StoredMessage | undefined {

@@ -16,7 +16,7 @@
  */
 import { CgiError } from '../../errors.js';
 import type { MessageType, SendMessageArgs, SendMessageResult, SystemEventKind } from '../api.js';
-import type { MessageFacts, NewMessage, SentRow, StoredMessage } from '../message-rows.js';
+import { messageFacts, messageValues, type MessageFacts, type NewMessage, type SentRow, type StoredMessage } from '../message-rows.js';
 import { msgIdOf } from '../ids.js';
 import { checkPayload, defined, MEDIA_KIND_OF_TYPE, sameAnswer, type Payload } from '../messages.js';
 import type { MessageFanoutJob } from '../queue/fanout.js';
@@ -369,9 +369,9 @@ export class PgMessages implements PgMessagesPart {
   }
 
   async insert(tx: PgTx, m: NewMessage): Promise<MessageFacts> {
-    const { rows } = await tx.query<{ id: number }>(`${INSERT} RETURNING id`, values(m));
+    const { rows } = await tx.query<{ id: number }>(`${INSERT} RETURNING id`, messageValues(m));
     tx.after(() => this.sent(m.type));
-    return facts(rows[0]!.id, m);
+    return messageFacts(rows[0]!.id, m);
   }
 
   /**
@@ -383,11 +383,11 @@ export class PgMessages implements PgMessagesPart {
   async insertOnce(tx: PgTx, m: NewMessage): Promise<MessageFacts | null> {
     const { rows } = await tx.query<{ id: number }>(
       `${INSERT} ON CONFLICT (from_uid, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING RETURNING id`,
-      values(m),
+      messageValues(m),
     );
     if (rows.length === 0) return null;
     tx.after(() => this.sent(m.type));
-    return facts(rows[0]!.id, m);
+    return messageFacts(rows[0]!.id, m);
   }
 
   async get(id: number, q: Queryable = this.db.pool as Queryable): Promise<StoredMessage | undefined> {
@@ -428,26 +428,6 @@ export class PgMessages implements PgMessagesPart {
       .catch(rethrow);
     return rows[0];
   }
-}
-
-function values(m: NewMessage): unknown[] {
-  return [
-    m.from,
-    m.to,
-    m.groupId,
-    m.type,
-    m.content,
-    m.mediaId,
-    m.durationMs,
-    m.event === null ? null : JSON.stringify(m.event),
-    m.clientMsgId,
-    m.senderSeq,
-    m.createdAt,
-  ];
-}
-
-function facts(id: number, m: NewMessage): MessageFacts {
-  return { id, from: m.from, to: m.to, groupId: m.groupId, type: m.type, kind: m.event?.kind ?? null };
 }
 
 function rethrow(err: unknown): never {
