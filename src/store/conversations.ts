@@ -45,6 +45,23 @@ export interface ConversationPeers {
 /** A listed row: the lastMessage's entry columns, then the conversation's own and its name. */
 type ListRow = [...EntryRow, conv: string, isGroup: number, readSeq: number, unread: number, name: string | null];
 
+/**
+ * A row of the conversation list as both engines select it: the last
+ * message's entry columns (ENTRY_COLUMNS), then conv, isGroup, readSeq,
+ * unread and the name.
+ */
+export function conversationOf(r: readonly unknown[], uid: string): Conversation {
+  const [conv, isGroup, readSeq, unread, name] = r.slice(13) as [string, unknown, number, number, string | null];
+  const lastMessage = toSyncMessage(r as unknown as EntryRow, uid, true);
+  const c = (isGroup ? { groupId: conv } : { peer: conv }) as Conversation;
+  c.name = name ?? conv;
+  c.lastMessage = lastMessage;
+  c.lastSeq = lastMessage.seq;
+  c.readSeq = readSeq;
+  c.unread = unread;
+  return c;
+}
+
 /** Exactly one of `peer` and `groupId`, checked to exist. */
 export function resolveConversation(ref: ConversationRef, peers: ConversationPeers): ResolvedConversation {
   const hasPeer = ref.peer !== undefined && ref.peer !== null;
@@ -126,17 +143,7 @@ export class Conversations {
   }
 
   list(uid: string, limit: number): Conversation[] {
-    return this.list_.all({ uid, limit }).map((r) => {
-      const [conv, isGroup, readSeq, unread, name] = r.slice(13) as [string, number, number, number, string | null];
-      const lastMessage = toSyncMessage(r as unknown as EntryRow, uid, true);
-      const c = (isGroup ? { groupId: conv } : { peer: conv }) as Conversation;
-      c.name = name ?? conv;
-      c.lastMessage = lastMessage;
-      c.lastSeq = lastMessage.seq;
-      c.readSeq = readSeq;
-      c.unread = unread;
-      return c;
-    });
+    return this.list_.all({ uid, limit }).map((r) => conversationOf(r, uid));
   }
 
   /**

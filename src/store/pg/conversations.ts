@@ -5,7 +5,7 @@
 import { CgiError } from '../../errors.js';
 import type { Conversation, ConversationRef, ReadEvent, ReceiptEvent, RecalledEvent, SyncMessage } from '../api.js';
 import { ConversationChain, PREV } from '../chain.js';
-import { resolveConversation, type ResolvedConversation } from '../conversations.js';
+import { conversationOf, resolveConversation, type ResolvedConversation } from '../conversations.js';
 import { systemMessage, type MessageFacts } from '../message-rows.js';
 import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from '../message-view.js';
 import { msgIdOf, rowIdOf } from '../ids.js';
@@ -70,17 +70,7 @@ export class PgConversations {
         ORDER BY c.last_seq DESC`,
       [uid, limit],
     );
-    return rows.map((r) => {
-      const [conv, isGroup, readSeq, unread, name] = r.slice(13) as [string, boolean, number, number, string | null];
-      const lastMessage = toSyncMessage(r as unknown as EntryRow, uid, true);
-      const c = (isGroup ? { groupId: conv } : { peer: conv }) as Conversation;
-      c.name = name ?? conv;
-      c.lastMessage = lastMessage;
-      c.lastSeq = lastMessage.seq;
-      c.readSeq = readSeq;
-      c.unread = unread;
-      return c;
-    });
+    return rows.map((r) => conversationOf(r, uid));
   }
 
   /** conversations.ts's markRead: the owner's inbox head is locked first, so the row cannot move under it. */
