@@ -20,7 +20,7 @@ import type { Tx } from './group-commit.js';
 import { CgiError } from '../errors.js';
 import type { Conversation, ConversationRef, ReadEvent, ReceiptEvent } from './api.js';
 import type { Inbox } from './inbox.js';
-import { systemMessage, type MessageFacts, type MessageRows } from './message-rows.js';
+import { systemMessage, type MessageFacts, type MessageRows, type NewMessage } from './message-rows.js';
 import type { ConversationChain } from './chain.js';
 import type { ConversationRows, ConversationState } from './conversation-rows.js';
 import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
@@ -60,6 +60,17 @@ export function conversationOf(r: readonly unknown[], uid: string): Conversation
   c.readSeq = readSeq;
   c.unread = unread;
   return c;
+}
+
+/** The system message of a read position or receipt in a conversation (a 1:1 chat or a group), as both engines store it. */
+export function conversationEvent(
+  from: string,
+  ref: ResolvedConversation,
+  event: ReadEvent | ReceiptEvent,
+  senderSeq: number | null,
+  createdAt: number,
+): NewMessage {
+  return systemMessage({ from, to: ref.isGroup ? null : ref.conv, groupId: ref.isGroup ? ref.conv : null, event, senderSeq, createdAt });
 }
 
 /** Exactly one of `peer` and `groupId`, checked to exist. */
@@ -201,15 +212,6 @@ export class Conversations {
 
   private system(tx: Tx, from: string, ref: ResolvedConversation, event: ReadEvent | ReceiptEvent, senderSeq: number | null): MessageFacts {
     tx.countSent('system');
-    return this.messages.insert(
-      systemMessage({
-        from,
-        to: ref.isGroup ? null : ref.conv,
-        groupId: ref.isGroup ? ref.conv : null,
-        event,
-        senderSeq,
-        createdAt: tx.now,
-      }),
-    );
+    return this.messages.insert(conversationEvent(from, ref, event, senderSeq, tx.now));
   }
 }

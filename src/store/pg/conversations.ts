@@ -5,7 +5,7 @@
 import { CgiError } from '../../errors.js';
 import type { Conversation, ConversationRef, ReadEvent, ReceiptEvent, RecalledEvent, SyncMessage } from '../api.js';
 import { ConversationChain, PREV } from '../chain.js';
-import { conversationOf, resolveConversation, type ResolvedConversation } from '../conversations.js';
+import { conversationEvent, conversationOf, resolveConversation, type ResolvedConversation } from '../conversations.js';
 import { systemMessage, type MessageFacts } from '../message-rows.js';
 import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from '../message-view.js';
 import { msgIdOf, rowIdOf } from '../ids.js';
@@ -137,17 +137,7 @@ export class PgConversations {
   }
 
   private system(tx: PgTx, from: string, ref: ResolvedConversation, event: ReadEvent | ReceiptEvent, senderSeq: number | null) {
-    return this.messages.insert(
-      tx,
-      systemMessage({
-        from,
-        to: ref.isGroup ? null : ref.conv,
-        groupId: ref.isGroup ? ref.conv : null,
-        event,
-        senderSeq,
-        createdAt: tx.now,
-      }),
-    );
+    return this.messages.insert(tx, conversationEvent(from, ref, event, senderSeq, tx.now));
   }
 
   // history (history.ts)
