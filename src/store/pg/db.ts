@@ -15,15 +15,12 @@
 import pg from 'pg';
 import { CgiError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { ensureSchema, type Queryable } from './schema.js';
+import { ensureSchema, INBOX_CHANNEL, NOTIFY_CHUNK, type Queryable } from './schema.js';
 
-/** The NOTIFY channel of inbox wake-ups: its payload is a comma-separated list of uids whose inbox got an entry. */
-export const INBOX_CHANNEL = 'cgihost_inbox';
+export { INBOX_CHANNEL };
 /** The NOTIFY channel of session revocations (payload: the new sessions_epoch). */
 export const REVOKE_CHANNEL = 'cgihost_revoke';
 
-/** NOTIFY payloads must stay under 8000 bytes: uids are sent in chunks below this. */
-const NOTIFY_CHUNK = 7000;
 /** A transaction that hit a serialization failure or deadlock is tried this many times in all. */
 const TX_ATTEMPTS = 5;
 /** SQLSTATEs worth retrying the whole transaction for. */
@@ -73,7 +70,8 @@ export class PgDb {
       connectionString: opts.url,
       max: opts.max ?? 16,
       // Connections kept open when idle: a new one costs a server process, its caches and every function's plans
-      // (a send on a fresh connection took 15-50 ms, not 3), which an idle host's next send would pay.
+      // (a send's first batch on a fresh connection took 7-15 ms in PostgreSQL, not under 1), which an idle host's next
+      // send would pay.
       min: Math.min(POOL_MIN, opts.max ?? 16),
       idleTimeoutMillis: POOL_IDLE_MS,
       application_name: opts.applicationName ?? 'cgihost',

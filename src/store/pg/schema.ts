@@ -43,6 +43,11 @@
  */
 export const PG_SCHEMA_VERSION = 4;
 
+/** The NOTIFY channel of inbox wake-ups: its payload is a comma-separated list of uids whose inbox got an entry. */
+export const INBOX_CHANNEL = 'cgihost_inbox';
+/** NOTIFY payloads must stay under 8000 bytes: uids are sent in chunks below this (db.ts chunkUids, cgihost_send_batch). */
+export const NOTIFY_CHUNK = 7000;
+
 /** The key of the transaction-level advisory lock taken around schema work: concurrent starts (or copies) run it one at a time. */
 export const SCHEMA_LOCK_KEY = 0x63676968; // 'cgih'
 
@@ -317,8 +322,9 @@ ALTER TABLE throttle SET (fillfactor = 30);
  * The server-side functions (version 3 on; run again at every upgrade): the
  * write of a message to an inbox, and the common send (1:1, text). A send was
  * ~12 round trips, six of them while its two inboxes' head rows were locked,
- * and one commit (an fsync) each; now the sends waiting are one statement and one transaction
- * (cgihost_send_batch), and PL/pgSQL keeps its statements' plans. Errors are
+ * and one commit (an fsync) each; now the sends waiting are one statement and
+ * one transaction (cgihost_send_batch), and PL/pgSQL keeps its statements'
+ * plans. Errors are
  * raised with SQLSTATE CGH01, the error code as the message and its details
  * in DETAIL (messages.ts turns them into CgiErrors).
  *
@@ -333,9 +339,8 @@ ALTER TABLE throttle SET (fillfactor = 30);
  *   fsync), each in a savepoint of its own, answered row by row (status
  *   'error' with the code in `err`); every head it will take is locked first,
  *   in uid order; then one wake-up NOTIFY for the users of the sends stored
- *   (sent at commit; a payload under NOTIFY's 8000 bytes each, as
- *   db.ts's chunkUids makes them). messages.ts forms the batches from the
- *   sends waiting.
+ *   (sent at commit; payloads of at most NOTIFY_CHUNK, as db.ts's chunkUids
+ *   makes them). messages.ts forms the batches from the sends waiting.
  */
 const FUNCTIONS = `
 CREATE OR REPLACE FUNCTION cgihost_put_entry(p_uid text, p_conv text, p_is_group boolean, p_seq bigint, p_msg bigint,
@@ -490,14 +495,14 @@ BEGIN
     RETURN NEXT;
   END LOOP;
   FOR v_uid IN SELECT DISTINCT w FROM unnest(v_woken) AS w LOOP
-    IF length(v_payload) + length(v_uid) + 1 > 7000 THEN
-      PERFORM pg_notify('cgihost_inbox', v_payload);
+    IF length(v_payload) + length(v_uid) + 1 > ${NOTIFY_CHUNK} THEN
+      PERFORM pg_notify('${INBOX_CHANNEL}', v_payload);
       v_payload := '';
     END IF;
     v_payload := CASE WHEN v_payload = '' THEN v_uid ELSE v_payload || ',' || v_uid END;
   END LOOP;
   IF v_payload <> '' THEN
-    PERFORM pg_notify('cgihost_inbox', v_payload);
+    PERFORM pg_notify('${INBOX_CHANNEL}', v_payload);
   END IF;
 END
 $fn$;
