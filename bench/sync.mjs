@@ -6,6 +6,7 @@
 // is a few bytes, so the ratio shows what reading and encoding them costs.
 //   node bench/sync.mjs [--rounds 6] [--duration 3] [--warmup 3] [--connections 50]
 //                       [--messages 150] [--limit 100] [--threads 1] [--tool auto|wrk|autocannon]
+//                       [--config FILE]   (a host config, e.g. more workers for msgsync/sync)
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -25,6 +26,7 @@ const OPTIONS = {
   ...roundOptions(6),
   messages: { type: 'string', default: '150' },
   limit: { type: 'string', default: '100' },
+  config: { type: 'string' },
 };
 
 export async function main(argv = process.argv.slice(2)) {
@@ -42,7 +44,7 @@ export async function main(argv = process.argv.slice(2)) {
   const servers = {};
   try {
     servers.bare = await startBaseline();
-    servers.host = await startHost({ cgisDir: CGIS_DIR });
+    servers.host = await startHost({ cgisDir: CGIS_DIR, configFile: a.config });
     for (const side of sides)
       console.log(`${side}: ${servers[side].url} (pid ${servers[side].pid}, ready in ${fmtNum(servers[side].readyMs)} ms)`);
     const url = servers.host.url;

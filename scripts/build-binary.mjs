@@ -88,10 +88,10 @@ await Promise.all([
     define: { 'import.meta.url': '__cgihostMetaUrl' },
     banner: { js: 'var __cgihostMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   }),
-  // A CGI worker's ctx.kv reads (loaded from beside the worker bundle), with the addon from the cache dir.
+  // A CGI worker's ctx.kv and sync reads (loaded from beside the worker bundle), with the addon from the cache dir.
   build({
     ...common,
-    entryPoints: ['src/worker/kv-direct.ts'],
+    entryPoints: ['src/worker/sqlite-reads.ts'],
     outfile: join(stage, 'worker-sqlite.cjs'),
     format: 'cjs',
     define: { 'import.meta.url': '__cgihostMetaUrl' },

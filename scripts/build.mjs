@@ -130,14 +130,14 @@ await Promise.all([
     outdir: 'dist',
     outExtension: { '.js': '.cjs' },
   }),
-  // ctx.kv's reads on a worker's own read-only connection, loaded on its first read; better-sqlite3 stays in node_modules.
+  // ctx.kv's and sync's reads on a worker's own read-only connection, loaded on its first read; better-sqlite3 stays in node_modules.
   build({
     ...common,
     format: 'cjs',
     banner: undefined,
     sourcemap: false,
     packages: 'external',
-    entryPoints: { 'worker-sqlite': 'src/worker/kv-direct.ts' },
+    entryPoints: { 'worker-sqlite': 'src/worker/sqlite-reads.ts' },
     outdir: 'dist',
     outExtension: { '.js': '.cjs' },
   }),

@@ -115,8 +115,8 @@ export class Server {
       log,
       workerFile: paths.workerFile,
       connectStore: (owner) => store.connect(owner),
-      // SQLite: workers read ctx.kv from the file themselves; PostgreSQL: through the store thread.
-      kvReadFile: config.store.engine === 'sqlite' ? dbPath(config.dataDir) : undefined,
+      // SQLite: workers read ctx.kv and sync from the file themselves; PostgreSQL: through the store thread.
+      sqliteFile: config.store.engine === 'sqlite' ? dbPath(config.dataDir) : undefined,
       takeSpare: (maxHeapMb) => spares.take(maxHeapMb),
       onWorkerExit: (cgi, _version, reason) => monitor?.workerExited(cgi, reason),
       onAlert: (name, fields) => monitor?.alerts.raise(name, fields),

@@ -170,7 +170,7 @@ export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlat
         env: opts.env?.[group] ?? {},
         fetchAllow: opts.fetchAllow?.[group] ?? [],
         defaultTimeoutMs: opts.timeoutMs ?? 10_000,
-        kvReadFile: dbPath(dataDir),
+        sqliteFile: dbPath(dataDir),
       },
       maxHeapMb: 256,
       heartbeatMs: 1_000,

@@ -39,8 +39,8 @@ export interface SlotEnv {
   workerFile: string;
   /** A port to the store thread bound to the unit's group (its kv space). */
   connectStore(owner: PortOwner): MessagePort;
-  /** The store's SQLite file: workers read ctx.kv on a read-only connection of their own. */
-  kvReadFile?: string;
+  /** The store's SQLite file: workers read ctx.kv and inboxes (sync) on a read-only connection of their own. */
+  sqliteFile?: string;
   takeSpare?(maxHeapMb: number): BootedThread | undefined;
   onWorkerExit(cgi: string, version: string, reason: ExitReason): void;
   onAlert(name: string, fields: Record<string, unknown>): void;
@@ -257,7 +257,7 @@ export class Slot {
         fetchAllow: config.cgiGroups[group]?.fetchAllow ?? [],
         timeoutMs: config.cgis[this.name]?.timeoutMs,
         defaultTimeoutMs: config.cgiDefaults.timeoutMs,
-        kvReadFile: this.env.kvReadFile,
+        sqliteFile: this.env.sqliteFile,
       },
       maxHeapMb: limits.maxHeapMb,
       heartbeatMs: config.faults.heartbeatMs,

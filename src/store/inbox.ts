@@ -13,9 +13,9 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Journal, Tx } from './group-commit.js';
 import type { InboxTable } from './engine.js';
-import type { SyncMessage, SyncResult } from './api.js';
+import type { SyncResult } from './api.js';
 import type { MessageFacts } from './message-rows.js';
-import { ENTRY_COLUMNS, toSyncMessage, type EntryRow } from './message-view.js';
+import { InboxReads } from './inbox-reads.js';
 
 /** Past this many cached users the cache is dropped between transactions (it reloads lazily). */
 const MAX_CACHED_SEQS = 200_000;
@@ -37,9 +37,8 @@ export class Inbox implements Journal, InboxTable {
   private readonly lastSeq = new Map<string, number>();
   /** Undo log of lastSeq: uid, previous value (undefined: was not cached). */
   private undo: Array<[string, number | undefined]> = [];
-  private readonly maxSeq: Statement<[string], number>;
+  private readonly reads: InboxReads;
   private readonly insert: Statement<[string, number, number, number | null]>;
-  private readonly range: Statement<[string, number, number], EntryRow>;
   private readonly holdersOf: Statement<[number], { uid: string; seq: number }>;
 
   constructor(
@@ -48,17 +47,8 @@ export class Inbox implements Journal, InboxTable {
     private readonly watched: (uid: string) => boolean,
     private readonly listener: EntryListener,
   ) {
-    this.maxSeq = db.prepare<[string], number>('SELECT COALESCE(MAX(seq), 0) FROM inbox WHERE uid = ?').pluck();
+    this.reads = new InboxReads(db);
     this.insert = db.prepare('INSERT INTO inbox (uid, seq, msg_id, prev) VALUES (?, ?, ?, ?)');
-    // One range scan of the user's inbox plus a primary-key lookup per entry.
-    this.range = db
-      .prepare<[string, number, number], EntryRow>(
-        `SELECT i.seq, ${ENTRY_COLUMNS}
-           FROM inbox i JOIN messages m ON m.id = i.msg_id
-          WHERE i.uid = ? AND i.seq > ?
-          ORDER BY i.seq LIMIT ?`,
-      )
-      .raw();
     this.holdersOf = db.prepare('SELECT uid, seq FROM inbox WHERE msg_id = ?');
   }
 
@@ -76,7 +66,7 @@ export class Inbox implements Journal, InboxTable {
    */
   reserve(uid: string): number {
     const prev = this.lastSeq.get(uid);
-    const seq = (prev ?? this.maxSeq.get(uid)!) + 1;
+    const seq = (prev ?? this.reads.lastSeq(uid)) + 1;
     this.undo.push([uid, prev]);
     this.lastSeq.set(uid, seq);
     return seq;
@@ -91,16 +81,12 @@ export class Inbox implements Journal, InboxTable {
 
   /** The last committed seq of `uid`'s inbox (0 when empty): read between transactions, never mid-batch. */
   lastCommittedSeq(uid: string): number {
-    return this.maxSeq.get(uid)!;
+    return this.reads.lastSeq(uid);
   }
 
   /** Entries of `uid` after `syncKey`, at most `limit`. */
   read(uid: string, syncKey: number, limit: number): SyncResult {
-    const rows = this.range.all(uid, syncKey, limit + 1);
-    const continueFlag = rows.length > limit;
-    if (continueFlag) rows.pop();
-    const messages: SyncMessage[] = rows.map((r) => toSyncMessage(r, uid));
-    return { messages, syncKey: rows.length > 0 ? rows[rows.length - 1]![0] : syncKey, continueFlag };
+    return this.reads.read(uid, syncKey, limit);
   }
 
   /** Every inbox holding message `msgRowId`, with the entry's seq. */

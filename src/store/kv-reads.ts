@@ -1,7 +1,7 @@
 /**
  * The reads of ctx.kv on SQLite: one key, many keys, a range. The store
  * thread runs them on its connection, and a worker may run them on a
- * read-only connection of its own (src/worker/kv-direct.ts): a committed
+ * read-only connection of its own (src/worker/sqlite-reads.ts): a committed
  * write is in the database file before the writer is answered, so a read
  * that follows it — from any thread — sees it.
  */

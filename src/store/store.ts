@@ -30,7 +30,7 @@ import { ConversationChain } from './chain.js';
 import { DEFAULT_RECALL_WINDOW_MS, Recall } from './recall.js';
 import { MAX_SEARCH_LIMIT, Search } from './search.js';
 import { SearchIndexer } from './search-indexer.js';
-import { invalid } from './validate.js';
+import { clampInt, invalid, syncBounds } from './validate.js';
 import { isStorageFailure, storeUnavailable } from './disk-full.js';
 import { createLogger, type Logger } from '../log.js';
 import { DEFAULT_GROUPS_MAX_MEMBERS, mediaDirOf, resolveQueueOptions, type StoreOptions } from './options.js';
@@ -46,9 +46,6 @@ export interface CallContext {
   /** Set by a sync that was held: milliseconds spent waiting for an entry (not service time: see the monitor). */
   heldMs?: number;
 }
-
-const MAX_SYNC_LIMIT = 500;
-const MAX_SYNC_TIMEOUT_MS = 30_000;
 
 export class Store implements StoreEngine {
   private readonly db: Db;
@@ -239,10 +236,7 @@ export class Store implements StoreEngine {
 
   /** Entries after syncKey; with timeoutMs > 0 and none waiting, held until one is committed. */
   async sync(a: SyncArgs, ctx: CallContext = {}): Promise<SyncResult> {
-    if (typeof a.uid !== 'string') invalid('uid is required');
-    if (!Number.isSafeInteger(a.syncKey) || a.syncKey < 0) invalid('syncKey must be a non-negative integer');
-    const limit = clampInt(a.limit, 1, MAX_SYNC_LIMIT, 100);
-    const timeoutMs = clampInt(a.timeoutMs, 0, MAX_SYNC_TIMEOUT_MS, 0);
+    const { limit, timeoutMs } = syncBounds(a);
     const r = this.inbox.read(a.uid, a.syncKey, limit);
     if (r.messages.length > 0) return r;
     // A key past the end (a client ahead of a restored backup) would wait for seqs it already holds, and
@@ -456,10 +450,4 @@ export class Store implements StoreEngine {
 
 function loginArgs(a: { username: unknown; ip: unknown }): void {
   if (typeof a?.username !== 'string' || typeof a.ip !== 'string') invalid('username and ip are required');
-}
-
-function clampInt(v: unknown, min: number, max: number, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v)) invalid('expected a number');
-  return Math.min(max, Math.max(min, Math.trunc(v)));
 }

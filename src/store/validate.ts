@@ -31,3 +31,23 @@ export function codePointsAtMost(s: string, max: number): boolean {
 export function isIntIn(v: unknown, min: number, max: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 }
+
+/** A page size or time bound: undefined gives the default, a non-number is refused, the rest is clamped into [min, max]. */
+export function clampInt(v: unknown, min: number, max: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v)) invalid('expected a number');
+  return Math.min(max, Math.max(min, Math.trunc(v)));
+}
+
+export const MAX_SYNC_LIMIT = 500;
+export const MAX_SYNC_TIMEOUT_MS = 30_000;
+
+/** A sync's arguments checked (every engine's, and a worker's own read): its page size and hold time. */
+export function syncBounds(a: { uid: unknown; syncKey: unknown; limit?: unknown; timeoutMs?: unknown }): {
+  limit: number;
+  timeoutMs: number;
+} {
+  if (typeof a?.uid !== 'string') invalid('uid is required');
+  if (!Number.isSafeInteger(a.syncKey) || (a.syncKey as number) < 0) invalid('syncKey must be a non-negative integer');
+  return { limit: clampInt(a.limit, 1, MAX_SYNC_LIMIT, 100), timeoutMs: clampInt(a.timeoutMs, 0, MAX_SYNC_TIMEOUT_MS, 0) };
+}

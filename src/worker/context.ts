@@ -36,7 +36,7 @@ class BaseContext implements UnitContext {
   }
 
   get store(): StoreClient {
-    return (this.storeClient ??= this.rt.store.clientFor(this.requestId, (ms) => (this.heldMs += ms)));
+    return (this.storeClient ??= this.rt.storeFor(this.requestId, (ms) => (this.heldMs += ms)));
   }
 
   /** The client's address for log lines: a request's; jobs and runs have none. */

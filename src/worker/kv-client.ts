@@ -20,7 +20,7 @@ import { toJsonText } from './json-value.js';
 import { compareBytes, decodeKey, encodeKey, encodePrefix, invalidKey, justAfter, KEY_SPACE_END, prefixRange } from './kv-keys.js';
 import type { StoreRpc } from './store-client.js';
 
-/** Where reads go: the worker's own read-only connection when it has one (kv-direct.ts), else the store thread. */
+/** Where reads go: the worker's own read-only connection when it has one (sqlite-reads.ts), else the store thread. */
 export interface KvReadPath {
   get(a: { keys: Uint8Array[] }): Promise<Array<StoredEntry | null>> | Array<StoredEntry | null>;
   list(a: KvListArgs): Promise<StoredEntry[]> | StoredEntry[];

@@ -30,8 +30,8 @@ export interface LoadSpec {
   timeoutMs?: number;
   /** The host's default (cgiDefaults.timeoutMs). */
   defaultTimeoutMs: number;
-  /** The store's SQLite file, for ctx.kv's reads on the worker's own read-only connection (absent: reads go to the store thread). */
-  kvReadFile?: string;
+  /** The store's SQLite file, for ctx.kv's reads and sync's on the worker's own read-only connection (absent: they go to the store thread). */
+  sqliteFile?: string;
 }
 
 export interface WorkerData {

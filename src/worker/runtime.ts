@@ -10,8 +10,11 @@ import type { Kv } from '../sdk/kv.js';
 import type { GuardedFetch } from './fetch/client.js';
 import { createKv, createQueue, storeReads, type KvReadPath } from './kv-client.js';
 import type { Outbox } from '../ports/outbox.js';
+import type { StoreClient, SyncArgs, SyncResult } from '../store/api.js';
+import { syncBounds } from '../store/validate.js';
 import type { LoadSpec, WorkerToHost } from './protocol.js';
-import { StoreRpc } from './store-client.js';
+import type { SqliteReads } from './sqlite-reads.js';
+import { StoreRpc, type LocalOps } from './store-client.js';
 import { Tally } from './tally.js';
 
 export class Runtime {
@@ -21,14 +24,17 @@ export class Runtime {
   readonly metrics: Tally;
   readonly env: Readonly<Record<string, string>>;
   private guarded?: GuardedFetch;
-  private reads?: KvReadPath;
+  private kvReads?: KvReadPath;
+  /** The worker's read-only connection: undefined until first needed, null where there is none. */
+  private sqlite?: SqliteReads | null;
+  private readonly localOps: LocalOps = { sync: (a, remote) => this.sync(a as SyncArgs, remote) };
 
   constructor(
     readonly spec: LoadSpec,
     private readonly outbox: Outbox<WorkerToHost>,
   ) {
     this.store = new StoreRpc(spec.storePort);
-    this.kv = createKv(this.store, () => (this.reads ??= this.openReads()));
+    this.kv = createKv(this.store, () => (this.kvReads ??= this.openKvReads()));
     this.queue = createQueue(this.store);
     this.metrics = new Tally((m) => this.post(m));
     this.env = Object.freeze({ ...spec.env });
@@ -53,27 +59,53 @@ export class Runtime {
     };
   }
 
+  /** ctx.store for one request, job or run: calls carry its id (a held sync ends with it); `onHeld` hears how long one was held. */
+  storeFor(requestId: string, onHeld?: (ms: number) => void): StoreClient {
+    return this.store.clientFor(requestId, onHeld, this.localOps);
+  }
+
   /**
-   * ctx.kv's reads on a read-only connection of this worker's own (loaded on
-   * the first read, from dist/worker-sqlite.cjs), when the host named the
-   * store's file; else, or if it cannot be opened, through the store thread.
+   * A sync with entries to answer is read here, on the worker's own
+   * connection; one with none (to be held, or a key past the end) goes to the
+   * store thread, which holds it, answers SYNC_KEY_AHEAD, or reads again.
    */
-  private openReads(): KvReadPath {
-    const viaStore = storeReads(this.store);
-    if (!this.spec.kvReadFile) return viaStore;
+  private async sync(a: SyncArgs, remote: (a: unknown) => Promise<unknown>): Promise<SyncResult> {
+    const inbox = this.openSqlite()?.inbox;
+    if (!inbox) return remote(a) as Promise<SyncResult>;
+    // A bad argument is a CgiError 400 thrown in the unit, as from the store thread.
+    const { limit } = syncBounds(a);
+    const r = inbox.read(a.uid, a.syncKey, limit);
+    return r.messages.length > 0 ? r : (remote(a) as Promise<SyncResult>);
+  }
+
+  /** ctx.kv's reads on the worker's own connection, else through the store thread. */
+  private openKvReads(): KvReadPath {
+    const kv = this.openSqlite()?.kv;
+    if (!kv) return storeReads(this.store);
+    const group = this.spec.group;
+    // A bad argument is a CgiError 400 thrown in the unit, as from the store thread.
+    return {
+      get: (a) => kv.get(group, a, Date.now()),
+      list: (a) => kv.list(group, a, Date.now()),
+    };
+  }
+
+  /**
+   * A read-only connection of this worker's own (loaded on the first read,
+   * from dist/worker-sqlite.cjs), when the host named the store's file; null
+   * without one, or if it cannot be opened (reads then go through the store thread).
+   */
+  private openSqlite(): SqliteReads | null {
+    if (this.sqlite !== undefined) return this.sqlite;
+    this.sqlite = null;
+    if (!this.spec.sqliteFile) return null;
     try {
-      const { openKvReads } = require(join(__dirname, 'worker-sqlite.cjs')) as typeof import('./kv-direct.js');
-      const local = openKvReads(this.spec.kvReadFile);
-      const group = this.spec.group;
-      // A bad argument is a CgiError 400 thrown in the unit, as from the store thread.
-      return {
-        get: (a) => local.get(group, a, Date.now()),
-        list: (a) => local.list(group, a, Date.now()),
-      };
+      const { openSqliteReads } = require(join(__dirname, 'worker-sqlite.cjs')) as typeof import('./sqlite-reads.js');
+      this.sqlite = openSqliteReads(this.spec.sqliteFile);
     } catch (e) {
-      this.post({ t: 'log', level: 'warn', msg: 'ctx.kv reads go through the store thread', fields: { error: (e as Error).message } });
-      return viaStore;
+      this.post({ t: 'log', level: 'warn', msg: 'reads go through the store thread', fields: { error: (e as Error).message } });
     }
+    return this.sqlite;
   }
 
   private loadFetch(): GuardedFetch {

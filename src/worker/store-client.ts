@@ -11,6 +11,13 @@ import type { StoreRequest, StoreResponse } from '../store/protocol.js';
 import type { Subscription, ToConsumer } from '../store/queue/consumers.js';
 import { Outbox } from '../ports/outbox.js';
 
+/**
+ * Store operations a worker answers itself where it can (runtime.ts: sync's
+ * reads on its own SQLite connection); `remote` makes the call through the
+ * store thread.
+ */
+export type LocalOps = Partial<Record<StoreOp, (args: unknown, remote: (args: unknown) => Promise<unknown>) => Promise<unknown>>>;
+
 interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
@@ -51,14 +58,16 @@ export class StoreRpc {
 
   /**
    * A client whose calls carry this request's id, so the store can end them when the request goes away;
-   * `onHeld` hears how long a call was held as a long-poll.
+   * `onHeld` hears how long a call was held as a long-poll; `local` answers some operations in the worker.
    */
-  clientFor(requestId: string, onHeld?: (ms: number) => void): StoreClient {
+  clientFor(requestId: string, onHeld?: (ms: number) => void, local: LocalOps = {}): StoreClient {
     return new Proxy({} as StoreClient, {
-      get: (_t, op: string | symbol) =>
-        typeof op === 'string' && op !== 'then'
-          ? (args: unknown) => this.call({ t: 'call', id: 0, op: op as StoreOp, args, requestId }, onHeld)
-          : undefined,
+      get: (_t, op: string | symbol) => {
+        if (typeof op !== 'string' || op === 'then') return undefined;
+        const remote = (args: unknown) => this.call({ t: 'call', id: 0, op: op as StoreOp, args, requestId }, onHeld);
+        const here = Object.hasOwn(local, op) ? local[op as StoreOp] : undefined;
+        return here ? (args: unknown) => here(args, remote) : remote;
+      },
     });
   }
 

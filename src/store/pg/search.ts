@@ -30,7 +30,7 @@ import type { ConversationRef, SyncMessage } from '../api.js';
 import { resolveConversation, type ResolvedConversation } from '../conversations.js';
 import { toSyncMessage, type EntryRow } from '../message-view.js';
 import { MAX_QUERY_CODE_POINTS, MAX_SEARCH_LIMIT } from '../search.js';
-import { codePointsAtMost, invalid, isIntIn } from '../validate.js';
+import { clampInt, codePointsAtMost, invalid, isIntIn } from '../validate.js';
 import type { PgDb } from './db.js';
 import { userExists } from './lookups.js';
 
@@ -136,11 +136,4 @@ function toEntry(r: Row): EntryRow {
     r.created_at,
     r.recalled_at,
   ];
-}
-
-/** Store's clamp of a page size (store.ts clampInt): undefined gives the default, a non-number is refused. */
-function clampInt(v: unknown, min: number, max: number, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v)) invalid('expected a number');
-  return Math.min(max, Math.max(min, Math.trunc(v)));
 }

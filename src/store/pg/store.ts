@@ -31,7 +31,7 @@ import type { TopicCounts } from '../queue/consumers.js';
 import { FANOUT, type MessageFanoutJob } from '../queue/fanout.js';
 import { TOPICS } from '../queue/jobs.js';
 import type { CallContext } from '../store.js';
-import { invalid } from '../validate.js';
+import { clampInt, invalid, syncBounds } from '../validate.js';
 import { PgDb, type PgTx } from './db.js';
 import type { Queryable } from './schema.js';
 import type { PgFanoutPart, PgInboxPart, PgMessagesPart, WakeBus, WebhookSink } from './parts.js';
@@ -45,8 +45,6 @@ import { PgFanout } from './fanout.js';
 import { PgSyncWaiters } from './sync-waiters.js';
 import { PgWakeBus } from './wake-bus.js';
 
-const MAX_SYNC_LIMIT = 500;
-const MAX_SYNC_TIMEOUT_MS = 30_000;
 /** Held syncs are read again at least this often (a lost NOTIFY), and the sessions epoch and queue figures are refreshed. */
 const RECHECK_MS = 1_000;
 
@@ -371,10 +369,7 @@ export class PgStore implements StoreEngine {
 
   /** Entries after syncKey; with timeoutMs > 0 and none waiting, held until one is committed (on any host). */
   async sync(a: SyncArgs, ctx: CallContext = {}): Promise<SyncResult> {
-    if (typeof a.uid !== 'string') invalid('uid is required');
-    if (!Number.isSafeInteger(a.syncKey) || a.syncKey < 0) invalid('syncKey must be a non-negative integer');
-    const limit = clampInt(a.limit, 1, MAX_SYNC_LIMIT, 100);
-    const timeoutMs = clampInt(a.timeoutMs, 0, MAX_SYNC_TIMEOUT_MS, 0);
+    const { limit, timeoutMs } = syncBounds(a);
     if (timeoutMs === 0 || !this.holding) return this.readOnce(a.uid, a.syncKey, limit);
     const requestId = ctx.requestId ?? `store-internal-${++this.internalRequests}`;
     const heldAt = performance.now();
@@ -680,10 +675,4 @@ async function currentEpoch(tx: PgTx): Promise<number> {
 
 function loginArgs(a: { username: unknown; ip: unknown }): void {
   if (typeof a?.username !== 'string' || typeof a.ip !== 'string') invalid('username and ip are required');
-}
-
-function clampInt(v: unknown, min: number, max: number, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v)) invalid('expected a number');
-  return Math.min(max, Math.max(min, Math.trunc(v)));
 }
