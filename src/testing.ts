@@ -171,6 +171,7 @@ export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlat
         fetchAllow: opts.fetchAllow?.[group] ?? [],
         defaultTimeoutMs: opts.timeoutMs ?? 10_000,
         sqliteFile: dbPath(dataDir),
+        recalls: store.recalls,
       },
       maxHeapMb: 256,
       heartbeatMs: 1_000,

@@ -41,6 +41,8 @@ export interface SlotEnv {
   connectStore(owner: PortOwner): MessagePort;
   /** The store's SQLite file: workers read ctx.kv and inboxes (sync) on a read-only connection of their own. */
   sqliteFile?: string;
+  /** The store's count of committed recalls, for the workers' cached message rows. */
+  recalls?: Int32Array;
   takeSpare?(maxHeapMb: number): BootedThread | undefined;
   onWorkerExit(cgi: string, version: string, reason: ExitReason): void;
   onAlert(name: string, fields: Record<string, unknown>): void;
@@ -258,6 +260,7 @@ export class Slot {
         timeoutMs: config.cgis[this.name]?.timeoutMs,
         defaultTimeoutMs: config.cgiDefaults.timeoutMs,
         sqliteFile: this.env.sqliteFile,
+        recalls: this.env.recalls,
       },
       maxHeapMb: limits.maxHeapMb,
       heartbeatMs: config.faults.heartbeatMs,

@@ -12,6 +12,7 @@ import type { PortOwner } from './platform-api.js';
 import type { StoreOptions } from './options.js';
 import type { StoreThreadOptions } from './thread.js';
 import { revocationCounter, TokenReader } from './token-reader.js';
+import { sharedCounter } from '../ports/shared-counter.js';
 import { PgTokenLookup } from './pg/token-lookup.js';
 import type { TokenLookup } from './engine.js';
 import { mediaDirOf } from './options.js';
@@ -50,6 +51,8 @@ export class StoreHost implements StoreAdmin {
   private readonly exited: Promise<void>;
 
   private dataDir = '';
+  /** Bumped by the store thread after each committed recall: CGI workers reading sync themselves drop their cached message rows. */
+  recalls = sharedCounter();
   private mediaDir = '';
   private engine: 'sqlite' | 'postgres' = 'sqlite';
   private backupThreadFile?: string;
@@ -82,8 +85,10 @@ export class StoreHost implements StoreAdmin {
   static async start(opts: StoreHostOptions): Promise<StoreHost> {
     const { threadFile, backupThreadFile, log = createLogger({ level: 'info', format: 'json' }), onExit, ...rest } = opts;
     const revocations = revocationCounter();
+    const recalls = sharedCounter();
     const workerData: StoreThreadOptions = {
       revocations,
+      recalls,
       dataDir: rest.dataDir,
       mediaDir: mediaDirOf(rest),
       engine: rest.engine ?? 'sqlite',
@@ -101,6 +106,7 @@ export class StoreHost implements StoreAdmin {
     const thread = new Worker(threadFile, { workerData, name: 'cgihost-store', resourceLimits: { maxYoungGenerationSizeMb: 64 } });
     const host = new StoreHost(thread, log, onExit);
     host.dataDir = rest.dataDir;
+    host.recalls = recalls;
     host.mediaDir = mediaDirOf(rest);
     host.engine = rest.engine ?? 'sqlite';
     host.backupThreadFile = backupThreadFile;

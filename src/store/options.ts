@@ -78,6 +78,8 @@ export interface StoreOptions {
   log?: Logger;
   /** Over a SharedArrayBuffer: bumped after each committed session revocation (see TokenReader). */
   revocations?: Int32Array;
+  /** Over a SharedArrayBuffer: bumped after each committed recall (the message rows CGI workers cache for sync: InboxReads). */
+  recalls?: Int32Array;
 }
 
 /** The media folder of a store: `mediaDir`, or `<dataDir>/media`. */

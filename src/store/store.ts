@@ -75,6 +75,7 @@ export class Store implements StoreEngine {
   readonly platform: Platform;
   private readonly sent = new Map<string, number>();
   private readonly revocations?: Int32Array;
+  private readonly recallCount?: Int32Array;
   private entriesWritten = 0;
   private internalRequests = 0;
   /** False once the host began to stop: syncs answer at once instead of holding. */
@@ -88,6 +89,7 @@ export class Store implements StoreEngine {
   private constructor(opts: StoreOptions) {
     this.log = opts.log ?? createLogger({ level: 'info', format: 'json' });
     this.revocations = opts.revocations;
+    this.recallCount = opts.recalls;
     const queue = resolveQueueOptions(opts.queue);
     const db = (this.db = openDatabase(opts.dataDir, { synchronous: opts.synchronous }));
     const messaging = opts.messaging ?? {};
@@ -320,8 +322,11 @@ export class Store implements StoreEngine {
       invalid('beforeSeq must be a positive integer');
     return this.history.page(a.uid, conv, a.beforeSeq, clampInt(a.limit, 1, MAX_HISTORY_LIMIT, 50));
   }
-  recallMessage(a: { uid: string; msgId: string }) {
-    return this.commit.write((tx) => this.recalls.recall(tx, a));
+  /** Answered after the commit and after workers' cached message rows are told (InboxReads). */
+  async recallMessage(a: { uid: string; msgId: string }) {
+    const r = await this.commit.write((tx) => this.recalls.recall(tx, a));
+    if (this.recallCount) Atomics.add(this.recallCount, 0, 1);
+    return r;
   }
   async searchMessages(a: ConversationRef & { uid: string; query: string; limit: number }) {
     if (typeof a.uid !== 'string') invalid('uid is required');

@@ -14,6 +14,7 @@ import type { Statement } from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { openReadOnly, type Db } from './db.js';
 import type { TokenLookup } from './engine.js';
+import { sharedCounter } from '../ports/shared-counter.js';
 
 export interface TokenIdentity {
   uid: string;
@@ -23,10 +24,8 @@ export interface TokenIdentity {
 /** Sessions kept at most; past it the cache starts again empty (a few tens of MB at worst). */
 const MAX_CACHED = 100_000;
 
-/** One Int32 slot: how many session revocations have committed. Shared by the store thread and the reader. */
-export function revocationCounter(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4));
-}
+/** How many session revocations have committed: a sharedCounter of the store thread and the reader. */
+export const revocationCounter = sharedCounter;
 
 export class TokenReader implements TokenLookup {
   private readonly db: Db;

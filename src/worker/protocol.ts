@@ -32,6 +32,8 @@ export interface LoadSpec {
   defaultTimeoutMs: number;
   /** The store's SQLite file, for ctx.kv's reads and sync's on the worker's own read-only connection (absent: they go to the store thread). */
   sqliteFile?: string;
+  /** The store's count of committed recalls (a sharedCounter): the worker's sync drops its cached message rows when it moves. */
+  recalls?: Int32Array;
 }
 
 export interface WorkerData {

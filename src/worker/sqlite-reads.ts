@@ -14,10 +14,11 @@ export interface SqliteReads {
   inbox: InboxReads;
 }
 
-export function openSqliteReads(dbFile: string): SqliteReads {
+/** `recalls`: the store's count of committed recalls; with it, the inbox reader caches message rows (InboxReads). */
+export function openSqliteReads(dbFile: string, recalls?: Int32Array): SqliteReads {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
   // A small page cache per worker: the store thread's holds the hot pages too, and the OS the rest.
   db.pragma('cache_size = -4096');
-  return { kv: new KvReads(db), inbox: new InboxReads(db) };
+  return { kv: new KvReads(db), inbox: new InboxReads(db, recalls) };
 }

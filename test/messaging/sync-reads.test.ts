@@ -66,6 +66,7 @@ beforeAll(async () => {
       fetchAllow: [],
       defaultTimeoutMs: 10_000,
       sqliteFile: dbPath(dir),
+      recalls: store.recalls,
     },
     maxHeapMb: 128,
     heartbeatMs: 1_000,
@@ -107,6 +108,33 @@ describe('sync in the CGI worker', () => {
     const after = await sync(b, { syncKey: 4, limit: 100 });
     expect(after.body.messages[0]).toMatchObject({ seq: 5, recalled: true });
     expect(after.body.messages[0].content).toBeUndefined();
+    expect(crossed).toEqual([]);
+  });
+
+  it('keeps message rows read by one inbox for the next, each entry with its own seq and what its owner may see', async () => {
+    const { uid: c } = await direct.createUser({ username: `src${Date.now()}`, passwordHash: 'x' });
+    const { uid: d } = await direct.createUser({ username: `srd${Date.now()}`, passwordHash: 'x' });
+    // d's inbox starts with one entry of its own, so the two inboxes' seqs of the same messages differ.
+    await direct.sendMessage({ from: d, to: c, type: 'text', content: 'first', clientMsgId: `d${seq}` });
+    for (let i = 0; i < 12; i++) await direct.sendMessage({ from: c, to: d, type: 'text', content: `n${i}`, clientMsgId: `n${seq}-${i}` });
+    crossed.length = 0;
+    // The sender's read (12 new rows: one joined read), then the recipient's (all rows cached), then a page of each again.
+    const mine = await sync(c, { syncKey: 1, limit: 100 });
+    const theirs = await sync(d, { syncKey: 1, limit: 100 });
+    expect(mine.body.messages.map((m: { seq: number }) => m.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 2));
+    expect(theirs.body.messages.map((m: { seq: number }) => m.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 2));
+    expect(mine.body.messages.every((m: { clientMsgId?: string }) => typeof m.clientMsgId === 'string')).toBe(true);
+    expect(theirs.body.messages.some((m: { clientMsgId?: string }) => m.clientMsgId !== undefined)).toBe(false);
+    expect(theirs.body.messages.map((m: { content: string }) => m.content)).toEqual(Array.from({ length: 12 }, (_, i) => `n${i}`));
+    const again = await sync(d, { syncKey: 0, limit: 3 });
+    expect(again.body).toMatchObject({ syncKey: 3, continueFlag: true });
+    expect(again.body.messages.map((m: { seq: number; content: string }) => [m.seq, m.content])).toEqual([
+      [1, 'first'],
+      [2, 'n0'],
+      [3, 'n1'],
+    ]);
+    // The same answers as the store thread's own read.
+    expect(theirs.body).toEqual(await direct.sync({ uid: d, syncKey: 1, limit: 100, timeoutMs: 0 }));
     expect(crossed).toEqual([]);
   });
 
