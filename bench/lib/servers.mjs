@@ -65,9 +65,10 @@ export function startHost({
   const nodeArgs = [...(process.env.BENCH_HOST_NODE_ARGS ?? '').split(' ').filter(Boolean), ...ownNodeArgs];
   const args = [...nodeArgs, cli, 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--cgis-dir', cgisDir];
   // A benchmark measures throughput, not the abuse limits: its few senders send far more than limits.sendPerMinute (600)
-  // allows. The config file given (if any) is copied with that limit switched off, unless it sets one itself.
+  // allows, and its clients (all on 127.0.0.1) hold more than limits.connectionsPerAddress (256) connections (fanout's
+  // 500 long-polls). The config file given (if any) is copied with both switched off, unless it sets them itself.
   const config = configFile ? JSON.parse(readFileSync(configFile, 'utf8')) : {};
-  config.limits = { sendPerMinute: 0, ...config.limits };
+  config.limits = { sendPerMinute: 0, connectionsPerAddress: 0, ...config.limits };
   // Beside the original: relative paths in a config file are relative to the file.
   const benchConfig = join(configFile ? dirname(configFile) : tmpdir(), `.cgihost-bench-${process.pid}-${++configs}.config.json`);
   writeFileSync(benchConfig, JSON.stringify(config));
