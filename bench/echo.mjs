@@ -6,12 +6,14 @@
 // host/hop >= 0.7 in req/s.
 // --alt-config FILE adds an "alt" side, the host again with another config, in
 // the same alternating rounds, and prints alt/host per round (an A/B of a
-// setting, e.g. {"log":{"access":false}}; result in echo-ab.json).
+// setting, e.g. {"log":{"access":false}}; result in echo-ab.json). --alt-cli
+// FILE makes the alt side another build's dist/cli.js (an A/B of a change:
+// copy dist/ aside before rebuilding), with --alt-config or the same config.
 // Rounds are short and many because this machine's speed drifts in spells of
 // several seconds: a host round and a bare round back to back see the same spell.
 //   node bench/echo.mjs [--rounds 8] [--duration 3] [--warmup 3] [--connections 50]
 //                       [--threads 1] [--tool auto|wrk|autocannon] [--metrics on|off]
-//                       [--config FILE] [--only all|bare,hop,host] [--alt-config FILE]
+//                       [--config FILE] [--only all|bare,hop,host] [--alt-config FILE] [--alt-cli FILE]
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +38,7 @@ const OPTIONS = {
   config: { type: 'string' },
   only: { type: 'string', default: 'all' },
   'alt-config': { type: 'string' },
+  'alt-cli': { type: 'string' },
 };
 
 export async function main(argv = process.argv.slice(2)) {
@@ -45,7 +48,7 @@ export async function main(argv = process.argv.slice(2)) {
   const only = a.only === 'all' ? SIDES : a.only === 'both' ? ['bare', 'host'] : a.only.split(',');
   const sides = SIDES.filter((s) => only.includes(s));
   if (!sides.length || only.some((s) => !SIDES.includes(s))) throw new Error('--only is all, both, or a list of bare,hop,host');
-  if (a['alt-config']) sides.push('alt');
+  if (a['alt-config'] || a['alt-cli']) sides.push('alt');
   if (a.metrics !== 'on' && a.metrics !== 'off') throw new Error('--metrics is on or off');
 
   // --metrics off is passed through to the host as a config file.
@@ -72,7 +75,9 @@ export async function main(argv = process.argv.slice(2)) {
           ? await startBaseline()
           : side === 'hop'
             ? await startHop()
-            : await startHost({ cgisDir: CGIS_DIR, configFile: side === 'alt' ? a['alt-config'] : configFile });
+            : side === 'alt'
+              ? await startHost({ cgisDir: CGIS_DIR, configFile: a['alt-config'] ?? configFile, cli: a['alt-cli'] })
+              : await startHost({ cgisDir: CGIS_DIR, configFile });
       console.log(`${side}: ${servers[side].url} (pid ${servers[side].pid}, ready in ${fmtNum(servers[side].readyMs)} ms)`);
     }
     const sanity = {};
@@ -117,6 +122,7 @@ function report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, r
       metrics: a.metrics,
       configFile: a.config ?? null,
       altConfigFile: a['alt-config'] ?? null,
+      altCli: a['alt-cli'] ?? null,
       only: a.only,
     },
     sanity,

@@ -41,6 +41,35 @@ function batchedStdout(): (line: string) => void {
   };
 }
 
+/** The current time as ISO 8601, made once per millisecond (a busy host logs a line per request). */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoCache.ms) {
+    isoCache.ms = now;
+    isoCache.text = new Date(now).toISOString();
+  }
+  return isoCache.text;
+}
+const isoCache = { ms: 0, text: '' };
+
+/**
+ * One JSON record: `{"time", "level", "msg", ...fields}`. Plain fields (the
+ * usual case) are serialised on their own and spliced in, which gives the
+ * same text as stringifying the spread object at half the cost (the access
+ * log writes one per request); anything else (an array, a `toJSON`, a field
+ * named like the record's own) takes the spread.
+ */
+export function jsonLine(time: string, level: Level, msg: string, fields?: Record<string, unknown>): string {
+  const head = `{"time":"${time}","level":"${level}","msg":${JSON.stringify(msg)}`;
+  if (fields === undefined || fields === null) return head + '}';
+  const proto = Object.getPrototypeOf(fields);
+  if ((proto !== Object.prototype && proto !== null) || 'toJSON' in fields || 'time' in fields || 'level' in fields || 'msg' in fields) {
+    return JSON.stringify({ time, level, msg, ...fields });
+  }
+  const rest = JSON.stringify(fields);
+  return rest.length > 2 ? head + ',' + rest.slice(1) : head + '}';
+}
+
 /** The main thread's logger. */
 export function createLogger(opts: { level: Level; format: 'json' | 'pretty'; write?: (line: string) => void }): Logger {
   const write = opts.write ?? batchedStdout();
@@ -57,7 +86,7 @@ export function createLogger(opts: { level: Level; format: 'json' | 'pretty'; wr
     }
     if (RANK[level] < min) return;
     if (opts.format === 'json') {
-      write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+      write(jsonLine(isoNow(), level, msg, fields));
       return;
     }
     write(prettyLine(level, msg, fields));
