@@ -9,18 +9,21 @@
 // setting, e.g. {"log":{"access":false}}; result in echo-ab.json). --alt-cli
 // FILE makes the alt side another build's dist/cli.js (an A/B of a change:
 // copy dist/ aside before rebuilding), with --alt-config or the same config.
+// --ring adds the bare hop through shared-memory rings (Atomics) beside the
+// postMessage one and prints ring/hop (SPIN_US in the environment: how long
+// its worker spins before it sleeps).
 // Rounds are short and many because this machine's speed drifts in spells of
 // several seconds: a host round and a bare round back to back see the same spell.
 //   node bench/echo.mjs [--rounds 8] [--duration 3] [--warmup 3] [--connections 50]
 //                       [--threads 1] [--tool auto|wrk|autocannon] [--metrics on|off]
-//                       [--config FILE] [--only all|bare,hop,host] [--alt-config FILE] [--alt-cli FILE]
+//                       [--config FILE] [--only all|bare,hop,host] [--alt-config FILE] [--alt-cli FILE] [--ring]
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { runLoad } from './lib/load.mjs';
-import { startBaseline, startHop, startHost, stopServers, ROOT } from './lib/servers.mjs';
+import { startBaseline, startHop, startHopRing, startHost, stopServers, ROOT } from './lib/servers.mjs';
 import { runRounds, roundOptions, parseRoundOptions } from './lib/rounds.mjs';
 import { median, ratio, fmtNum, fmtRatio, verdict, summariseRounds, pairedRatios } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
@@ -39,6 +42,7 @@ const OPTIONS = {
   only: { type: 'string', default: 'all' },
   'alt-config': { type: 'string' },
   'alt-cli': { type: 'string' },
+  ring: { type: 'boolean', default: false },
 };
 
 export async function main(argv = process.argv.slice(2)) {
@@ -49,6 +53,7 @@ export async function main(argv = process.argv.slice(2)) {
   const sides = SIDES.filter((s) => only.includes(s));
   if (!sides.length || only.some((s) => !SIDES.includes(s))) throw new Error('--only is all, both, or a list of bare,hop,host');
   if (a['alt-config'] || a['alt-cli']) sides.push('alt');
+  if (a.ring) sides.push('ring');
   if (a.metrics !== 'on' && a.metrics !== 'off') throw new Error('--metrics is on or off');
 
   // --metrics off is passed through to the host as a config file.
@@ -75,9 +80,11 @@ export async function main(argv = process.argv.slice(2)) {
           ? await startBaseline()
           : side === 'hop'
             ? await startHop()
-            : side === 'alt'
-              ? await startHost({ cgisDir: CGIS_DIR, configFile: a['alt-config'] ?? configFile, cli: a['alt-cli'] })
-              : await startHost({ cgisDir: CGIS_DIR, configFile });
+            : side === 'ring'
+              ? await startHopRing({ env: process.env.SPIN_US ? { SPIN_US: process.env.SPIN_US } : undefined })
+              : side === 'alt'
+                ? await startHost({ cgisDir: CGIS_DIR, configFile: a['alt-config'] ?? configFile, cli: a['alt-cli'] })
+                : await startHost({ cgisDir: CGIS_DIR, configFile });
       console.log(`${side}: ${servers[side].url} (pid ${servers[side].pid}, ready in ${fmtNum(servers[side].readyMs)} ms)`);
     }
     const sanity = {};
@@ -137,6 +144,7 @@ function report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, r
     ['host', 'bare'],
     ['host', 'hop'],
     ['hop', 'bare'],
+    ['ring', 'hop'],
   ]) {
     if (!summary[side] || !summary[base]) continue;
     // Paired ratios compare rounds run back to back, so slow drifts of a noisy
@@ -186,6 +194,7 @@ function report({ a, rounds, durationS, warmupS, load, sides, servers, sanity, r
     a.metrics === 'off' ? 'metrics-off' : '',
     a.only !== 'all' ? `${sides.filter((s) => s !== 'alt').join('-')}-only` : '',
     summary.alt ? 'ab' : '',
+    summary.ring ? 'ring' : '',
   ]
     .filter(Boolean)
     .join('-');

@@ -1,6 +1,7 @@
 // Starts the servers under test as child processes and stops them cleanly.
 //   startBaseline()            bench/baseline/echo-server.mjs (bare node:http)
 //   startHop()                 bench/baseline/hop-server.mjs (bare node:http + one worker hop)
+//   startHopRing()             bench/baseline/hop-ring-server.mjs (the same hop through shared-memory rings)
 //   startHost({ cgisDir, ... }) node dist/cli.js start on a random port, temp data dir
 // Each resolves, once the child printed `listening on http://HOST:PORT`, to
 //   { name, url, pid, child, spawnedAt, readyMs, logTail(), outputBytes(), stop() }
@@ -17,6 +18,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const HOST_CLI = process.env.CGIHOST_BENCH_CLI || join(ROOT, 'dist', 'cli.js');
 const BASELINE = join(ROOT, 'bench', 'baseline', 'echo-server.mjs');
 const HOP = join(ROOT, 'bench', 'baseline', 'hop-server.mjs');
+const HOP_RING = join(ROOT, 'bench', 'baseline', 'hop-ring-server.mjs');
 const READY = /listening on (http:\/\/\S+?)\/?(\s|$)/;
 const TAIL_LINES = 60;
 
@@ -32,6 +34,10 @@ export function startBaseline({ env } = {}) {
 
 export function startHop({ env } = {}) {
   return startProcess({ name: 'hop', args: [HOP, '--port', '0', '--host', '127.0.0.1'], env });
+}
+
+export function startHopRing({ env } = {}) {
+  return startProcess({ name: 'ring', args: [HOP_RING, '--port', '0', '--host', '127.0.0.1'], env });
 }
 
 /**
