@@ -118,6 +118,7 @@ export class Server {
       // SQLite: workers read ctx.kv and sync from the file themselves; PostgreSQL: through the store thread.
       sqliteFile: config.store.engine === 'sqlite' ? dbPath(config.dataDir) : undefined,
       recalls: store.recalls,
+      commits: store.commits,
       takeSpare: (maxHeapMb) => spares.take(maxHeapMb),
       onWorkerExit: (cgi, _version, reason) => monitor?.workerExited(cgi, reason),
       onAlert: (name, fields) => monitor?.alerts.raise(name, fields),

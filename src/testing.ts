@@ -172,6 +172,7 @@ export async function testPlatform(opts: PlatformOptions = {}): Promise<TestPlat
         defaultTimeoutMs: opts.timeoutMs ?? 10_000,
         sqliteFile: dbPath(dataDir),
         recalls: store.recalls,
+        commits: store.commits,
       },
       maxHeapMb: 256,
       heartbeatMs: 1_000,

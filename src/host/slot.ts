@@ -43,6 +43,8 @@ export interface SlotEnv {
   sqliteFile?: string;
   /** The store's count of committed recalls, for the workers' cached message rows. */
   recalls?: Int32Array;
+  /** The store's count of commits, for the workers' read snapshots. */
+  commits?: Int32Array;
   takeSpare?(maxHeapMb: number): BootedThread | undefined;
   onWorkerExit(cgi: string, version: string, reason: ExitReason): void;
   onAlert(name: string, fields: Record<string, unknown>): void;
@@ -261,6 +263,7 @@ export class Slot {
         defaultTimeoutMs: config.cgiDefaults.timeoutMs,
         sqliteFile: this.env.sqliteFile,
         recalls: this.env.recalls,
+        commits: this.env.commits,
       },
       maxHeapMb: limits.maxHeapMb,
       heartbeatMs: config.faults.heartbeatMs,

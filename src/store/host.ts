@@ -53,6 +53,8 @@ export class StoreHost implements StoreAdmin {
   private dataDir = '';
   /** Bumped by the store thread after each committed recall: CGI workers reading sync themselves drop their cached message rows. */
   recalls = sharedCounter();
+  /** Bumped by the store thread after every commit, before answering its writes: CGI workers' read snapshots start again when it moves. */
+  commits = sharedCounter();
   private mediaDir = '';
   private engine: 'sqlite' | 'postgres' = 'sqlite';
   private backupThreadFile?: string;
@@ -86,9 +88,11 @@ export class StoreHost implements StoreAdmin {
     const { threadFile, backupThreadFile, log = createLogger({ level: 'info', format: 'json' }), onExit, ...rest } = opts;
     const revocations = revocationCounter();
     const recalls = sharedCounter();
+    const commits = sharedCounter();
     const workerData: StoreThreadOptions = {
       revocations,
       recalls,
+      commits,
       dataDir: rest.dataDir,
       mediaDir: mediaDirOf(rest),
       engine: rest.engine ?? 'sqlite',
@@ -107,6 +111,7 @@ export class StoreHost implements StoreAdmin {
     const host = new StoreHost(thread, log, onExit);
     host.dataDir = rest.dataDir;
     host.recalls = recalls;
+    host.commits = commits;
     host.mediaDir = mediaDirOf(rest);
     host.engine = rest.engine ?? 'sqlite';
     host.backupThreadFile = backupThreadFile;

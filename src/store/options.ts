@@ -80,6 +80,8 @@ export interface StoreOptions {
   revocations?: Int32Array;
   /** Over a SharedArrayBuffer: bumped after each committed recall (the message rows CGI workers cache for sync: InboxReads). */
   recalls?: Int32Array;
+  /** Over a SharedArrayBuffer: bumped after every commit, before its writes are answered (a CGI worker's read snapshot: sqlite-reads.ts). */
+  commits?: Int32Array;
 }
 
 /** The media folder of a store: `mediaDir`, or `<dataDir>/media`. */

@@ -76,6 +76,7 @@ export class Store implements StoreEngine {
   private readonly sent = new Map<string, number>();
   private readonly revocations?: Int32Array;
   private readonly recallCount?: Int32Array;
+  private readonly commitCount?: Int32Array;
   private entriesWritten = 0;
   private internalRequests = 0;
   /** False once the host began to stop: syncs answer at once instead of holding. */
@@ -90,6 +91,7 @@ export class Store implements StoreEngine {
     this.log = opts.log ?? createLogger({ level: 'info', format: 'json' });
     this.revocations = opts.revocations;
     this.recallCount = opts.recalls;
+    this.commitCount = opts.commits;
     const queue = resolveQueueOptions(opts.queue);
     const db = (this.db = openDatabase(opts.dataDir, { synchronous: opts.synchronous }));
     const messaging = opts.messaging ?? {};
@@ -426,6 +428,8 @@ export class Store implements StoreEngine {
   }
 
   private committed(b: Batch): void {
+    // Before any of the batch's writes is answered (their answers go out after this turn's synchronous work).
+    if (this.commitCount) Atomics.add(this.commitCount, 0, 1);
     this.entriesWritten += b.entries;
     for (const [type, n] of b.sent) this.sent.set(type, (this.sent.get(type) ?? 0) + n);
     if (b.retries.size > 0) this.jobs.countRetries(b.retries);

@@ -34,6 +34,8 @@ export interface LoadSpec {
   sqliteFile?: string;
   /** The store's count of committed recalls (a sharedCounter): the worker's sync drops its cached message rows when it moves. */
   recalls?: Int32Array;
+  /** The store's count of commits (a sharedCounter): the worker's read snapshot starts again when it moves. */
+  commits?: Int32Array;
 }
 
 export interface WorkerData {

@@ -101,7 +101,7 @@ export class Runtime {
     if (!this.spec.sqliteFile) return null;
     try {
       const { openSqliteReads } = require(join(__dirname, 'worker-sqlite.cjs')) as typeof import('./sqlite-reads.js');
-      this.sqlite = openSqliteReads(this.spec.sqliteFile, this.spec.recalls);
+      this.sqlite = openSqliteReads(this.spec.sqliteFile, { recalls: this.spec.recalls, commits: this.spec.commits });
     } catch (e) {
       this.post({ t: 'log', level: 'warn', msg: 'reads go through the store thread', fields: { error: (e as Error).message } });
     }

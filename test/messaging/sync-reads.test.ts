@@ -67,6 +67,7 @@ beforeAll(async () => {
       defaultTimeoutMs: 10_000,
       sqliteFile: dbPath(dir),
       recalls: store.recalls,
+      commits: store.commits,
     },
     maxHeapMb: 128,
     heartbeatMs: 1_000,
