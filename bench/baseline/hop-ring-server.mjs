@@ -9,9 +9,8 @@
 // `node bench/echo.mjs --ring` (issue 18's first suggested direction).
 //   node bench/baseline/hop-ring-server.mjs [--port 0] [--host 127.0.0.1]
 // Prints `listening on http://HOST:PORT` when ready, like the host.
-import { createServer } from 'node:http';
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
-import { parseArgs } from 'node:util';
+import { answerEcho, send, serveEcho } from './echo-http.mjs';
 
 /** Slots per ring, and bytes per slot: a 12-byte header (id, length, status) and the UTF-8 body. */
 const SLOTS = 1024;
@@ -48,13 +47,7 @@ function take(ring, index) {
   return [ring.words[at >> 2], ring.words[(at >> 2) + 2], ring.bytes.toString('utf8', at + HEADER, at + HEADER + length)];
 }
 
-function send(res, status, body) {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
 function runMain() {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' } } });
   const shared = {
     control: new SharedArrayBuffer(16),
     requests: new SharedArrayBuffer(SLOTS * SLOT),
@@ -89,24 +82,8 @@ function runMain() {
   };
   takeAnswers();
 
-  const server = createServer((req, res) => {
-    if (req.method !== 'POST' || req.url !== '/cgi-bin/echo') {
-      send(res, req.url === '/cgi-bin/echo' ? 405 : 404, JSON.stringify({ error: { code: 'NO_SUCH_CGI', message: 'not found' } }));
-      return;
-    }
-    const chunks = [];
-    let size = 0;
-    req.on('data', (c) => {
-      size += c.length;
-      if (size > LIMIT) {
-        send(res, 413, JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'body too large' } }));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (res.headersSent) return;
+  serveEcho(
+    (text, res) => {
       // Both rings hold at most SLOTS requests in flight (the answer ring has a slot for each).
       if (reqHead - resTail >= SLOTS) {
         send(res, 503, JSON.stringify({ error: { code: 'BUSY', message: 'ring full' } }));
@@ -114,46 +91,21 @@ function runMain() {
       }
       const id = nextId++;
       pending.set(id, res);
-      put(r.req, reqHead, id, 0, Buffer.concat(chunks).toString('utf8'));
+      put(r.req, reqHead, id, 0, text);
       Atomics.store(r.control, REQ_HEAD, ++reqHead);
       if (!wakeScheduled) {
         wakeScheduled = true;
         setImmediate(wakeWorker);
       }
-    });
-  });
-
-  server.listen(Number(values.port), values.host, () => {
-    const { address, port } = server.address();
-    console.log(`listening on http://${address}:${port}`);
-  });
-
-  for (const sig of ['SIGTERM', 'SIGINT']) {
-    process.on(sig, () => {
-      server.close(() => process.exit(0));
-      server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), 500).unref();
-      // The worker blocks in Atomics.wait and never ends by itself.
-      setTimeout(() => process.exit(0), 1_500).unref();
-    });
-  }
+    },
+    // A slot holds the body; the worker blocks in Atomics.wait and never ends by itself.
+    { limit: LIMIT, forceExitMs: 1_500 },
+  );
 }
 
 function runWorker() {
   const r = rings(workerData);
   const spinMs = Number(process.env.SPIN_US ?? 0) / 1000;
-  const answer = (text) => {
-    let input;
-    try {
-      input = JSON.parse(text);
-    } catch {
-      return [400, JSON.stringify({ error: { code: 'INVALID_JSON', message: 'body is not JSON' } })];
-    }
-    if (typeof input?.text !== 'string' || input.text.length > 100) {
-      return [400, JSON.stringify({ error: { code: 'INVALID_INPUT', message: 'text must be a string of at most 100 characters' } })];
-    }
-    return [200, JSON.stringify({ echo: input.text })];
-  };
   let tail = 0;
   let resHead = 0;
   for (;;) {
@@ -166,7 +118,7 @@ function runWorker() {
     }
     while (tail < head) {
       const [id, , body] = take(r.req, tail++);
-      const [status, out] = answer(body);
+      const [status, out] = answerEcho(body);
       put(r.res, resHead++, id, status, out);
     }
     Atomics.store(r.control, REQ_TAIL, tail);

@@ -8,22 +8,13 @@
 // request ids, logs).
 //   node bench/baseline/hop-server.mjs [--port 0] [--host 127.0.0.1]
 // Prints `listening on http://HOST:PORT` when ready, like the host.
-import { createServer } from 'node:http';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import { parseArgs } from 'node:util';
-
-const LIMIT = 64 * 1024;
+import { answerEcho, send, serveEcho } from './echo-http.mjs';
 
 if (isMainThread) runMain();
 else runWorker();
 
-function send(res, status, body) {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
 function runMain() {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' } } });
   const worker = new Worker(new URL(import.meta.url));
   const pending = new Map();
   let nextId = 1;
@@ -45,61 +36,16 @@ function runMain() {
     process.exit(1);
   });
 
-  const server = createServer((req, res) => {
-    if (req.method !== 'POST' || req.url !== '/cgi-bin/echo') {
-      send(res, req.url === '/cgi-bin/echo' ? 405 : 404, JSON.stringify({ error: { code: 'NO_SUCH_CGI', message: 'not found' } }));
-      return;
-    }
-    const chunks = [];
-    let size = 0;
-    req.on('data', (c) => {
-      size += c.length;
-      if (size > LIMIT) {
-        send(res, 413, JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'body too large' } }));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (res.headersSent) return;
-      const id = nextId++;
-      pending.set(id, res);
-      if (batch.length === 0) setImmediate(flush);
-      batch.push([id, Buffer.concat(chunks).toString('utf8')]);
-    });
+  serveEcho((text, res) => {
+    const id = nextId++;
+    pending.set(id, res);
+    if (batch.length === 0) setImmediate(flush);
+    batch.push([id, text]);
   });
-
-  server.listen(Number(values.port), values.host, () => {
-    const { address, port } = server.address();
-    console.log(`listening on http://${address}:${port}`);
-  });
-
-  for (const sig of ['SIGTERM', 'SIGINT']) {
-    process.on(sig, () => {
-      server.close(() => process.exit(0));
-      server.closeIdleConnections();
-      setTimeout(() => {
-        server.closeAllConnections();
-      }, 500).unref();
-    });
-  }
 }
 
 function runWorker() {
-  const answer = (text) => {
-    let input;
-    try {
-      input = JSON.parse(text);
-    } catch {
-      return [400, JSON.stringify({ error: { code: 'INVALID_JSON', message: 'body is not JSON' } })];
-    }
-    if (typeof input?.text !== 'string' || input.text.length > 100) {
-      return [400, JSON.stringify({ error: { code: 'INVALID_INPUT', message: 'text must be a string of at most 100 characters' } })];
-    }
-    return [200, JSON.stringify({ echo: input.text })];
-  };
   parentPort.on('message', (batch) => {
-    parentPort.postMessage(batch.map(([id, body]) => [id, ...answer(body)]));
+    parentPort.postMessage(batch.map(([id, body]) => [id, ...answerEcho(body)]));
   });
 }
