@@ -53,7 +53,7 @@ export function openSqliteReads(dbFile: string, counters: SharedCounters = {}): 
  * taken by its first statement, holds every commit counted so far).
  */
 export class ReadSnapshot {
-  private open = false;
+  /** The commit count when the open read transaction began. */
   private seen = 0;
   private readonly begin: Statement;
   private readonly end: Statement;
@@ -68,10 +68,9 @@ export class ReadSnapshot {
 
   read<T>(body: () => T): T {
     const now = Atomics.load(this.commits, 0);
-    if (!this.open || now !== this.seen || !this.db.inTransaction) {
-      if (this.open) this.close();
+    if (!this.db.inTransaction || now !== this.seen) {
+      this.close();
       this.begin.run();
-      this.open = true;
       this.seen = now;
       setImmediate(this.close);
     }
@@ -80,8 +79,6 @@ export class ReadSnapshot {
 
   /** Ends the read transaction: a reader must not hold the WAL back from its checkpoint. */
   readonly close = (): void => {
-    if (!this.open) return;
-    this.open = false;
     try {
       if (this.db.inTransaction) this.end.run();
     } catch {
