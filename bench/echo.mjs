@@ -8,7 +8,7 @@
 // the same alternating rounds, and prints alt/host per round (an A/B of a
 // setting, e.g. {"log":{"access":false}}; result in echo-ab.json). --alt-cli
 // FILE makes the alt side another build's dist/cli.js (an A/B of a change:
-// copy dist/ aside before rebuilding), with --alt-config or the same config.
+// copy dist/ to dist-ab/ before rebuilding), with --alt-config or the same config.
 // --ring adds the bare hop through shared-memory rings (Atomics) beside the
 // postMessage one and prints ring/hop (SPIN_US in the environment: how long
 // its worker spins before it sleeps).
@@ -72,19 +72,17 @@ export async function main(argv = process.argv.slice(2)) {
       `${rounds} rounds x ${durationS} s per side, warm-up ${warmupS} s, metrics ${a.metrics}`,
   );
 
+  const start = {
+    bare: () => startBaseline(),
+    hop: () => startHop(),
+    ring: () => startHopRing({ env: process.env.SPIN_US ? { SPIN_US: process.env.SPIN_US } : undefined }),
+    host: () => startHost({ cgisDir: CGIS_DIR, configFile }),
+    alt: () => startHost({ cgisDir: CGIS_DIR, configFile: a['alt-config'] ?? configFile, cli: a['alt-cli'] }),
+  };
   const servers = {};
   try {
     for (const side of sides) {
-      servers[side] =
-        side === 'bare'
-          ? await startBaseline()
-          : side === 'hop'
-            ? await startHop()
-            : side === 'ring'
-              ? await startHopRing({ env: process.env.SPIN_US ? { SPIN_US: process.env.SPIN_US } : undefined })
-              : side === 'alt'
-                ? await startHost({ cgisDir: CGIS_DIR, configFile: a['alt-config'] ?? configFile, cli: a['alt-cli'] })
-                : await startHost({ cgisDir: CGIS_DIR, configFile });
+      servers[side] = await start[side]();
       console.log(`${side}: ${servers[side].url} (pid ${servers[side].pid}, ready in ${fmtNum(servers[side].readyMs)} ms)`);
     }
     const sanity = {};
