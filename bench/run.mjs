@@ -22,6 +22,7 @@ const BENCHES = {
   backup: () => import('./backup.mjs'),
   messenger: () => import('./messenger.mjs'),
   pg: () => import('./pg.mjs'),
+  idle: () => import('./idle.mjs'),
 };
 const DEFAULT = ['echo', 'sendmsg', 'sync', 'fanout', 'startup'];
 

@@ -37,15 +37,17 @@ export class Watchdog {
     const now = Date.now();
     const rss = process.memoryUsage.rss();
     const rssOver = rss > this.config.faults.processRssMb * 1024 * 1024;
-    const staleAfter = Math.max(4 * this.config.faults.heartbeatMs, 400);
     for (const slot of this.registry.slots.values()) {
       const limits = slot.limits();
       const bound = limits.maxExternalMb * 1024 * 1024;
       for (const w of slot.workers()) {
         if (!w.alive) continue;
         const stale = w.staleMs(now);
+        // An idle worker beats less often (worker/heartbeat.ts): the bounds follow the period it published.
+        const period = w.beatPeriodMs;
+        const staleAfter = Math.max(4 * period, 400);
         // First sight counts too: a worker stuck before the watchdog ever saw it beat would otherwise never get a baseline.
-        if (stale <= 2 * this.config.faults.heartbeatMs || !this.rssAtLastBeat.has(w)) this.rssAtLastBeat.set(w, rss);
+        if (stale <= 2 * period || !this.rssAtLastBeat.has(w)) this.rssAtLastBeat.set(w, rss);
         // A worker stuck in synchronous code cannot report its memory; the process's growth since it last could is its doing.
         const grewSilently = stale > staleAfter ? rss - (this.rssAtLastBeat.get(w) ?? rss) : 0;
         if (w.externalBytes > bound) {
@@ -62,7 +64,7 @@ export class Watchdog {
             grewMb: Math.round(grewSilently / 2 ** 20),
           });
           void w.terminate('memory');
-        } else if (stale > limits.timeoutMs + 1_000) {
+        } else if (stale > Math.max(limits.timeoutMs, 2 * period) + 1_000) {
           this.log.warn('worker event loop stuck', { cgi: slot.name, version: w.version, staleMs: stale });
           void w.terminate('stuck');
         }

@@ -122,6 +122,10 @@ export class CgiWorker {
   staleMs(now = Date.now()): number {
     return now - this.beat[BEAT.time]!;
   }
+  /** The period the worker beats at now: heartbeatMs while it works, up to IDLE_FACTOR times that while idle. */
+  get beatPeriodMs(): number {
+    return this.beat[BEAT.periodMs] || this.opts.heartbeatMs;
+  }
   get heapUsed(): number {
     return this.beat[BEAT.heapUsed]!;
   }
@@ -235,7 +239,7 @@ export class CgiWorker {
     this.outbox.push({ t: 'abort', id });
     // A worker whose event loop has not turned for a while is stuck in synchronous code: replace it.
     // Only a request that ran out of time says anything about the worker: a client going away does not.
-    if (why instanceof CgiError && why.code === 'CGI_TIMEOUT' && this.staleMs() > Math.max(3 * this.opts.heartbeatMs, 250)) {
+    if (why instanceof CgiError && why.code === 'CGI_TIMEOUT' && this.staleMs() > Math.max(3 * this.beatPeriodMs, 250)) {
       void this.terminate('timeout');
     }
     if (this.inflight.size === 0) this.notifyDrained();

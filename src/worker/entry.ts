@@ -6,7 +6,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  BEAT,
   type ConsumerMeta,
   type HostToWorker,
   type LoadSpec,
@@ -20,6 +19,7 @@ import { loadUnit } from './load-unit.js';
 import { serveRequests } from './cgi-requests.js';
 import { runConsumer } from './consumer-runner.js';
 import { runSchedule } from './schedule-runner.js';
+import { startHeartbeat, workArrived } from './heartbeat.js';
 
 const data = workerData as WorkerData;
 // Only the unit's small inline map is parsed: this bundle was loaded before the switch.
@@ -31,17 +31,20 @@ const outbox = new Outbox<WorkerToHost>(port);
 process.on('uncaughtExceptionMonitor', outbox.flush);
 process.on('exit', outbox.flush);
 
-startHeartbeat();
+startHeartbeat(data.heartbeat, data.heartbeatMs);
 // A spare thread, started before it was needed, learns its unit from the first message.
 if (data.load) begin(data.load);
 else port.once('message', (batch: HostToWorker[]) => begin((batch[0] as { spec: LoadSpec }).spec));
 
 function begin(spec: LoadSpec): void {
+  workArrived();
   const rt = new Runtime(spec, outbox);
   const loaded = loadUnit(spec);
   // A refused unit leaves its thread idle; the host terminates it after reading the reason.
   if ('refused' in loaded) return outbox.push({ t: 'load-error', message: loaded.refused });
   outbox.push({ t: 'ready', meta: loaded.meta });
+  // A consumer's jobs come from the store, not the host.
+  spec.storePort.on('message', workArrived);
   const receive =
     loaded.kind === 'cgi'
       ? serveRequests(rt, loaded.def)
@@ -49,18 +52,7 @@ function begin(spec: LoadSpec): void {
         ? runConsumer(rt, loaded.def, loaded.meta as ConsumerMeta)
         : runSchedule(rt, loaded.def, loaded.meta as ScheduleMeta);
   port.on('message', (batch: HostToWorker[]) => {
+    workArrived();
     for (const m of batch) receive(m);
   });
-}
-
-function startHeartbeat(): void {
-  const beat = new Float64Array(data.heartbeat);
-  const tick = () => {
-    const mem = process.memoryUsage();
-    beat[BEAT.time] = Date.now();
-    beat[BEAT.heapUsed] = mem.heapUsed;
-    beat[BEAT.external] = mem.external;
-  };
-  tick();
-  setInterval(tick, data.heartbeatMs).unref();
 }

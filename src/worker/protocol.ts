@@ -8,9 +8,13 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ErrorCode } from '../errors.js';
 import type { RawBody } from '../sdk/context.js';
 
-/** Slots of the shared heartbeat array a worker writes and the host's watchdog reads. */
-export const BEAT = { time: 0, heapUsed: 1, external: 2 } as const;
-export const BEAT_SLOTS = 3;
+/**
+ * Slots of the shared heartbeat array a worker writes and the host's watchdog
+ * reads: the time of its last beat, its memory then, and the period it beats
+ * at now (heartbeatMs while it works, slower while idle: worker/heartbeat.ts).
+ */
+export const BEAT = { time: 0, heapUsed: 1, external: 2, periodMs: 3 } as const;
+export const BEAT_SLOTS = 4;
 
 /** Which unit (a CGI, a consumer or a schedule) a worker runs, and what its ctx is made of. */
 export interface LoadSpec {

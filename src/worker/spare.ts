@@ -15,7 +15,9 @@ export interface BootedThread {
 
 export function bootThread(workerFile: string, maxHeapMb: number, heartbeatMs: number, load?: LoadSpec): BootedThread {
   const heartbeat = new SharedArrayBuffer(BEAT_SLOTS * 8);
-  new Float64Array(heartbeat)[BEAT.time] = Date.now();
+  const beat = new Float64Array(heartbeat);
+  beat[BEAT.time] = Date.now();
+  beat[BEAT.periodMs] = heartbeatMs;
   const workerData: WorkerData = { load, heartbeat, heartbeatMs };
   const thread = new Worker(workerFile, {
     workerData,
