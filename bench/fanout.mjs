@@ -18,7 +18,7 @@
 // Registering 500 users costs 1,000 scrypt hashes (done 8 at a time, timed);
 // `--data-dir DIR` keeps the host's data there and the users' tokens in
 // DIR.bench-users.json, so a second run reuses them (the database grows).
-//   node bench/fanout.mjs [--members 500] [--lag 30] [--duration 5] [--connections 32] [--senders 8]
+//   node bench/fanout.mjs [--members 500] [--lag 100] [--duration 5] [--connections 32] [--senders 8]
 //                         [--raw-messages 400] [--data-dir DIR]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +45,7 @@ const CGIS_DIR = join(ROOT, 'cgis');
 
 const OPTIONS = {
   members: { type: 'string', default: '500' },
-  lag: { type: 'string', default: '30' },
+  lag: { type: 'string', default: '100' },
   duration: { type: 'string', default: '5' },
   connections: { type: 'string', default: '32' },
   senders: { type: 'string', default: '8' },
