@@ -5,14 +5,7 @@
  * outside a request, job or run ends this thread, and the host replaces it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  type ConsumerMeta,
-  type HostToWorker,
-  type LoadSpec,
-  type ScheduleMeta,
-  type WorkerData,
-  type WorkerToHost,
-} from './protocol.js';
+import { type ConsumerMeta, type HostToWorker, type LoadSpec, type ScheduleMeta, type WorkerData, type WorkerToHost } from './protocol.js';
 import { Outbox } from '../ports/outbox.js';
 import { Runtime } from './runtime.js';
 import { loadUnit } from './load-unit.js';
