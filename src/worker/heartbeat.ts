@@ -6,8 +6,8 @@
  * A worker that has work beats every `heartbeatMs`; one that had none since
  * its last beat beats half as often each time, down to IDLE_FACTOR times
  * slower. Each beat wakes a sleeping thread, and at 10 a second for each of a
- * host's 20-odd threads they were most of what an idle host spent (8% of a
- * core here). Work arriving (a message from the host or the store) switches
+ * host's 20-odd threads they were most of what an idle host spent (52 ms of
+ * CPU a second here, 15 with this: bench/idle.mjs). Work arriving (a message from the host or the store) switches
  * back to the fast beat at once, so a worker given a request is watched as
  * closely as before; the watchdog's staleness bounds scale with the period
  * published beside the beat.
