@@ -7,38 +7,14 @@
 // (no timers); and with --alt-cli FILE another build's host (an A/B, e.g. the
 // build before a change copied to dist-ab/).
 //   node bench/idle.mjs [--settle 60] [--window 10] [--rounds 3] [--alt-cli dist-ab/cli.js]
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { spawn } from 'node:child_process';
-import { startHost, stopServers, cpuTimeMs, ROOT } from './lib/servers.mjs';
+import { startHost, startBareThreads, stopServers, cpuTimeMs, mainThreadCpuTimeMs, ROOT } from './lib/servers.mjs';
 import { median, fmtNum, printTable, boundedNumber } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { sleep } from './lib/client.mjs';
-
-/** CPU time (ms) of one thread of a process. */
-function threadCpuMs(pid, tid) {
-  const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-}
-
-/** A bare node process with `n` worker threads that do nothing: what as many idle threads cost at all. */
-async function bareThreads(n) {
-  const code = `const { Worker } = require('node:worker_threads');
-let up = 0;
-for (let i = 0; i < ${n}; i++) {
-  const w = new Worker('const p = require("node:worker_threads").parentPort; p.on("message", () => {}); p.postMessage(1)', { eval: true });
-  w.once('message', () => { if (++up === ${n}) console.log('up'); });
-}
-// Each worker is kept alive by its listening port, the process by the workers: no timer anywhere.`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((res, rej) => {
-    child.once('exit', (c) => rej(new Error(`bare threads exited early (${c})`)));
-    child.stdout.on('data', (d) => String(d).includes('up') && res());
-  });
-  return { pid: child.pid, kill: () => child.kill('SIGKILL') };
-}
 
 export async function main(argv = process.argv.slice(2)) {
   const { values: a } = parseArgs({
@@ -62,7 +38,7 @@ export async function main(argv = process.argv.slice(2)) {
     if (a['alt-cli']) sides.alt = await startHost({ cgisDir, cli: resolve(a['alt-cli']) });
     const threads = readdirSync(`/proc/${sides.host.pid}/task`).length;
     // The floor gets as many threads as the host has workers (its threads less the main thread, V8's 4 and libuv's).
-    sides.bare = await bareThreads(Math.max(1, threads - 6));
+    sides.bare = await startBareThreads(Math.max(1, threads - 6));
     console.log(
       Object.entries(sides)
         .map(([k, s]) => `${k}: pid ${s.pid}, ${readdirSync(`/proc/${s.pid}/task`).length} threads`)
@@ -72,13 +48,13 @@ export async function main(argv = process.argv.slice(2)) {
     await sleep(settleS * 1000);
     const rows = [];
     for (let r = 0; r < rounds; r++) {
-      const before = Object.fromEntries(Object.entries(sides).map(([k, s]) => [k, [cpuTimeMs(s.pid), threadCpuMs(s.pid, s.pid)]]));
+      const before = Object.fromEntries(Object.entries(sides).map(([k, s]) => [k, [cpuTimeMs(s.pid), mainThreadCpuTimeMs(s.pid)]]));
       await sleep(windowS * 1000);
       const row = {};
       for (const [k, s] of Object.entries(sides)) {
         row[k] = {
           msPerS: (cpuTimeMs(s.pid) - before[k][0]) / windowS,
-          mainMsPerS: (threadCpuMs(s.pid, s.pid) - before[k][1]) / windowS,
+          mainMsPerS: (mainThreadCpuTimeMs(s.pid) - before[k][1]) / windowS,
         };
       }
       rows.push(row);

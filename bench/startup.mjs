@@ -15,8 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { spawn } from 'node:child_process';
-import { startHost, treeRss, cpuTimeMs } from './lib/servers.mjs';
+import { startHost, startBareThreads, treeRss, cpuTimeMs } from './lib/servers.mjs';
 import { median, fmtNum, fmtMB, printTable, verdict, boundedNumber } from './lib/stats.mjs';
 import { writeResult } from './lib/results.mjs';
 import { postJson, sleep } from './lib/client.mjs';
@@ -84,24 +83,11 @@ async function firstAnswer(url, name, spawnedAt) {
 
 // N empty worker threads in a bare node process: spawn -> every thread has run, RSS and CPU then.
 async function bareThreads(n) {
-  const code = `const { Worker } = require('node:worker_threads');
-let up = 0;
-for (let i = 0; i < ${n}; i++) {
-  const w = new Worker('require("node:worker_threads").parentPort.postMessage(1); setInterval(() => {}, 1e6)', { eval: true });
-  w.once('message', () => { if (++up === ${n}) console.log('up'); });
-}`;
-  const spawnedAt = performance.now();
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const bare = await startBareThreads(n);
   try {
-    await new Promise((resolve, reject) => {
-      child.once('exit', (c) => reject(new Error(`bare threads exited early (${c})`)));
-      child.stdout.on('data', (d) => {
-        if (String(d).includes('up')) resolve();
-      });
-    });
-    return { readyMs: performance.now() - spawnedAt, rss: treeRss(child.pid).rss, cpuMs: cpuTimeMs(child.pid) };
+    return { readyMs: bare.readyMs, rss: treeRss(bare.pid).rss, cpuMs: cpuTimeMs(bare.pid) };
   } finally {
-    child.kill('SIGKILL');
+    bare.kill();
   }
 }
 

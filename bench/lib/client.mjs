@@ -14,14 +14,18 @@ export async function postJson(url, body, { headers = {}, timeoutMs = 5_000, via
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
   });
-  const text = await res.text();
+  return answer(res.status, res.headers, await res.text());
+}
+
+/** What postJson resolves to: the status, the headers (a Headers), the body's text and, if it is JSON, its value. */
+function answer(status, headers, text) {
   let json;
   try {
     json = JSON.parse(text);
   } catch {
     json = undefined;
   }
-  return { status: res.status, headers: res.headers, text, json };
+  return { status, headers, text, json };
 }
 
 function postJsonHttp(url, body, headers, timeoutMs) {
@@ -39,16 +43,9 @@ function postJsonHttp(url, body, headers, timeoutMs) {
         res.on('data', (c) => chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let json;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
           const h = new Headers();
           for (const [k, v] of Object.entries(res.headers)) for (const one of [v].flat()) if (one !== undefined) h.append(k, one);
-          resolve({ status: res.statusCode, headers: h, text, json });
+          resolve(answer(res.statusCode, h, Buffer.concat(chunks).toString()));
         });
       },
     );

@@ -3,6 +3,7 @@
 //   startHop()                 bench/baseline/hop-server.mjs (bare node:http + one worker hop)
 //   startHopRing()             bench/baseline/hop-ring-server.mjs (the same hop through shared-memory rings)
 //   startHost({ cgisDir, ... }) node dist/cli.js start on a random port, temp data dir
+//   startBareThreads(n)        a bare node process holding n worker threads that do nothing (the floor)
 // Each resolves, once the child printed `listening on http://HOST:PORT`, to
 //   { name, url, pid, child, spawnedAt, readyMs, logTail(), outputBytes(), stop() }
 // where readyMs is the time from spawn to that line.
@@ -38,6 +39,35 @@ export function startHop({ env } = {}) {
 
 export function startHopRing({ env } = {}) {
   return startProcess({ name: 'ring', args: [HOP_RING, '--port', '0', '--host', '127.0.0.1'], env });
+}
+
+/**
+ * The floor of one thread per CGI: a bare node process starting `n` worker
+ * threads that run no code of their own (each kept alive by its listening
+ * port, no timer anywhere). Resolves once every thread has run, to
+ * { pid, readyMs (spawn -> all up), kill() }.
+ */
+export async function startBareThreads(n) {
+  const code = `const { Worker } = require('node:worker_threads');
+let up = 0;
+for (let i = 0; i < ${n}; i++) {
+  const w = new Worker('const p = require("node:worker_threads").parentPort; p.on("message", () => {}); p.postMessage(1)', { eval: true });
+  w.once('message', () => { if (++up === ${n}) console.log('up'); });
+}`;
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  try {
+    await new Promise((resolve, reject) => {
+      child.once('exit', (c) => reject(new Error(`bare threads exited early (${c})`)));
+      child.stdout.on('data', (d) => String(d).includes('up') && resolve());
+    });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return { pid: child.pid, readyMs: performance.now() - spawnedAt, kill: () => child.kill('SIGKILL') };
 }
 
 /**
@@ -241,7 +271,6 @@ export function treeRss(pid) {
 
 const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
 
-/** User+system CPU time (ms) used so far by a process and its live descendants, all threads included. */
 /** CPU time (ms) of one process's main thread alone: what bounds a server whose other threads have a core of their own. */
 export function mainThreadCpuTimeMs(pid) {
   try {
@@ -253,6 +282,7 @@ export function mainThreadCpuTimeMs(pid) {
   }
 }
 
+/** User+system CPU time (ms) used so far by a process and its live descendants, all threads included. */
 export function cpuTimeMs(pid) {
   let total = 0;
   for (const p of processTree(pid)) {
