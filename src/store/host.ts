@@ -51,10 +51,11 @@ export class StoreHost implements StoreAdmin {
   private readonly exited: Promise<void>;
 
   private dataDir = '';
+  // Both made in start(), which hands them to the store thread before this object exists.
   /** Bumped by the store thread after each committed recall: CGI workers reading sync themselves drop their cached message rows. */
-  recalls = sharedCounter();
+  recalls!: Int32Array;
   /** Bumped by the store thread after every commit, before answering its writes: CGI workers' read snapshots start again when it moves. */
-  commits = sharedCounter();
+  commits!: Int32Array;
   private mediaDir = '';
   private engine: 'sqlite' | 'postgres' = 'sqlite';
   private backupThreadFile?: string;
