@@ -3,10 +3,11 @@
 //   startHop()                 bench/baseline/hop-server.mjs (bare node:http + one worker hop)
 //   startHopRing()             bench/baseline/hop-ring-server.mjs (the same hop through shared-memory rings)
 //   startHost({ cgisDir, ... }) node dist/cli.js start on a random port, temp data dir
-//   startBareThreads(n)        a bare node process holding n worker threads that do nothing (the floor)
 // Each resolves, once the child printed `listening on http://HOST:PORT`, to
 //   { name, url, pid, child, spawnedAt, readyMs, logTail(), outputBytes(), stop() }
 // where readyMs is the time from spawn to that line.
+//   startBareThreads(n)        a bare node process holding n worker threads that do nothing (the floor),
+//                              once all have run: { pid, readyMs, kill() }
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
