@@ -13,7 +13,6 @@ import type { StoreOptions } from './options.js';
 import type { StoreThreadOptions } from './thread.js';
 import { revocationCounter, TokenReader } from './token-reader.js';
 import { sharedCounter } from '../ports/shared-counter.js';
-import { PgTokenLookup } from './pg/token-lookup.js';
 import type { TokenLookup } from './engine.js';
 import { mediaDirOf } from './options.js';
 import type { BackupProgress, BackupResult, ListUsersArgs, StoreAdmin, StoreAdminApi, StoreAdminOp } from './admin-api.js';
@@ -118,7 +117,11 @@ export class StoreHost implements StoreAdmin {
     host.backupThreadFile = backupThreadFile;
     try {
       await host.ready;
-      host.reader = host.engine === 'postgres' ? new PgTokenLookup(rest.url!, revocations) : new TokenReader(rest.dataDir, revocations);
+      // The pg driver is loaded only by a host on PostgreSQL (on SQLite it would cost start-up ~60 ms of CPU and ~14 MB).
+      host.reader =
+        host.engine === 'postgres'
+          ? new (await import('./pg/token-lookup.js')).PgTokenLookup(rest.url!, revocations)
+          : new TokenReader(rest.dataDir, revocations);
     } catch (err) {
       await host.close();
       throw err;
