@@ -113,7 +113,7 @@ await Promise.all([
     plugins: [allPackagesExternalBut('zod'), zodLocalesOnDemand],
   }),
   // The CLI and the host's main thread: one CommonJS script (dist/cli.cjs, run by the dist/cli.js written
-  // below). Node 20 loads it in ~0.1 s less CPU and ~8 MB less than the same code as ES module chunks (their
+  // below). Node 20 loads it in ~0.1 s less CPU and ~6 MB less than the same code as ES module chunks (their
   // resolution, linking and translation; bench/README.md, "startup"), at every start and every command.
   build({
     ...common,
