@@ -13,6 +13,7 @@ import { listServedCgiFiles } from './host/cgi-files.js';
 import type { SlotEnv } from './host/slot.js';
 import { writeEditorConfig } from './host/editor-config.js';
 import { groupEnv } from './host/group-env.js';
+import { precompile } from './host/compile.js';
 import { Registry } from './host/registry.js';
 import { runtimePaths } from './host/runtime-paths.js';
 import { TypeWatch } from './host/type-watch.js';
@@ -80,13 +81,11 @@ export class Server {
     mkdirSync(tmpDir, { recursive: true });
 
     const paths = runtimePaths();
-    // Threads for the CGIs about to load boot while the store opens and the CGIs compile.
-    const spares = new SpareThreads(paths.workerFile, config.cgiDefaults.maxHeapMb, config.faults.heartbeatMs);
-    opened.push(() => spares.stop());
-    spares.prime(listServedCgiFiles(config.cgisDir, paths.builtinCgisDir).length * config.cgiDefaults.workers);
     // Who holds a job's or a schedule's lease: hosts sharing one store (SPEC §9) tell each other apart by it.
     const holder = `${hostname()}:${process.pid}`;
-    const store = await StoreHost.start({
+    // The store thread first: every CGI's load waits for the store to be open, and started after the spare
+    // threads below it would boot behind them (start-up timeline in bench/README.md, "startup").
+    const storeStarting = StoreHost.start({
       threadFile: paths.storeThreadFile,
       backupThreadFile: paths.backupThreadFile,
       dataDir: config.dataDir,
@@ -107,6 +106,13 @@ export class Server {
       sendPerMinute: config.limits.sendPerMinute,
       log,
     });
+    // Threads for the CGIs about to load boot, and the CGIs compile, while the store opens.
+    const files = listServedCgiFiles(config.cgisDir, paths.builtinCgisDir);
+    const spares = new SpareThreads(paths.workerFile, config.cgiDefaults.maxHeapMb, config.faults.heartbeatMs);
+    opened.push(() => spares.stop());
+    spares.prime(files.length * config.cgiDefaults.workers);
+    const compiling = precompile(files.map((f) => f.file));
+    const store = await storeStarting;
     opened.push(() => store.close());
     // The monitor needs the registry, and the registry reports to the monitor: it is set just below, before any CGI loads.
     let monitor: Monitor | undefined;
@@ -136,7 +142,7 @@ export class Server {
       env.typeCheck = (files) => types.check(files);
       opened.push(() => types.stop());
     }
-    const registry = new Registry(config.cgisDir, env, paths.builtinCgisDir);
+    const registry = new Registry(config.cgisDir, env, paths.builtinCgisDir, compiling);
     opened.push(() => registry.stopAll());
     monitor = new Monitor({ config, log, store, registry });
     const m = monitor;

@@ -25,11 +25,15 @@ export class Registry {
   private readonly failing = new Map<string, CgiFile>();
   private readonly retries = new Map<string, number>();
 
-  /** builtinDir: CGIs served unless a file of the cgis folder takes their name (the single binary's). */
+  /**
+   * builtinDir: CGIs served unless a file of the cgis folder takes their name (the single binary's);
+   * early: compiles started before the store was open (compile.ts precompile), each taken by the file's first load.
+   */
   constructor(
     private readonly cgisDir: string,
     private readonly env: SlotEnv,
     private readonly builtinDir?: string,
+    private readonly early = new Map<string, Promise<CompiledCgi>>(),
   ) {}
 
   async loadAll(): Promise<void> {
@@ -38,6 +42,7 @@ export class Registry {
     await Promise.all(files.filter((f) => f.canary).map((f) => this.serial(f.name, () => this.load(f))));
     // From now on every swap is a hot reload: its types are checked (start-up leaves that to `cgihost check`).
     this.reloading = true;
+    this.early.clear();
   }
 
   get(name: string): Slot | undefined {
@@ -157,7 +162,9 @@ export class Registry {
     this.fileErrors.delete(f.file);
     let compiled;
     try {
-      compiled = await compileCgi(f.file);
+      const early = this.early.get(f.file);
+      this.early.delete(f.file);
+      compiled = await (early ?? compileCgi(f.file));
     } catch (e) {
       return this.failed(slot, f, e as Error);
     }
