@@ -117,12 +117,20 @@ export class Server {
     const compiling = precompile(files.map((f) => f.file));
     const spares = new SpareThreads(paths.workerFile, config.cgiDefaults.maxHeapMb, config.faults.heartbeatMs);
     opened.push(() => spares.stop());
+    let storeFailed = false;
+    const storeSettled = storeStarting.then(
+      () => {},
+      () => {
+        storeFailed = true;
+      },
+    );
     if (config.store.engine === 'sqlite') {
       let primeTimer: NodeJS.Timeout | undefined;
-      await Promise.race([storeStarting.catch(() => {}), new Promise((r) => (primeTimer = setTimeout(r, PRIME_AFTER_MS)))]);
+      await Promise.race([storeSettled, new Promise((r) => (primeTimer = setTimeout(r, PRIME_AFTER_MS)))]);
       clearTimeout(primeTimer);
     }
-    spares.prime(files.length * config.cgiDefaults.workers);
+    // A store that could not open fails the start just below: no thread boots for it.
+    if (!storeFailed) spares.prime(files.length * config.cgiDefaults.workers);
     const store = await storeStarting;
     opened.push(() => store.close());
     // The monitor needs the registry, and the registry reports to the monitor: it is set just below, before any CGI loads.
