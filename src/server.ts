@@ -117,20 +117,16 @@ export class Server {
     const compiling = precompile(files.map((f) => f.file));
     const spares = new SpareThreads(paths.workerFile, config.cgiDefaults.maxHeapMb, config.faults.heartbeatMs);
     opened.push(() => spares.stop());
-    let storeFailed = false;
-    const storeSettled = storeStarting.then(
-      () => {},
-      () => {
-        storeFailed = true;
-      },
+    // False once the store could not open: the start fails just below, and no thread boots for it.
+    const storeOpen = storeStarting.then(
+      () => true,
+      () => false,
     );
-    if (config.store.engine === 'sqlite') {
-      let primeTimer: NodeJS.Timeout | undefined;
-      await Promise.race([storeSettled, new Promise((r) => (primeTimer = setTimeout(r, PRIME_AFTER_MS)))]);
-      clearTimeout(primeTimer);
-    }
-    // A store that could not open fails the start just below: no thread boots for it.
-    if (!storeFailed) spares.prime(files.length * config.cgiDefaults.workers);
+    const bootThreads =
+      config.store.engine === 'sqlite'
+        ? Promise.race([storeOpen, new Promise<boolean>((r) => setTimeout(r, PRIME_AFTER_MS, true).unref())])
+        : true;
+    if (await bootThreads) spares.prime(files.length * config.cgiDefaults.workers);
     const store = await storeStarting;
     opened.push(() => store.close());
     // The monitor needs the registry, and the registry reports to the monitor: it is set just below, before any CGI loads.
