@@ -5,7 +5,8 @@
  * held on one host is answered when another commits (and within about a
  * second when the notification between them is lost, or the listening
  * connection is cut); seqs stay dense with each message once whichever host
- * took it; a logout through one host is refused by the others within 1 s;
+ * took it; a logout through one host is refused by the others within 1 s,
+ * and an account disabled through one ends its long-polls held on the others;
  * a group fan-out survives `kill -9` of the host doing it (the others finish
  * it, each member gets each message once); media uploaded through one host is
  * served by another.
@@ -16,7 +17,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientMsgId, createGroup, expectDense, inbox, sendText, sync, type SyncMessage } from '../messaging/client.js';
 import { freshDatabase, PG_SKIP, pgSkipNote, requirePg } from '../helpers/postgres.js';
-import { newUsers, PROJECT_CGIS, startHost, tempDir, waitFor, type RunningHost, type User } from '../helpers/index.js';
+import { metric, newUsers, PROJECT_CGIS, startHost, tempDir, waitFor, type RunningHost, type User } from '../helpers/index.js';
 
 pgSkipNote('several hosts on PostgreSQL');
 
@@ -180,6 +181,25 @@ describe.skipIf(PG_SKIP)('several hosts on one PostgreSQL', () => {
     const at = Date.now();
     await waitFor(async () => (await sync(b, u!, { syncKey: 0 })).status === 401, 1_000, { everyMs: 50, what: 'B refuses the token' });
     expect(Date.now() - at).toBeLessThan(1_000);
+  }, 60_000);
+
+  it('an account disabled through one host: its long-poll held on the other ends at once, and the token is refused there', async () => {
+    const [u] = await newUsers(a, 1, 'pgd');
+    const before = (await metric(b, 'cgihost_sync_waiters')) ?? 0;
+    const held = sync(b, u!, { syncKey: 0, timeoutMs: 25_000 });
+    await waitFor(async () => ((await metric(b, 'cgihost_sync_waiters')) ?? 0) > before, 5_000, {
+      everyMs: 50,
+      what: 'the sync held on B',
+    });
+    const at = Date.now();
+    const off = await fetch(`${a.url}/_host/api/users/${u!.username}/disable`, { method: 'POST' });
+    expect(off.status, await off.text()).toBe(200);
+    const r = await held;
+    // Ended with an empty answer, not held to its 25 s timeout.
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.messages).toEqual([]);
+    expect(Date.now() - at).toBeLessThan(2_000);
+    expect((await sync(b, u!, { syncKey: 0 })).status).toBe(401);
   }, 60_000);
 
   it('media uploaded through one host is served by the other (one shared media folder)', async () => {

@@ -8,7 +8,7 @@ import { CgiError } from '../../errors.js';
 import type { ListUsersArgs, UserSummary } from '../admin-api.js';
 import { newSessionId, newUid } from '../ids.js';
 import { invalid, isIntIn, requireString } from '../validate.js';
-import { REVOKE_CHANNEL, type PgDb, type PgTx } from './db.js';
+import { RELEASE_CHANNEL, REVOKE_CHANNEL, type PgDb, type PgTx } from './db.js';
 import type { Queryable } from './schema.js';
 
 const USERNAME = /^[a-z0-9_]{3,32}$/;
@@ -138,6 +138,7 @@ export class PgAccounts {
       if (row.disabled_at === null) await tx.query('UPDATE users SET disabled_at = $1 WHERE uid = $2', [tx.now, row.uid]);
       await tx.query('DELETE FROM sessions WHERE uid = $1', [row.uid]);
       await bumpEpoch(tx);
+      await releaseEverywhere(tx, row.uid);
       return { user: summary({ ...row, disabled_at: row.disabled_at ?? tx.now, sessions: 0 }), uid: row.uid };
     }
     if (row.disabled_at !== null) await tx.query('UPDATE users SET disabled_at = NULL WHERE uid = $1', [row.uid]);
@@ -150,6 +151,7 @@ export class PgAccounts {
     await tx.query('UPDATE users SET password_hash = $1 WHERE uid = $2', [a.passwordHash, row.uid]);
     const ended = await tx.query('DELETE FROM sessions WHERE uid = $1 RETURNING 1', [row.uid]);
     await bumpEpoch(tx);
+    await releaseEverywhere(tx, row.uid);
     return { uid: row.uid, revokedSessions: ended.rows.length };
   }
 
@@ -175,6 +177,11 @@ export async function bumpEpoch(tx: PgTx): Promise<number> {
   const epoch = rows[0]!.value;
   await tx.query('SELECT pg_notify($1, $2)', [REVOKE_CHANNEL, String(epoch)]);
   return epoch;
+}
+
+/** NOTIFYs (delivered at COMMIT) every host to end `uid`'s held syncs, as this one does after the commit. */
+async function releaseEverywhere(tx: PgTx, uid: string): Promise<void> {
+  await tx.query('SELECT pg_notify($1, $2)', [RELEASE_CHANNEL, uid]);
 }
 
 /** Rows of a query on a PgDb (errors mapped) or a transaction. */

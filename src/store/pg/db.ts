@@ -20,6 +20,8 @@ import { ensureSchema, INBOX_CHANNEL, NOTIFY_CHUNK, type Queryable } from './sch
 export { INBOX_CHANNEL };
 /** The NOTIFY channel of session revocations (payload: the new sessions_epoch). */
 export const REVOKE_CHANNEL = 'cgihost_revoke';
+/** A uid whose account was disabled or whose password was reset: every host ends that user's held syncs. */
+export const RELEASE_CHANNEL = 'cgihost_release';
 
 /** A transaction that hit a serialization failure or deadlock is tried this many times in all. */
 const TX_ATTEMPTS = 5;

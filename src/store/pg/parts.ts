@@ -63,5 +63,7 @@ export interface WakeBus {
   onWake(fn: (uids: string[] | null) => void): void;
   /** Called with the new sessions epoch when any host revoked a session. */
   onRevoke(fn: (epoch: number) => void): void;
+  /** Called with a uid whose account any host disabled or whose password it reset: its held syncs end. */
+  onRelease(fn: (uid: string) => void): void;
   close(): Promise<void>;
 }

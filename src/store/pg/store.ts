@@ -280,6 +280,7 @@ export class PgStore implements StoreEngine {
     });
     bus.onWake((uids) => this.waiters.wake(uids));
     bus.onRevoke((e) => this.epochSeen(e));
+    bus.onRelease((uid) => this.waiters.releaseUser(uid));
   }
 
   /** Makes the parts built beside this one (some open asynchronously: the platform, webhooks). */

@@ -1,7 +1,7 @@
 /**
  * The held syncs' wake-up bus across hosts (WakeBus of parts.ts): one
  * dedicated connection (a pg.Client, never the pool, never through a pooler
- * in transaction mode) that LISTENs on cgihost_inbox and cgihost_revoke.
+ * in transaction mode) that LISTENs on cgihost_inbox, cgihost_revoke and cgihost_release.
  * When the connection drops it reconnects with backoff (100 ms doubling to
  * 5 s) and then calls onWake(null): a notification may have been missed, so
  * every held sync is read again. A notification is only a hint; the store
@@ -10,7 +10,7 @@
  */
 import pg from 'pg';
 import type { Logger } from '../../log.js';
-import { INBOX_CHANNEL, REVOKE_CHANNEL } from './db.js';
+import { INBOX_CHANNEL, RELEASE_CHANNEL, REVOKE_CHANNEL } from './db.js';
 import type { WakeBus } from './parts.js';
 
 const MIN_BACKOFF_MS = 100;
@@ -20,6 +20,7 @@ export class PgWakeBus implements WakeBus {
   private client: pg.Client | undefined;
   private readonly wakes: Array<(uids: string[] | null) => void> = [];
   private readonly revokes: Array<(epoch: number) => void> = [];
+  private readonly releases: Array<(uid: string) => void> = [];
   private closed = false;
   private backoff = MIN_BACKOFF_MS;
   private retry: NodeJS.Timeout | undefined;
@@ -47,6 +48,10 @@ export class PgWakeBus implements WakeBus {
 
   onRevoke(fn: (epoch: number) => void): void {
     this.revokes.push(fn);
+  }
+
+  onRelease(fn: (uid: string) => void): void {
+    this.releases.push(fn);
   }
 
   get connected(): boolean {
@@ -84,6 +89,7 @@ export class PgWakeBus implements WakeBus {
       await c.connect();
       await c.query(`LISTEN ${INBOX_CHANNEL}`);
       await c.query(`LISTEN ${REVOKE_CHANNEL}`);
+      await c.query(`LISTEN ${RELEASE_CHANNEL}`);
       const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       if (this.closed) {
         await c.end().catch(() => {});
@@ -127,6 +133,8 @@ export class PgWakeBus implements WakeBus {
     } else if (channel === REVOKE_CHANNEL) {
       const epoch = Number(payload);
       if (Number.isSafeInteger(epoch)) for (const f of this.revokes) f(epoch);
+    } else if (channel === RELEASE_CHANNEL) {
+      if (payload.length > 0) for (const f of this.releases) f(payload);
     }
   }
 }
