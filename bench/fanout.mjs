@@ -164,6 +164,8 @@ export async function main(argv = process.argv.slice(2)) {
     const lag = async (holders, label) => {
       const lags = [];
       const firsts = [];
+      const fromSend = [];
+      const acks = [];
       for (let i = 0; i < lagN; i++) {
         // Idle host: nothing else is held, so the held count must reach holders.length.
         await sleep(Math.max(0, lastScrape + 1_050 - performance.now()));
@@ -194,6 +196,7 @@ export async function main(argv = process.argv.slice(2)) {
           }
         }
         const clientMsgId = `lag-${label}-${i}-${Date.now()}`;
+        const tSend = performance.now();
         const s = await post('/cgi-bin/sendmsg', owner.token, { groupId, type: 'text', content: `lag ${i}`, clientMsgId });
         const tAck = performance.now();
         if (s.status !== 200) throw new Error(`sendmsg: ${s.status} ${s.text}`);
@@ -212,6 +215,8 @@ export async function main(argv = process.argv.slice(2)) {
         }
         lags.push(Math.max(...got.map((g) => g.t)) - tAck);
         firsts.push(Math.min(...got.map((g) => g.t)) - tAck);
+        fromSend.push(Math.max(...got.map((g) => g.t)) - tSend);
+        acks.push(tAck - tSend);
       }
       const s = {
         p50: percentile(lags, 50),
@@ -220,19 +225,30 @@ export async function main(argv = process.argv.slice(2)) {
         max: Math.max(...lags),
         firstP50: percentile(firsts, 50),
         lags,
+        // From the send's request to the last answer: what the goal is judged by, since the sender's own 200 may come
+        // after some of the members' answers (they leave the store first) and would make the lag look shorter.
+        ack: { p50: percentile(acks, 50), p99: percentile(acks, 99) },
+        fromSend: { p50: percentile(fromSend, 50), p90: percentile(fromSend, 90), p99: percentile(fromSend, 99), max: Math.max(...fromSend) },
       };
       return s;
     };
     const lagLast = await lag([last], 'last');
     console.log(
       `(b1) lag, sender's 200 -> the last member's entry (its held sync answered), idle host, ${lagN} messages: ` +
-        `p50 ${fmtMs(lagLast.p50)}, p90 ${fmtMs(lagLast.p90)}, p99 ${fmtMs(lagLast.p99)}, max ${fmtMs(lagLast.max)}`,
+        `p50 ${fmtMs(lagLast.p50)}, p90 ${fmtMs(lagLast.p90)}, p99 ${fmtMs(lagLast.p99)}, max ${fmtMs(lagLast.max)}; ` +
+        `the send's own 200 p50 ${fmtMs(lagLast.ack.p50)}, p99 ${fmtMs(lagLast.ack.p99)}`,
     );
     const everyone = Array.from({ length: M - 1 }, (_, i) => i + 1);
     const lagAll = await lag(everyone, 'all');
     console.log(
       `(b2) lag with all ${M - 1} other members holding a sync, sender's 200 -> the last of their answers: ` +
         `p50 ${fmtMs(lagAll.p50)}, p90 ${fmtMs(lagAll.p90)}, p99 ${fmtMs(lagAll.p99)}, max ${fmtMs(lagAll.max)} (first answer p50 ${fmtMs(lagAll.firstP50)})`,
+    );
+    const all = lagAll.fromSend;
+    console.log(
+      `(b2) the send's request -> the last of their answers (the goal's figure): ` +
+        `p50 ${fmtMs(all.p50)}, p90 ${fmtMs(all.p90)}, p99 ${fmtMs(all.p99)}, max ${fmtMs(all.max)}; ` +
+        `the send's own 200 p50 ${fmtMs(lagAll.ack.p50)}, p99 ${fmtMs(lagAll.ack.p99)}`,
     );
     result.lag = { lastMember: lagLast, allMembers: lagAll };
 
@@ -356,7 +372,7 @@ export async function main(argv = process.argv.slice(2)) {
       rate: { goal: GOAL_RATE, met: clean && rate >= GOAL_RATE },
       lagP99: { goalMs: GOAL_LAG_P99_MS, met: lagLast.p99 < GOAL_LAG_P99_MS },
       rawRatio: { goal: GOAL_RAW_RATIO, ratio: ratio(rate, rawRate), met: clean && ratio(rate, rawRate) >= GOAL_RAW_RATIO },
-      lagAllP99: { goalMs: GOAL_LAG_ALL_P99_MS, p99: lagAll.p99, met: lagAll.p99 <= GOAL_LAG_ALL_P99_MS },
+      lagAllP99: { goalMs: GOAL_LAG_ALL_P99_MS, p99: lagAll.fromSend.p99, met: lagAll.fromSend.p99 <= GOAL_LAG_ALL_P99_MS },
     };
     console.log(
       `\ngoal >= ${fmtNum(GOAL_RATE)} entries/s: ${verdict(result.goals.rate.met)} (${fmtNum(rate)}/s; raw SQLite ${fmtNum(rawRate)}/s in the same run)`,
@@ -366,7 +382,7 @@ export async function main(argv = process.argv.slice(2)) {
     );
     console.log(
       `goal fan-out/raw >= ${GOAL_RAW_RATIO}x: ${verdict(result.goals.rawRatio.met)} (${fmtRatio(result.goals.rawRatio.ratio)}); ` +
-        `goal last answer p99 <= ${GOAL_LAG_ALL_P99_MS} ms with all ${M} members holding: ${verdict(result.goals.lagAllP99.met)} (${fmtMs(lagAll.p99)})`,
+        `goal last answer p99 <= ${GOAL_LAG_ALL_P99_MS} ms with all ${M} members holding: ${verdict(result.goals.lagAllP99.met)} (${fmtMs(lagAll.fromSend.p99)}, from the send's request)`,
     );
     writeResult('fanout', result);
     return result;

@@ -8,6 +8,19 @@
  * costs far more per postMessage than per message in it.
  */
 export class Outbox<T> {
+  /** This thread's outboxes holding messages not yet sent. */
+  private static readonly pending = new Set<Outbox<unknown>>();
+
+  /**
+   * Sends what every outbox of this thread holds now, ahead of their turn:
+   * for work that would otherwise run before it in the same turn (a group
+   * message's fan-out, which must not hold back the answer of the send that
+   * queued it).
+   */
+  static flushPending(): void {
+    for (const o of Outbox.pending) o.flush();
+  }
+
   private items: T[] = [];
   private transfer: ArrayBuffer[] = [];
   private scheduled = false;
@@ -20,6 +33,7 @@ export class Outbox<T> {
     if (transfer) this.transfer.push(transfer);
     if (!this.scheduled) {
       this.scheduled = true;
+      Outbox.pending.add(this);
       setImmediate(this.flush);
     }
   }
@@ -27,6 +41,7 @@ export class Outbox<T> {
   /** Sends what is waiting now (also called when the thread is about to die, so finished answers still go out). */
   readonly flush = (): void => {
     this.scheduled = false;
+    Outbox.pending.delete(this);
     if (this.items.length === 0) return;
     const items = this.items;
     this.items = [];

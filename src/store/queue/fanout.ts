@@ -11,6 +11,7 @@ import { Tx, type Batch, type GroupCommit } from '../group-commit.js';
 import type { Logger } from '../../log.js';
 import type { ResolvedQueueOptions } from '../options.js';
 import { DueTimer } from './due-timer.js';
+import { Outbox } from '../../ports/outbox.js';
 import type { JobQueue, JobRow } from './jobs.js';
 
 export const FANOUT = 'fanout';
@@ -92,6 +93,9 @@ export class FanoutConsumer {
   private readonly turn = (): void => {
     this.scheduled = false;
     if (this.stopped) return;
+    // The commit that queued these jobs answered its writes into this thread's outboxes, whose sends come after this
+    // turn: they leave first, so a sender's answer does not wait for its message's fan-out.
+    Outbox.flushPending();
     const now = Date.now();
     const first = this.jobs.due(FANOUT, now, PAGE);
     if (first.length === 0) {
