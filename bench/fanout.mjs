@@ -228,7 +228,12 @@ export async function main(argv = process.argv.slice(2)) {
         // From the send's request to the last answer: what the goal is judged by, since the sender's own 200 may come
         // after some of the members' answers (they leave the store first) and would make the lag look shorter.
         ack: { p50: percentile(acks, 50), p99: percentile(acks, 99) },
-        fromSend: { p50: percentile(fromSend, 50), p90: percentile(fromSend, 90), p99: percentile(fromSend, 99), max: Math.max(...fromSend) },
+        fromSend: {
+          p50: percentile(fromSend, 50),
+          p90: percentile(fromSend, 90),
+          p99: percentile(fromSend, 99),
+          max: Math.max(...fromSend),
+        },
       };
       return s;
     };
