@@ -213,27 +213,21 @@ export async function main(argv = process.argv.slice(2)) {
             throw new Error(`${label}: member ${ui} got ${r.status} ${r.text.slice(0, 200)}`);
           }
         }
-        lags.push(Math.max(...got.map((g) => g.t)) - tAck);
+        const lastAt = Math.max(...got.map((g) => g.t));
+        lags.push(lastAt - tAck);
         firsts.push(Math.min(...got.map((g) => g.t)) - tAck);
-        fromSend.push(Math.max(...got.map((g) => g.t)) - tSend);
+        fromSend.push(lastAt - tSend);
         acks.push(tAck - tSend);
       }
+      const spread = (xs) => ({ p50: percentile(xs, 50), p90: percentile(xs, 90), p99: percentile(xs, 99), max: Math.max(...xs) });
       const s = {
-        p50: percentile(lags, 50),
-        p90: percentile(lags, 90),
-        p99: percentile(lags, 99),
-        max: Math.max(...lags),
+        ...spread(lags),
         firstP50: percentile(firsts, 50),
         lags,
+        ack: { p50: percentile(acks, 50), p99: percentile(acks, 99) },
         // From the send's request to the last answer: what the goal is judged by, since the sender's own 200 may come
         // after some of the members' answers (they leave the store first) and would make the lag look shorter.
-        ack: { p50: percentile(acks, 50), p99: percentile(acks, 99) },
-        fromSend: {
-          p50: percentile(fromSend, 50),
-          p90: percentile(fromSend, 90),
-          p99: percentile(fromSend, 99),
-          max: Math.max(...fromSend),
-        },
+        fromSend: spread(fromSend),
       };
       return s;
     };
